@@ -87,6 +87,7 @@ async def settings(data_dir: Path) -> AsyncIterator[Settings]:
 @pytest.fixture(scope="session")
 async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
     built = build_runtime(settings, name="test")
+    await built.start()
     yield built
     await built.close()
 

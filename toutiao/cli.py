@@ -48,6 +48,7 @@ async def _prepare(settings: Settings, *, demo: bool) -> Any:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     await upgrade(settings.database_url)
     runtime = build_runtime(settings, name="serve")
+    await runtime.start()
     if demo:
         await _seed(runtime, users=40, articles=1200, seed=20260101, progress=True)
     return runtime

@@ -95,6 +95,8 @@ class Settings(BaseSettings):
             raise ValueError("TOUTIAO_JWT_SECRET must be set in production")
         if len(self.JWT_SECRET) < 32 and self.ENV == Environment.production:
             raise ValueError("TOUTIAO_JWT_SECRET must be at least 32 characters")
+        if self.ENV == Environment.production and self.SMS_PROVIDER == "log" and not self.DEMO:
+            raise ValueError("the 'log' SMS provider logs codes; choose a real provider in production")
         return self
 
     # -- derived ---------------------------------------------------------------------

@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             yield {"runtime": runtime}
             return
         own = build_runtime(settings, name="api")
+        await own.start()
         try:
             yield {"runtime": own}
         finally:

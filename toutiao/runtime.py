@@ -39,6 +39,12 @@ class Runtime:
     def store(self) -> Any:
         return self.redis.storage.client
 
+    async def start(self) -> None:
+        """Work that needs the event loop: e.g. create the S3 bucket on first use."""
+        ensure_bucket = getattr(self.storage, "ensure_bucket", None)
+        if ensure_bucket is not None:
+            await ensure_bucket()
+
     async def health(self) -> dict[str, Any]:
         redis_cache = {"engine": self.redis.cache.kind, "up": await self.redis.cache.ping()}
         if self.redis.storage is self.redis.cache:

@@ -57,9 +57,7 @@ class Credentials:
 
 
 def read_credentials(request: Request) -> Credentials:
-    cached = getattr(request.state, "credentials", None)
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
+    """Parsed once per request (FastAPI caches a dependency's value within one request)."""
     header = request.headers.get("authorization", "").strip()
     scheme, _, value = header.partition(" ")
     value = value.strip()
@@ -69,7 +67,6 @@ def read_credentials(request: Request) -> Credentials:
         credentials = Credentials(token_sent=True, claims=claims)
     elif scheme.lower() == "anony" and value:
         credentials = Credentials(anonymous_id=value[:64])
-    request.state.credentials = credentials
     return credentials
 
 

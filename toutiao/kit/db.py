@@ -48,7 +48,10 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # Write sessions take the write lock up front: a deferred transaction that reads and
+        # then writes fails with "database is locked" when another writer got there first.
+        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def create_engine(
@@ -132,7 +135,10 @@ class Database:
     replica_retry_seconds: float = 10.0
 
     def __post_init__(self) -> None:
-        self._writer = async_sessionmaker(self.primary, expire_on_commit=False)
+        writer = self.primary
+        if self.primary.dialect.name == "sqlite":
+            writer = self.primary.execution_options(sqlite_immediate=True)
+        self._writer = async_sessionmaker(writer, expire_on_commit=False)
 
     @classmethod
     def from_urls(

@@ -25,6 +25,12 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 
 target_metadata = Base.metadata
 
+if not config.get_main_option("sqlalchemy.url"):
+    # Developers running `alembic` with the root alembic.ini get the app's database.
+    from toutiao.config import settings
+
+    config.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
+
 
 def _drop_primary_key_name_notes(record: logging.LogRecord) -> bool:
     # MariaDB answers every named PRIMARY KEY with a note, which asyncmy logs as a warning.

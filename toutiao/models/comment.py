@@ -37,7 +37,11 @@ class Comment(TimestampMixin, Base):
     id: Mapped[int] = synonym("comment_id")
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey(USER_FK))
     article_id: Mapped[int] = mapped_column(BigInteger, ForeignKey(ARTICLE_FK))
-    parent_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey(COMMENT_FK))
+    # CASCADE: InnoDB checks foreign keys row by row, so a bulk DELETE of the table would
+    # otherwise fail on a parent deleted before its replies. The app only soft-deletes.
+    parent_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey(COMMENT_FK, ondelete="CASCADE")
+    )
     like_count: Mapped[int] = counter()
     reply_count: Mapped[int] = counter()
     content: Mapped[str] = mapped_column(String(200))

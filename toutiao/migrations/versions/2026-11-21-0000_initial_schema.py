@@ -393,7 +393,11 @@ def _interactions() -> None:
         flag("is_top"),
         enum("status", default=0),
         pk="comment_id",
-        fks=[("user_id", USER, None), ("article_id", ARTICLE, None), ("parent_id", COMMENT, None)],
+        fks=[
+            ("user_id", USER, None),
+            ("article_id", ARTICLE, None),
+            ("parent_id", COMMENT, "CASCADE"),
+        ],
         indexes=[
             ("article_id", "parent_id", "status"),
             ("parent_id", "status"),

@@ -1,0 +1,123 @@
+"""Deterministic text for the demo: titles, HTML bodies, comments and user names.
+
+Every function draws from the ``random.Random`` it is given and nothing else, so the same
+seed gives the same text.
+"""
+
+from __future__ import annotations
+
+import html
+import random
+import re
+
+from toutiao.seed import fragments as f
+from toutiao.seed.words import CITIES, NEWS_SOURCES, TECH_ORGS, Topic
+
+_CJK = "\u4e00-\u9fff"
+_CJK_THEN_LATIN = re.compile(rf"([{_CJK}])([A-Za-z0-9])")
+_LATIN_THEN_CJK = re.compile(rf"([A-Za-z0-9%+#])([{_CJK}])")
+
+TITLE_MIN, TITLE_MAX = 8, 40
+_TECH_SUFFIXES = ("（附完整代码）", "，建议收藏", "｜万字长文", "（上）", "（下）", "：写给初学者", "，看完就懂")
+_NEWS_SUFFIXES = ("｜快讯", "，附最新数据", "，你怎么看？", "｜深度")
+_SHORT_PADS = ("的那些事", "：一线观察", "，你怎么看？", "全解析")
+
+
+def spaced(text: str) -> str:
+    """Put a space between Chinese and Latin text, as Chinese tech writing does."""
+    return _LATIN_THEN_CJK.sub(r"\1 \2", _CJK_THEN_LATIN.sub(r"\1 \2", text))
+
+
+def fill(rng: random.Random, template: str, topic: Topic) -> str:
+    # Every slot is drawn every time, so the stream of random numbers does not depend on
+    # which slots a template happens to use.
+    t, u = rng.sample(topic.terms, 2)
+    values = {
+        "t": t,
+        "u": u,
+        "p": rng.choice(topic.phrases),
+        "o": rng.choice(TECH_ORGS),
+        "n": rng.randint(3, 12),
+        "pct": rng.randint(5, 80),
+        "y": rng.choice((2024, 2025, 2026)),
+        "c": rng.choice(CITIES),
+        "s": rng.choice(NEWS_SOURCES),
+    }
+    return spaced(template.format(**values))
+
+
+def title(rng: random.Random, topic: Topic) -> str:
+    tech = topic.kind == "tech"
+    templates = f.TECH_TITLES if tech else f.NEWS_TITLES
+    text = ""
+    for _ in range(4):
+        text = fill(rng, rng.choice(templates), topic)
+        if TITLE_MIN <= len(text) <= TITLE_MAX:
+            break
+    if rng.random() < 0.15:
+        suffix = rng.choice(_TECH_SUFFIXES if tech else _NEWS_SUFFIXES)
+        if len(text) + len(suffix) <= TITLE_MAX:
+            text += suffix
+    if len(text) < TITLE_MIN:
+        text += rng.choice(_SHORT_PADS)
+    return text[:TITLE_MAX]
+
+
+def _paragraph(rng: random.Random, topic: Topic, sentences: tuple[str, ...]) -> str:
+    count = rng.randint(2, 5)
+    text = "".join(fill(rng, rng.choice(sentences), topic) for _ in range(count))
+    return f"<p>{html.escape(text, quote=False)}</p>"
+
+
+def _extra(rng: random.Random, topic: Topic) -> str | None:
+    """Now and then a heading, a list or a code block between paragraphs."""
+    tech = topic.kind == "tech"
+    roll = rng.random()
+    if roll < 0.2:
+        heading = fill(rng, rng.choice(f.TECH_HEADINGS if tech else f.NEWS_HEADINGS), topic)
+        return f"<h2>{html.escape(heading, quote=False)}</h2>"
+    if roll < 0.28:
+        items = (fill(rng, rng.choice(f.LIST_ITEMS), topic) for _ in range(rng.randint(3, 5)))
+        return "<ul>" + "".join(f"<li>{html.escape(i, quote=False)}</li>" for i in items) + "</ul>"
+    if roll < 0.36 and topic.code:
+        code = html.escape(rng.choice(f.CODE[topic.code]), quote=False)
+        return f'<pre><code class="language-{topic.code}">{code}</code></pre>'
+    return None
+
+
+def body(rng: random.Random, topic: Topic, image_url: str | None = None) -> str:
+    """An HTML article body of 3 to 15 paragraphs."""
+    sentences = f.TECH_SENTENCES if topic.kind == "tech" else f.NEWS_SENTENCES
+    parts: list[str] = []
+    for index in range(rng.randint(3, 15)):
+        extra = _extra(rng, topic) if index else None
+        if extra:
+            parts.append(extra)
+        parts.append(_paragraph(rng, topic, sentences))
+    if image_url and rng.random() < 0.3:
+        parts.insert(1, f'<p><img src="{html.escape(image_url)}" alt=""></p>')
+    return "\n".join(parts)
+
+
+def comment(rng: random.Random, topic: Topic, *, reply: bool = False) -> str:
+    text = fill(rng, rng.choice(f.REPLIES if reply else f.COMMENTS), topic)
+    if rng.random() < 0.25:
+        text += "。" + fill(rng, rng.choice(f.COMMENTS), topic)
+    return text[:200]
+
+
+def person_name(rng: random.Random) -> str:
+    given = "".join(rng.choice(f.GIVEN_CHARS) for _ in range(rng.choice((1, 2, 2))))
+    return rng.choice(f.FAMILY_NAMES) + given
+
+
+def nickname(rng: random.Random) -> str:
+    family = rng.choice(f.FAMILY_NAMES)
+    style = rng.random()
+    if style < 0.35:
+        return person_name(rng)
+    if style < 0.6:
+        return rng.choice(f.NICK_PREFIXES) + rng.choice(("小", "老", "阿")) + family
+    if style < 0.8:
+        return f"{rng.choice(f.HANDLES)}_{family}{rng.randint(10, 9999)}"
+    return f"{rng.choice(('快乐的', '安静的', '努力的', '早起的'))}{rng.choice(f.NICK_ANIMALS)}{family}"
