@@ -239,7 +239,8 @@ def count_queries(engines: Sequence[AsyncEngine]) -> Iterator[QueryLog]:
     found = QueryLog()
 
     def _before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        found.statements.append(statement)
+        if not statement.startswith("BEGIN"):  # SQLite's explicit BEGIN (see the begin hook)
+            found.statements.append(statement)
 
     for engine in engines:
         event.listen(engine.sync_engine, "before_cursor_execute", _before)

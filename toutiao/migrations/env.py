@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_engine_from_config
 
 from toutiao.models import Base
+from toutiao.models.base import IntEnumType
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -37,15 +38,26 @@ def _drop_primary_key_name_notes(record: logging.LogRecord) -> bool:
     return "ignored for PRIMARY key" not in record.getMessage()
 
 
+# env.py is executed afresh on every migration run: install the filter once per process.
 _asyncmy_log = logging.getLogger("asyncmy")
-if _drop_primary_key_name_notes not in _asyncmy_log.filters:
+if not any(
+    getattr(f, "__name__", "") == "_drop_primary_key_name_notes" for f in _asyncmy_log.filters
+):
     _asyncmy_log.addFilter(_drop_primary_key_name_notes)
+
+
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    # Migrations must not depend on the models' Python types: enums are plain SMALLINTs.
+    if type_ == "type" and isinstance(obj, IntEnumType):
+        return "sa.SmallInteger()"
+    return False
 
 
 def _options(dialect_name: str) -> dict[str, Any]:
     return {
         "target_metadata": target_metadata,
         "compare_type": True,
+        "render_item": _render_item,
         # SQLite cannot ALTER most things; batch mode copies the table instead.
         "render_as_batch": dialect_name == "sqlite",
     }

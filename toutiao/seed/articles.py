@@ -89,7 +89,7 @@ class ArticleFactory:
 
     def _channel(self, author: int) -> tuple[int, Topic]:
         rng = self.rng
-        if rng.random() < 0.7:
+        if rng.random() < 0.5:
             return self.channels[rng.choice(self.favourites[author])]
         return rng.choices(self.channels, cum_weights=self.channel_cum)[0]
 

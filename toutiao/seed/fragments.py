@@ -45,6 +45,10 @@ TECH_TITLES = _lines("""
     {t}面试高频题
     写给新人的{p}指南
     {t}的{n}种写法，你知道几种？
+    万字长文：{p}的来龙去脉，以及我们踩过的{n}个坑
+    {t}实战：从原理到落地，{n}个真实案例带你掌握{u}
+    在{o}落地{p}一年后，我们总结了这{n}条经验
+    当{t}遇上{u}：一次跨团队协作的技术复盘与思考
 """)
 
 NEWS_TITLES = _lines("""
@@ -64,6 +68,8 @@ NEWS_TITLES = _lines("""
     {t}
     {t}和{u}，谁更值得期待
     本周{t}要闻速览
+    {c}发布{t}新举措，{u}有望迎来新一轮发展机遇
+    {y}年上半年{t}数据出炉：{u}表现亮眼，{p}仍是关键词
 """)
 
 TECH_SENTENCES = _lines("""
@@ -210,8 +216,10 @@ NICK_PREFIXES = _lines("""
     夜跑的
     会写代码的
 """)
-NICK_ANIMALS = tuple("猫狗熊狐鹿兔鲸鹰")
+NICK_ADJECTIVES = ("快乐的", "安静的", "努力的", "早起的", "爱折腾的")
+NICK_ANIMALS = ("考拉", "松鼠", "企鹅", "海豚", "猫头鹰", "小鹿", "熊猫", "狐狸")
 HANDLES = ("coder", "dev", "geek", "hacker", "tech", "byte")
+PINYIN = ("wang", "li", "zhang", "liu", "chen", "yang", "zhao", "huang", "zhou", "wu", "xu", "sun")
 
 CERTIFICATES = _lines("""
     资深 Python 开发者

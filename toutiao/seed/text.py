@@ -119,5 +119,5 @@ def nickname(rng: random.Random) -> str:
     if style < 0.6:
         return rng.choice(f.NICK_PREFIXES) + rng.choice(("小", "老", "阿")) + family
     if style < 0.8:
-        return f"{rng.choice(f.HANDLES)}_{family}{rng.randint(10, 9999)}"
-    return f"{rng.choice(('快乐的', '安静的', '努力的', '早起的'))}{rng.choice(f.NICK_ANIMALS)}{family}"
+        return f"{rng.choice(f.HANDLES)}_{rng.choice(f.PINYIN)}{rng.randint(10, 9999)}"
+    return rng.choice(f.NICK_ADJECTIVES) + rng.choice(f.NICK_ANIMALS)

@@ -1,0 +1,75 @@
+"""What every surface shares: errors, docs, health, CORS, dependency failures."""
+
+from __future__ import annotations
+
+import httpx
+from asgi_lifespan import LifespanManager
+
+from tests.api.app.test_auth import assert_error
+from toutiao.config import Settings
+from toutiao.main import create_app
+
+
+async def test_unknown_route_and_method_are_json(client):
+    assert_error(await client.get("/app/v1_0/nope"), 404)
+    assert_error(await client.delete("/app/v1_0/channels"), 405)
+
+
+async def test_openapi_describes_every_endpoint(client):
+    spec = (await client.get("/openapi.json")).json()
+    paths = spec["paths"]
+    for path, methods in {
+        "/app/v1_0/sms/codes/{mobile}": {"get"},
+        "/app/v1_0/authorizations": {"post", "put"},
+        "/app/v1_0/user": {"get"},
+        "/app/v1_0/user/profile": {"get", "patch"},
+        "/app/v1_0/user/photo": {"patch"},
+        "/app/v1_0/users/{target}": {"get"},
+        "/app/v1_0/user/channels": {"get", "post", "patch", "put", "delete"},
+        "/app/v1_0/user/channels/{target}": {"put", "delete"},
+        "/app/v1_0/channels": {"get"},
+    }.items():
+        assert methods <= set(paths[path]), path
+
+
+async def test_docs_page_works_offline(client):
+    page = await client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn." not in page.text and "unpkg" not in page.text
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        src = next(part.split('"')[1] for part in page.text.split("src=" if asset.endswith(".js") else "href=")[1:] if asset in part.split('"')[1])
+        assert (await client.get(src)).status_code == 200
+
+
+async def test_healthz_names_engines(client):
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    engines = response.json()["engines"]
+    assert engines["database"]["up"] is True
+    assert engines["redis_cache"]["up"] is True
+    assert {"database", "redis_cache", "redis_storage", "storage", "sms"} <= set(engines)
+
+
+async def test_cors_preflight_allows_authorization(client):
+    response = await client.options(
+        "/app/v1_0/authorizations",
+        headers={"Origin": "http://localhost:8080", "Access-Control-Request-Method": "PUT",
+                 "Access-Control-Request-Headers": "authorization,content-type"},
+    )
+    assert response.status_code == 200
+    assert "authorization" in response.headers["access-control-allow-headers"].lower()
+
+
+async def test_database_down_is_507_and_health_503(tmp_path):
+    settings = Settings(
+        DATA_DIR=tmp_path,
+        DATABASE_URL="mysql+asyncmy://root@127.0.0.1:1/nothing",
+        PUBLIC_URL="http://testserver",
+    )
+    app = create_app(settings)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            assert_error(await http.get("/app/v1_0/channels"), 507)
+            health = await http.get("/healthz")
+            assert health.status_code == 503 and health.json()["engines"]["database"]["up"] is False

@@ -1,0 +1,197 @@
+"""Demo data: channels, users, articles and reader activity, deterministic for a given seed.
+
+Rows are built as dicts and written with bulk INSERTs in batches, in one transaction: a
+failed run leaves nothing behind, so the next start simply seeds again. Articles are
+generated and written batch by batch, so memory stays flat however many are asked for.
+Redis counters are not written here; run ``stats.service.rebuild_counters`` afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from toutiao.engines.storage import Storage
+from toutiao.kit.db import Database
+from toutiao.kit.ids import Snowflake
+from toutiao.models import (
+    Announcement,
+    Article,
+    ArticleAttitude,
+    ArticleContent,
+    Channel,
+    Collection,
+    Comment,
+    CommentLiking,
+    User,
+    UserChannel,
+    UserProfile,
+    UserRelation,
+)
+from toutiao.models.base import local_now
+from toutiao.seed import people, pictures
+from toutiao.seed.articles import ArticleFactory, Batch
+from toutiao.seed.words import TOPICS, Topic
+from toutiao.stats import counters
+from toutiao.stats.service import user_counts_from_db
+
+BATCH = 1000
+AVATAR_SHARE = 0.6
+
+
+@dataclass
+class SeedReport:
+    skipped: bool = False
+    channels: int = 0
+    users: int = 0
+    articles: int = 0
+    articles_by_status: dict[str, int] = field(default_factory=dict)
+    follows: int = 0
+    user_channels: int = 0
+    attitudes: int = 0
+    collections: int = 0
+    comments: int = 0
+    comment_likes: int = 0
+    announcements: int = 0
+    avatars: int = 0
+    cover_images: int = 0
+    elapsed: float = 0.0
+
+
+async def _insert(session: AsyncSession, model: Any, rows: Sequence[dict[str, Any]]) -> int:
+    for start in range(0, len(rows), BATCH):
+        await session.execute(insert(model), rows[start : start + BATCH])
+    return len(rows)
+
+
+async def _cover_urls(storage: Storage, rng: random.Random, count: int) -> list[str]:
+    urls = []
+    for index in range(count):
+        fmt, ext, mime = ("PNG", "png", "image/png") if index % 4 == 3 else ("JPEG", "jpg", "image/jpeg")
+        key = await storage.put(pictures.cover(rng, fmt), content_type=mime, ext=ext)
+        urls.append(storage.url(key))
+    return urls
+
+
+async def _avatars(storage: Storage, rng: random.Random, users: list[dict[str, Any]]) -> int:
+    made = 0
+    for index, user in enumerate(users):
+        if index and rng.random() >= AVATAR_SHARE:
+            continue
+        data = pictures.avatar_png(rng)
+        user["profile_photo"] = await storage.put(data, content_type="image/png", ext="png")
+        made += 1
+    return made
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool, total: int) -> Iterator[Callable[[int], None]]:
+    if not enabled:
+        yield lambda _n: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns) as bar:
+        task = bar.add_task("demo articles", total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+async def _write_batch(session: AsyncSession, batch: Batch, report: SeedReport) -> None:
+    report.articles += await _insert(session, Article, batch.articles)
+    await _insert(session, ArticleContent, batch.contents)
+    report.attitudes += await _insert(session, ArticleAttitude, batch.attitudes)
+    report.collections += await _insert(session, Collection, batch.collections)
+    # Top-level comments first: replies reference them.
+    report.comments += await _insert(session, Comment, batch.comments)
+    report.comments += await _insert(session, Comment, batch.replies)
+    report.comment_likes += await _insert(session, CommentLiking, batch.comment_likes)
+    statuses = Counter(row["status"].name.lower() for row in batch.articles)
+    for name, count in statuses.items():
+        report.articles_by_status[name] = report.articles_by_status.get(name, 0) + count
+
+
+async def _channels(session: AsyncSession, now: Any) -> list[tuple[int, Topic]]:
+    await _insert(session, Channel, people.channel_rows(now))
+    rows = await session.execute(select(Channel.channel_name, Channel.channel_id))
+    by_name = dict(rows.tuples().all())
+    return [(by_name[topic.name], topic) for topic in TOPICS]
+
+
+async def _snapshot_user_counters(session: AsyncSession, user_ids: list[int]) -> None:
+    """Fill user_basic's snapshot counters so SQL-only readers see plausible numbers."""
+    counts = await user_counts_from_db(session, user_ids)
+    rows = [
+        {
+            "user_id": uid,
+            "article_count": values[counters.USER_ARTICLES.key],
+            "following_count": values[counters.USER_FOLLOWINGS.key],
+            "fans_count": values[counters.USER_FANS.key],
+            "like_count": values[counters.USER_LIKED.key],
+        }
+        for uid, values in counts.items()
+    ]
+    await session.execute(update(User), rows)
+
+
+async def seed_demo(
+    db: Database,
+    storage: Storage,
+    ids: Snowflake,
+    *,
+    users: int = 40,
+    articles: int = 1200,
+    seed: int = 20260101,
+    progress: bool = True,
+    cover_images: int = 24,
+) -> SeedReport:
+    """Load the demo data unless the database already has channels (then report skipped)."""
+    started = time.perf_counter()
+    async with db.session() as session:
+        if await session.scalar(select(Channel.channel_id).limit(1)) is not None:
+            return SeedReport(skipped=True, elapsed=time.perf_counter() - started)
+        report = await _seed(session, storage, ids, users, articles, seed, progress, cover_images)
+        await session.commit()
+    report.elapsed = time.perf_counter() - started
+    return report
+
+
+async def _seed(
+    session: AsyncSession, storage: Storage, ids: Snowflake, users: int, articles: int,
+    seed: int, progress: bool, cover_images: int,
+) -> SeedReport:
+    # Pictures draw from their own stream, so changing cover_images leaves the text alone.
+    rng, picture_rng = random.Random(seed), random.Random(f"{seed}:pictures")
+    now = local_now()
+    report = SeedReport(cover_images=cover_images)
+    cover_urls = await _cover_urls(storage, picture_rng, cover_images)
+    channels = await _channels(session, now)
+    report.channels = len(channels)
+    user_rows, profiles = people.user_rows(rng, ids, users, now)
+    report.avatars = await _avatars(storage, picture_rng, user_rows)
+    report.users = await _insert(session, User, user_rows)
+    await _insert(session, UserProfile, profiles)
+    report.follows = await _insert(session, UserRelation, people.follow_rows(rng, user_rows, now))
+    channel_ids = [cid for cid, _ in channels]
+    report.user_channels = await _insert(
+        session, UserChannel, people.user_channel_rows(rng, user_rows, channel_ids)
+    )
+    report.announcements = await _insert(session, Announcement, people.announcement_rows(rng, now))
+    factory = ArticleFactory(
+        rng, ids, now, total=articles, channels=channels, users=user_rows, cover_urls=cover_urls
+    )
+    with _progress(progress, articles) as advance:
+        for start in range(0, articles, BATCH):
+            stop = min(start + BATCH, articles)
+            await _write_batch(session, factory.batch(start, stop), report)
+            advance(stop - start)
+    await _snapshot_user_counters(session, [u["user_id"] for u in user_rows])
+    return report
