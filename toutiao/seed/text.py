@@ -6,9 +6,12 @@ seed gives the same text.
 
 from __future__ import annotations
 
+import functools
 import html
 import random
 import re
+import string
+from collections.abc import Callable
 
 from toutiao.seed import fragments as f
 from toutiao.seed.words import CITIES, NEWS_SOURCES, TECH_ORGS, Topic
@@ -28,22 +31,38 @@ def spaced(text: str) -> str:
     return _LATIN_THEN_CJK.sub(r"\1 \2", _CJK_THEN_LATIN.sub(r"\1 \2", text))
 
 
+_DRAWS: dict[str, Callable[[random.Random, Topic], object]] = {
+    "p": lambda rng, topic: rng.choice(topic.phrases),
+    "o": lambda rng, _topic: rng.choice(TECH_ORGS),
+    "n": lambda rng, _topic: rng.randint(3, 12),
+    "pct": lambda rng, _topic: rng.randint(5, 80),
+    "y": lambda rng, _topic: rng.choice((2024, 2025, 2026)),
+    "c": lambda rng, _topic: rng.choice(CITIES),
+    "s": lambda rng, _topic: rng.choice(NEWS_SOURCES),
+}
+
+
+@functools.cache
+def _slots(template: str) -> tuple[str, ...]:
+    return tuple(name for _, name, _, _ in string.Formatter().parse(template) if name)
+
+
+def raw(rng: random.Random, template: str, topic: Topic) -> str:
+    """A filled template without the Chinese/Latin spacing (applied once per block)."""
+    slots = _slots(template)
+    values: dict[str, object] = {}
+    if "u" in slots:
+        values["t"], values["u"] = rng.sample(topic.terms, 2)
+    elif "t" in slots:
+        values["t"] = rng.choice(topic.terms)
+    for name in slots:
+        if name not in values:
+            values[name] = _DRAWS[name](rng, topic)
+    return template.format(**values)
+
+
 def fill(rng: random.Random, template: str, topic: Topic) -> str:
-    # Every slot is drawn every time, so the stream of random numbers does not depend on
-    # which slots a template happens to use.
-    t, u = rng.sample(topic.terms, 2)
-    values = {
-        "t": t,
-        "u": u,
-        "p": rng.choice(topic.phrases),
-        "o": rng.choice(TECH_ORGS),
-        "n": rng.randint(3, 12),
-        "pct": rng.randint(5, 80),
-        "y": rng.choice((2024, 2025, 2026)),
-        "c": rng.choice(CITIES),
-        "s": rng.choice(NEWS_SOURCES),
-    }
-    return spaced(template.format(**values))
+    return spaced(raw(rng, template, topic))
 
 
 def title(rng: random.Random, topic: Topic) -> str:
@@ -65,7 +84,7 @@ def title(rng: random.Random, topic: Topic) -> str:
 
 def _paragraph(rng: random.Random, topic: Topic, sentences: tuple[str, ...]) -> str:
     count = rng.randint(2, 5)
-    text = "".join(fill(rng, rng.choice(sentences), topic) for _ in range(count))
+    text = spaced("".join(raw(rng, rng.choice(sentences), topic) for _ in range(count)))
     return f"<p>{html.escape(text, quote=False)}</p>"
 
 

@@ -200,3 +200,13 @@ class TestOtherUser:
     async def test_bad_token_is_401(self, client, factory):
         other = await factory.user()
         assert_error(await client.get(f"/app/v1_0/users/{other.user_id}", headers={"Authorization": "Bearer x"}), 401)
+
+
+async def test_longest_valid_intro_and_name_are_stored(client, factory):
+    user = await factory.user()
+    headers = factory.headers(user.user_id)
+    body = {"intro": "简" * 60, "name": "名" * 7, "real_name": "真" * 7}
+    response = await client.patch("/app/v1_0/user/profile", json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    me = (await client.get("/app/v1_0/user", headers=headers)).json()["data"]
+    assert (me["intro"], me["name"]) == (body["intro"], body["name"])

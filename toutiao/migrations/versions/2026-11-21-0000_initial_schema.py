@@ -163,7 +163,7 @@ def _users() -> None:
         when("last_login"),
         flag("is_media"),
         flag("is_verified"),
-        string("introduction", 50),
+        string("introduction", 60),
         string("certificate", 30),
         count("article_count"),
         count("following_count"),

@@ -8,7 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from toutiao.api.types import Id, StrictInt
 
-Seq = Annotated[StrictInt, Field(ge=0, description="order number, >= 0")]
+# The column is a 32-bit INT: a larger seq is a 400, not a database error (507/500).
+SEQ_MAX = 2**31 - 1
+Seq = Annotated[StrictInt, Field(ge=0, le=SEQ_MAX, description="order number, 0 <= seq < 2**31")]
 
 
 class ChannelOut(BaseModel):
