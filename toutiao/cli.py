@@ -55,7 +55,6 @@ async def _prepare(settings: Settings, *, demo: bool) -> Any:
 
 
 async def _seed(runtime: Any, *, users: int, articles: int, seed: int, progress: bool) -> None:
-    from toutiao.kit.db import commit
     from toutiao.seed.demo import seed_demo
     from toutiao.stats.service import rebuild_counters
 
@@ -63,9 +62,9 @@ async def _seed(runtime: Any, *, users: int, articles: int, seed: int, progress:
     if report.skipped:
         console.print("demo data already present; not loading it again")
         return
-    async with runtime.db.session() as session:
+    # A read session: on SQLite a write session would hold the write lock for the whole rebuild.
+    async with runtime.db.read_session() as session:
         await rebuild_counters(session, runtime.store)
-        await commit(session)
     console.print(f"demo data loaded: {report}")
 
 
@@ -149,7 +148,6 @@ def seed_demo_command(
 @stats_app.command("fix")
 def stats_fix(data_dir: DataDir = None) -> None:
     """Rebuild the counter sorted sets from the database."""
-    from toutiao.kit.db import commit
     from toutiao.runtime import build_runtime
     from toutiao.stats.service import rebuild_counters
 
@@ -160,7 +158,6 @@ def stats_fix(data_dir: DataDir = None) -> None:
         try:
             async with runtime.db.read_session() as session:
                 written = await rebuild_counters(session, runtime.store)
-                await commit(session)
             for key, members in written.items():
                 console.print(f"{key}: {members}")
         finally:

@@ -96,9 +96,16 @@ class TestDemoData:
             rows = (await session.execute(select(Article.status, Article.pubdate))).all()
         statuses = Counter(status for status, _ in rows)
         assert 0.9 * len(rows) < statuses[ArticleStatus.APPROVED] < len(rows)
-        for other in (ArticleStatus.DRAFT, ArticleStatus.PENDING, ArticleStatus.REJECTED, ArticleStatus.DELETED):
+        for other in (
+            ArticleStatus.DRAFT,
+            ArticleStatus.PENDING,
+            ArticleStatus.REJECTED,
+            ArticleStatus.DELETED,
+        ):
             assert statuses[other] > 0, other
-        assert all((pubdate is not None) == (status == ArticleStatus.APPROVED) for status, pubdate in rows)
+        assert all(
+            (pubdate is not None) == (status == ArticleStatus.APPROVED) for status, pubdate in rows
+        )
         assert report.articles_by_status["approved"] == statuses[ArticleStatus.APPROVED]
 
     async def test_editor_and_users(self, seeded: tuple[Database, Storage, SeedReport]) -> None:
@@ -106,7 +113,9 @@ class TestDemoData:
         async with db.read_session() as session:
             users = (await session.scalars(select(User))).all()
         editor = next(u for u in users if u.mobile == "13911111111")
-        assert editor.user_name == "黑马小编" and editor.is_media and editor.profile_photo
+        assert editor.user_name == "黑马小编"
+        assert editor.is_media
+        assert editor.profile_photo
         assert await storage.get(editor.profile_photo) is not None
         mobiles = [u.mobile for u in users]
         assert len(set(mobiles)) == len(mobiles)
@@ -121,7 +130,8 @@ class TestDemoData:
         db, _, _ = seeded
         async with db.read_session() as session:
             channels = (await session.scalars(select(Channel))).all()
-        assert len(channels) >= 20 and all(c.is_visible for c in channels)
+        assert len(channels) >= 20
+        assert all(c.is_visible for c in channels)
         assert 6 <= sum(c.is_default for c in channels) <= 10
         assert len({c.sequence for c in channels}) == len(channels)
         assert {"python", "人工智能", "前端", "数据库"} <= {c.channel_name for c in channels}
@@ -140,13 +150,17 @@ class TestDemoData:
         assert len(rows) == await _count(db, Article, Article.status == ArticleStatus.APPROVED)
         for title, cover, content in rows:
             assert 8 <= len(title) <= 40, title
-            assert cover["type"] in (0, 1, 3) and len(cover["images"]) == cover["type"]
+            assert cover["type"] in (0, 1, 3)
+            assert len(cover["images"]) == cover["type"]
             assert all(url.startswith("http://testserver/media/") for url in cover["images"])
             assert 3 <= content.count("<p>") <= 16
-        assert any("<pre><code" in c for _, _, c in rows) and any("<img " in c for _, _, c in rows)
+        assert any("<pre><code" in c for _, _, c in rows)
+        assert any("<img " in c for _, _, c in rows)
         assert len({len(title) for title, _, _ in rows}) > 15
 
-    async def test_phrases_repeat_across_titles(self, seeded: tuple[Database, Storage, SeedReport]) -> None:
+    async def test_phrases_repeat_across_titles(
+        self, seeded: tuple[Database, Storage, SeedReport]
+    ) -> None:
         db, _, _ = seeded
         async with db.read_session() as session:
             titles = (await session.scalars(select(Article.title))).all()
@@ -159,7 +173,9 @@ class TestDemoData:
     ) -> None:
         db, _, _ = seeded
         async with db.read_session() as session:
-            dates = (await session.scalars(select(Article.pubdate).where(Article.pubdate.is_not(None)))).all()
+            dates = (
+                await session.scalars(select(Article.pubdate).where(Article.pubdate.is_not(None)))
+            ).all()
         now = local_now()
         assert all(now - timedelta(days=91) <= d <= now for d in dates)
         recent = sum(d > now - timedelta(days=30) for d in dates)
@@ -171,29 +187,40 @@ class TestDemoData:
         db, _, _ = seeded
         visible = (
             select(func.count())
-            .where(Comment.article_id == Article.article_id, Comment.status == CommentStatus.APPROVED)
+            .where(
+                Comment.article_id == Article.article_id, Comment.status == CommentStatus.APPROVED
+            )
             .scalar_subquery()
         )
         async with db.read_session() as session:
-            mismatched = await session.scalar(select(func.count()).where(Article.comment_count != visible))
+            mismatched = await session.scalar(
+                select(func.count()).where(Article.comment_count != visible)
+            )
             users = (await session.scalars(select(User))).all()
             counts = await user_counts_from_db(session, [u.user_id for u in users])
         assert mismatched == 0
         for user in users:
             assert user.article_count == counts[user.user_id][counters.USER_ARTICLES.key]
             assert user.fans_count == counts[user.user_id][counters.USER_FANS.key]
-        assert await _count(db, Announcement, Announcement.status == AnnouncementStatus.PUBLISHED) == 2
+        assert (
+            await _count(db, Announcement, Announcement.status == AnnouncementStatus.PUBLISHED) == 2
+        )
 
-    async def test_second_run_is_skipped(self, seeded: tuple[Database, Storage, SeedReport]) -> None:
+    async def test_second_run_is_skipped(
+        self, seeded: tuple[Database, Storage, SeedReport]
+    ) -> None:
         db, storage, _ = seeded
         again = await seed_demo(db, storage, Snowflake(0, 1), progress=False)
-        assert again.skipped and again.articles == 0
+        assert again.skipped
+        assert again.articles == 0
         assert await _count(db, Article) == 1200
 
 
 async def _titles(db: Database) -> list[tuple[int, str]]:
     async with db.read_session() as session:
-        rows = await session.execute(select(Article.article_id, Article.title).order_by(Article.article_id))
+        rows = await session.execute(
+            select(Article.article_id, Article.title).order_by(Article.article_id)
+        )
         return [(article_id, title) for article_id, title in rows]
 
 
@@ -202,19 +229,35 @@ async def test_same_seed_gives_same_data(tmp_path: Path) -> None:
     for name, seed in (("a", 7), ("b", 7), ("c", 8)):
         db = await _sqlite_db(tmp_path / f"{name}.db")
         ids = Snowflake(0, 1, clock=lambda: FIXED_NS)
-        await seed_demo(db, _storage(tmp_path / "media"), ids, users=12, articles=150,
-                        seed=seed, progress=False, cover_images=3)
+        await seed_demo(
+            db,
+            _storage(tmp_path / "media"),
+            ids,
+            users=12,
+            articles=150,
+            seed=seed,
+            progress=False,
+            cover_images=3,
+        )
         results.append(await _titles(db))
         await db.dispose()
     first, second, other = results
-    assert first == second and len(first) == 150
+    assert first == second
+    assert len(first) == 150
     assert [t for _, t in first] != [t for _, t in other]
 
 
 async def test_tiny_seed_without_covers(tmp_path: Path) -> None:
     db = await _sqlite_db(tmp_path / "tiny.db")
-    report = await seed_demo(db, _storage(tmp_path / "media"), Snowflake(0, 1), users=1,
-                             articles=5, progress=False, cover_images=0)
+    report = await seed_demo(
+        db,
+        _storage(tmp_path / "media"),
+        Snowflake(0, 1),
+        users=1,
+        articles=5,
+        progress=False,
+        cover_images=0,
+    )
     assert (report.users, report.articles) == (1, 5)
     async with db.read_session() as session:
         covers = (await session.scalars(select(Article.cover))).all()
@@ -228,7 +271,9 @@ async def test_seed_on_mysql(tmp_path: Path) -> None:
     name = f"toutiao_seed_{uuid.uuid4().hex[:10]}"
     admin = create_async_engine(server.set(database=""))
     async with admin.begin() as conn:
-        await conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+        await conn.execute(
+            text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        )
     url = server.set(database=name).render_as_string(hide_password=False)
     try:
         await upgrade(url)
@@ -239,9 +284,13 @@ async def test_seed_on_mysql(tmp_path: Path) -> None:
         async with db.read_session() as session:
             editor = await session.scalar(select(User).where(User.mobile == "13911111111"))
             body = await session.scalar(select(ArticleContent.content).limit(1))
-        assert editor is not None and editor.user_name == "黑马小编"
-        assert body and "<p>" in body
-        assert (await seed_demo(db, _storage(tmp_path / "media"), Snowflake(0, 2), progress=False)).skipped
+        assert editor is not None
+        assert editor.user_name == "黑马小编"
+        assert body
+        assert "<p>" in body
+        assert (
+            await seed_demo(db, _storage(tmp_path / "media"), Snowflake(0, 2), progress=False)
+        ).skipped
         await db.dispose()
     finally:
         async with admin.begin() as conn:

@@ -121,18 +121,25 @@ class ArticleFactory:
         }
         image = cover["images"][0] if cover["images"] else None
         out.articles.append(row)
-        out.contents.append({
-            "article_id": row["article_id"],
-            "content": text.body(rng, topic, image),
-            "create_time": row["create_time"],
-            "update_time": row["update_time"],
-        })
+        out.contents.append(
+            {
+                "article_id": row["article_id"],
+                "content": text.body(rng, topic, image),
+                "create_time": row["create_time"],
+                "update_time": row["update_time"],
+            }
+        )
         if status == ArticleStatus.APPROVED:
             self._reactions(row, topic, out)
 
     def _times(self, status: ArticleStatus, when: datetime) -> Row:
         rng = self.rng
-        times: Row = {"pubdate": None, "review_time": None, "delete_time": None, "reject_reason": None}
+        times: Row = {
+            "pubdate": None,
+            "review_time": None,
+            "delete_time": None,
+            "reject_reason": None,
+        }
         if status == ArticleStatus.APPROVED:
             created = when - timedelta(seconds=rng.randint(300, 6 * 3600))
             times.update(pubdate=when, review_time=when, create_time=created, update_time=when)
@@ -140,7 +147,9 @@ class ArticleFactory:
         later = min(when + timedelta(seconds=rng.randint(600, 86400)), self.now)
         times.update(create_time=when, update_time=when)
         if status == ArticleStatus.REJECTED:
-            times.update(review_time=later, update_time=later, reject_reason=rng.choice(_REJECT_REASONS))
+            times.update(
+                review_time=later, update_time=later, reject_reason=rng.choice(_REJECT_REASONS)
+            )
         elif status == ArticleStatus.DELETED:
             times.update(delete_time=later, update_time=later)
         return times
@@ -153,27 +162,47 @@ class ArticleFactory:
     def _reactions(self, article: Row, topic: Topic, out: Batch) -> None:
         rng = self.rng
         popularity = rng.random() ** 3
-        article_id, author, published = article["article_id"], article["user_id"], article["pubdate"]
+        article_id, author, published = (
+            article["article_id"],
+            article["user_id"],
+            article["pubdate"],
+        )
         for uid in self._readers(popularity, 0.5, author):
             roll = rng.random()
             attitude = Attitude.LIKE if roll < 0.88 else Attitude.DISLIKE if roll < 0.96 else None
             when = between(rng, published, self.now)
-            out.attitudes.append({"user_id": uid, "article_id": article_id, "attitude": attitude,
-                                  "create_time": when, "update_time": when})
+            out.attitudes.append(
+                {
+                    "user_id": uid,
+                    "article_id": article_id,
+                    "attitude": attitude,
+                    "create_time": when,
+                    "update_time": when,
+                }
+            )
         for uid in self._readers(popularity, 0.25, author):
             when = between(rng, published, self.now)
-            out.collections.append({"user_id": uid, "article_id": article_id,
-                                    "is_deleted": rng.random() < 0.1,
-                                    "create_time": when, "update_time": when})
+            out.collections.append(
+                {
+                    "user_id": uid,
+                    "article_id": article_id,
+                    "is_deleted": rng.random() < 0.1,
+                    "create_time": when,
+                    "update_time": when,
+                }
+            )
         if article["allow_comment"]:
             article["comment_count"] = self._comments(article, topic, popularity, out)
 
     def _comment(self, article_id: int, parent: Row | None, when: datetime, content: str) -> Row:
         roll = self.rng.random()
         status = (
-            CommentStatus.APPROVED if roll < 0.9
-            else CommentStatus.PENDING if roll < 0.95
-            else CommentStatus.DELETED if roll < 0.98
+            CommentStatus.APPROVED
+            if roll < 0.9
+            else CommentStatus.PENDING
+            if roll < 0.95
+            else CommentStatus.DELETED
+            if roll < 0.98
             else CommentStatus.REJECTED
         )
         return {
@@ -204,7 +233,9 @@ class ArticleFactory:
                 continue
             for _ in range(int(rng.random() ** 2 * 4)):
                 when = between(rng, top["create_time"], self.now)
-                replies.append(self._comment(article_id, top, when, text.comment(rng, topic, reply=True)))
+                replies.append(
+                    self._comment(article_id, top, when, text.comment(rng, topic, reply=True))
+                )
         replies.sort(key=lambda r: r["create_time"])
         by_id = {top["comment_id"]: top for top in tops}
         for reply in replies:
@@ -225,5 +256,12 @@ class ArticleFactory:
             deleted = rng.random() < 0.1
             comment["like_count"] += 0 if deleted else 1
             when = between(rng, comment["create_time"], self.now)
-            out.comment_likes.append({"user_id": uid, "comment_id": comment["comment_id"],
-                                      "is_deleted": deleted, "create_time": when, "update_time": when})
+            out.comment_likes.append(
+                {
+                    "user_id": uid,
+                    "comment_id": comment["comment_id"],
+                    "is_deleted": deleted,
+                    "create_time": when,
+                    "update_time": when,
+                }
+            )

@@ -75,7 +75,9 @@ async def _insert(session: AsyncSession, model: Any, rows: Sequence[dict[str, An
 async def _cover_urls(storage: Storage, rng: random.Random, count: int) -> list[str]:
     urls = []
     for index in range(count):
-        fmt, ext, mime = ("PNG", "png", "image/png") if index % 4 == 3 else ("JPEG", "jpg", "image/jpeg")
+        fmt, ext, mime = (
+            ("PNG", "png", "image/png") if index % 4 == 3 else ("JPEG", "jpg", "image/jpeg")
+        )
         key = await storage.put(pictures.cover(rng, fmt), content_type=mime, ext=ext)
         urls.append(storage.url(key))
     return urls
@@ -99,7 +101,12 @@ def _progress(enabled: bool, total: int) -> Iterator[Callable[[int], None]]:
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns) as bar:
         task = bar.add_task("demo articles", total=total)
         yield lambda n: bar.advance(task, n)
@@ -165,8 +172,14 @@ async def seed_demo(
 
 
 async def _seed(
-    session: AsyncSession, storage: Storage, ids: Snowflake, users: int, articles: int,
-    seed: int, progress: bool, cover_images: int,
+    session: AsyncSession,
+    storage: Storage,
+    ids: Snowflake,
+    users: int,
+    articles: int,
+    seed: int,
+    progress: bool,
+    cover_images: int,
 ) -> SeedReport:
     # Pictures draw from their own stream, so changing cover_images leaves the text alone.
     rng, picture_rng = random.Random(seed), random.Random(f"{seed}:pictures")

@@ -156,7 +156,7 @@ LIST_ITEMS = _lines("""
 
 CODE: dict[str, tuple[str, ...]] = {
     "python": (
-        'import asyncio\n\nasync def fetch(n: int) -> int:\n    await asyncio.sleep(0.1)\n    return n * 2\n\nasync def main() -> None:\n    results = await asyncio.gather(*(fetch(i) for i in range(5)))\n    print(results)\n\nasyncio.run(main())',
+        "import asyncio\n\nasync def fetch(n: int) -> int:\n    await asyncio.sleep(0.1)\n    return n * 2\n\nasync def main() -> None:\n    results = await asyncio.gather(*(fetch(i) for i in range(5)))\n    print(results)\n\nasyncio.run(main())",
         "def fib(n: int) -> int:\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a",
     ),
     "go": (
@@ -169,7 +169,7 @@ CODE: dict[str, tuple[str, ...]] = {
     ),
     "java": (
         "ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();\nfor (int i = 0; i < 1000; i++) {\n    int id = i;\n    pool.submit(() -> handle(id));\n}\npool.shutdown();",
-        "@RestController\npublic class HelloController {\n    @GetMapping(\"/hello\")\n    public String hello() {\n        return \"hello\";\n    }\n}",
+        '@RestController\npublic class HelloController {\n    @GetMapping("/hello")\n    public String hello() {\n        return "hello";\n    }\n}',
     ),
     "cpp": (
         "auto p = std::make_unique<Widget>(42);\nstd::vector<std::unique_ptr<Widget>> items;\nitems.push_back(std::move(p));",
@@ -184,7 +184,7 @@ CODE: dict[str, tuple[str, ...]] = {
         ":root {\n  --primary: #3370ff;\n}\n.button {\n  color: var(--primary);\n  transition: transform .2s ease;\n}",
     ),
     "html": (
-        '<article>\n  <header><h1>标题</h1></header>\n  <section>正文</section>\n  <footer>作者信息</footer>\n</article>',
+        "<article>\n  <header><h1>标题</h1></header>\n  <section>正文</section>\n  <footer>作者信息</footer>\n</article>",
         '<canvas id="stage" width="640" height="360"></canvas>\n<script>\n  const ctx = document.getElementById("stage").getContext("2d");\n</script>',
     ),
     "sql": (
@@ -200,7 +200,9 @@ CODE: dict[str, tuple[str, ...]] = {
 FAMILY_NAMES = tuple(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦方白邹孟熊秦邱江尹薛段雷侯龙史陶黎贺顾毛郝龚邵万严武戴孔汤"
 )
-GIVEN_CHARS = tuple("伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚英华玉兰萍红鹏辉玲丹晨宇浩然轩欣怡涵思远博文嘉雨泽鸣佑曦峰志俊雪梅婷琳凯航睿")
+GIVEN_CHARS = tuple(
+    "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚英华玉兰萍红鹏辉玲丹晨宇浩然轩欣怡涵思远博文嘉雨泽鸣佑曦峰志俊雪梅婷琳凯航睿"
+)
 NICK_PREFIXES = _lines("""
     程序员
     码农
@@ -286,7 +288,13 @@ REPLIES = _lines("""
 """)
 
 ANNOUNCEMENTS = (
-    ("欢迎来到头条", "<p>欢迎使用头条！这里汇集了技术、科技与生活资讯，登录后可以关注作者、收藏文章。</p>"),
-    ("社区公约更新说明", "<p>为营造友善的交流氛围，我们更新了社区公约，请文明评论，拒绝广告与人身攻击。</p>"),
+    (
+        "欢迎来到头条",
+        "<p>欢迎使用头条！这里汇集了技术、科技与生活资讯，登录后可以关注作者、收藏文章。</p>",
+    ),
+    (
+        "社区公约更新说明",
+        "<p>为营造友善的交流氛围，我们更新了社区公约，请文明评论，拒绝广告与人身攻击。</p>",
+    ),
     ("春节期间服务安排", "<p>春节期间内容审核时间可能延长，感谢各位创作者的理解与支持。</p>"),
 )

@@ -16,10 +16,9 @@ Row = dict[str, Any]
 
 EDITOR_MOBILE = "13911111111"
 EDITOR_NAME = "黑马小编"
-_MOBILE_PREFIXES = (
-    "130 131 132 133 135 136 137 138 139 150 151 152 155 156 157 158 159 166 173 175 "
-    "176 177 180 181 185 186 187 188 189 198 199"
-).split()
+# Mobile network prefixes (1[3-9]x); any of them passes the app's mobile pattern.
+_RANGES = (range(130, 140), range(150, 160), range(173, 178), range(180, 190), (166, 198, 199))
+_MOBILE_PREFIXES = tuple(str(prefix) for block in _RANGES for prefix in block)
 
 
 def channel_rows(now: datetime) -> list[Row]:
@@ -81,8 +80,13 @@ def user_rows(
 
 
 def _user(
-    rng: random.Random, user_id: int, mobile: str, name: str, is_media: bool,
-    registered: datetime, now: datetime,
+    rng: random.Random,
+    user_id: int,
+    mobile: str,
+    name: str,
+    is_media: bool,
+    registered: datetime,
+    now: datetime,
 ) -> Row:
     last_login = now - timedelta(hours=rng.uniform(0, 24 * 30))
     return {
@@ -130,7 +134,13 @@ def follow_rows(rng: random.Random, users: list[Row], now: datetime) -> list[Row
         targets = {t for t in rng.choices(ids, weights=weights, k=wanted) if t != user["user_id"]}
         for target in sorted(targets):
             roll = rng.random()
-            relation = Relation.FOLLOW if roll < 0.88 else Relation.NONE if roll < 0.96 else Relation.BLACKLIST
+            relation = (
+                Relation.FOLLOW
+                if roll < 0.88
+                else Relation.NONE
+                if roll < 0.96
+                else Relation.BLACKLIST
+            )
             when = between(rng, user["create_time"], now)
             rows.append(_pair(user["user_id"], target, relation, when))
     return rows
@@ -154,14 +164,16 @@ def user_channel_rows(rng: random.Random, users: list[Row], channel_ids: list[in
             continue
         chosen = rng.sample(channel_ids, rng.randint(4, min(10, len(channel_ids))))
         for sequence, channel_id in enumerate(chosen, start=1):
-            rows.append({
-                "user_id": user["user_id"],
-                "channel_id": channel_id,
-                "is_deleted": rng.random() < 0.05,
-                "sequence": sequence,
-                "create_time": user["create_time"],
-                "update_time": user["create_time"],
-            })
+            rows.append(
+                {
+                    "user_id": user["user_id"],
+                    "channel_id": channel_id,
+                    "is_deleted": rng.random() < 0.05,
+                    "sequence": sequence,
+                    "create_time": user["create_time"],
+                    "update_time": user["create_time"],
+                }
+            )
     return rows
 
 
@@ -170,14 +182,18 @@ def announcement_rows(rng: random.Random, now: datetime) -> list[Row]:
     for index, (title, content) in enumerate(f.ANNOUNCEMENTS):
         published = index < 2
         when = (now - timedelta(days=rng.uniform(1, 60))).replace(microsecond=0)
-        rows.append({
-            "title": title,
-            "content": content,
-            "status": AnnouncementStatus.PUBLISHED if published else AnnouncementStatus.UNPUBLISHED,
-            "publish_time": when if published else None,
-            "create_time": when,
-            "update_time": when,
-        })
+        rows.append(
+            {
+                "title": title,
+                "content": content,
+                "status": AnnouncementStatus.PUBLISHED
+                if published
+                else AnnouncementStatus.UNPUBLISHED,
+                "publish_time": when if published else None,
+                "create_time": when,
+                "update_time": when,
+            }
+        )
     return rows
 
 

@@ -21,7 +21,15 @@ _CJK_THEN_LATIN = re.compile(rf"([{_CJK}])([A-Za-z0-9])")
 _LATIN_THEN_CJK = re.compile(rf"([A-Za-z0-9%+#])([{_CJK}])")
 
 TITLE_MIN, TITLE_MAX = 8, 40
-_TECH_SUFFIXES = ("（附完整代码）", "，建议收藏", "｜万字长文", "（上）", "（下）", "：写给初学者", "，看完就懂")
+_TECH_SUFFIXES = (
+    "（附完整代码）",
+    "，建议收藏",
+    "｜万字长文",
+    "（上）",
+    "（下）",
+    "：写给初学者",
+    "，看完就懂",
+)
 _NEWS_SUFFIXES = ("｜快讯", "，附最新数据", "，你怎么看？", "｜深度")
 _SHORT_PADS = ("的那些事", "：一线观察", "，你怎么看？", "全解析")
 

@@ -22,7 +22,14 @@ from redis.exceptions import WatchError
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from toutiao.models import Article, ArticleAttitude, Collection, Comment, CommentLiking, UserRelation
+from toutiao.models import (
+    Article,
+    ArticleAttitude,
+    Collection,
+    Comment,
+    CommentLiking,
+    UserRelation,
+)
 from toutiao.models.enums import ArticleStatus, Attitude, CommentStatus, Relation
 from toutiao.stats import counters as c
 
