@@ -12,7 +12,7 @@ Every test starts from empty tables and an empty Redis; the app runs against the
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,9 @@ async def _create_mysql_db(server_url: str, name: str) -> str:
     engine = create_async_engine(_mysql_admin_url(server_url))
     async with engine.begin() as conn:
         await conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        await conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+        await conn.execute(
+            text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        )
     await engine.dispose()
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
@@ -111,11 +113,10 @@ async def _reset(runtime: Runtime) -> None:
 
 
 @pytest.fixture(autouse=True)
-async def clean(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+async def clean(request: pytest.FixtureRequest) -> None:
     """Empty tables and Redis before each test that uses the runtime."""
     if "runtime" in request.fixturenames:
         await _reset(request.getfixturevalue("runtime"))
-    yield
 
 
 @pytest.fixture
@@ -128,8 +129,3 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def factory(runtime: Runtime) -> Factory:
     return Factory(runtime)
-
-
-@pytest.fixture
-def anyio_backend() -> Iterator[str]:
-    yield "asyncio"

@@ -12,7 +12,9 @@ from rich.console import Console
 
 from toutiao.config import Settings
 
-app = typer.Typer(help="toutiao: a news platform backend.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="toutiao: a news platform backend.", no_args_is_help=True, add_completion=False
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 seed_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 stats_app = typer.Typer(help="Counters.", no_args_is_help=True)
@@ -23,7 +25,10 @@ app.add_typer(stats_app, name="stats")
 console = Console(stderr=True)
 log = logging.getLogger("toutiao.cli")
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Where embedded engines keep their files (default ./var).")]
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Where embedded engines keep their files (default ./var)."),
+]
 
 
 def _settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
@@ -58,7 +63,15 @@ async def _seed(runtime: Any, *, users: int, articles: int, seed: int, progress:
     from toutiao.seed.demo import seed_demo
     from toutiao.stats.service import rebuild_counters
 
-    report = await seed_demo(runtime.db, runtime.storage, runtime.ids, users=users, articles=articles, seed=seed, progress=progress)
+    report = await seed_demo(
+        runtime.db,
+        runtime.storage,
+        runtime.ids,
+        users=users,
+        articles=articles,
+        seed=seed,
+        progress=progress,
+    )
     if report.skipped:
         console.print("demo data already present; not loading it again")
         return
@@ -73,14 +86,16 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     data_dir: DataDir = None,
-    demo: Annotated[bool, typer.Option("--demo", help="Load demo data on first start; accept SMS code 246810.")] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Load demo data on first start; accept SMS code 246810.")
+    ] = False,
 ) -> None:
     """Run the whole platform in one process on the embedded engines."""
     import uvicorn
 
     from toutiao.main import create_app
 
-    public = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
+    public = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     settings = _settings(data_dir, DEMO=demo or None)
     if "PUBLIC_URL" not in settings.model_fields_set:
         settings = _settings(data_dir, DEMO=demo or None, PUBLIC_URL=public)
@@ -90,10 +105,16 @@ def serve(
         runtime = await _prepare(settings, demo=demo)
         try:
             config = uvicorn.Config(
-                create_app(settings, runtime=runtime), host=host, port=port, log_level=settings.LOG_LEVEL.lower(),
-                proxy_headers=True, timeout_graceful_shutdown=10,
+                create_app(settings, runtime=runtime),
+                host=host,
+                port=port,
+                log_level=settings.LOG_LEVEL.lower(),
+                proxy_headers=True,
+                timeout_graceful_shutdown=10,
             )
-            console.print(f"toutiao is up: {public}/app/  (docs: {public}/docs, health: {public}/healthz)")
+            console.print(
+                f"toutiao is up: {public}/app/  (docs: {public}/docs, health: {public}/healthz)"
+            )
             await uvicorn.Server(config).serve()
         finally:
             await runtime.close()

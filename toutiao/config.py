@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEV_JWT_SECRET = "development-only-secret-change-me-0123456789"  # noqa: S105 - refused outside development
+DEV_JWT_SECRET = "development-only-secret-change-me-0123456789"
 
 
 class Environment(StrEnum):
@@ -91,12 +91,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
-        if self.ENV == Environment.production and self.JWT_SECRET == DEV_JWT_SECRET:
+        if Environment.production == self.ENV and self.JWT_SECRET == DEV_JWT_SECRET:
             raise ValueError("TOUTIAO_JWT_SECRET must be set in production")
-        if len(self.JWT_SECRET) < 32 and self.ENV == Environment.production:
+        if len(self.JWT_SECRET) < 32 and Environment.production == self.ENV:
             raise ValueError("TOUTIAO_JWT_SECRET must be at least 32 characters")
-        if self.ENV == Environment.production and self.SMS_PROVIDER == "log" and not self.DEMO:
-            raise ValueError("the 'log' SMS provider logs codes; choose a real provider in production")
+        if Environment.production == self.ENV and self.SMS_PROVIDER == "log" and not self.DEMO:
+            raise ValueError(
+                "the 'log' SMS provider logs codes; choose a real provider in production"
+            )
         return self
 
     # -- derived ---------------------------------------------------------------------
@@ -131,7 +133,7 @@ class Settings(BaseSettings):
     def cors_origins(self) -> list[str]:
         if self.CORS_ORIGINS:
             return self.CORS_ORIGINS
-        return ["*"] if (self.DEMO or self.ENV != Environment.production) else []
+        return ["*"] if (self.DEMO or Environment.production != self.ENV) else []
 
 
 settings = Settings()

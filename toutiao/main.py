@@ -18,14 +18,11 @@ import toutiao
 from toutiao.api.app import router as app_router
 from toutiao.api.errors import install_error_handlers
 from toutiao.api.responses import OrjsonResponse
-
 from toutiao.config import Settings
 from toutiao.config import settings as default_settings
 from toutiao.runtime import Runtime, build_runtime
 
 log = logging.getLogger("toutiao.main")
-
-
 
 
 class JsonBodyMiddleware:
@@ -100,7 +97,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         """200 once every engine answers; the body says which engines are in use."""
         engines = await request.state.runtime.health()
         up = all(part.get("up") for part in engines.values())
-        return OrjsonResponse({"status": "ok" if up else "degraded", "engines": engines}, status_code=200 if up else 503)
+        return OrjsonResponse(
+            {"status": "ok" if up else "degraded", "engines": engines},
+            status_code=200 if up else 503,
+        )
 
     if settings.storage_url.startswith("file://"):
         media_root = settings.storage_url.removeprefix("file://")

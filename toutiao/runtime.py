@@ -50,7 +50,10 @@ class Runtime:
         if self.redis.storage is self.redis.cache:
             redis_storage = dict(redis_cache, shared_with="redis_cache")
         else:
-            redis_storage = {"engine": self.redis.storage.kind, "up": await self.redis.storage.ping()}
+            redis_storage = {
+                "engine": self.redis.storage.kind,
+                "up": await self.redis.storage.ping(),
+            }
         return {
             "database": await self.db.ping(),
             "redis_cache": redis_cache,
@@ -63,7 +66,7 @@ class Runtime:
         for closer in (self.redis.close, self.db.dispose, self.storage.close):
             try:
                 await closer()
-            except Exception:  # noqa: BLE001 - close everything even if one part fails
+            except Exception:
                 log.exception("runtime.close_failed")
 
 

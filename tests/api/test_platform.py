@@ -37,7 +37,11 @@ async def test_docs_page_works_offline(client):
     assert page.status_code == 200
     assert "cdn." not in page.text and "unpkg" not in page.text
     for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
-        src = next(part.split('"')[1] for part in page.text.split("src=" if asset.endswith(".js") else "href=")[1:] if asset in part.split('"')[1])
+        src = next(
+            part.split('"')[1]
+            for part in page.text.split("src=" if asset.endswith(".js") else "href=")[1:]
+            if asset in part.split('"')[1]
+        )
         assert (await client.get(src)).status_code == 200
 
 
@@ -53,8 +57,11 @@ async def test_healthz_names_engines(client):
 async def test_cors_preflight_allows_authorization(client):
     response = await client.options(
         "/app/v1_0/authorizations",
-        headers={"Origin": "http://localhost:8080", "Access-Control-Request-Method": "PUT",
-                 "Access-Control-Request-Headers": "authorization,content-type"},
+        headers={
+            "Origin": "http://localhost:8080",
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
     )
     assert response.status_code == 200
     assert "authorization" in response.headers["access-control-allow-headers"].lower()

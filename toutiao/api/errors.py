@@ -57,8 +57,14 @@ async def _on_http_error(request: Request, exc: StarletteHTTPException) -> Any:
     if exc.status_code == 204:
         return _error(204, "")
     detail = exc.detail if isinstance(exc.detail, str) else None
-    message = _HTTP_MESSAGES.get(exc.status_code) if detail in (None, "Not Found", "Method Not Allowed") else detail
-    return _error(exc.status_code, message or "Request failed.", headers=getattr(exc, "headers", None))
+    message = (
+        _HTTP_MESSAGES.get(exc.status_code)
+        if detail in (None, "Not Found", "Method Not Allowed")
+        else detail
+    )
+    return _error(
+        exc.status_code, message or "Request failed.", headers=getattr(exc, "headers", None)
+    )
 
 
 async def _on_db_error(request: Request, exc: SQLAlchemyError) -> OrjsonResponse:

@@ -37,7 +37,7 @@ def parse_int(value: Any) -> int:
         raise ValueError("must be an integer")
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and re.fullmatch(r"-?\d{1,18}", value.strip()):
+    if isinstance(value, str) and value.isascii() and re.fullmatch(r"-?[0-9]{1,18}", value.strip()):
         return int(value)
     raise ValueError("must be an integer")
 

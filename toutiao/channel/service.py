@@ -30,7 +30,9 @@ def user_key(user_id: int) -> str:
     return f"user:{user_id}:ch"
 
 
-async def _global_list(cache: Any, session: AsyncSession, key: str, *, defaults_only: bool) -> list[dict[str, Any]]:
+async def _global_list(
+    cache: Any, session: AsyncSession, key: str, *, defaults_only: bool
+) -> list[dict[str, Any]]:
     hit = _l1.get(key)
     if hit is not None:
         return hit
@@ -62,8 +64,10 @@ async def forget_global_lists(cache: Any) -> None:
     await invalidate(cache, ALL_KEY, DEFAULT_KEY)
 
 
-async def user_channels(cache: Any, session: AsyncSession, user_id: int | None) -> list[dict[str, Any]]:
-    """"推荐" first, then the user's channels by seq; the defaults when none are saved (§14.15)."""
+async def user_channels(
+    cache: Any, session: AsyncSession, user_id: int | None
+) -> list[dict[str, Any]]:
+    """推荐 (id 0) first, then the user's channels by seq; the defaults when none are saved."""
     saved: list[dict[str, Any]] = []
     if user_id is not None:
 
@@ -80,7 +84,10 @@ async def user_channels(cache: Any, session: AsyncSession, user_id: int | None) 
             )
             return [{"id": row.channel_id, "name": row.channel_name} for row in rows]
 
-        saved = await cached_json(cache, user_key(user_id), load, ttl=USER_TTL, absent_ttl=ABSENT_TTL) or []
+        saved = (
+            await cached_json(cache, user_key(user_id), load, ttl=USER_TTL, absent_ttl=ABSENT_TTL)
+            or []
+        )
     return [RECOMMENDED, *(saved or await default_channels(cache, session))]
 
 
@@ -121,7 +128,9 @@ def _after_write(cache: Any, session: AsyncSession, user_id: int) -> None:
     on_commit(session, lambda: invalidate(cache, user_key(user_id)))
 
 
-async def add(cache: Any, session: AsyncSession, user_id: int, items: Sequence[tuple[int, int]]) -> None:
+async def add(
+    cache: Any, session: AsyncSession, user_id: int, items: Sequence[tuple[int, int]]
+) -> None:
     """POST: insert only; if the user already has any of them, nothing is saved (409)."""
     await validate_ids(cache, session, [i for i, _ in items])
     await _lock_user(session, user_id)
@@ -132,7 +141,14 @@ async def add(cache: Any, session: AsyncSession, user_id: int, items: Sequence[t
     _after_write(cache, session, user_id)
 
 
-async def upsert(cache: Any, session: AsyncSession, user_id: int, items: Sequence[tuple[int, int]], *, replace: bool) -> None:
+async def upsert(
+    cache: Any,
+    session: AsyncSession,
+    user_id: int,
+    items: Sequence[tuple[int, int]],
+    *,
+    replace: bool,
+) -> None:
     """PATCH (replace=False) adds or re-orders; PUT (replace=True) makes the list exactly ``items``."""
     await validate_ids(cache, session, [i for i, _ in items])
     await _lock_user(session, user_id)
@@ -149,14 +165,21 @@ async def upsert(cache: Any, session: AsyncSession, user_id: int, items: Sequenc
 
 
 async def _upsert(
-    session: AsyncSession, user_id: int, items: Sequence[tuple[int, int]], existing: dict[int, UserChannel]
+    session: AsyncSession,
+    user_id: int,
+    items: Sequence[tuple[int, int]],
+    existing: dict[int, UserChannel],
 ) -> None:
     try:
         async with session.begin_nested():
             for channel_id, seq in items:
                 row = existing.get(channel_id)
                 if row is None:
-                    session.add(UserChannel(user_id=user_id, channel_id=channel_id, sequence=seq, is_deleted=False))
+                    session.add(
+                        UserChannel(
+                            user_id=user_id, channel_id=channel_id, sequence=seq, is_deleted=False
+                        )
+                    )
                 else:
                     row.sequence = seq
                     row.is_deleted = False

@@ -3,6 +3,9 @@
 - penetration: a missing row is cached as the ``ABSENT`` marker for a short TTL;
 - avalanche: every TTL is ``base + random[0, spread)``;
 - breakdown: concurrent misses on one key in this process share one loader (single-flight);
+- stale fills: a write replaces the key with a short-lived ``INVALIDATED`` tombstone, and
+  fills only ever ``SET NX``; so a reader that loaded the old row before the write committed
+  cannot cache it after the write's invalidation (it finds the tombstone and gives up);
 - Redis down: reads fall through to the loader, cache writes are skipped, and it is logged.
 """
 
@@ -21,6 +24,9 @@ from redis.exceptions import RedisError
 log = logging.getLogger("toutiao.cache")
 
 ABSENT = "-1"
+INVALIDATED = "-2"
+# Long enough to outlast a read that started before the write committed.
+TOMBSTONE_SECONDS = 5
 T = TypeVar("T")
 
 
@@ -79,6 +85,8 @@ async def cached_json(
     except RedisError:
         log.warning("cache.read_failed key=%s", key, exc_info=True)
         return await loader()
+    if raw == INVALIDATED:
+        return await loader()  # just written: read the database, leave the key to the tombstone
     if raw is not None:
         return None if raw == ABSENT else orjson.loads(raw)
 
@@ -86,9 +94,9 @@ async def cached_json(
         value = await loader()
         try:
             if value is None:
-                await redis.set(key, ABSENT, ex=absent_ttl.draw())
+                await redis.set(key, ABSENT, ex=absent_ttl.draw(), nx=True)
             else:
-                await redis.set(key, dumps(value), ex=ttl.draw())
+                await redis.set(key, dumps(value), ex=ttl.draw(), nx=True)
         except RedisError:
             log.warning("cache.write_failed key=%s", key, exc_info=True)
         return value
@@ -97,10 +105,16 @@ async def cached_json(
 
 
 async def invalidate(redis: Any, *keys: str) -> None:
-    """Drop cache keys after a write; a failure is logged, the short TTLs bound staleness."""
+    """Replace cache keys with a tombstone after a write (see the module docstring).
+
+    A failure is logged; the TTLs bound how long a missed invalidation can serve stale data.
+    """
     if not keys:
         return
     try:
-        await redis.delete(*keys)
+        async with redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.set(key, INVALIDATED, ex=TOMBSTONE_SECONDS)
+            await pipe.execute()
     except RedisError:
         log.error("cache.invalidate_failed keys=%s", keys, exc_info=True)

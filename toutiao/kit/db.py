@@ -19,7 +19,12 @@ from typing import Any, NewType
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 log = logging.getLogger("toutiao.db")
 
@@ -166,7 +171,9 @@ class Database:
     def read_session(self) -> AsyncReadSession:
         healthy = [r for r in self.replicas if r.healthy]
         replica = random.choice(healthy) if healthy else None
-        session = ReadSession(bind=replica.engine if replica else self.primary, expire_on_commit=False)
+        session = ReadSession(
+            bind=replica.engine if replica else self.primary, expire_on_commit=False
+        )
         session._replica = replica
         session._primary = self.primary
         session._retry_seconds = self.replica_retry_seconds
@@ -216,7 +223,7 @@ async def commit(session: AsyncSession) -> None:
     for callback in callbacks:
         try:
             await callback()
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("db.after_commit_failed")
 
 

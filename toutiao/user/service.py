@@ -25,7 +25,12 @@ from toutiao.user.tokens import issue_token
 
 log = logging.getLogger("toutiao.user")
 
-USER_COUNTERS = (counters.USER_ARTICLES, counters.USER_FOLLOWINGS, counters.USER_FANS, counters.USER_LIKED)
+USER_COUNTERS = (
+    counters.USER_ARTICLES,
+    counters.USER_FOLLOWINGS,
+    counters.USER_FANS,
+    counters.USER_LIKED,
+)
 IMAGE_FIELDS = ("photo", "id_card_front", "id_card_back", "id_card_handheld")
 
 
@@ -75,7 +80,9 @@ async def _find_or_register(runtime: Runtime, session: AsyncSession, mobile: str
     return user
 
 
-async def login(runtime: Runtime, session: AsyncSession, mobile: str, code: str, client_ip: str) -> dict[str, str]:
+async def login(
+    runtime: Runtime, session: AsyncSession, mobile: str, code: str, client_ip: str
+) -> dict[str, str]:
     await runtime.limiter.hit(runtime.settings.LOGIN_RATE_PER_IP, "login:ip", client_ip)
     if not await _check_code(runtime, mobile, code):
         raise BadRequest("Invalid code.")
@@ -103,7 +110,9 @@ def photo_url(runtime: Runtime, key: str | None) -> str | None:
     return runtime.storage.url(key) if key else None
 
 
-async def user_counts(runtime: Runtime, session: AsyncSession, user_ids: list[int]) -> dict[int, dict[str, int]]:
+async def user_counts(
+    runtime: Runtime, session: AsyncSession, user_ids: list[int]
+) -> dict[int, dict[str, int]]:
     """Live counters from Redis (one round trip); from SQL when Redis is down."""
     try:
         return await counters.read_many(runtime.store, USER_COUNTERS, user_ids)
@@ -145,7 +154,9 @@ async def relation_to(session: AsyncSession, user_id: int, target_id: int) -> Re
 
 async def figure(runtime: Runtime, session: AsyncSession, user_id: int) -> dict[str, int]:
     try:
-        scores = await counters.read_many(runtime.store, (counters.USER_FANS, counters.USER_READS), [user_id])
+        scores = await counters.read_many(
+            runtime.store, (counters.USER_FANS, counters.USER_READS), [user_id]
+        )
     except RedisError:
         from toutiao.stats.service import user_counts_from_db
 
@@ -155,7 +166,9 @@ async def figure(runtime: Runtime, session: AsyncSession, user_id: int) -> dict[
     return {"fans_count": mine[counters.USER_FANS.key], "read_count": mine[counters.USER_READS.key]}
 
 
-async def my_profile(runtime: Runtime, session: AsyncSession, user_id: int) -> dict[str, Any] | None:
+async def my_profile(
+    runtime: Runtime, session: AsyncSession, user_id: int
+) -> dict[str, Any] | None:
     profile = await user_cache.get_profile(runtime.cache, session, user_id)
     if profile is None:
         return None
@@ -177,7 +190,9 @@ async def my_profile(runtime: Runtime, session: AsyncSession, user_id: int) -> d
 async def store_image(runtime: Runtime, data: bytes) -> str:
     settings = runtime.settings
     try:
-        info = inspect_image(data, max_bytes=settings.UPLOAD_MAX_BYTES, max_pixels=settings.IMAGE_MAX_PIXELS)
+        info = inspect_image(
+            data, max_bytes=settings.UPLOAD_MAX_BYTES, max_pixels=settings.IMAGE_MAX_PIXELS
+        )
     except InvalidImage as exc:
         raise BadRequest(str(exc)) from exc
     return await runtime.storage.put(data, content_type=info.content_type, ext=info.ext)
@@ -192,7 +207,11 @@ async def _profile_row(session: AsyncSession, user_id: int) -> UserProfile:
 
 
 async def update_profile(
-    runtime: Runtime, session: AsyncSession, user_id: int, changes: dict[str, Any], images: dict[str, bytes]
+    runtime: Runtime,
+    session: AsyncSession,
+    user_id: int,
+    changes: dict[str, Any],
+    images: dict[str, bytes],
 ) -> dict[str, Any]:
     """Apply the sent fields only; images are validated and stored before anything is written.
 

@@ -22,9 +22,15 @@ class TokenClaims:
     refresh: bool
 
 
-def issue_token(settings: Settings, user_id: int, *, refresh: bool = False, now: datetime | None = None) -> str:
+def issue_token(
+    settings: Settings, user_id: int, *, refresh: bool = False, now: datetime | None = None
+) -> str:
     now = now or datetime.now(UTC)
-    lifetime = timedelta(days=settings.JWT_REFRESH_DAYS) if refresh else timedelta(hours=settings.JWT_EXPIRY_HOURS)
+    lifetime = (
+        timedelta(days=settings.JWT_REFRESH_DAYS)
+        if refresh
+        else timedelta(hours=settings.JWT_EXPIRY_HOURS)
+    )
     payload = {"user_id": user_id, "refresh": refresh, "iat": now, "exp": now + lifetime}
     return jwt.encode(payload, settings.JWT_SECRET, algorithm=ALGORITHM)
 
@@ -33,7 +39,10 @@ def verify_token(settings: Settings, token: str) -> TokenClaims | None:
     """Claims of a valid token, or None for any failure (bad signature, expired, malformed)."""
     try:
         payload = jwt.decode(
-            token, settings.JWT_SECRET, algorithms=[ALGORITHM], options={"require": ["exp", "user_id"]}
+            token,
+            settings.JWT_SECRET,
+            algorithms=[ALGORITHM],
+            options={"require": ["exp", "user_id"]},
         )
     except jwt.PyJWTError:
         return None

@@ -39,7 +39,9 @@ class TestSmsCode:
         assert await runtime.store.get("app:code:13912345678") == code
         assert 290 <= await runtime.store.ttl("app:code:13912345678") <= 300
 
-    @pytest.mark.parametrize("mobile", ["12345678901", "1391234567", "139123456789", "abc", "23912345678"])
+    @pytest.mark.parametrize(
+        "mobile", ["12345678901", "1391234567", "139123456789", "abc", "23912345678"]
+    )
     async def test_malformed_mobile_is_404(self, client, mobile):
         assert_error(await client.get(f"/app/v1_0/sms/codes/{mobile}"), 404)
 
@@ -82,7 +84,9 @@ class TestLogin:
         code = await request_code(client, runtime, "13911113333")
         response = await login(client, "13911113333", code)
         assert response.status_code == 201
-        assert verify_token(runtime.settings, response.json()["data"]["token"]).user_id == user.user_id
+        assert (
+            verify_token(runtime.settings, response.json()["data"]["token"]).user_id == user.user_id
+        )
         async with runtime.db.session() as session:
             assert (await session.get(User, user.user_id)).last_login > datetime(2021, 1, 1)
 
@@ -127,7 +131,9 @@ class TestLogin:
 
     async def test_malformed_json_is_400(self, client):
         response = await client.post(
-            "/app/v1_0/authorizations", content=b"{mobile:", headers={"Content-Type": "application/json"}
+            "/app/v1_0/authorizations",
+            content=b"{mobile:",
+            headers={"Content-Type": "application/json"},
         )
         assert_error(response, 400)
 
@@ -148,19 +154,25 @@ class TestLogin:
     async def test_parallel_first_logins_create_one_user(self, client, runtime):
         runtime.settings.SMS_UNIVERSAL_CODE = "246810"
         try:
-            responses = await asyncio.gather(*(login(client, "13700000001", "246810") for _ in range(5)))
+            responses = await asyncio.gather(
+                *(login(client, "13700000001", "246810") for _ in range(5))
+            )
         finally:
             runtime.settings.SMS_UNIVERSAL_CODE = None
         assert [r.status_code for r in responses] == [201] * 5
         async with runtime.db.session() as session:
-            count = await session.scalar(select(func.count()).select_from(User).where(User.mobile == "13700000001"))
+            count = await session.scalar(
+                select(func.count()).select_from(User).where(User.mobile == "13700000001")
+            )
         assert count == 1
 
 
 class TestRefresh:
     async def test_refresh_token_gives_a_new_access_token(self, client, runtime, factory):
         user = await factory.user()
-        response = await client.put("/app/v1_0/authorizations", headers=factory.headers(user.user_id, refresh=True))
+        response = await client.put(
+            "/app/v1_0/authorizations", headers=factory.headers(user.user_id, refresh=True)
+        )
         assert response.status_code == 201, response.text
         data = response.json()["data"]
         assert set(data) == {"token"}
@@ -170,32 +182,57 @@ class TestRefresh:
     async def test_body_is_ignored(self, client, factory):
         user = await factory.user()
         response = await client.put(
-            "/app/v1_0/authorizations", json={"target": 1}, headers=factory.headers(user.user_id, refresh=True)
+            "/app/v1_0/authorizations",
+            json={"target": 1},
+            headers=factory.headers(user.user_id, refresh=True),
         )
         assert response.status_code == 201, response.text
 
     async def test_access_token_missing_or_garbage_is_403(self, client, factory):
         user = await factory.user()
-        assert_error(await client.put("/app/v1_0/authorizations", headers=factory.headers(user.user_id)), 403)
+        assert_error(
+            await client.put("/app/v1_0/authorizations", headers=factory.headers(user.user_id)), 403
+        )
         assert_error(await client.put("/app/v1_0/authorizations"), 403)
-        assert_error(await client.put("/app/v1_0/authorizations", headers={"Authorization": "Bearer x.y.z"}), 403)
+        assert_error(
+            await client.put("/app/v1_0/authorizations", headers={"Authorization": "Bearer x.y.z"}),
+            403,
+        )
 
     async def test_expired_refresh_token_is_403(self, client, runtime, factory):
         user = await factory.user()
         old = datetime.now(UTC) - timedelta(days=15)
         token = issue_token(runtime.settings, user.user_id, refresh=True, now=old)
-        assert_error(await client.put("/app/v1_0/authorizations", headers={"Authorization": f"Bearer {token}"}), 403)
+        assert_error(
+            await client.put(
+                "/app/v1_0/authorizations", headers={"Authorization": f"Bearer {token}"}
+            ),
+            403,
+        )
 
     async def test_disabled_user_cannot_refresh(self, client, factory):
         user = await factory.user(status=UserStatus.DISABLED)
-        assert_error(await client.put("/app/v1_0/authorizations", headers=factory.headers(user.user_id, refresh=True)), 403)
+        assert_error(
+            await client.put(
+                "/app/v1_0/authorizations", headers=factory.headers(user.user_id, refresh=True)
+            ),
+            403,
+        )
 
 
 class TestAuthClasses:
-    async def test_required_refuses_missing_bad_expired_refresh_and_anony(self, client, runtime, factory):
+    async def test_required_refuses_missing_bad_expired_refresh_and_anony(
+        self, client, runtime, factory
+    ):
         user = await factory.user()
-        expired = issue_token(runtime.settings, user.user_id, now=datetime.now(UTC) - timedelta(hours=3))
-        forged = jwt.encode({"user_id": user.user_id, "exp": datetime.now(UTC) + timedelta(hours=1)}, "x" * 40, algorithm="HS256")
+        expired = issue_token(
+            runtime.settings, user.user_id, now=datetime.now(UTC) - timedelta(hours=3)
+        )
+        forged = jwt.encode(
+            {"user_id": user.user_id, "exp": datetime.now(UTC) + timedelta(hours=1)},
+            "x" * 40,
+            algorithm="HS256",
+        )
         for headers in (
             {},
             {"Authorization": "Bearer nonsense"},
@@ -206,7 +243,9 @@ class TestAuthClasses:
         ):
             assert_error(await client.get("/app/v1_0/user", headers=headers), 401)
 
-    async def test_disabled_user_is_refused_even_when_status_is_cached(self, client, runtime, factory):
+    async def test_disabled_user_is_refused_even_when_status_is_cached(
+        self, client, runtime, factory
+    ):
         user = await factory.user()
         headers = factory.headers(user.user_id)
         assert (await client.get("/app/v1_0/user", headers=headers)).status_code == 200
@@ -220,5 +259,10 @@ class TestAuthClasses:
 
     async def test_optional_auth_rejects_a_bad_token_but_not_anonymous(self, client):
         assert (await client.get("/app/v1_0/user/channels")).status_code == 200
-        assert (await client.get("/app/v1_0/user/channels", headers={"Authorization": "Anony abc"})).status_code == 200
-        assert_error(await client.get("/app/v1_0/user/channels", headers={"Authorization": "Bearer bad"}), 401)
+        assert (
+            await client.get("/app/v1_0/user/channels", headers={"Authorization": "Anony abc"})
+        ).status_code == 200
+        assert_error(
+            await client.get("/app/v1_0/user/channels", headers={"Authorization": "Bearer bad"}),
+            401,
+        )

@@ -32,8 +32,16 @@ class TestMe:
         assert response.json() == {
             "message": "OK",
             "data": {
-                "id": user.user_id, "name": "小明", "photo": None, "is_media": 1, "intro": "hi", "certi": "作者",
-                "art_count": 0, "follow_count": 0, "fans_count": 3, "like_count": 7,
+                "id": user.user_id,
+                "name": "小明",
+                "photo": None,
+                "is_media": 1,
+                "intro": "hi",
+                "certi": "作者",
+                "art_count": 0,
+                "follow_count": 0,
+                "fans_count": 3,
+                "like_count": 7,
             },
         }
         assert str(user.user_id).encode() in response.content  # exact 64-bit integer, not a float
@@ -48,14 +56,21 @@ class TestMe:
         user = await factory.user(mobile="13600000001")
         response = await client.get("/app/v1_0/user/profile", headers=factory.headers(user.user_id))
         assert response.json()["data"] == {
-            "id": user.user_id, "name": "13600000001", "photo": None, "mobile": "13600000001",
-            "gender": 0, "birthday": None, "intro": "",
+            "id": user.user_id,
+            "name": "13600000001",
+            "photo": None,
+            "mobile": "13600000001",
+            "gender": 0,
+            "birthday": None,
+            "intro": "",
         }
 
     async def test_user_without_profile_row(self, client, factory):
         user = await factory.user(profile=False)
         headers = factory.headers(user.user_id)
-        assert (await client.get("/app/v1_0/user/profile", headers=headers)).json()["data"]["gender"] == 0
+        assert (await client.get("/app/v1_0/user/profile", headers=headers)).json()["data"][
+            "gender"
+        ] == 0
         response = await client.patch("/app/v1_0/user/profile", json={"gender": 1}, headers=headers)
         assert response.status_code == 200
 
@@ -66,38 +81,67 @@ class TestProfileUpdate:
         headers = factory.headers(user.user_id)
         response = await client.patch(
             "/app/v1_0/user/profile",
-            json={"name": "新名字", "gender": 1, "birthday": "2001-02-03", "intro": "简介", "real_name": "张三",
-                  "id_number": "11010519491231002x"},
+            json={
+                "name": "新名字",
+                "gender": 1,
+                "birthday": "2001-02-03",
+                "intro": "简介",
+                "real_name": "张三",
+                "id_number": "11010519491231002x",
+            },
             headers=headers,
         )
         assert response.status_code == 200, response.text
         assert response.json()["data"] == {
-            "id": user.user_id, "name": "新名字", "gender": 1, "birthday": "2001-02-03", "intro": "简介",
-            "real_name": "张三", "id_number": "11010519491231002X",
+            "id": user.user_id,
+            "name": "新名字",
+            "gender": 1,
+            "birthday": "2001-02-03",
+            "intro": "简介",
+            "real_name": "张三",
+            "id_number": "11010519491231002X",
         }
         profile = (await client.get("/app/v1_0/user/profile", headers=headers)).json()["data"]
-        assert (profile["name"], profile["gender"], profile["birthday"], profile["intro"]) == ("新名字", 1, "2001-02-03", "简介")
+        assert (profile["name"], profile["gender"], profile["birthday"], profile["intro"]) == (
+            "新名字",
+            1,
+            "2001-02-03",
+            "简介",
+        )
 
     async def test_gender_zero_saves_and_intro_can_be_cleared(self, client, factory):
         user = await factory.user(introduction="something")
         headers = factory.headers(user.user_id)
         await client.patch("/app/v1_0/user/profile", json={"gender": 1}, headers=headers)
-        response = await client.patch("/app/v1_0/user/profile", json={"gender": 0, "intro": ""}, headers=headers)
+        response = await client.patch(
+            "/app/v1_0/user/profile", json={"gender": 0, "intro": ""}, headers=headers
+        )
         assert response.json()["data"] == {"id": user.user_id, "gender": 0, "intro": ""}
         profile = (await client.get("/app/v1_0/user/profile", headers=headers)).json()["data"]
         assert profile["gender"] == 0 and profile["intro"] == ""
 
     async def test_empty_body_is_a_no_op(self, client, factory):
         user = await factory.user()
-        response = await client.patch("/app/v1_0/user/profile", json={}, headers=factory.headers(user.user_id))
+        response = await client.patch(
+            "/app/v1_0/user/profile", json={}, headers=factory.headers(user.user_id)
+        )
         assert response.status_code == 200 and response.json()["data"] == {"id": user.user_id}
 
     @pytest.mark.parametrize(
         "body",
         [
-            {"gender": 2}, {"gender": True}, {"gender": "x"}, {"birthday": "2001-13-01"}, {"birthday": "20010203"},
-            {"birthday": "2999-01-01"}, {"name": ""}, {"name": "12345678"}, {"intro": "x" * 61},
-            {"real_name": "x" * 8}, {"id_number": "123"}, {"photo": "not base64!!"},
+            {"gender": 2},
+            {"gender": True},
+            {"gender": "x"},
+            {"birthday": "2001-13-01"},
+            {"birthday": "20010203"},
+            {"birthday": "2999-01-01"},
+            {"name": ""},
+            {"name": "12345678"},
+            {"intro": "x" * 61},
+            {"real_name": "x" * 8},
+            {"id_number": "123"},
+            {"photo": "not base64!!"},
             {"photo": base64.b64encode(b"hello, I am text").decode()},
         ],
     )
@@ -105,14 +149,18 @@ class TestProfileUpdate:
         user = await factory.user(name="keep")
         headers = factory.headers(user.user_id)
         assert_error(await client.patch("/app/v1_0/user/profile", json=body, headers=headers), 400)
-        assert (await client.get("/app/v1_0/user/profile", headers=headers)).json()["data"]["name"] == "keep"
+        assert (await client.get("/app/v1_0/user/profile", headers=headers)).json()["data"][
+            "name"
+        ] == "keep"
 
     async def test_base64_photo_becomes_a_served_url(self, client, factory):
         user = await factory.user()
         headers = factory.headers(user.user_id)
         image = png_bytes(color="blue")
         data_uri = "data:image/png;base64," + base64.b64encode(image).decode()
-        response = await client.patch("/app/v1_0/user/profile", json={"photo": data_uri}, headers=headers)
+        response = await client.patch(
+            "/app/v1_0/user/profile", json={"photo": data_uri}, headers=headers
+        )
         assert response.status_code == 200, response.text
         url = response.json()["data"]["photo"]
         assert url.startswith("http://testserver/media/")
@@ -126,7 +174,8 @@ class TestProfileUpdate:
         user = await factory.user()
         image = base64.b64encode(png_bytes(fmt="JPEG")).decode()
         response = await client.patch(
-            "/app/v1_0/user/profile", json={"id_card_front": image, "id_card_back": image},
+            "/app/v1_0/user/profile",
+            json={"id_card_front": image, "id_card_back": image},
             headers=factory.headers(user.user_id),
         )
         data = response.json()["data"]
@@ -146,7 +195,9 @@ class TestPhotoUpload:
         data = response.json()["data"]
         assert set(data) == {"id", "photo"}
         assert (await client.get(data["photo"].removeprefix("http://testserver"))).content == image
-        assert (await client.get("/app/v1_0/user/profile", headers=headers)).json()["data"]["photo"] == data["photo"]
+        assert (await client.get("/app/v1_0/user/profile", headers=headers)).json()["data"][
+            "photo"
+        ] == data["photo"]
 
     @pytest.mark.parametrize(
         ("content", "name"),
@@ -155,14 +206,17 @@ class TestPhotoUpload:
     async def test_not_an_image_is_400(self, client, factory, content, name):
         user = await factory.user()
         response = await client.patch(
-            "/app/v1_0/user/photo", files={"photo": (name, content, "image/png")}, headers=factory.headers(user.user_id)
+            "/app/v1_0/user/photo",
+            files={"photo": (name, content, "image/png")},
+            headers=factory.headers(user.user_id),
         )
         assert_error(response, 400)
 
     async def test_decompression_bomb_is_400(self, client, factory):
         user = await factory.user()
         response = await client.patch(
-            "/app/v1_0/user/photo", files={"photo": ("bomb.png", bomb_png(), "image/png")},
+            "/app/v1_0/user/photo",
+            files={"photo": ("bomb.png", bomb_png(), "image/png")},
             headers=factory.headers(user.user_id),
         )
         assert_error(response, 400)
@@ -171,12 +225,16 @@ class TestPhotoUpload:
         user = await factory.user()
         big = png_bytes(size=(64, 64)) + b"\0" * runtime.settings.UPLOAD_MAX_BYTES
         response = await client.patch(
-            "/app/v1_0/user/photo", files={"photo": ("big.png", big, "image/png")}, headers=factory.headers(user.user_id)
+            "/app/v1_0/user/photo",
+            files={"photo": ("big.png", big, "image/png")},
+            headers=factory.headers(user.user_id),
         )
         assert_error(response, 400)
 
     async def test_requires_login(self, client):
-        response = await client.patch("/app/v1_0/user/photo", files={"photo": ("a.png", png_bytes(), "image/png")})
+        response = await client.patch(
+            "/app/v1_0/user/photo", files={"photo": ("a.png", png_bytes(), "image/png")}
+        )
         assert_error(response, 401)
 
 
@@ -184,11 +242,23 @@ class TestOtherUser:
     async def test_anonymous_and_related(self, client, runtime, factory):
         me, other = await factory.user(), await factory.user(name="别人")
         anonymous = (await client.get(f"/app/v1_0/users/{other.user_id}")).json()["data"]
-        assert anonymous["name"] == "别人" and anonymous["is_following"] is False and anonymous["is_blacklist"] is False
+        assert (
+            anonymous["name"] == "别人"
+            and anonymous["is_following"] is False
+            and anonymous["is_blacklist"] is False
+        )
         async with runtime.db.session() as session:
-            session.add(UserRelation(user_id=me.user_id, target_user_id=other.user_id, relation=Relation.FOLLOW))
+            session.add(
+                UserRelation(
+                    user_id=me.user_id, target_user_id=other.user_id, relation=Relation.FOLLOW
+                )
+            )
             await session.commit()
-        mine = (await client.get(f"/app/v1_0/users/{other.user_id}", headers=factory.headers(me.user_id))).json()["data"]
+        mine = (
+            await client.get(
+                f"/app/v1_0/users/{other.user_id}", headers=factory.headers(me.user_id)
+            )
+        ).json()["data"]
         assert mine["is_following"] is True and mine["is_blacklist"] is False
 
     async def test_unknown_user_is_400_and_bad_path_404(self, client):
@@ -199,7 +269,12 @@ class TestOtherUser:
 
     async def test_bad_token_is_401(self, client, factory):
         other = await factory.user()
-        assert_error(await client.get(f"/app/v1_0/users/{other.user_id}", headers={"Authorization": "Bearer x"}), 401)
+        assert_error(
+            await client.get(
+                f"/app/v1_0/users/{other.user_id}", headers={"Authorization": "Bearer x"}
+            ),
+            401,
+        )
 
 
 async def test_longest_valid_intro_and_name_are_stored(client, factory):

@@ -18,7 +18,11 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.get("/v1_0/sms/codes/{mobile:mobile}", name="user.smsverificationcode", response_model=Envelope[SmsSent])
+@router.get(
+    "/v1_0/sms/codes/{mobile:mobile}",
+    name="user.smsverificationcode",
+    response_model=Envelope[SmsSent],
+)
 async def send_sms_code(mobile: str, request: Request, runtime: RuntimeDep) -> dict:
     """Send a 6-digit login code (1 per mobile per minute; 429 beyond)."""
     await user_service.send_sms_code(runtime, mobile, client_ip(request))
@@ -26,16 +30,24 @@ async def send_sms_code(mobile: str, request: Request, runtime: RuntimeDep) -> d
 
 
 @router.post(
-    "/v1_0/authorizations", name="user.authorization", status_code=201, response_model=Envelope[TokenPair]
+    "/v1_0/authorizations",
+    name="user.authorization",
+    status_code=201,
+    response_model=Envelope[TokenPair],
 )
-async def login(body: LoginBody, request: Request, runtime: RuntimeDep, session: SessionDep) -> dict:
+async def login(
+    body: LoginBody, request: Request, runtime: RuntimeDep, session: SessionDep
+) -> dict:
     """Log in with mobile + SMS code; registers the mobile on first use."""
     tokens = await user_service.login(runtime, session, body.mobile, body.code, client_ip(request))
     return ok(tokens)
 
 
 @router.put(
-    "/v1_0/authorizations", name="user.authorization_refresh", status_code=201, response_model=Envelope[AccessToken]
+    "/v1_0/authorizations",
+    name="user.authorization_refresh",
+    status_code=201,
+    response_model=Envelope[AccessToken],
 )
 async def refresh_token(user_id: RefreshUser, runtime: RuntimeDep) -> dict:
     """A new access token for the refresh token sent as ``Authorization: Bearer``."""

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from toutiao.api.app.deps import CurrentUser, OptionalUser
 from toutiao.api.app.schemas.channel import (
@@ -20,6 +24,20 @@ from toutiao.channel import service as channel_service
 router = APIRouter()
 
 
+async def get_primary_read_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """A reading session on the primary, for ``GET /user/channels``.
+
+    Not a replica: that read refills ``user:{id}:ch`` right after a write dropped it, and a
+    lagging replica's copy would then be served from the cache for an hour. Not a write session
+    either: on SQLite those BEGIN IMMEDIATE, which would queue every read behind the writers.
+    """
+    async with AsyncSession(runtime.db.primary, expire_on_commit=False) as session:
+        yield session
+
+
+PrimaryReadSessionDep = Annotated[AsyncSession, Depends(get_primary_read_session, scope="function")]
+
+
 @router.get("/v1_0/channels", name="news.channels", response_model=Envelope[ChannelList])
 async def list_channels(runtime: RuntimeDep, session: ReadSessionDep) -> dict:
     """All visible channels."""
@@ -27,48 +45,91 @@ async def list_channels(runtime: RuntimeDep, session: ReadSessionDep) -> dict:
 
 
 @router.get("/v1_0/user/channels", name="user.channels", response_model=Envelope[ChannelList])
-async def list_my_channels(user_id: OptionalUser, runtime: RuntimeDep, session: ReadSessionDep) -> dict:
+async def list_my_channels(
+    user_id: OptionalUser, runtime: RuntimeDep, session: PrimaryReadSessionDep
+) -> dict:
     """My channels ("推荐" first); the default channels when anonymous or none saved."""
     return ok({"channels": await channel_service.user_channels(runtime.cache, session, user_id)})
 
 
-@router.post("/v1_0/user/channels", name="user.channels_add", status_code=201, response_model=Envelope[UserChannelsOut])
-async def add_my_channels(body: UserChannelsBody, user_id: CurrentUser, runtime: RuntimeDep, session: SessionDep) -> dict:
+@router.post(
+    "/v1_0/user/channels",
+    name="user.channels_add",
+    status_code=201,
+    response_model=Envelope[UserChannelsOut],
+)
+async def add_my_channels(
+    body: UserChannelsBody, user_id: CurrentUser, runtime: RuntimeDep, session: SessionDep
+) -> dict:
     """Add channels; 409 (and nothing saved) if I already have one of them."""
     await channel_service.add(runtime.cache, session, user_id, body.items())
     return ok({"channels": body.channels})
 
 
-@router.patch("/v1_0/user/channels", name="user.channels_patch", status_code=201, response_model=Envelope[UserChannelsOut])
-async def patch_my_channels(body: UserChannelsBody, user_id: CurrentUser, runtime: RuntimeDep, session: SessionDep) -> dict:
+@router.patch(
+    "/v1_0/user/channels",
+    name="user.channels_patch",
+    status_code=201,
+    response_model=Envelope[UserChannelsOut],
+)
+async def patch_my_channels(
+    body: UserChannelsBody, user_id: CurrentUser, runtime: RuntimeDep, session: SessionDep
+) -> dict:
     """Add or re-order the channels sent; the others are kept."""
     await channel_service.upsert(runtime.cache, session, user_id, body.items(), replace=False)
     return ok({"channels": body.channels})
 
 
-@router.put("/v1_0/user/channels", name="user.channels_put", status_code=201, response_model=Envelope[UserChannelsOut])
-async def replace_my_channels(body: UserChannelsBody, user_id: CurrentUser, runtime: RuntimeDep, session: SessionDep) -> dict:
+@router.put(
+    "/v1_0/user/channels",
+    name="user.channels_put",
+    status_code=201,
+    response_model=Envelope[UserChannelsOut],
+)
+async def replace_my_channels(
+    body: UserChannelsBody, user_id: CurrentUser, runtime: RuntimeDep, session: SessionDep
+) -> dict:
     """Replace my channel list with exactly the channels sent."""
     await channel_service.upsert(runtime.cache, session, user_id, body.items(), replace=True)
     return ok({"channels": body.channels})
 
 
-@router.delete("/v1_0/user/channels", name="user.channels_delete", status_code=204, response_class=Response)
-async def delete_my_channels(body: ChannelIdsBody, user_id: CurrentUser, runtime: RuntimeDep, session: SessionDep) -> Response:
+@router.delete(
+    "/v1_0/user/channels", name="user.channels_delete", status_code=204, response_class=Response
+)
+async def delete_my_channels(
+    body: ChannelIdsBody, user_id: CurrentUser, runtime: RuntimeDep, session: SessionDep
+) -> Response:
     """Remove several channels (JSON body ``{"channels": [ids]}``)."""
     await channel_service.remove(runtime.cache, session, user_id, body.channels)
     return no_content()
 
 
-@router.put("/v1_0/user/channels/{target:id}", name="user.channel", status_code=201, response_model=Envelope[UserChannelOut])
-async def set_my_channel_seq(target: int, body: SeqBody, user_id: CurrentUser, runtime: RuntimeDep, session: SessionDep) -> dict:
+@router.put(
+    "/v1_0/user/channels/{target:id}",
+    name="user.channel",
+    status_code=201,
+    response_model=Envelope[UserChannelOut],
+)
+async def set_my_channel_seq(
+    target: int, body: SeqBody, user_id: CurrentUser, runtime: RuntimeDep, session: SessionDep
+) -> dict:
     """Set one channel's order (adds it if I don't have it)."""
-    await channel_service.upsert(runtime.cache, session, user_id, [(target, body.seq)], replace=False)
+    await channel_service.upsert(
+        runtime.cache, session, user_id, [(target, body.seq)], replace=False
+    )
     return ok({"id": target, "seq": body.seq})
 
 
-@router.delete("/v1_0/user/channels/{target:id}", name="user.channel_delete", status_code=204, response_class=Response)
-async def delete_my_channel(target: int, user_id: CurrentUser, runtime: RuntimeDep, session: SessionDep) -> Response:
+@router.delete(
+    "/v1_0/user/channels/{target:id}",
+    name="user.channel_delete",
+    status_code=204,
+    response_class=Response,
+)
+async def delete_my_channel(
+    target: int, user_id: CurrentUser, runtime: RuntimeDep, session: SessionDep
+) -> Response:
     """Remove one channel from my list."""
     await channel_service.remove(runtime.cache, session, user_id, [target])
     return no_content()

@@ -7,7 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, UploadFile
 
 from toutiao.api.app.deps import CurrentUser, OptionalUser
-from toutiao.api.app.schemas.user import Figure, MyProfile, OtherUserCard, ProfileUpdate, ProfileUpdated, UserCard
+from toutiao.api.app.schemas.user import (
+    Figure,
+    MyProfile,
+    OtherUserCard,
+    ProfileUpdate,
+    ProfileUpdated,
+    UserCard,
+)
 from toutiao.api.deps import ReadSessionDep, RuntimeDep, SessionDep
 from toutiao.api.responses import Envelope, ok
 from toutiao.kit.errors import BadRequest, Unauthorized
@@ -29,7 +36,9 @@ async def get_me(user_id: CurrentUser, runtime: RuntimeDep, session: ReadSession
 
 
 @router.get("/v1_0/user/profile", name="user.profile", response_model=Envelope[MyProfile])
-async def get_my_profile(user_id: CurrentUser, runtime: RuntimeDep, session: ReadSessionDep) -> dict:
+async def get_my_profile(
+    user_id: CurrentUser, runtime: RuntimeDep, session: ReadSessionDep
+) -> dict:
     """My personal profile (mobile, gender, birthday)."""
     profile = await user_service.my_profile(runtime, session, user_id)
     if profile is None:
@@ -37,7 +46,9 @@ async def get_my_profile(user_id: CurrentUser, runtime: RuntimeDep, session: Rea
     return ok(profile)
 
 
-@router.patch("/v1_0/user/profile", name="user.profile_update", response_model=Envelope[ProfileUpdated])
+@router.patch(
+    "/v1_0/user/profile", name="user.profile_update", response_model=Envelope[ProfileUpdated]
+)
 async def update_my_profile(
     body: ProfileUpdate, user_id: CurrentUser, runtime: RuntimeDep, session: SessionDep
 ) -> dict:
@@ -50,7 +61,9 @@ async def update_my_profile(
 async def _read_upload(upload: UploadFile, limit: int) -> bytes:
     data = await upload.read(limit + 1)
     if len(data) > limit:
-        raise BadRequest(f"{upload.filename or 'file'}: image is larger than {limit // (1024 * 1024)} MiB")
+        raise BadRequest(
+            f"{upload.filename or 'file'}: image is larger than {limit // (1024 * 1024)} MiB"
+        )
     return data
 
 
@@ -65,7 +78,12 @@ async def upload_photos(
     id_card_handheld: PhotoFile = None,
 ) -> dict:
     """Upload avatar or ID-card photos (multipart files)."""
-    files = {"photo": photo, "id_card_front": id_card_front, "id_card_back": id_card_back, "id_card_handheld": id_card_handheld}
+    files = {
+        "photo": photo,
+        "id_card_front": id_card_front,
+        "id_card_back": id_card_back,
+        "id_card_handheld": id_card_handheld,
+    }
     limit = runtime.settings.UPLOAD_MAX_BYTES
     images = {name: await _read_upload(f, limit) for name, f in files.items() if f is not None}
     return ok(await user_service.update_profile(runtime, session, user_id, {}, images))
@@ -78,12 +96,16 @@ async def get_figure(user_id: CurrentUser, runtime: RuntimeDep, session: ReadSes
 
 
 @router.get("/v1_0/users/{target:id}", name="user.user", response_model=Envelope[OtherUserCard])
-async def get_user(target: int, user_id: OptionalUser, runtime: RuntimeDep, session: ReadSessionDep) -> dict:
+async def get_user(
+    target: int, user_id: OptionalUser, runtime: RuntimeDep, session: ReadSessionDep
+) -> dict:
     """Another user's public info, with my follow / blacklist status."""
     card: dict[str, Any] | None = await user_service.user_card(runtime, session, target)
     if card is None:
         raise BadRequest("Invalid target user.")
-    relation = await user_service.relation_to(session, user_id, target) if user_id else Relation.NONE
+    relation = (
+        await user_service.relation_to(session, user_id, target) if user_id else Relation.NONE
+    )
     card["is_following"] = relation == Relation.FOLLOW
     card["is_blacklist"] = relation == Relation.BLACKLIST
     return ok(card)
