@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     STORAGE_URL: str = ""  # empty: file:// folder under DATA_DIR, served at /media
     STORAGE_PUBLIC_URL: str = ""  # S3: public base URL of the bucket (CDN), optional
     UPLOAD_MAX_BYTES: int = 5 * 1024 * 1024
+    # Whole request bodies: four base64 images in one profile PATCH fit, anything more is 413.
+    REQUEST_MAX_BYTES: int = 32 * 1024 * 1024
     IMAGE_MAX_PIXELS: int = 40_000_000
 
     # -- SMS ------------------------------------------------------------------------

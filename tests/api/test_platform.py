@@ -80,3 +80,25 @@ async def test_database_down_is_507_and_health_503(tmp_path):
             assert_error(await http.get("/app/v1_0/channels"), 507)
             health = await http.get("/healthz")
             assert health.status_code == 503 and health.json()["engines"]["database"]["up"] is False
+
+
+async def test_oversized_bodies_are_refused_before_parsing(client, runtime):
+    limit = runtime.settings.REQUEST_MAX_BYTES
+    declared = await client.post("/app/v1_0/authorizations", content=b"x" * (limit + 1))
+    assert_error(declared, 413)
+
+    async def chunks():  # a well-formed multipart upload of unannounced length
+        yield b'--z\r\nContent-Disposition: form-data; name="photo"; filename="a.png"\r\n\r\n'
+        for _ in range(limit // (1 << 20) + 2):
+            yield b"y" * (1 << 20)
+        yield b"\r\n--z--\r\n"
+
+    headers = {"Content-Type": "multipart/form-data; boundary=z"}
+    streamed = await client.patch("/app/v1_0/user/photo", content=chunks(), headers=headers)
+    assert_error(streamed, 413)
+
+    async def json_chunks():
+        for _ in range(limit // (1 << 20) + 2):
+            yield b" " * (1 << 20)
+
+    assert_error(await client.patch("/app/v1_0/user/profile", content=json_chunks()), 413)

@@ -15,7 +15,9 @@ SETTINGS = Settings(JWT_SECRET="s" * 40)
 def test_lifetimes_and_claims():
     now = datetime.now(UTC).replace(microsecond=0)
     access = jwt.decode(issue_token(SETTINGS, 7, now=now), options={"verify_signature": False})
-    refresh = jwt.decode(issue_token(SETTINGS, 7, refresh=True, now=now), options={"verify_signature": False})
+    refresh = jwt.decode(
+        issue_token(SETTINGS, 7, refresh=True, now=now), options={"verify_signature": False}
+    )
     assert access["exp"] - access["iat"] == 2 * 3600 and access["refresh"] is False
     assert refresh["exp"] - refresh["iat"] == 14 * 86400 and refresh["refresh"] is True
     assert access["user_id"] == refresh["user_id"] == 7
@@ -29,8 +31,14 @@ def test_verify_round_trip_and_failures():
     other = Settings(JWT_SECRET="o" * 40)
     assert verify_token(SETTINGS, issue_token(other, 5)) is None
     assert verify_token(SETTINGS, "not.a.token") is None
-    unsigned = jwt.encode({"user_id": 5, "exp": datetime.now(UTC) + timedelta(hours=1)}, key=None, algorithm="none")
+    unsigned = jwt.encode(
+        {"user_id": 5, "exp": datetime.now(UTC) + timedelta(hours=1)}, key=None, algorithm="none"
+    )
     assert verify_token(SETTINGS, unsigned) is None
     for bad_id in (0, -1, True, "5"):
-        token = jwt.encode({"user_id": bad_id, "exp": datetime.now(UTC) + timedelta(hours=1)}, "s" * 40, algorithm="HS256")
+        token = jwt.encode(
+            {"user_id": bad_id, "exp": datetime.now(UTC) + timedelta(hours=1)},
+            "s" * 40,
+            algorithm="HS256",
+        )
         assert verify_token(SETTINGS, token) is None
