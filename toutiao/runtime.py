@@ -7,7 +7,7 @@ with the same function, so every entry point talks to the engines the same way.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from toutiao.config import Settings
@@ -17,6 +17,7 @@ from toutiao.kit.db import Database
 from toutiao.kit.ids import Snowflake, snowflake_from_settings
 from toutiao.kit.ratelimit import RateLimiter
 from toutiao.kit.redis import RedisRoles
+from toutiao.notify import MemoryNotifier, Notifier
 
 log = logging.getLogger("toutiao.runtime")
 
@@ -30,6 +31,7 @@ class Runtime:
     sms: SmsProvider
     ids: Snowflake
     limiter: RateLimiter
+    notifier: Notifier = field(default_factory=MemoryNotifier)
 
     @property
     def cache(self) -> Any:

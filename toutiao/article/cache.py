@@ -1,0 +1,145 @@
+"""Article cards and bodies: L1 (in-process) -> Redis (cache role) -> SQL.
+
+A *card* is what every list shows of an approved article: ``{art_id, title, aut_id, ch_id,
+pubdate, cover, allow_comm}``. Counters and author names are joined at read time (they
+change far more often than the card). Only approved articles have cards; anything else is
+cached as absent, so every reader treats "not approved" and "missing" alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import orjson
+from cachetools import TTLCache
+from redis.exceptions import RedisError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from toutiao.kit.cache import ABSENT, INVALIDATED, TTL, cached_json, dumps, invalidate
+from toutiao.models import Article, ArticleContent
+from toutiao.models.enums import ArticleStatus
+
+CARD_TTL = TTL(1800, 600)
+DETAIL_TTL = TTL(3600, 600)
+ABSENT_TTL = TTL(300, 60)
+
+# Hot cards stay in-process for a few seconds: a warm feed then costs no Redis read for them.
+# Staleness is bounded by this TTL in every process (a withdrawn article may linger 10 s).
+_l1_cards: TTLCache[int, dict[str, Any] | None] = TTLCache(maxsize=50_000, ttl=10)
+
+
+def card_key(article_id: int) -> str:
+    return f"art:{article_id}:card"
+
+
+def detail_key(article_id: int) -> str:
+    return f"art:{article_id}:detail"
+
+
+def pubdate_of(article: Article) -> datetime:
+    return article.pubdate or article.create_time
+
+
+def iso(moment: datetime) -> str:
+    return moment.replace(microsecond=0).isoformat()
+
+
+def card_of(article: Article) -> dict[str, Any]:
+    cover = article.cover or {"type": 0, "images": []}
+    return {
+        "art_id": article.article_id,
+        "title": article.title,
+        "aut_id": article.user_id,
+        "ch_id": article.channel_id,
+        "pubdate": iso(pubdate_of(article)),
+        "cover": {"type": int(cover.get("type", 0)), "images": list(cover.get("images") or [])},
+        "allow_comm": bool(article.allow_comment),
+    }
+
+
+async def get_cards(cache: Any, session: AsyncSession, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Cards of the approved articles among ``ids``: one MGET for what L1 lacks, one query for
+    what Redis lacks, one pipelined fill."""
+    wanted = list(dict.fromkeys(ids))
+    found: dict[int, dict[str, Any]] = {}
+    missing: list[int] = []
+    for article_id in wanted:
+        if article_id in _l1_cards:
+            card = _l1_cards[article_id]
+            if card is not None:
+                found[article_id] = card
+        else:
+            missing.append(article_id)
+    if not missing:
+        return found
+    try:
+        raws = await cache.mget([card_key(a) for a in missing])
+    except RedisError:
+        raws = [None] * len(missing)
+    to_load = []
+    for article_id, raw in zip(missing, raws, strict=True):
+        if raw is None or raw == INVALIDATED:
+            to_load.append(article_id)
+        elif raw == ABSENT:
+            _l1_cards[article_id] = None
+        else:
+            _l1_cards[article_id] = found[article_id] = orjson.loads(raw)
+    if to_load:
+        loaded = await _load_cards(session, to_load)
+        found.update(loaded)
+        await _fill(cache, to_load, loaded)
+    return found
+
+
+async def _load_cards(session: AsyncSession, ids: list[int]) -> dict[int, dict[str, Any]]:
+    rows = await session.scalars(
+        select(Article).where(Article.article_id.in_(ids), Article.status == ArticleStatus.APPROVED)
+    )
+    return {row.article_id: card_of(row) for row in rows}
+
+
+async def _fill(cache: Any, ids: list[int], loaded: dict[int, dict[str, Any]]) -> None:
+    try:
+        async with cache.pipeline(transaction=False) as pipe:
+            for article_id in ids:
+                card = loaded.get(article_id)
+                value, ttl = (dumps(card), CARD_TTL) if card else (ABSENT, ABSENT_TTL)
+                pipe.set(card_key(article_id), value, ex=ttl.draw(), nx=True)
+            await pipe.execute()
+    except RedisError:
+        pass
+    for article_id in ids:
+        _l1_cards[article_id] = loaded.get(article_id)
+
+
+async def get_card(cache: Any, session: AsyncSession, article_id: int) -> dict[str, Any] | None:
+    return (await get_cards(cache, session, [article_id])).get(article_id)
+
+
+async def get_content(cache: Any, session: AsyncSession, article_id: int) -> str | None:
+    """The HTML body of an approved article."""
+
+    async def load() -> dict[str, Any] | None:
+        content = await session.scalar(
+            select(ArticleContent.content)
+            .join(Article, Article.article_id == ArticleContent.article_id)
+            .where(ArticleContent.article_id == article_id, Article.status == ArticleStatus.APPROVED)
+        )
+        return None if content is None else {"content": content}
+
+    value = await cached_json(cache, detail_key(article_id), load, ttl=DETAIL_TTL, absent_ttl=ABSENT_TTL)
+    return None if value is None else value["content"]
+
+
+async def forget(cache: Any, *article_ids: int) -> None:
+    """After an article is edited, approved, withdrawn or deleted (mp / mis)."""
+    for article_id in article_ids:
+        _l1_cards.pop(article_id, None)
+    await invalidate(cache, *(k for a in article_ids for k in (card_key(a), detail_key(a))))
+
+
+def clear_l1() -> None:
+    _l1_cards.clear()

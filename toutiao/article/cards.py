@@ -1,0 +1,174 @@
+"""Turning cached cards into API items: author names and live counters, in one round trip.
+
+Warm reads must stay within two Redis round trips per request (DESIGN.md): the cards come
+from L1 or one MGET, then author profiles, counters and any per-request extras (the caller's
+flags, tracking writes) share ONE pipeline when the cache and storage roles are one server
+(they run concurrently, one pipeline each, when they are two).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+from cachetools import TTLCache
+from redis.exceptions import RedisError
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from toutiao.models import ArticleAttitude, Collection, Comment
+from toutiao.models.enums import Attitude, CommentStatus
+from toutiao.runtime import Runtime
+from toutiao.stats import counters as c
+from toutiao.user import cache as user_cache
+
+log = logging.getLogger("toutiao.article")
+
+# Author name and photo key: read on every card, changed rarely; 10 s in-process.
+_l1_authors: TTLCache[int, dict[str, Any]] = TTLCache(maxsize=50_000, ttl=10)
+
+ExtraOps = Callable[[Any], None]  # queues commands on the storage pipeline
+
+
+def clear_l1() -> None:
+    _l1_authors.clear()
+
+
+async def stage_two(
+    runtime: Runtime,
+    session: AsyncSession,
+    *,
+    author_ids: Sequence[int] = (),
+    counter_reads: Sequence[tuple[c.Counter, int]] = (),
+    extra: ExtraOps | None = None,
+) -> tuple[dict[int, dict[str, Any]], dict[tuple[str, int], int], list[Any]]:
+    """Authors, counters and extras: ``(authors, {(counter key, member): n}, extra results)``."""
+    need = [a for a in dict.fromkeys(author_ids) if a not in _l1_authors]
+    shared = runtime.redis.cache is runtime.redis.storage
+    try:
+        store_results, profile_raws = await _pipelines(runtime, need, counter_reads, extra, shared)
+    except RedisError:
+        log.warning("article.redis_degraded: counters and authors from the database")
+        authors, counts = await _from_database(runtime, session, author_ids, counter_reads)
+        return authors, counts, []
+    counts = {
+        (counter.key, member): int(score or 0)
+        for (counter, member), score in zip(counter_reads, store_results, strict=False)
+    }
+    extras = store_results[len(counter_reads) :]
+    await _remember_authors(runtime, session, need, profile_raws)
+    authors = {a: _l1_authors[a] for a in author_ids if a in _l1_authors}
+    return authors, counts, extras
+
+
+async def _pipelines(
+    runtime: Runtime,
+    need: list[int],
+    counter_reads: Sequence[tuple[c.Counter, int]],
+    extra: ExtraOps | None,
+    shared: bool,
+) -> tuple[list[Any], list[Any]]:
+    profile_keys = [user_cache.profile_key(a) for a in need]
+
+    async def storage_pipeline(with_profiles: bool) -> list[Any]:
+        if not counter_reads and extra is None and not (with_profiles and profile_keys):
+            return []
+        async with runtime.store.pipeline(transaction=False) as pipe:
+            for counter, member in counter_reads:
+                pipe.zscore(counter.key, member)
+            if extra is not None:
+                extra(pipe)
+            if with_profiles and profile_keys:
+                pipe.mget(profile_keys)
+            return list(await pipe.execute())
+
+    if shared:
+        results = await storage_pipeline(with_profiles=True)
+        if profile_keys:
+            return results[:-1], results[-1]
+        return results, []
+    if not profile_keys:
+        return await storage_pipeline(with_profiles=False), []
+    store_results, profile_raws = await asyncio.gather(
+        storage_pipeline(with_profiles=False), runtime.cache.mget(profile_keys)
+    )
+    return store_results, profile_raws
+
+
+async def _remember_authors(runtime: Runtime, session: AsyncSession, need: list[int], raws: list[Any]) -> None:
+    missing = []
+    for author_id, raw in zip(need, raws, strict=False):
+        if raw and raw not in ("-1", "-2"):
+            _l1_authors[author_id] = _author(orjson.loads(raw))
+        else:
+            missing.append(author_id)
+    missing.extend(need[len(raws) :])
+    if missing:
+        profiles = await user_cache.get_profiles(runtime.cache, session, missing)
+        for author_id in missing:
+            _l1_authors[author_id] = _author(profiles.get(author_id, {"name": "", "photo": ""}))
+
+
+def _author(profile: dict[str, Any]) -> dict[str, Any]:
+    return {"name": profile.get("name", ""), "photo": profile.get("photo") or ""}
+
+
+async def _from_database(
+    runtime: Runtime, session: AsyncSession, author_ids: Sequence[int], counter_reads: Sequence[tuple[c.Counter, int]]
+) -> tuple[dict[int, dict[str, Any]], dict[tuple[str, int], int]]:
+    profiles = await user_cache.get_profiles(runtime.cache, session, list(dict.fromkeys(author_ids)))
+    authors = {a: _author(p) for a, p in profiles.items()}
+    members = sorted({m for _, m in counter_reads})
+    counts = await article_counts_from_db(session, members) if members else {}
+    return authors, {(k, m): n for m, per in counts.items() for k, n in per.items()}
+
+
+async def article_counts_from_db(session: AsyncSession, ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Comment, like and collect counts by SQL: the fallback when Redis is down."""
+    result = {i: {c.ARTICLE_COMMENTS.key: 0, c.ARTICLE_LIKES.key: 0, c.ARTICLE_COLLECTS.key: 0} for i in ids}
+    queries = (
+        (c.ARTICLE_COMMENTS, select(Comment.article_id, func.count()).where(Comment.article_id.in_(ids), Comment.status == CommentStatus.APPROVED).group_by(Comment.article_id)),
+        (c.ARTICLE_LIKES, select(ArticleAttitude.article_id, func.count()).where(ArticleAttitude.article_id.in_(ids), ArticleAttitude.attitude == Attitude.LIKE).group_by(ArticleAttitude.article_id)),
+        (c.ARTICLE_COLLECTS, select(Collection.article_id, func.count()).where(Collection.article_id.in_(ids), Collection.is_deleted.is_(False)).group_by(Collection.article_id)),
+    )
+    for counter, query in queries:
+        for article_id, count in await session.execute(query):
+            result[article_id][counter.key] = int(count)
+    return result
+
+
+async def present_cards(
+    runtime: Runtime,
+    session: AsyncSession,
+    cards: Sequence[dict[str, Any]],
+    *,
+    with_counts: Sequence[c.Counter] = (c.ARTICLE_COMMENTS,),
+    extra: ExtraOps | None = None,
+) -> tuple[list[dict[str, Any]], list[Any]]:
+    """Cards + ``aut_name`` + the requested counters (as ``comm_count``/``like_count``/...)."""
+    reads = [(counter, card["art_id"]) for card in cards for counter in with_counts]
+    authors, counts, extras = await stage_two(
+        runtime, session, author_ids=[card["aut_id"] for card in cards], counter_reads=reads, extra=extra
+    )
+    items = []
+    for card in cards:
+        item = {k: v for k, v in card.items() if k not in ("allow_comm", "ch_id")}
+        item["aut_name"] = authors.get(card["aut_id"], {}).get("name", "")
+        for counter in with_counts:
+            item[COUNT_FIELDS[counter.key]] = counts.get((counter.key, card["art_id"]), 0)
+        items.append(item)
+    return items, extras
+
+
+COUNT_FIELDS = {
+    c.ARTICLE_COMMENTS.key: "comm_count",
+    c.ARTICLE_LIKES.key: "like_count",
+    c.ARTICLE_COLLECTS.key: "collect_count",
+}
+
+
+def author_photo_url(runtime: Runtime, author: dict[str, Any]) -> str | None:
+    return runtime.storage.url(author["photo"]) if author.get("photo") else None
