@@ -24,6 +24,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.fixtures.factories import Factory
+from toutiao.announcement import service as announcement_service
+from toutiao.article import cache as article_cache
+from toutiao.article import cards, feed
 from toutiao.channel import service as channel_service
 from toutiao.config import Settings
 from toutiao.kit.migrate import upgrade
@@ -67,7 +70,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def settings(data_dir: Path) -> AsyncIterator[Settings]:
     db_server = os.environ.get("TOUTIAO_TEST_DATABASE_URL")
     redis_server = os.environ.get("TOUTIAO_TEST_REDIS_URL")
-    db_name = f"toutiao_test_{WORKER}"
+    db_name = f"toutiao_test_{WORKER}_{os.getpid()}"  # concurrent runs must not share a database
     values: dict[str, Any] = {
         "ENV": "testing",
         "DATA_DIR": data_dir,
@@ -78,7 +81,7 @@ async def settings(data_dir: Path) -> AsyncIterator[Settings]:
     if db_server:
         values["DATABASE_URL"] = await _create_mysql_db(db_server, db_name)
     if redis_server:
-        values["REDIS_URL"] = f"{redis_server.rstrip('/')}/{9 + WORKER_INDEX}"
+        values["REDIS_URL"] = f"{redis_server.rstrip('/')}/{9 + WORKER_INDEX % 7}"
     test_settings = Settings(**values)
     await upgrade(test_settings.database_url)
     yield test_settings
@@ -108,8 +111,15 @@ async def _reset(runtime: Runtime) -> None:
     await runtime.redis.cache.client.flushdb()
     if runtime.redis.storage is not runtime.redis.cache:
         await runtime.redis.storage.client.flushdb()
-    user_cache._status_l1.clear()
-    channel_service._l1.clear()
+    for clear in (
+        user_cache._status_l1.clear,
+        channel_service._l1.clear,
+        article_cache.clear_l1,
+        cards.clear_l1,
+        feed._pinned_guess.clear,
+        announcement_service.clear_local_cache,
+    ):
+        clear()
 
 
 @pytest.fixture(autouse=True)

@@ -85,6 +85,18 @@ class Settings(BaseSettings):
     JWT_EXPIRY_HOURS: int = 2
     JWT_REFRESH_DAYS: int = 14
 
+    # -- recommendation service (gRPC) ------------------------------------------------
+    # host:port of `toutiao rpc`; empty: `toutiao serve` runs it in-process on a free port,
+    # other processes fall back to the local recall.
+    RECO_TARGET: str = ""
+    RECO_PORT: int = 9999  # what `toutiao rpc` listens on
+    RECO_TIMEOUT: float = 0.5  # seconds; the feed falls back to a local recall after this
+    RECO_SIMILAR_TIMEOUT: float = 0.3
+
+    # -- scheduled jobs ---------------------------------------------------------------
+    SCHEDULER_ENABLED: bool = True
+    STATS_FIX_CRON: str = "0 3 * * *"  # reconcile counters from the database
+
     # -- ids ------------------------------------------------------------------------
     SNOWFLAKE_DATACENTER_ID: int = Field(default=0, ge=0, le=31)
     SNOWFLAKE_WORKER_ID: int = Field(default=0, ge=0, le=31)

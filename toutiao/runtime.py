@@ -32,6 +32,7 @@ class Runtime:
     ids: Snowflake
     limiter: RateLimiter
     notifier: Notifier = field(default_factory=MemoryNotifier)
+    reco: Any = None  # toutiao.rpc.client.RecoClient when a recommendation service is reachable
 
     @property
     def cache(self) -> Any:
@@ -65,7 +66,10 @@ class Runtime:
         }
 
     async def close(self) -> None:
-        for closer in (self.redis.close, self.db.dispose, self.storage.close):
+        closers = [self.redis.close, self.db.dispose, self.storage.close]
+        if self.reco is not None:
+            closers.insert(0, self.reco.close)
+        for closer in closers:
             try:
                 await closer()
             except Exception:

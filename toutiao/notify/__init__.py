@@ -44,7 +44,7 @@ class MemoryNotifier:
         for listener in self.listeners:
             try:
                 await listener(event, data, room)
-            except Exception:  # noqa: BLE001 - a failing listener must not fail the request
+            except Exception:
                 log.exception("notify.listener_failed event=%s", event)
 
 

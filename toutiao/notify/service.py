@@ -51,7 +51,7 @@ async def notify_after_commit(
         payload["timestamp"] = now_ms()
         try:
             await runtime.notifier.emit(event, payload, str(recipient_id))
-        except Exception:  # noqa: BLE001 - a lost notification must not fail the write
+        except Exception:
             log.exception("notify.emit_failed event=%s recipient=%s", event, recipient_id)
 
     on_commit(session, send)

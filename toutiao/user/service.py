@@ -16,8 +16,8 @@ from toutiao.kit.cache import invalidate
 from toutiao.kit.db import on_commit
 from toutiao.kit.errors import BadRequest, Forbidden, Unavailable
 from toutiao.kit.images import InvalidImage, decode_base64_image, inspect_image
-from toutiao.models import User, UserProfile, UserRelation
-from toutiao.models.enums import Relation, UserStatus
+from toutiao.models import User, UserProfile
+from toutiao.models.enums import UserStatus
 from toutiao.runtime import Runtime
 from toutiao.stats import counters
 from toutiao.user import cache as user_cache
@@ -141,15 +141,6 @@ async def user_card(runtime: Runtime, session: AsyncSession, user_id: int) -> di
         "fans_count": counts[counters.USER_FANS.key],
         "like_count": counts[counters.USER_LIKED.key],
     }
-
-
-async def relation_to(session: AsyncSession, user_id: int, target_id: int) -> Relation:
-    relation = await session.scalar(
-        select(UserRelation.relation).where(
-            UserRelation.user_id == user_id, UserRelation.target_user_id == target_id
-        )
-    )
-    return Relation(relation) if relation is not None else Relation.NONE
 
 
 async def figure(runtime: Runtime, session: AsyncSession, user_id: int) -> dict[str, int]:

@@ -2,9 +2,25 @@
 
 from fastapi import APIRouter
 
-from toutiao.api.app.endpoints import auth, channel, user
+from toutiao.api.app.endpoints import (
+    announcement,
+    article,
+    article_actions,
+    article_lists,
+    auth,
+    channel,
+    comment,
+    relation,
+    user,
+)
 
 router = APIRouter()
 router.include_router(auth.router, tags=["user"])
 router.include_router(user.router, tags=["user"])
 router.include_router(channel.router, tags=["news"])
+router.include_router(article.router, tags=["news"])
+router.include_router(comment.router, tags=["news"])
+router.include_router(relation.router, tags=["user"])
+router.include_router(announcement.router, tags=["notice"])
+router.include_router(article_actions.router, tags=["news"])
+router.include_router(article_lists.router, tags=["news"])

@@ -19,6 +19,7 @@ from toutiao.api.deps import ReadSessionDep, RuntimeDep, SessionDep
 from toutiao.api.responses import Envelope, ok
 from toutiao.kit.errors import BadRequest, Unauthorized
 from toutiao.models.enums import Relation
+from toutiao.relation.service import relations_of
 from toutiao.user import service as user_service
 
 router = APIRouter()
@@ -103,9 +104,7 @@ async def get_user(
     card: dict[str, Any] | None = await user_service.user_card(runtime, session, target)
     if card is None:
         raise BadRequest("Invalid target user.")
-    relation = (
-        await user_service.relation_to(session, user_id, target) if user_id else Relation.NONE
-    )
+    relation = (await relations_of(runtime, session, user_id, [target]))[target] if user_id else Relation.NONE
     card["is_following"] = relation == Relation.FOLLOW
     card["is_blacklist"] = relation == Relation.BLACKLIST
     return ok(card)

@@ -1,0 +1,818 @@
+"""Load generator for the toutiao benchmark (run by bench/run.sh; usable on its own).
+
+A separate process from the server. It discovers real request targets through the API
+(logs a few demo users in, reads channels, crawls the v1.1 feed for article ids and click
+traces, probes which of them have comments), warms the caches by sending every target once,
+then drives each endpoint for a fixed time with a fixed number of connections and reports
+requests/s, p50/p99 latency, errors and the ratio to the floor (``GET /app/``, measured in
+the same run with the same tool).
+
+Two drivers:
+- ``wrk`` (default when installed): C, event-driven, rotating over the targets with
+  ``bench/wrk/rotate.lua``. It uses far less CPU per request than any Python client, which
+  matters on a 2-core machine where the load generator competes with the server.
+- ``python``: asyncio + aiohttp, the same targets and connection count. A cross-check for
+  latency and a fallback when wrk is missing; it needs several times wrk's CPU per request.
+
+Only loopback targets are accepted; every run stops by itself.
+
+    python bench/load.py --base http://127.0.0.1:8000 [--tool wrk|python|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+
+HERE = Path(__file__).resolve().parent
+LUA = HERE / "wrk" / "rotate.lua"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+DEMO_CODE = "246810"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+Target = tuple[str, dict[str, str]]
+
+
+# -- endpoints -------------------------------------------------------------------------------
+
+
+@dataclass
+class Endpoint:
+    key: str
+    label: str
+    targets: list[Target] = field(default_factory=list)
+    skipped: str | None = None  # why it was not measured
+
+
+ORDER = [
+    ("floor", "floor GET /app/ (route map)"),
+    ("channels", "channels GET /v1_0/channels"),
+    ("feed_anon", "feed v1.1, anonymous (Anony id)"),
+    ("feed_user", "feed v1.1, logged in"),
+    ("detail", "article detail, anonymous"),
+    ("detail_user", "article detail, logged in"),
+    ("comments", "comments ?type=a"),
+]
+TARGETED = ("feed_anon", "feed_user", "detail", "detail_user")  # "warm feed and article detail"
+
+
+def feed_path(channel_id: int) -> str:
+    return f"/app/v1_1/articles?channel_id={channel_id}&timestamp={{NOW}}&with_top=1"
+
+
+def emit(*parts: str, err: bool = False) -> None:
+    stream = sys.stderr if err else sys.stdout
+    stream.write(" ".join(parts) + "\n")
+    stream.flush()
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def expand(path: str) -> str:
+    return path.replace("{NOW}", str(now_ms()))
+
+
+@dataclass
+class Reply:
+    status_code: int
+    text: str
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+def excerpt(response: Reply) -> str:
+    return f"HTTP {response.status_code}: {response.text[:300]}"
+
+
+class Api:
+    """The few calls discovery and warm-up make (aiohttp, relative paths)."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
+        self.session, self.base = session, base
+
+    async def call(self, method: str, path: str, **kwargs: Any) -> Reply:
+        async with self.session.request(method, self.base + path, **kwargs) as response:
+            return Reply(response.status, await response.text())
+
+    async def get(self, path: str, **kwargs: Any) -> Reply:
+        return await self.call("GET", path, **kwargs)
+
+    async def post(self, path: str, **kwargs: Any) -> Reply:
+        return await self.call("POST", path, **kwargs)
+
+
+class Discovery:
+    """Finds real targets through the API itself, the way a client would."""
+
+    def __init__(self, client: Api, args: argparse.Namespace) -> None:
+        self.client = client
+        self.args = args
+        self.notes: dict[str, Any] = {}
+
+    async def run(self) -> dict[str, Endpoint]:
+        args = self.args
+        eps = {key: Endpoint(key, label) for key, label in ORDER}
+        eps["floor"].targets = [("/app/", {})]
+        eps["channels"].targets = [("/app/v1_0/channels", {})]
+
+        channels = await self.channels()
+        tokens = await self.login(args.mobiles)
+        anon_ids = [f"bench-anon-{i:02d}" for i in range(args.anon_ids)]
+        feed_channels = [0, *channels]
+        eps["feed_anon"].targets = [
+            (feed_path(cid), {"Authorization": f"Anony {anon}"})
+            for anon in anon_ids
+            for cid in feed_channels
+        ]
+        if tokens:
+            eps["feed_user"].targets = [
+                (feed_path(cid), {"Authorization": f"Bearer {token}"})
+                for token in tokens
+                for cid in feed_channels
+            ]
+        else:
+            eps["feed_user"].skipped = f"no user could log in: {self.notes.get('login')}"
+
+        articles, why = await self.crawl_feed(anon_ids, feed_channels, args.articles)
+        if why:
+            eps["feed_anon"].skipped = eps["feed_user"].skipped = why
+        if not articles and args.fallback_ids:
+            ids = args.fallback_ids[: args.articles]
+            articles = [(aid, None) for aid in ids]
+            self.notes["article_ids_from"] = "SQL (feed unavailable)"
+        elif articles:
+            self.notes["article_ids_from"] = "the v1.1 feed"
+        self.notes["article_ids"] = len(articles)
+        if not articles:
+            eps["detail"].skipped = eps["detail_user"].skipped = eps["comments"].skipped = (
+                "no article ids"
+            )
+            return eps
+
+        def detail_target(aid: int, click: str | None, token: str | None) -> Target:
+            headers = {"Trace": click} if click else {}
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
+            return (f"/app/v1_0/articles/{aid}", headers)
+
+        eps["detail"].targets = [detail_target(aid, click, None) for aid, click in articles]
+        if tokens:
+            eps["detail_user"].targets = [
+                detail_target(aid, click, tokens[i % len(tokens)])
+                for i, (aid, click) in enumerate(articles)
+            ]
+        else:
+            eps["detail_user"].skipped = eps["feed_user"].skipped
+
+        with_comments, why = await self.articles_with_comments([aid for aid, _ in articles])
+        if why:
+            eps["comments"].skipped = why
+        else:
+            eps["comments"].targets = [
+                (f"/app/v1_0/comments?type=a&source={aid}", {}) for aid in with_comments
+            ]
+            if not with_comments:
+                eps["comments"].skipped = "none of the articles has comments"
+        return eps
+
+    async def channels(self) -> list[int]:
+        response = await self.client.get("/app/v1_0/channels")
+        if response.status_code != 200:
+            self.notes["channels"] = excerpt(response)
+            return []
+        ids = [c["id"] for c in response.json()["data"]["channels"]]
+        self.notes["channels"] = len(ids)
+        return ids
+
+    async def login(self, mobiles: list[str]) -> list[str]:
+        tokens = []
+        for mobile in mobiles:
+            response = await self.client.post(
+                "/app/v1_0/authorizations", json={"mobile": mobile, "code": DEMO_CODE}
+            )
+            if response.status_code == 201:
+                tokens.append(response.json()["data"]["token"])
+            else:
+                self.notes["login"] = f"{mobile}: {excerpt(response)}"
+        self.notes["users_logged_in"] = len(tokens)
+        return tokens
+
+    async def crawl_feed(
+        self, anon_ids: list[str], channels: list[int], wanted: int
+    ) -> tuple[list[tuple[int, str | None]], str | None]:
+        """Distinct (article id, click trace) pairs seen in anonymous feeds."""
+        found: dict[int, str | None] = {}
+        calls = 0
+        for anon, cid in itertools.product(anon_ids, channels):
+            if len(found) >= wanted or calls >= 4 * wanted:
+                break
+            response = await self.client.get(
+                expand(feed_path(cid)), headers={"Authorization": f"Anony {anon}"}
+            )
+            calls += 1
+            if response.status_code != 200:
+                return [], f"feed: {excerpt(response)}"
+            for item in response.json()["data"]["results"]:
+                if item.get("is_top"):
+                    continue
+                trace = item.get("trace") or {}
+                found.setdefault(int(item["art_id"]), trace.get("click"))
+        self.notes["feed_calls_to_collect_ids"] = calls
+        return list(found.items())[:wanted], None
+
+    async def articles_with_comments(self, ids: list[int]) -> tuple[list[int], str | None]:
+        semaphore = asyncio.Semaphore(8)
+        counts: dict[int, int] = {}
+        failure: list[str] = []
+
+        async def probe(aid: int) -> None:
+            async with semaphore:
+                response = await self.client.get(f"/app/v1_0/comments?type=a&source={aid}")
+            if response.status_code == 200:
+                counts[aid] = response.json()["data"]["total_count"]
+            elif not failure:
+                failure.append(f"comments: {excerpt(response)}")
+
+        await asyncio.gather(*(probe(aid) for aid in ids))
+        if failure and not counts:
+            return [], failure[0]
+        with_comments = [aid for aid in ids if counts.get(aid, 0) > 0]
+        if counts:
+            self.notes["comments_per_article_mean"] = round(
+                sum(counts[a] for a in with_comments) / max(len(with_comments), 1), 1
+            )
+        self.notes["articles_with_comments"] = len(with_comments)
+        return with_comments, None
+
+
+async def probe_and_warm(client: Api, ep: Endpoint) -> dict[str, Any]:
+    """Send every target once (fills Redis and the workers' L1 caches); a failing first
+    request marks the endpoint skipped with the status and body."""
+    first = ep.targets[0]
+    response = await client.get(expand(first[0]), headers=first[1])
+    if not 200 <= response.status_code < 300:
+        ep.skipped = f"{first[0]}: {excerpt(response)}"
+        return {}
+    semaphore = asyncio.Semaphore(8)
+    statuses: Counter[int] = Counter()
+
+    async def one(target: Target) -> None:
+        async with semaphore:
+            r = await client.get(expand(target[0]), headers=target[1])
+        statuses[r.status_code] += 1
+
+    rounds = 2 if len(ep.targets) <= 2000 else 1  # twice: both workers see most of them
+    for _ in range(rounds):
+        await asyncio.gather(*(one(t) for t in ep.targets))
+    return {"warm_requests": sum(statuses.values()), "warm_statuses": dict(statuses)}
+
+
+# -- CPU accounting (/proc) -------------------------------------------------------------------
+
+
+def _proc_stat(pid: int) -> tuple[int, int, str] | None:
+    """(ppid, utime+stime ticks, comm) or None when the process is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    comm = text[text.index("(") + 1 : text.rindex(")")]
+    fields = text[text.rindex(")") + 2 :].split()
+    return int(fields[1]), int(fields[11]) + int(fields[12]), comm
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+class ServerCounters:
+    """Server-wide totals: Redis commands processed and MariaDB statements (``Questions``).
+    Approximate per-request costs: anything else using the same servers is counted too."""
+
+    def __init__(self, redis_url: str | None, mysql: str | None) -> None:
+        self.redis: Any = None
+        if redis_url:
+            try:
+                import redis
+
+                self.redis = redis.Redis.from_url(redis_url)
+                self.redis.ping()
+            except Exception:  # noqa: BLE001 - optional figure
+                self.redis = None
+        self.mysql = urlsplit(mysql) if mysql else None
+        self.mysql_cli = shutil.which("mariadb") or shutil.which("mysql")
+
+    def redis_commands(self) -> int | None:
+        if self.redis is None:
+            return None
+        return int(self.redis.info("stats")["total_commands_processed"])
+
+    def sql_statements(self) -> int | None:
+        if self.mysql is None or self.mysql_cli is None:
+            return None
+        u = self.mysql
+        cmd = [self.mysql_cli, "-h", u.hostname or "127.0.0.1", "-P", str(u.port or 3306)]
+        cmd += ["-u", u.username or "root", "-N", "-B", "-e", "SHOW GLOBAL STATUS LIKE 'Questions'"]
+        env = dict(os.environ, MYSQL_PWD=u.password or "")
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+        return int(done.stdout.split()[1]) if done.returncode == 0 else None
+
+
+class CpuMeter:
+    """CPU seconds of the processes in the benchmark, and of everything else on the box,
+    plus the servers' command counters."""
+
+    def __init__(
+        self,
+        api_pid: int | None,
+        rpc_pid: int | None,
+        redis_port: int,
+        counters: ServerCounters | None = None,
+    ) -> None:
+        self.api_pid, self.rpc_pid, self.redis_port = api_pid, rpc_pid, redis_port
+        self.counters = counters or ServerCounters(None, None)
+
+    def _groups(self) -> dict[str, float]:
+        procs: dict[int, tuple[int, int, str]] = {}
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit() and (stat := _proc_stat(int(entry.name))):
+                procs[int(entry.name)] = stat
+
+        def tree(root: int | None) -> set[int]:
+            if root is None or root not in procs:
+                return set()
+            members, grew = {root}, True
+            while grew:
+                grew = False
+                for pid, (ppid, _, _) in procs.items():
+                    if ppid in members and pid not in members:
+                        members.add(pid)
+                        grew = True
+            return members
+
+        groups: dict[str, set[int]] = {"api": tree(self.api_pid), "rpc": tree(self.rpc_pid)}
+        groups["mariadb"] = {p for p, (_, _, c) in procs.items() if c in ("mariadbd", "mysqld")}
+        groups["redis"] = {
+            p
+            for p, (_, _, c) in procs.items()
+            if c == "redis-server" and f":{self.redis_port}" in _cmdline(p)
+        }
+        return {name: sum(procs[p][1] for p in pids) / CLK_TCK for name, pids in groups.items()}
+
+    @staticmethod
+    def machine() -> tuple[float, float]:
+        """(busy, total) CPU seconds of the whole machine."""
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        idle = values[3] + values[4]
+        total = sum(values[:8])
+        return (total - idle) / CLK_TCK, total / CLK_TCK
+
+    def snapshot(self) -> dict[str, Any]:
+        self_usage = resource.getrusage(resource.RUSAGE_SELF)
+        child_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        busy, total = self.machine()
+        return {
+            "groups": self._groups(),
+            "self": self_usage.ru_utime + self_usage.ru_stime,
+            "children": child_usage.ru_utime + child_usage.ru_stime,
+            "busy": busy,
+            "total": total,
+            "wall": time.perf_counter(),
+            "redis_commands": self.counters.redis_commands(),
+            "sql_statements": self.counters.sql_statements(),
+        }
+
+    @staticmethod
+    def per_request(
+        before: dict[str, Any], after: dict[str, Any], name: str, requests: int
+    ) -> float | None:
+        if before[name] is None or after[name] is None or not requests:
+            return None
+        return round((after[name] - before[name] - 1) / requests, 2)  # -1: our own reading
+
+    @staticmethod
+    def usage(before: dict[str, Any], after: dict[str, Any], loadgen: str) -> dict[str, float]:
+        """Percent of one core per group over the interval (200% = both cores of 2)."""
+        wall = after["wall"] - before["wall"]
+        pct = {
+            name: 100 * (after["groups"][name] - before["groups"][name]) / wall
+            for name in after["groups"]
+        }
+        pct["loadgen"] = 100 * (after[loadgen] - before[loadgen]) / wall
+        pct["machine"] = 100 * (after["busy"] - before["busy"]) / wall
+        known = sum(v for k, v in pct.items() if k != "machine")
+        pct["other"] = max(pct["machine"] - known, 0.0)
+        return {k: round(v, 1) for k, v in pct.items()}
+
+
+async def wait_quiet(limit: float, below: float) -> float:
+    """Wait (at most ``limit`` s) until the machine, with no load from us, uses less than
+    ``below`` percent of one core over 2 s; returns the last figure."""
+    deadline = time.monotonic() + limit
+    while True:
+        busy0, _ = CpuMeter.machine()
+        t0 = time.monotonic()
+        await asyncio.sleep(2)
+        busy1, _ = CpuMeter.machine()
+        busy = 100 * (busy1 - busy0) / (time.monotonic() - t0)
+        if busy < below or time.monotonic() >= deadline:
+            return busy
+
+
+# -- drivers ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    key: str
+    label: str
+    tool: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    requests: int
+    bytes_per_request: int
+    cpu_pct: dict[str, float]
+    redis_per_request: float | None = None
+    sql_per_request: float | None = None
+    error_detail: dict[str, int] = field(default_factory=dict)
+    ratio_to_floor: float | None = None
+    rounds: list[dict[str, float]] = field(default_factory=list)
+
+
+def write_targets(ep: Endpoint, folder: Path) -> Path:
+    path = folder / f"{ep.key}.targets"
+    lines = []
+    for url, headers in ep.targets:
+        if any("\t" in part or "\n" in part for part in (url, *headers.values())):
+            raise ValueError(f"tab or newline in a target of {ep.key}")
+        lines.append("\t".join([url, *(f"{k}: {v}" for k, v in headers.items())]))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def run_wrk(
+    base: str, ep: Endpoint, args: argparse.Namespace, meter: CpuMeter, folder: Path
+) -> Result:
+    targets = write_targets(ep, folder)
+    out = folder / f"{ep.key}.wrk.json"
+
+    def wrk(seconds: int) -> subprocess.CompletedProcess[str]:
+        cmd = [
+            args.wrk, "-t", str(args.threads), "-c", str(args.connections),
+            "-d", f"{seconds}s", "--timeout", "5s", "-s", str(LUA), base,
+        ]  # fmt: skip
+        env = dict(os.environ, BENCH_TARGETS=str(targets), BENCH_WRK_OUT=str(out))
+        done = subprocess.run(
+            cmd, env=env, capture_output=True, text=True, timeout=seconds + 60, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
+        return done
+
+    if args.warmup > 0:
+        wrk(args.warmup)
+    before = meter.snapshot()
+    wrk(args.duration)
+    after = meter.snapshot()
+    data = json.loads(out.read_text())
+    errors = data["errors"]
+    requests = data["requests"]
+    return Result(
+        key=ep.key,
+        label=ep.label,
+        tool="wrk",
+        rps=requests / (data["duration_us"] / 1e6),
+        p50_ms=data["latency_us"]["p50"] / 1000,
+        p99_ms=data["latency_us"]["p99"] / 1000,
+        errors=sum(errors.values()),
+        requests=requests,
+        bytes_per_request=data["bytes"] // max(requests, 1),
+        cpu_pct=CpuMeter.usage(before, after, "children"),
+        redis_per_request=CpuMeter.per_request(before, after, "redis_commands", requests),
+        sql_per_request=CpuMeter.per_request(before, after, "sql_statements", requests),
+        error_detail={k: v for k, v in errors.items() if v},
+    )
+
+
+async def run_python(base: str, ep: Endpoint, args: argparse.Namespace, meter: CpuMeter) -> Result:
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    transport_errors: Counter[str] = Counter()
+    nbytes = 0
+    counter = itertools.count()
+    n = len(ep.targets)
+    connector = aiohttp.TCPConnector(limit=args.connections, force_close=False)
+    timeout = aiohttp.ClientTimeout(total=5.0)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as client:
+        start = time.perf_counter()
+        measure_from = start + args.warmup
+        stop_at = measure_from + args.duration
+        snapshots: dict[str, dict[str, Any]] = {}
+
+        async def clock() -> None:
+            await asyncio.sleep(max(measure_from - time.perf_counter(), 0))
+            snapshots["before"] = meter.snapshot()
+            await asyncio.sleep(max(stop_at - time.perf_counter(), 0))
+            snapshots["after"] = meter.snapshot()
+
+        async def worker() -> None:
+            nonlocal nbytes
+            while (t0 := time.perf_counter()) < stop_at:
+                url, headers = ep.targets[next(counter) % n]
+                status = 0
+                try:
+                    async with client.get(base + expand(url), headers=headers) as response:
+                        size = len(await response.read())
+                        status = response.status
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    transport_errors[type(exc).__name__] += 1
+                    size = 0
+                t1 = time.perf_counter()
+                if measure_from <= t0 and t1 <= stop_at:
+                    latencies.append(t1 - t0)
+                    statuses[status] += 1
+                    nbytes += size
+
+        await asyncio.gather(clock(), *(worker() for _ in range(args.connections)))
+    latencies.sort()
+    count = len(latencies)
+    errors = sum(v for s, v in statuses.items() if not 200 <= s < 300)
+    detail = {f"http_{s}": v for s, v in statuses.items() if not 200 <= s < 300}
+    detail.update(transport_errors)
+
+    def pct(q: float) -> float:
+        return 1000 * latencies[min(int(q * count), count - 1)] if count else float("nan")
+
+    return Result(
+        key=ep.key,
+        label=ep.label,
+        tool="python",
+        rps=count / args.duration,
+        p50_ms=pct(0.50),
+        p99_ms=pct(0.99),
+        errors=errors,
+        requests=count,
+        bytes_per_request=nbytes // max(count, 1),
+        cpu_pct=CpuMeter.usage(snapshots["before"], snapshots["after"], "self"),
+        redis_per_request=CpuMeter.per_request(*snapshots.values(), "redis_commands", count),
+        sql_per_request=CpuMeter.per_request(*snapshots.values(), "sql_statements", count),
+        error_detail=detail,
+    )
+
+
+# -- report ----------------------------------------------------------------------------------
+
+
+def with_ratios(results: list[Result]) -> list[Result]:
+    floor = next((r.rps for r in results if r.key == "floor"), None)
+    for r in results:
+        r.ratio_to_floor = round(r.rps / floor, 3) if floor else None
+    return results
+
+
+def combine(rounds: list[list[Result]]) -> list[Result]:
+    """One row per endpoint: the round with the median req/s; ratio = median of the rounds'
+    ratios (each measured against that round's floor); errors summed over the rounds."""
+    combined = []
+    for index in range(len(rounds[0])):
+        same = [rows[index] for rows in rounds]
+        chosen = sorted(same, key=lambda r: r.rps)[(len(same) - 1) // 2]
+        ratios = sorted(r.ratio_to_floor for r in same if r.ratio_to_floor is not None)
+        merged = Result(**{**asdict(chosen), "errors": sum(r.errors for r in same)})
+        merged.error_detail = dict(sum((Counter(r.error_detail) for r in same), Counter()))
+        merged.ratio_to_floor = ratios[(len(ratios) - 1) // 2] if ratios else None
+        if len(same) > 1:
+            merged.rounds = [
+                {"rps": round(r.rps, 1), "ratio": r.ratio_to_floor, "p99_ms": r.p99_ms}
+                for r in same
+            ]
+        combined.append(merged)
+    return combined
+
+
+def table(results: list[Result], skipped: dict[str, str]) -> str:
+    head = (
+        f"{'endpoint':<34} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
+        f"{'x floor':>7} {'B/req':>6} {'redis/req':>9} {'sql/req':>7}  "
+        "cpu% api/rpc/db/redis/loadgen/other"
+    )
+    lines = [head, "-" * len(head)]
+    for r in results:
+        c = r.cpu_pct
+        cpu = "/".join(
+            f"{c.get(k, 0):.0f}" for k in ("api", "rpc", "mariadb", "redis", "loadgen", "other")
+        )
+        ratio = f"{r.ratio_to_floor:.2f}" if r.ratio_to_floor is not None else "-"
+
+        def num(value: float | None) -> str:
+            return "-" if value is None else f"{value:.1f}"
+
+        lines.append(
+            f"{r.label:<34} {r.rps:>8.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.errors:>6} "
+            f"{ratio:>7} {r.bytes_per_request:>6} {num(r.redis_per_request):>9} "
+            f"{num(r.sql_per_request):>7}  {cpu}"
+        )
+    for key, why in skipped.items():
+        lines.append(f"{dict(ORDER)[key]:<34} not measured: {why}")
+    return "\n".join(lines)
+
+
+def verdict(results: list[Result], target: float) -> list[str]:
+    lines = []
+    for r in results:
+        if r.key in TARGETED and r.ratio_to_floor is not None:
+            ok = "meets" if r.ratio_to_floor >= target else "MISSES"
+            lines.append(f"{r.label}: {r.ratio_to_floor:.2f} x floor {ok} the {target} target")
+    return lines
+
+
+def git_head() -> dict[str, Any]:
+    def git(*a: str) -> str:
+        done = subprocess.run(
+            ["git", *a], cwd=HERE.parent, capture_output=True, text=True, check=False
+        )
+        return done.stdout.strip()
+
+    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+
+
+def write_report(out: Path, report: dict[str, Any]) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    return out
+
+
+def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--base", default="http://127.0.0.1:8000", help="API base URL (loopback)")
+    p.add_argument("--tool", choices=["auto", "wrk", "python", "both"], default="auto")
+    p.add_argument("--wrk", default=shutil.which("wrk") or "wrk", help="wrk binary")
+    p.add_argument("--connections", type=int, default=16)
+    p.add_argument("--threads", type=int, default=2, help="wrk threads")
+    p.add_argument("--duration", type=int, default=10, help="measured seconds per endpoint")
+    p.add_argument("--warmup", type=int, default=2, help="unmeasured seconds before each")
+    p.add_argument("--rounds", type=int, default=1, help="repeat all; report the median")
+    p.add_argument(
+        "--wait-quiet", type=float, default=30, help="max s to wait for an idle machine per round"
+    )
+    p.add_argument("--quiet-below", type=float, default=25, help="idle: %% of one core busy")
+    p.add_argument("--mobiles", default="13911111111", help="comma-separated users to log in")
+    p.add_argument("--anon-ids", type=int, default=32, help="anonymous device ids to rotate")
+    p.add_argument("--articles", type=int, default=300, help="article ids to rotate")
+    p.add_argument("--fallback-ids", help="file of article ids, used if the feed is missing")
+    p.add_argument("--only", help="comma-separated endpoint keys: " + ",".join(k for k, _ in ORDER))
+    p.add_argument("--target", type=float, default=0.5, help="ratio to the floor to aim for")
+    p.add_argument("--api-pid", type=int, help="gunicorn master pid (CPU accounting)")
+    p.add_argument("--rpc-pid", type=int, help="recommendation service pid")
+    p.add_argument("--redis-port", type=int, default=6379)
+    p.add_argument("--redis-url", help="Redis server to count commands on (redis://h:p)")
+    p.add_argument("--mysql-url", help="MariaDB to count statements on (mysql://u:pw@h:p)")
+    p.add_argument("--meta", action="append", default=[], help="KEY=VALUE recorded in the JSON")
+    p.add_argument("--out", default=str(HERE / "results" / "latest.json"))
+    args = p.parse_args(argv)
+    args.mobiles = [m for m in args.mobiles.split(",") if m]
+    if args.fallback_ids:
+        args.fallback_ids = [int(x) for x in Path(args.fallback_ids).read_text().split()]
+    host = urlsplit(args.base).hostname
+    if host not in LOOPBACK:
+        p.error(f"--base must be a loopback address, not {host}")
+    if not (1 <= args.duration <= 300 and 0 <= args.warmup <= 60 and 1 <= args.rounds <= 10):
+        p.error("bounds: 1 <= --duration <= 300, 0 <= --warmup <= 60, 1 <= --rounds <= 10")
+    if not 0 <= args.wait_quiet <= 600:
+        p.error("--wait-quiet must be between 0 and 600 seconds")
+    if not 1 <= args.connections <= 1000:
+        p.error("--connections must be between 1 and 1000")
+    if args.tool == "auto":
+        args.tool = "wrk" if shutil.which(args.wrk) else "python"
+    if args.tool in ("wrk", "both") and not shutil.which(args.wrk):
+        p.error("wrk is not installed (apt-get install wrk) — use --tool python")
+    return args
+
+
+async def main(argv: Iterable[str] | None = None) -> int:
+    args = parse_args(argv)
+    base = args.base.rstrip("/")
+    counters = ServerCounters(args.redis_url, args.mysql_url)
+    meter = CpuMeter(args.api_pid, args.rpc_pid, args.redis_port, counters)
+    tools = ["wrk", "python"] if args.tool == "both" else [args.tool]
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15.0)) as session:
+        client = Api(session, base)
+        health = await client.get("/healthz")
+        discovery = Discovery(client, args)
+        eps = await discovery.run()
+        wanted = [k for k, _ in ORDER]
+        if args.only:
+            wanted = [k for k in wanted if k in set(args.only.split(",")) or k == "floor"]
+        warm: dict[str, Any] = {}
+        for key in wanted:
+            ep = eps[key]
+            if ep.skipped is None and ep.targets:
+                warm[key] = await probe_and_warm(client, ep)
+    skipped = {k: eps[k].skipped for k in wanted if eps[k].skipped}
+    emit(
+        f"targets: {json.dumps(discovery.notes, ensure_ascii=False)}\n"
+        f"driving {base} with {'+'.join(tools)}: {args.connections} connections, "
+        f"{args.warmup:g}s warm-up + {args.duration:g}s per endpoint",
+        err=True,
+    )
+    per_round: dict[str, list[list[Result]]] = {tool: [] for tool in tools}
+    background: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="toutiao-bench-") as tmp:
+        for number in range(1, args.rounds + 1):
+            busy = await wait_quiet(args.wait_quiet, args.quiet_below)
+            background.append(busy)
+            if busy >= args.quiet_below:
+                emit(
+                    f"  warning: the machine is {busy:.0f}% busy (of one core) before any load; "
+                    "other processes will share the CPU with this round",
+                    err=True,
+                )
+            for tool in tools:
+                rows = []
+                for key in wanted:
+                    ep = eps[key]
+                    if ep.skipped:
+                        continue
+                    emit(
+                        f"  round {number}/{args.rounds} {tool}: {ep.label} "
+                        f"({len(ep.targets)} targets)",
+                        err=True,
+                    )
+                    if tool == "wrk":
+                        rows.append(run_wrk(base, ep, args, meter, Path(tmp)))
+                    else:
+                        rows.append(await run_python(base, ep, args, meter))
+                per_round[tool].append(with_ratios(rows))
+    results = {tool: combine(rounds) for tool, rounds in per_round.items()}
+
+    for tool, rows in results.items():
+        emit(
+            f"\n== {tool}: {args.connections} connections, {args.duration:g}s per endpoint"
+            f"{f', median of {args.rounds} rounds' if args.rounds > 1 else ''} =="
+        )
+        emit(table(rows, skipped))
+        for line in verdict(rows, args.target):
+            emit("  " + line)
+    report = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "base": base,
+        "settings": {
+            "connections": args.connections,
+            "wrk_threads": args.threads,
+            "duration_s": args.duration,
+            "warmup_s": args.warmup,
+            "rounds": args.rounds,
+            "background_cpu_pct_before_each_round": [round(b, 1) for b in background],
+            "tools": tools,
+            "target_ratio": args.target,
+        },
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "git": git_head(),
+        "meta": dict(item.split("=", 1) for item in args.meta if "=" in item),
+        "healthz": health.json() if health.status_code < 500 else excerpt(health),
+        "targets": discovery.notes,
+        "warm": warm,
+        "skipped": skipped,
+        "results": {tool: [asdict(r) for r in rows] for tool, rows in results.items()},
+    }
+    out = write_report(Path(args.out), report)
+    emit(f"\nwritten: {out}")
+    failed = any(r.errors for rows in results.values() for r in rows)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    try:
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:
+        runner = asyncio.run
+    sys.exit(runner(main()))

@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from tests.recommend.helpers import RecoData
+from toutiao.models.enums import ArticleStatus
+from toutiao.recommend import keys
+from toutiao.recommend.events import (
+    HOT_HALF_LIFE,
+    MAX_PARAM_CHARS,
+    append_event,
+    fold_events,
+    queue_event,
+)
+from toutiao.runtime import Runtime
+
+
+async def _snapshot(runtime: Runtime, uid: str, channel: int) -> dict[str, object]:
+    store = runtime.store
+    return {
+        "interest": await store.zrange(keys.interest(uid), 0, -1, withscores=True),
+        "pos": await store.zrange(keys.positives(uid), 0, -1, withscores=True),
+        "hot": await store.zrange(keys.HOT, 0, -1, withscores=True),
+        "ch": await store.zrange(keys.channel_hot(channel), 0, -1, withscores=True),
+    }
+
+
+class TestAppend:
+    async def test_fields_are_normalised_and_the_param_is_capped(self, runtime: Runtime) -> None:
+        await append_event(
+            runtime.store,
+            action="read",
+            user_id=" 12 ",
+            article_id=99,
+            channel_id=3,
+            duration=-5,
+            param="x" * 5000,
+        )
+        [(_, fields)] = await runtime.store.xrange(keys.EVENTS)
+        assert fields["action"] == "read" and fields["user_id"] == "12"
+        assert fields["article_id"] == "99" and fields["channel_id"] == "3"
+        assert fields["duration"] == "0.000"
+        assert fields["param"] == "x" * MAX_PARAM_CHARS
+        assert abs(int(fields["ts"]) - time.time() * 1000) < 60_000
+
+    async def test_bad_fields_are_refused(self, runtime: Runtime) -> None:
+        for bad in (
+            {"action": "hack"},
+            {"action": "click", "article_id": -1},
+            {"action": "click", "article_id": True},
+            {"action": "read", "article_id": 1, "duration": float("nan")},
+        ):
+            fields = {"user_id": "1", "article_id": 1, **bad}
+            with pytest.raises(ValueError):  # noqa: PT011 - several messages
+                await append_event(runtime.store, **fields)  # type: ignore[arg-type]
+        assert await runtime.store.xlen(keys.EVENTS) == 0
+
+    async def test_queue_event_rides_on_a_callers_pipeline(self, runtime: Runtime) -> None:
+        async with runtime.store.pipeline(transaction=False) as pipe:
+            pipe.incr("other")
+            queue_event(pipe, action="exposure", user_id="", article_id=None, param='{"a":1}')
+            await pipe.execute()
+        assert await runtime.store.xlen(keys.EVENTS) == 1
+
+
+class TestFold:
+    async def _article(self, data: RecoData) -> tuple[int, int]:
+        (channel,) = await data.channels(1)
+        return channel, await data.article(author=await data.user(), channel=channel)
+
+    async def test_events_build_interest_and_popularity_once(
+        self, runtime: Runtime, data: RecoData
+    ) -> None:
+        channel, article = await self._article(data)
+        await runtime.store.hset(keys.ART_KEYWORDS, str(article), "索引 事务")
+        for action in ("click", "like", "collect"):
+            await append_event(runtime.store, action=action, user_id="5", article_id=article)
+        await append_event(runtime.store, action="exposure", user_id="5", article_id=None)
+        assert await fold_events(runtime.db, runtime.store) == 4
+        interest = dict(await runtime.store.zrange(keys.interest("5"), 0, -1, withscores=True))
+        assert interest == {f"c:{channel}": 8.0, "k:索引": 4.0, "k:事务": 4.0}
+        assert await runtime.store.zscore(keys.HOT, str(article)) == 8.0
+        assert await runtime.store.zscore(keys.channel_hot(channel), str(article)) == 8.0
+        assert await runtime.store.zscore(keys.positives("5"), str(article)) is not None
+
+        before = await _snapshot(runtime, "5", channel)
+        assert await fold_events(runtime.db, runtime.store) == 0
+        assert await _snapshot(runtime, "5", channel) == before
+
+    async def test_folding_resumes_after_the_last_event(
+        self, runtime: Runtime, data: RecoData
+    ) -> None:
+        channel, article = await self._article(data)
+        await append_event(runtime.store, action="click", user_id="5", article_id=article)
+        await fold_events(runtime.db, runtime.store)
+        await append_event(runtime.store, action="share", user_id="5", article_id=article)
+        assert await fold_events(runtime.db, runtime.store) == 1
+        assert await runtime.store.zscore(keys.interest("5"), f"c:{channel}") == 5.0
+
+    async def test_concurrent_folders_do_not_double_count(
+        self, runtime: Runtime, data: RecoData
+    ) -> None:
+        channel, article = await self._article(data)
+        for _ in range(30):
+            await append_event(runtime.store, action="click", user_id="5", article_id=article)
+        done = await asyncio.gather(*(fold_events(runtime.db, runtime.store) for _ in range(3)))
+        while await fold_events(runtime.db, runtime.store):
+            pass
+        assert sum(done) <= 30
+        assert await runtime.store.zscore(keys.interest("5"), f"c:{channel}") == 30.0
+        assert await runtime.store.zscore(keys.HOT, str(article)) == 30.0
+
+    async def test_scores_decay_with_time(self, runtime: Runtime, data: RecoData) -> None:
+        _, article = await self._article(data)
+        await append_event(runtime.store, action="like", user_id="", article_id=article)
+        await fold_events(runtime.db, runtime.store)
+        await runtime.store.set(keys.decayed_at(keys.HOT), time.time() - HOT_HALF_LIFE)
+        await append_event(runtime.store, action="click", user_id="", article_id=article)
+        await fold_events(runtime.db, runtime.store)
+        assert await runtime.store.zscore(keys.HOT, str(article)) == pytest.approx(2.5, rel=1e-3)
+
+    async def test_dislikes_and_unknown_articles(self, runtime: Runtime, data: RecoData) -> None:
+        channel, article = await self._article(data)
+        (other,) = [await data.article(author=await data.user(), channel=channel)]
+        await data.set_status(other, ArticleStatus.DELETED)
+        await append_event(runtime.store, action="click", user_id="5", article_id=article)
+        await append_event(runtime.store, action="dislike", user_id="5", article_id=article)
+        await append_event(runtime.store, action="like", user_id="5", article_id=other)
+        await append_event(runtime.store, action="like", user_id="5", article_id=123456789)
+        assert await fold_events(runtime.db, runtime.store) == 4
+        assert await runtime.store.zscore(keys.interest("5"), f"c:{channel}") == -2.0
+        assert await runtime.store.zscore(keys.positives("5"), str(article)) is None
+        assert await runtime.store.zscore(keys.HOT, str(other)) is None

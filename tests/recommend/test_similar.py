@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.recommend.helpers import TOPICS, RecoData, topical_text
+from toutiao.models.enums import ArticleStatus
+from toutiao.recommend import keys, text
+from toutiao.recommend.engine import Recommender
+from toutiao.recommend.similar import rebuild_similarity, refresh_similarity
+from toutiao.runtime import Runtime
+from toutiao.seed.demo import seed_demo
+
+
+async def _corpus(data: RecoData, per_topic: int = 6) -> dict[str, list[int]]:
+    (channel,) = await data.channels(1)  # one channel: topics must be told apart by words
+    author = await data.user()
+    found: dict[str, list[int]] = {}
+    for topic in TOPICS:
+        found[topic] = []
+        for seed in range(per_topic):
+            title, body = topical_text(topic, seed)
+            found[topic].append(
+                await data.article(
+                    author=author,
+                    channel=channel,
+                    title=title,
+                    content=body,
+                    age=timedelta(hours=seed + 1),
+                )
+            )
+    return found
+
+
+def _on_topic(words: list[str], topic: str) -> bool:
+    """jieba may split a compound topic word ("分库分表" -> "分库", "分表")."""
+    return any(word in phrase for word in words for phrase in TOPICS[topic])
+
+
+class TestContentSimilarity:
+    async def test_similar_articles_share_the_topic_words(
+        self, runtime: Runtime, data: RecoData, recommender: Recommender
+    ) -> None:
+        corpus = await _corpus(data)
+        report = await rebuild_similarity(runtime.db, runtime.store, workers=1)
+        assert report.articles == 18
+        for topic, articles in corpus.items():
+            for article in articles:
+                found = await recommender.similar(article, 5)
+                assert len(found) == 5
+                assert set(found) <= set(articles) - {article}, topic
+                words = (await runtime.store.hget(keys.ART_KEYWORDS, str(article))).split()
+                assert _on_topic(words, topic), (topic, words)
+
+    async def test_refresh_indexes_new_articles_and_links_them_back(
+        self, runtime: Runtime, data: RecoData, recommender: Recommender
+    ) -> None:
+        corpus = await _corpus(data)
+        await rebuild_similarity(runtime.db, runtime.store, workers=1)
+        docs = int(await runtime.store.hget(keys.INDEX_META, "docs"))
+        title, body = topical_text("ball", 99)
+        channel = await _channel_of(runtime, corpus["ball"][0])
+        author = await data.user()
+        new = await data.article(author=author, channel=channel, title=title, content=body)
+        report = await refresh_similarity(runtime.db, runtime.store, workers=1)
+        assert report.articles >= 1
+        found = await recommender.similar(new, 5)
+        assert found and set(found) <= set(corpus["ball"])
+        linked = [a for a in corpus["ball"] if new in await recommender.similar(a, 30)]
+        assert linked
+        assert int(await runtime.store.hget(keys.INDEX_META, "docs")) == docs + 1
+        # Re-reading the overlap window does not count the article's words twice.
+        df = await runtime.store.hgetall(keys.DF)
+        await refresh_similarity(runtime.db, runtime.store, workers=1)
+        assert await runtime.store.hgetall(keys.DF) == df
+
+    async def test_rebuild_forgets_articles_that_left(
+        self, runtime: Runtime, data: RecoData, recommender: Recommender
+    ) -> None:
+        corpus = await _corpus(data)
+        await rebuild_similarity(runtime.db, runtime.store, workers=1)
+        gone = corpus["food"][0]
+        await data.set_status(gone, ArticleStatus.BANNED)
+        for article in corpus["food"][1:]:  # filtered at once, before any rebuild
+            assert gone not in await recommender.similar(article, 10)
+        await rebuild_similarity(runtime.db, runtime.store, workers=1)
+        assert not await runtime.store.exists(keys.similar(gone))
+        for article in corpus["food"][1:]:
+            assert gone not in await runtime.store.zrange(keys.similar(article), 0, -1)
+
+    async def test_first_refresh_is_a_full_build(self, runtime: Runtime, data: RecoData) -> None:
+        await _corpus(data, per_topic=2)
+        report = await refresh_similarity(runtime.db, runtime.store, workers=1)
+        assert report.mode == "rebuild" and report.articles == 6
+
+
+class TestDemoCorpus:
+    async def test_neighbours_in_the_demo_data_are_on_topic(
+        self, runtime: Runtime, recommender: Recommender
+    ) -> None:
+        await seed_demo(
+            runtime.db, runtime.storage, runtime.ids, users=8, articles=150, progress=False
+        )
+        await rebuild_similarity(runtime.db, runtime.store, workers=1)
+        members = await runtime.store.hkeys(keys.ART_KEYWORDS)
+        checked = shared = 0
+        for member in sorted(members)[:40]:
+            found = await recommender.similar(int(member), 3)
+            if not found:
+                continue
+            checked += 1
+            mine = await _terms(runtime, int(member))
+            if mine & await _terms(runtime, found[0]):
+                shared += 1
+        assert checked >= 30 and shared == checked
+
+
+async def _channel_of(runtime: Runtime, article_id: int) -> int:
+    from toutiao.models import Article
+
+    async with runtime.db.read_session() as session:
+        found = await session.get(Article, article_id)
+        assert found is not None
+        return found.channel_id
+
+
+async def _terms(runtime: Runtime, article_id: int) -> set[str]:
+    from toutiao.models import Article, ArticleContent
+
+    async with runtime.db.read_session() as session:
+        article = await session.get(Article, article_id)
+        content = await session.get(ArticleContent, article_id)
+    assert article is not None and content is not None
+    counts = text.term_counts(article.title, content.content)
+    return {term for term, _ in counts.most_common(16)}

@@ -1,0 +1,164 @@
+"""Article detail (app.md E34).
+
+Warm cost: zero SQL and two Redis round trips. Round trip 1 (cache role) reads the article's
+card, its body and the cards of the similar articles; round trip 2 (storage role, one
+pipeline) reads the author, the caller's follow / attitude / collection flags, and writes the
+side effects: read counters, reading history and the click event.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import orjson
+from redis.exceptions import RedisError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from toutiao.article import attitude as attitude_service
+from toutiao.article import cache as article_cache
+from toutiao.article import collection as collection_service
+from toutiao.article.cards import author_photo_url, stage_two
+from toutiao.article.lists import queue_history_write
+from toutiao.kit.cache import ABSENT, INVALIDATED, dumps
+from toutiao.kit.errors import NotFound
+from toutiao.models import Article
+from toutiao.models.enums import ArticleStatus, Relation
+from toutiao.recommend import events
+from toutiao.relation import service as relation_service
+from toutiao.runtime import Runtime
+from toutiao.stats import counters as c
+
+log = logging.getLogger("toutiao.article")
+
+SIMILAR_COUNT = 5
+
+
+async def _round_trip_one(
+    runtime: Runtime, session: AsyncSession, article_id: int, similar: list[int]
+) -> tuple[dict[int, dict[str, Any]], str | None]:
+    ids = list(dict.fromkeys([article_id, *similar]))
+    lacking = [i for i in ids if i not in article_cache._l1_cards]
+    cards = {i: article_cache._l1_cards[i] for i in ids if article_cache._l1_cards.get(i)}
+    try:
+        async with runtime.cache.pipeline(transaction=False) as pipe:
+            if lacking:
+                pipe.mget([article_cache.card_key(i) for i in lacking])
+            pipe.get(article_cache.detail_key(article_id))
+            results = await pipe.execute()
+        raws, content_raw = (results[0] if lacking else []), results[-1]
+    except RedisError:
+        log.warning("detail.redis_degraded article=%s", article_id)
+        raws, content_raw = [None] * len(lacking), None
+    to_load = []
+    for other_id, raw in zip(lacking, raws, strict=False):
+        if raw is None or raw == INVALIDATED:
+            to_load.append(other_id)
+        elif raw == ABSENT:
+            article_cache._l1_cards[other_id] = None
+        else:
+            article_cache._l1_cards[other_id] = cards[other_id] = orjson.loads(raw)
+    if to_load:
+        cards.update(await article_cache.get_cards(runtime.cache, session, to_load))
+    if content_raw in (None, INVALIDATED):
+        content = await article_cache.get_content(runtime.cache, session, article_id)
+    else:
+        content = None if content_raw == ABSENT else orjson.loads(content_raw)["content"]
+    return cards, content
+
+
+async def _similar_ids(runtime: Runtime, session: AsyncSession, article_id: int, channel_id: int | None) -> list[int] | None:
+    found = await runtime.reco.similar(article_id, SIMILAR_COUNT) if runtime.reco else None
+    if found is not None or channel_id is None:
+        return [i for i in found if i != article_id][:SIMILAR_COUNT] if found is not None else None
+    rows = await session.scalars(
+        select(Article.article_id)
+        .where(Article.channel_id == channel_id, Article.status == ArticleStatus.APPROVED, Article.article_id != article_id)
+        .order_by(Article.pubdate.desc())
+        .limit(SIMILAR_COUNT)
+    )
+    return list(rows)
+
+
+async def article_detail(
+    runtime: Runtime, session: AsyncSession, *, article_id: int, user_id: int | None, trace: str | None
+) -> dict[str, Any]:
+    similar = await _similar_ids(runtime, session, article_id, None)
+    cards, content = await _round_trip_one(runtime, session, article_id, similar or [])
+    card = cards.get(article_id)
+    if card is None or content is None:
+        raise NotFound("The article does not exist.")
+    if similar is None:  # the recommender is down: newest of the same channel
+        similar = await _similar_ids(runtime, session, article_id, card["ch_id"]) or []
+        cards.update(await article_cache.get_cards(runtime.cache, session, [i for i in similar if i not in cards]))
+    author_id = card["aut_id"]
+    layout: list[tuple[str, int]] = []  # (name, commands queued), in pipeline order
+
+    def side_effects(pipe: Any) -> None:
+        pipe.zincrby(c.ARTICLE_READS.key, 1, article_id)
+        pipe.zincrby(c.USER_READS.key, 1, author_id)
+        layout.append(("reads", 2))
+        if user_id is not None:
+            layout.append(("history", queue_history_write(pipe, user_id, article_id, time.time())))
+            layout.append(("relation", relation_service.queue_relation_read(pipe, user_id, author_id)))
+            layout.append(("attitude", attitude_service.queue_attitude_read(pipe, user_id, article_id)))
+            layout.append(("collected", collection_service.queue_collected_read(pipe, user_id, article_id)))
+        if trace:
+            events.queue_event(pipe, action="click", user_id=str(user_id or ""), article_id=article_id, channel_id=card["ch_id"], param=trace)
+
+    authors, _, extras = await stage_two(runtime, session, author_ids=[author_id], extra=side_effects)
+    detail = {
+        "art_id": article_id,
+        "title": card["title"],
+        "pubdate": card["pubdate"],
+        "aut_id": author_id,
+        "aut_name": authors.get(author_id, {}).get("name", ""),
+        "aut_photo": author_photo_url(runtime, authors.get(author_id, {})),
+        "is_followed": False,
+        "attitude": -1,
+        "content": content,
+        "is_collected": False,
+        "recomments": [
+            {"art_id": i, "title": cards[i]["title"], "tracking": _tracking(i, article_id)}
+            for i in similar
+            if i in cards and i != article_id
+        ],
+    }
+    if user_id is not None:
+        await _caller_flags(runtime, session, detail, user_id, author_id, article_id, _split(layout, extras))
+    return detail
+
+
+async def _caller_flags(
+    runtime: Runtime,
+    session: AsyncSession,
+    detail: dict[str, Any],
+    user_id: int,
+    author_id: int,
+    article_id: int,
+    results: dict[str, list[Any]],
+) -> None:
+    def take(name: str) -> list[Any]:
+        return results.get(name, [])
+
+    relation = await relation_service.resolve_relation(runtime, session, user_id, author_id, take("relation"))
+    detail["is_followed"] = relation == Relation.FOLLOW
+    detail["attitude"] = await attitude_service.resolve_attitude(runtime, session, user_id, article_id, take("attitude"))
+    detail["is_collected"] = await collection_service.resolve_collected(runtime, session, user_id, article_id, take("collected"))
+
+
+def _split(layout: list[tuple[str, int]], extras: list[Any]) -> dict[str, list[Any]]:
+    """Results of the extra commands by name; empty lists when Redis was down."""
+    if not extras:
+        return {}
+    out, start = {}, 0
+    for name, count in layout:
+        out[name] = extras[start : start + count]
+        start += count
+    return out
+
+
+def _tracking(article_id: int, source_id: int) -> str:
+    return dumps({"action": "click", "art_id": article_id, "from": source_id, "source": "related"})

@@ -1,0 +1,275 @@
+"""Behaviour events: appended by the API to the ``reco:events`` stream, folded by a job into
+users' interest profiles and the articles' popularity.
+
+Folding is exactly-once on a single Redis server: a batch's effects and the new cursor are
+written in one MULTI, guarded by WATCH on the cursor, so a crash before EXEC leaves nothing
+and a concurrent folder makes the slower EXEC fail. (A Redis Cluster cannot run a MULTI
+across slots; there folding is at-least-once.)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import WatchError
+from sqlalchemy import select
+
+from toutiao.kit.db import Database
+from toutiao.models import Article
+from toutiao.models.enums import ArticleStatus
+from toutiao.recommend import keys
+from toutiao.recommend.profile import (
+    INTEREST_HALF_LIFE,
+    POSITIVE_ACTIONS,
+    PROFILE_TTL,
+    action_weight,
+    queue_interest,
+    queue_positives,
+)
+
+log = logging.getLogger("toutiao.recommend.events")
+
+ACTIONS = frozenset({"exposure", "click", "read", "like", "collect", "share", "dislike"})
+STREAM_MAXLEN = 1_000_000
+MAX_PARAM_CHARS = 1024  # the client's Trace header: opaque, but bounded
+MAX_USER_CHARS = 128
+MAX_DURATION = 86_400.0
+
+HOT_HALF_LIFE = 6 * 3600.0
+HOT_WEIGHTS = {"click": 1.0, "read": 0.5, "like": 3.0, "collect": 4.0, "share": 5.0}
+HOT_CAP, CHANNEL_HOT_CAP = 5000, 2000
+DECAY_STEP = 0.1  # decay a zset once a tenth of its half-life has passed
+HOT_FLOOR = 0.01  # decayed below this: no longer popular
+
+
+def _article_id(value: Any, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"{name} must be an integer")
+    number = int(value)
+    if not 0 <= number < 2**63:
+        raise ValueError(f"{name} out of range")
+    return number
+
+
+def _duration(value: float | None) -> str:
+    if value is None:
+        return ""
+    seconds = float(value)
+    if not math.isfinite(seconds):
+        raise ValueError("duration must be finite")
+    return f"{min(max(seconds, 0.0), MAX_DURATION):.3f}"
+
+
+def event_fields(
+    *,
+    action: str,
+    user_id: str | int | None,
+    article_id: int | None,
+    channel_id: int | None = None,
+    duration: float | None = None,
+    param: str | None = None,
+) -> dict[str, str]:
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    article = _article_id(article_id, "article_id")
+    channel = _article_id(channel_id, "channel_id")
+    opaque = "" if param is None else str(param)[:MAX_PARAM_CHARS]
+    return {
+        "action": action,
+        "user_id": str(user_id or "").strip()[:MAX_USER_CHARS],
+        "article_id": "" if article is None else str(article),
+        "channel_id": "" if channel is None else str(channel),
+        "duration": _duration(duration),
+        # Never parsed: the client can send anything. Made encodable, nothing more.
+        "param": opaque.encode("utf-8", "backslashreplace").decode("utf-8"),
+        "ts": str(int(time.time() * 1000)),
+    }
+
+
+def queue_event(pipe: Any, **event: Any) -> None:
+    """Queue the XADD on a caller's pipeline (the API batches it with its other commands)."""
+    pipe.xadd(keys.EVENTS, event_fields(**event), maxlen=STREAM_MAXLEN, approximate=True)
+
+
+async def append_event(
+    redis: Any,
+    *,
+    action: str,
+    user_id: str,
+    article_id: int | None,
+    channel_id: int | None = None,
+    duration: float | None = None,
+    param: str | None = None,
+) -> None:
+    """Append one event. Bad fields raise ValueError; Redis errors propagate to the caller."""
+    fields = event_fields(
+        action=action,
+        user_id=user_id,
+        article_id=article_id,
+        channel_id=channel_id,
+        duration=duration,
+        param=param,
+    )
+    await redis.xadd(keys.EVENTS, fields, maxlen=STREAM_MAXLEN, approximate=True)
+
+
+# -- folding ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Fold:
+    """What one batch of events changes, before it is written."""
+
+    interest: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
+    positives: dict[str, dict[int, float]] = field(default_factory=lambda: defaultdict(dict))
+    negatives: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    hot: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
+
+    def add(self, target: dict[str, float], member: str, amount: float) -> None:
+        target[member] = target.get(member, 0.0) + amount
+
+
+async def fold_events(db: Database, redis: Any, *, batch: int = 500, max_batches: int = 20) -> int:
+    """Fold unprocessed events, oldest first; returns how many were folded."""
+    total = 0
+    for _ in range(max_batches):
+        folded = await _fold_batch(db, redis, batch)
+        total += folded
+        if folded < batch:
+            break
+    if total:
+        log.info("recommend.events_folded count=%d", total)
+    return total
+
+
+async def _fold_batch(db: Database, redis: Any, batch: int) -> int:
+    cursor = await redis.get(keys.EVENTS_FOLDED) or "0-0"
+    entries = await redis.xrange(keys.EVENTS, min=f"({cursor}", count=batch)
+    if not entries:
+        return 0
+    article_ids = {int(f["article_id"]) for _, f in entries if f.get("article_id")}
+    channels, keywords = await _articles(db, redis, article_ids)
+    fold = _Fold()
+    for _, fields in entries:
+        _apply(fold, fields, channels, keywords)
+    now = time.time()
+    decays = await _decays(redis, fold, now)
+    written = await _commit(redis, cursor, entries[-1][0], fold, decays, now)
+    return len(entries) if written else 0
+
+
+async def _articles(
+    db: Database, redis: Any, article_ids: set[int]
+) -> tuple[dict[int, int], dict[int, list[str]]]:
+    """Channel of each approved article, and its keywords from the similarity index."""
+    if not article_ids:
+        return {}, {}
+    ordered = sorted(article_ids)
+    query = select(Article.article_id, Article.channel_id).where(
+        Article.article_id.in_(ordered), Article.status == ArticleStatus.APPROVED
+    )
+    async with db.read_session() as session:
+        channels: dict[int, int] = dict((await session.execute(query)).all())
+    words = await redis.hmget(keys.ART_KEYWORDS, [str(a) for a in ordered])
+    return channels, {a: (w or "").split() for a, w in zip(ordered, words, strict=True)}
+
+
+def _apply(
+    fold: _Fold, fields: dict[str, str], channels: dict[int, int], words: dict[int, list[str]]
+) -> None:
+    action, uid = fields.get("action", ""), fields.get("user_id", "")
+    if not fields.get("article_id") or action not in ACTIONS:
+        return
+    article_id = int(fields["article_id"])
+    channel_id = channels.get(article_id)
+    if channel_id is None:  # unknown or no longer approved
+        return
+    duration = float(fields["duration"]) if fields.get("duration") else None
+    if action in HOT_WEIGHTS:
+        gain = HOT_WEIGHTS[action]
+        fold.add(fold.hot[keys.HOT], str(article_id), gain)
+        fold.add(fold.hot[keys.channel_hot(channel_id)], str(article_id), gain)
+    if not uid:
+        return
+    weight = action_weight(action, duration)
+    if weight:
+        target = fold.interest[uid]
+        fold.add(target, f"c:{channel_id}", weight)
+        for word in words.get(article_id, ()):
+            fold.add(target, f"k:{word}", weight / 2)
+    if action in POSITIVE_ACTIONS:
+        fold.positives[uid][article_id] = int(fields.get("ts", "0")) / 1000
+    elif action == "dislike":
+        fold.negatives[uid].add(article_id)
+
+
+def _decayed_keys(fold: _Fold) -> dict[str, float]:
+    """Every zset this batch touches, with its half-life."""
+    found = dict.fromkeys(fold.hot, HOT_HALF_LIFE)
+    found.update(dict.fromkeys((keys.interest(uid) for uid in fold.interest), INTEREST_HALF_LIFE))
+    return found
+
+
+async def _decays(redis: Any, fold: _Fold, now: float) -> dict[str, float | None]:
+    """key -> factor to multiply it by now (None: first sighting, start its clock)."""
+    targets = _decayed_keys(fold)
+    async with redis.pipeline(transaction=False) as pipe:
+        for key in targets:
+            pipe.get(keys.decayed_at(key))
+        stamps = await pipe.execute()
+    factors: dict[str, float | None] = {}
+    for (key, half_life), stamp in zip(targets.items(), stamps, strict=True):
+        if stamp is None:
+            factors[key] = None
+        elif (elapsed := now - float(stamp)) >= half_life * DECAY_STEP:
+            factors[key] = 0.5 ** (elapsed / half_life)
+    return factors
+
+
+async def _commit(
+    redis: Any,
+    cursor: str,
+    last_id: str,
+    fold: _Fold,
+    decays: dict[str, float | None],
+    now: float,
+) -> bool:
+    exact = not isinstance(redis, RedisCluster)
+    async with redis.pipeline(transaction=exact) as pipe:
+        try:
+            if exact:
+                await pipe.watch(keys.EVENTS_FOLDED)
+                if (await pipe.get(keys.EVENTS_FOLDED) or "0-0") != cursor:
+                    return False  # another folder got here first
+                pipe.multi()
+            _queue_fold(pipe, fold, decays, now)
+            pipe.set(keys.EVENTS_FOLDED, last_id)
+            await pipe.execute()
+        except WatchError:
+            return False
+    return True
+
+
+def _queue_fold(pipe: Any, fold: _Fold, decays: dict[str, float | None], now: float) -> None:
+    for key, factor in decays.items():
+        if factor is not None:
+            pipe.zunionstore(key, {key: factor})
+        ttl = PROFILE_TTL if key.startswith("reco:user:") else None
+        pipe.set(keys.decayed_at(key), f"{now:.3f}", ex=ttl)
+    for key, gains in fold.hot.items():
+        for member, gain in gains.items():
+            pipe.zincrby(key, gain, member)
+        pipe.zremrangebyscore(key, "-inf", HOT_FLOOR)
+        pipe.zremrangebyrank(key, 0, -(HOT_CAP if key == keys.HOT else CHANNEL_HOT_CAP) - 1)
+    for uid, gains in fold.interest.items():
+        queue_interest(pipe, uid, gains)
+    for uid in {*fold.positives, *fold.negatives}:
+        queue_positives(pipe, uid, fold.positives.get(uid, {}), fold.negatives.get(uid, set()))

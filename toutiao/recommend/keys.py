@@ -1,0 +1,102 @@
+"""The recommender's Redis keys (all in the storage Redis; none is a cache that may be evicted).
+
+| key | type | content |
+|---|---|---|
+| ``reco:events`` | stream | behaviour events (``events.py``), capped at ~1M entries |
+| ``reco:events:folded`` | string | id of the last event folded into profiles and hot lists |
+| ``reco:user:{uid}:interest`` | zset | ``c:{channel_id}`` / ``k:{keyword}`` -> decayed weight |
+| ``reco:user:{uid}:pos`` | zset | articles the user clicked/liked/collected/shared -> time (s) |
+| ``reco:user:{uid}:shown`` | zset | articles shown in fresh batches -> time (ms), bounded, TTL |
+| ``reco:user:{uid}:{cid}:his`` | zset | batch timestamp (ms) -> same timestamp |
+| ``reco:user:{uid}:{cid}:batches`` | hash | batch timestamp -> JSON ``[[article_id, sources], ...]`` |
+| ``reco:user:{uid}:boot`` | string | marker: interest bootstrapped from the database lately |
+| ``reco:hot`` / ``reco:ch:{cid}:hot`` | zset | article -> time-decayed popularity |
+| ``{key}:at`` | string | when the zset ``key`` was last decayed (epoch s) |
+| ``reco:sim:{aid}`` | zset | similar article -> cosine similarity |
+| ``reco:idx:post:{term}`` | zset | article -> TF-IDF weight of the term (strongest only) |
+| ``reco:idx:kw:{term}`` | zset | article having the term among its keywords -> pubdate (s) |
+| ``reco:idx:artkw`` | hash | article -> its keywords, space separated |
+| ``reco:idx:df`` | hash | term -> document frequency |
+| ``reco:idx:meta`` | hash | ``docs``, ``watermark`` (pubdate and id of the last article indexed) |
+| ``reco:lock:{name}`` | string | scheduler leader lock token |
+
+Read-only here: ``ch:{cid}:art:top`` (pinned articles) and the ``count:art:*`` counters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+EVENTS = "reco:events"
+EVENTS_FOLDED = "reco:events:folded"
+HOT = "reco:hot"
+ART_KEYWORDS = "reco:idx:artkw"
+DF = "reco:idx:df"
+INDEX_META = "reco:idx:meta"
+
+_SAFE_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
+
+
+def user_part(user_id: str) -> str:
+    """A bounded key segment for a user or device id (client-supplied for anonymous users)."""
+    if _SAFE_ID.fullmatch(user_id):
+        return user_id
+    return "h:" + hashlib.sha1(user_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def interest(uid: str) -> str:
+    return f"reco:user:{user_part(uid)}:interest"
+
+
+def positives(uid: str) -> str:
+    return f"reco:user:{user_part(uid)}:pos"
+
+
+def shown(uid: str) -> str:
+    return f"reco:user:{user_part(uid)}:shown"
+
+
+def history(uid: str, channel_id: int) -> str:
+    return f"reco:user:{user_part(uid)}:{channel_id}:his"
+
+
+def batches(uid: str, channel_id: int) -> str:
+    return f"reco:user:{user_part(uid)}:{channel_id}:batches"
+
+
+def bootstrapped(uid: str) -> str:
+    return f"reco:user:{user_part(uid)}:boot"
+
+
+def channel_hot(channel_id: int) -> str:
+    return f"reco:ch:{channel_id}:hot"
+
+
+def hot(channel_id: int) -> str:
+    """The popularity zset of a channel; channel 0 (recommended) is the global one."""
+    return channel_hot(channel_id) if channel_id else HOT
+
+
+def decayed_at(key: str) -> str:
+    return f"{key}:at"
+
+
+def similar(article_id: int) -> str:
+    return f"reco:sim:{article_id}"
+
+
+def posting(term: str) -> str:
+    return f"reco:idx:post:{term}"
+
+
+def keyword(term: str) -> str:
+    return f"reco:idx:kw:{term}"
+
+
+def lock(name: str) -> str:
+    return f"reco:lock:{name}"
+
+
+def pinned(channel_id: int) -> str:
+    return f"ch:{channel_id}:art:top"

@@ -1,0 +1,184 @@
+"""Recall: candidate articles from several sources, and what ranking needs to know of them.
+
+Sources: ``recent`` (newest approved articles of the channel, or of every channel for 0),
+``hot`` (time-decayed popularity, or the lifetime counters before any event was folded),
+``interest`` (more of the user's favourite channels), ``keyword`` (fresh articles carrying
+the user's keywords) and ``similar`` (neighbours of what the user recently engaged with).
+
+Every query is bounded and runs on an index: recency per channel on
+(channel_id, status, pubdate); metadata by primary key; dislikes on news_attitude's
+(user_id, article_id) key; blacklists on user_relation's (user_id, target_user_id) key and
+its (target_user_id, relation, update_time) index.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import literal, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from toutiao.models import Article, ArticleAttitude, Channel, UserRelation
+from toutiao.models.enums import ArticleStatus, Attitude, Relation
+from toutiao.recommend import keys
+from toutiao.recommend.profile import Profile
+from toutiao.stats import counters
+
+RECENT_PER_CHANNEL = 120  # one channel asked for
+RECENT_ALL = 240  # channel 0: spread over the visible channels
+INTEREST_PER_CHANNEL = 60  # channel 0: extra depth in the user's top channels
+INTEREST_CHANNELS = 3
+MAX_DEPTH = max(RECENT_PER_CHANNEL, INTEREST_PER_CHANNEL)
+HOT_N = 100
+KEYWORDS_N, PER_KEYWORD = 5, 30
+SEEDS_N, PER_SEED = 5, 20
+FILTER_ROWS = 2000  # dislikes / blacklist rows read per user
+POPULARITY_COUNTERS = (
+    (counters.ARTICLE_LIKES.key, 3.0),
+    (counters.ARTICLE_COLLECTS.key, 4.0),
+    (counters.ARTICLE_COMMENTS.key, 2.0),
+    (counters.ARTICLE_READS.key, 0.1),
+)
+
+
+@dataclass
+class Candidate:
+    article_id: int
+    sources: set[str] = field(default_factory=set)
+    author_id: int = 0
+    channel_id: int = 0
+    published: float = 0.0  # epoch seconds
+    popularity: float = 0.0  # log scale, not normalised
+    keywords: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return "+".join(sorted(self.sources))
+
+
+class Pool(dict[int, Candidate]):
+    def add(self, article_ids: list[Any], source: str) -> None:
+        for raw in article_ids:
+            article_id = int(raw)
+            self.setdefault(article_id, Candidate(article_id)).sources.add(source)
+
+
+# -- Redis sources ---------------------------------------------------------------------------
+
+
+def queue_redis_sources(pipe: Any, channel_id: int, profile: Profile) -> list[tuple[str, int]]:
+    """Queue the Redis reads of every source; returns (source, commands) in queue order."""
+    pipe.zrevrange(keys.hot(channel_id), 0, HOT_N - 1)
+    pipe.zrevrange(counters.ARTICLE_LIKES.key, 0, HOT_N - 1)
+    words = profile.top_keywords(KEYWORDS_N)
+    for word in words:
+        pipe.zrevrange(keys.keyword(word), 0, PER_KEYWORD - 1)
+    seeds = profile.positives[:SEEDS_N]
+    for seed in seeds:
+        pipe.zrevrange(keys.similar(seed), 0, PER_SEED - 1)
+    return [("hot", 1), ("counters", 1), ("keyword", len(words)), ("similar", len(seeds))]
+
+
+def add_redis_sources(pool: Pool, layout: list[tuple[str, int]], results: list[Any]) -> None:
+    it = iter(results)
+    found = {name: [next(it) for _ in range(count)] for name, count in layout}
+    hot = found["hot"][0]
+    # Until events are folded, lifetime likes stand in (global; the channel filter comes later).
+    pool.add(hot or found["counters"][0], "hot")
+    for ids in found["keyword"]:
+        pool.add(ids, "keyword")
+    for ids in found["similar"]:
+        pool.add(ids, "similar")
+
+
+def queue_features(pipe: Any, article_ids: list[int]) -> None:
+    members = [str(a) for a in article_ids]
+    pipe.zmscore(keys.HOT, members)
+    for key, _ in POPULARITY_COUNTERS:
+        pipe.zmscore(key, members)
+    pipe.hmget(keys.ART_KEYWORDS, members)
+
+
+def apply_features(cands: list[Candidate], results: list[Any]) -> None:
+    hot, *counts, words = results
+    for index, cand in enumerate(cands):
+        lifetime = sum(
+            weight * (found[index] or 0.0)
+            for (_, weight), found in zip(POPULARITY_COUNTERS, counts, strict=True)
+        )
+        cand.popularity = math.log1p(max(hot[index] or 0.0, 0.0)) + 0.5 * math.log1p(lifetime)
+        cand.keywords = (words[index] or "").split()
+
+
+# -- database sources and filters ------------------------------------------------------------
+
+
+async def visible_channels(session: AsyncSession) -> list[int]:
+    query = select(Channel.channel_id).where(Channel.is_visible.is_(True)).limit(1000)
+    return list((await session.scalars(query)).all())
+
+
+async def recent(session: AsyncSession, depth: dict[int, int]) -> list[tuple[int, int]]:
+    """(article id, channel id) of the newest approved articles, ``depth[channel]`` each,
+    newest first within a channel."""
+    if not depth:
+        return []
+    parts = [
+        select(Article.article_id, Article.channel_id, Article.pubdate)
+        .where(
+            Article.channel_id == cid,
+            Article.status == ArticleStatus.APPROVED,
+            Article.pubdate.is_not(None),
+        )
+        .order_by(Article.pubdate.desc())
+        .limit(limit)
+        .subquery()
+        for cid, limit in sorted(depth.items())
+    ]
+    query = union_all(*(select(*part.c) for part in parts))
+    rows = sorted(
+        (await session.execute(query)).all(),
+        key=lambda r: (r.channel_id, r.pubdate, r.article_id),
+        reverse=True,
+    )
+    return [(row.article_id, row.channel_id) for row in rows]
+
+
+async def approved_meta(session: AsyncSession, article_ids: list[int]) -> dict[int, Any]:
+    if not article_ids:
+        return {}
+    query = select(Article.article_id, Article.user_id, Article.channel_id, Article.pubdate).where(
+        Article.article_id.in_(article_ids), Article.status == ArticleStatus.APPROVED
+    )
+    return {row.article_id: row for row in (await session.execute(query)).all()}
+
+
+async def exclusions(session: AsyncSession, user_id: int) -> tuple[set[int], set[int]]:
+    """(articles the user disliked, authors blocked in either direction), in one round trip."""
+    disliked = (
+        select(literal(0).label("kind"), ArticleAttitude.article_id.label("id"))
+        .where(ArticleAttitude.user_id == user_id, ArticleAttitude.attitude == Attitude.DISLIKE)
+        .limit(FILTER_ROWS)
+        .subquery()
+    )
+    blocked_by_me = (
+        select(literal(1).label("kind"), UserRelation.target_user_id.label("id"))
+        .where(UserRelation.user_id == user_id, UserRelation.relation == Relation.BLACKLIST)
+        .limit(FILTER_ROWS)
+        .subquery()
+    )
+    blocking_me = (
+        select(literal(1).label("kind"), UserRelation.user_id.label("id"))
+        .where(UserRelation.target_user_id == user_id, UserRelation.relation == Relation.BLACKLIST)
+        .limit(FILTER_ROWS)
+        .subquery()
+    )
+    query = union_all(
+        *(select(part.c.kind, part.c.id) for part in (disliked, blocked_by_me, blocking_me))
+    )
+    found: tuple[set[int], set[int]] = (set(), set())
+    for kind, found_id in (await session.execute(query)).all():
+        found[kind].add(found_id)
+    return found

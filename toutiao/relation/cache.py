@@ -1,0 +1,380 @@
+"""The relation domain's Redis keys (reference-facts §3.1, §3.2, §3.5) and how they are kept.
+
+| key | role | type | content |
+|---|---|---|---|
+| ``user:{uid}:relationship`` | storage | hash | target id -> relation (1 follow, 2 blacklist) |
+| ``user:{uid}:blocks`` | storage | set | ids in a blacklist relation with uid, either direction |
+| ``user:{uid}:following`` | cache | zset | followed ids, score = relation update time (s) |
+| ``user:{uid}:fans`` | cache | zset | follower ids, score = relation update time (s) |
+
+The first two live in the storage role so the article and feed code can read them in the same
+pipeline as the counters. A filled hash always carries the field ``-1`` (and a filled set the
+member ``-1``): it marks the key as loaded, so one HMGET tells "no relation" from "not cached",
+and a user without relations still gets a key (with the short TTL).
+
+Tombstones: a write replaces a key with one *of the same type* holding only the INVALIDATED
+marker (hash field ``-2``, zset/set member ``-2``) for TOMBSTONE_SECONDS. It is the protocol of
+``kit.cache.invalidate``, typed, so a pipelined HMGET or ZSCORE never fails with WRONGTYPE;
+never use ``kit.cache.invalidate`` on these keys. Fills only create a key that does not exist
+(one Lua script: EXISTS, then write and EXPIRE), so a reader that loaded the rows before a write
+committed cannot cache them after the write's tombstone, and no key is ever left without a TTL.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from redis.exceptions import RedisError
+from sqlalchemy import func, select, union
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from toutiao.kit.cache import ABSENT, INVALIDATED, TOMBSTONE_SECONDS, TTL, single_flight
+from toutiao.models import UserRelation
+from toutiao.models.enums import Relation
+from toutiao.stats import counters
+
+log = logging.getLogger("toutiao.relation")
+
+RELATIONSHIP_TTL = TTL(1800, 600)
+FOLLOWINGS_TTL = TTL(1800, 600)
+FANS_TTL = TTL(1800, 600)
+BLOCKS_TTL = TTL(1800, 600)
+# A user with no relations (or no blacklist) at all: the sentinel-only key lives shorter.
+EMPTY_TTL = TTL(300, 60)
+# Follow lists longer than this are paged in SQL instead of being cached whole.
+LIST_CACHE_LIMIT = 10_000
+
+# Commands that write each type's members, and each type's tombstone.
+HASH = ("HSET", INVALIDATED, INVALIDATED)
+ZSET = ("ZADD", "0", INVALIDATED)
+SET = ("SADD", INVALIDATED)
+
+# KEYS[1]; ARGV[1] ttl, ARGV[2] the write command, ARGV[3..] its arguments (pairs for
+# HSET/ZADD: chunks of 1000 keep them aligned and stay under Lua's unpack limit).
+_FILL = """
+if redis.call('EXISTS', KEYS[1]) == 1 or #ARGV < 3 then return 0 end
+for i = 3, #ARGV, 1000 do
+  redis.call(ARGV[2], KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1
+"""
+_TOMBSTONE = """
+redis.call('DEL', KEYS[1])
+redis.call(ARGV[2], KEYS[1], unpack(ARGV, 3))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1
+"""
+
+
+class Lookup(Enum):
+    HIT = "hit"
+    MISS = "miss"  # not cached: load from the database and fill
+    BYPASS = "bypass"  # a tombstone, or Redis failed: read the database, fill nothing
+
+
+def relationship_key(user_id: int) -> str:
+    return f"user:{user_id}:relationship"
+
+
+def blocks_key(user_id: int) -> str:
+    return f"user:{user_id}:blocks"
+
+
+def followings_key(user_id: int) -> str:
+    return f"user:{user_id}:following"
+
+
+def fans_key(user_id: int) -> str:
+    return f"user:{user_id}:fans"
+
+
+def queue_tombstone(pipe: Any, key: str, kind: tuple[str, ...]) -> None:
+    pipe.eval(_TOMBSTONE, 1, key, TOMBSTONE_SECONDS, *kind)
+
+
+async def _fill(redis: Any, key: str, ttl: TTL, kind: tuple[str, ...], args: list[Any]) -> None:
+    try:
+        await redis.eval(_FILL, 1, key, ttl.draw(), kind[0], *args)
+    except RedisError:
+        log.warning("relation.cache_fill_failed key=%s", key, exc_info=True)
+
+
+# -- relationship hash (storage role): one user's relations to everyone -------------------------------------------------------
+
+
+def queue_relationship_read(pipe: Any, user_id: int, targets: Sequence[int]) -> None:
+    """One HMGET: the targets' fields, then the loaded marker and the tombstone."""
+    pipe.hmget(relationship_key(user_id), [*(str(t) for t in targets), ABSENT, INVALIDATED])
+
+
+def parse_relationship(raw: Any, targets: Sequence[int]) -> tuple[Lookup, dict[int, Relation]]:
+    if not isinstance(raw, list) or len(raw) != len(targets) + 2:
+        return Lookup.BYPASS, {}  # the pipeline failed (an exception object) or a foreign value
+    *values, loaded, tombstone = raw
+    if tombstone is not None:
+        return Lookup.BYPASS, {}
+    if loaded is None:
+        return Lookup.MISS, {}
+    try:
+        found = {
+            target: Relation(int(value)) if value is not None else Relation.NONE
+            for target, value in zip(targets, values, strict=True)
+        }
+    except ValueError:
+        return Lookup.BYPASS, {}
+    return Lookup.HIT, found
+
+
+async def fill_relationship(store: Any, user_id: int, relations: dict[int, Relation]) -> None:
+    args: list[Any] = [ABSENT, ABSENT]
+    for target, relation in relations.items():
+        args += [target, int(relation)]
+    ttl = RELATIONSHIP_TTL if relations else EMPTY_TTL
+    await _fill(store, relationship_key(user_id), ttl, HASH, args)
+
+
+# -- blocks set (storage role) ----------------------------------------------------------------
+
+
+def queue_blocks_read(pipe: Any, user_id: int) -> None:
+    pipe.smembers(blocks_key(user_id))
+
+
+def parse_blocks(raw: Any) -> tuple[Lookup, set[int]]:
+    if not isinstance(raw, set | list):
+        return Lookup.BYPASS, set()
+    members = set(raw)
+    if INVALIDATED in members:
+        return Lookup.BYPASS, set()
+    if ABSENT not in members:
+        return Lookup.MISS, set()
+    try:
+        return Lookup.HIT, {int(m) for m in members if m != ABSENT}
+    except ValueError:
+        return Lookup.BYPASS, set()
+
+
+async def fill_blocks(store: Any, user_id: int, ids: Iterable[int]) -> None:
+    members = [ABSENT, *ids]
+    ttl = BLOCKS_TTL if len(members) > 1 else EMPTY_TTL
+    await _fill(store, blocks_key(user_id), ttl, SET, members)
+
+
+# -- follow lists (cache role) ----------------------------------------------------------------
+
+
+async def read_list_page(
+    cache: Any, key: str, start: int, stop: int
+) -> tuple[Lookup, int, list[int]]:
+    """``(lookup, total, ids)`` of one page (ranks ``start..stop``, newest first), one round trip."""
+    try:
+        async with cache.pipeline(transaction=False) as pipe:
+            pipe.zcard(key)
+            pipe.zscore(key, INVALIDATED)
+            pipe.zrevrange(key, start, stop)
+            total, tombstone, members = await pipe.execute()
+    except RedisError:
+        log.warning("relation.cache_read_failed key=%s", key, exc_info=True)
+        return Lookup.BYPASS, 0, []
+    if tombstone is not None:
+        return Lookup.BYPASS, 0, []
+    if not total:
+        return Lookup.MISS, 0, []
+    return Lookup.HIT, int(total), [int(m) for m in members]
+
+
+async def fill_list(cache: Any, key: str, ttl: TTL, members: Sequence[tuple[int, float]]) -> None:
+    args: list[Any] = []
+    for member, score in members:
+        args += [repr(score), member]
+    await _fill(cache, key, ttl, ZSET, args)
+
+
+async def cached_members(cache: Any, key: str, ids: Sequence[int]) -> set[int] | None:
+    """Which of ``ids`` are in the list at ``key``; None when the list is not usable from cache."""
+    try:
+        async with cache.pipeline(transaction=False) as pipe:
+            pipe.exists(key)
+            pipe.zscore(key, INVALIDATED)
+            for member in ids:
+                pipe.zscore(key, member)
+            exists, tombstone, *scores = await pipe.execute()
+    except RedisError:
+        log.warning("relation.cache_read_failed key=%s", key, exc_info=True)
+        return None
+    if not exists or tombstone is not None:
+        return None
+    return {member for member, score in zip(ids, scores, strict=True) if score is not None}
+
+
+# -- read-through: cache first, the database on a miss (filling the cache) -----------------------
+
+
+async def relations(
+    store: Any, session: AsyncSession, user_id: int, targets: list[int], raw: Any
+) -> dict[int, Relation]:
+    """Interpret a :func:`queue_relationship_read` result; the database when not cached."""
+    lookup, found = parse_relationship(raw, targets)
+    if lookup is Lookup.HIT:
+        return found
+    if lookup is Lookup.BYPASS:
+        return await relations_from_db(session, user_id, targets)
+
+    async def load() -> dict[int, Relation]:
+        rows = await session.execute(
+            select(UserRelation.target_user_id, UserRelation.relation).where(
+                UserRelation.user_id == user_id, UserRelation.relation != Relation.NONE
+            )
+        )
+        loaded = {int(target): Relation(relation) for target, relation in rows}
+        await fill_relationship(store, user_id, loaded)
+        return loaded
+
+    every = await single_flight.do(relationship_key(user_id), load)
+    return {target: every.get(target, Relation.NONE) for target in targets}
+
+
+async def relations_from_db(
+    session: AsyncSession, user_id: int, targets: list[int]
+) -> dict[int, Relation]:
+    rows = await session.execute(
+        select(UserRelation.target_user_id, UserRelation.relation).where(
+            UserRelation.user_id == user_id, UserRelation.target_user_id.in_(targets)
+        )
+    )
+    found = {int(target): Relation(relation) for target, relation in rows}
+    return {target: found.get(target, Relation.NONE) for target in targets}
+
+
+async def blocks(store: Any, session: AsyncSession, user_id: int, raw: Any) -> set[int]:
+    """Interpret a :func:`queue_blocks_read` result; the database when not cached."""
+    lookup, found = parse_blocks(raw)
+    if lookup is Lookup.HIT:
+        return found
+    if lookup is Lookup.BYPASS:
+        return await blocks_from_db(session, user_id)
+
+    async def load() -> set[int]:
+        ids = await blocks_from_db(session, user_id)
+        await fill_blocks(store, user_id, ids)
+        return ids
+
+    return await single_flight.do(blocks_key(user_id), load)
+
+
+async def blocks_from_db(session: AsyncSession, user_id: int) -> set[int]:
+    mine = select(UserRelation.target_user_id.label("other")).where(
+        UserRelation.user_id == user_id, UserRelation.relation == Relation.BLACKLIST
+    )
+    theirs = select(UserRelation.user_id.label("other")).where(
+        UserRelation.target_user_id == user_id, UserRelation.relation == Relation.BLACKLIST
+    )
+    return {int(other) for other in await session.scalars(union(mine, theirs))}
+
+
+@dataclass(frozen=True, eq=False)
+class Side:
+    """One of the two follow lists: whose rows (``owner``) and which column is listed."""
+
+    counter: counters.Counter
+    owner: Any
+    member: Any
+    key: Callable[[int], str]
+    ttl: TTL
+
+
+FOLLOWINGS = Side(
+    counters.USER_FOLLOWINGS,
+    UserRelation.user_id,
+    UserRelation.target_user_id,
+    followings_key,
+    FOLLOWINGS_TTL,
+)
+FANS = Side(
+    counters.USER_FANS, UserRelation.target_user_id, UserRelation.user_id, fans_key, FANS_TTL
+)
+
+
+def score(update_time: datetime, relation_id: int) -> float:
+    """Update time in seconds; the fraction orders rows of one second by row id, as the SQL
+    ``ORDER BY update_time DESC, relation_id DESC`` does, so cache order = database order."""
+    return update_time.timestamp() + (relation_id % 100_000) / 100_000
+
+
+def _rows_query(side: Side, user_id: int) -> Any:
+    return (
+        select(side.member, UserRelation.update_time, UserRelation.relation_id)
+        .where(side.owner == user_id, UserRelation.relation == Relation.FOLLOW)
+        .order_by(UserRelation.update_time.desc(), UserRelation.relation_id.desc())
+    )
+
+
+async def _page_from_db(
+    session: AsyncSession, side: Side, user_id: int, offset: int, limit: int
+) -> tuple[int, list[int]]:
+    total = await session.scalar(
+        select(func.count())
+        .select_from(UserRelation)
+        .where(side.owner == user_id, UserRelation.relation == Relation.FOLLOW)
+    )
+    rows = await session.execute(_rows_query(side, user_id).offset(offset).limit(limit))
+    return int(total or 0), [int(row[0]) for row in rows]
+
+
+async def list_page(
+    cache: Any, store: Any, session: AsyncSession, side: Side, user_id: int, offset: int, limit: int
+) -> tuple[int, list[int]]:
+    """``(total, ids)`` of one page of a follow list, newest first.
+
+    A zero counter answers "empty" without Redis list or SQL (reference-facts §3.5); a list
+    longer than LIST_CACHE_LIMIT is paged in SQL; otherwise the cached zset, filled on a miss.
+    """
+    try:
+        count: int | None = await side.counter.get(store, user_id)
+    except RedisError:
+        count = None
+    if count == 0:
+        return 0, []
+    if count is not None and count > LIST_CACHE_LIMIT:
+        return await _page_from_db(session, side, user_id, offset, limit)
+    key = side.key(user_id)
+    lookup, total, ids = await read_list_page(cache, key, offset, offset + limit - 1)
+    if lookup is Lookup.HIT:
+        return total, ids
+    if lookup is Lookup.BYPASS:
+        return await _page_from_db(session, side, user_id, offset, limit)
+
+    async def load() -> list[int] | None:
+        query = _rows_query(side, user_id).limit(LIST_CACHE_LIMIT + 1)
+        rows = (await session.execute(query)).all()
+        if len(rows) > LIST_CACHE_LIMIT:
+            return None
+        members = [(int(member), score(when, row_id)) for member, when, row_id in rows]
+        await fill_list(cache, key, side.ttl, members)
+        return [member for member, _ in members]
+
+    every = await single_flight.do(key, load)
+    if every is None:
+        return await _page_from_db(session, side, user_id, offset, limit)
+    return len(every), every[offset : offset + limit]
+
+
+async def follow_back(cache: Any, session: AsyncSession, user_id: int, ids: list[int]) -> set[int]:
+    """Which of ``ids`` follow ``user_id``: from its cached fans list, else one SQL query."""
+    found = await cached_members(cache, fans_key(user_id), ids)
+    if found is not None:
+        return found
+    rows = await session.scalars(
+        select(UserRelation.user_id).where(
+            UserRelation.target_user_id == user_id,
+            UserRelation.relation == Relation.FOLLOW,
+            UserRelation.user_id.in_(ids),
+        )
+    )
+    return {int(uid) for uid in rows}

@@ -1,0 +1,1 @@
+"""gRPC surfaces: the recommendation service (server, client, generated protos)."""

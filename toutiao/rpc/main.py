@@ -1,0 +1,92 @@
+"""Running the recommendation service: alone (``toutiao rpc``) or inside ``toutiao serve``.
+
+``serve_recommender`` starts the gRPC server and the recommender's scheduled jobs on an
+existing runtime and stops both on exit; ``run_rpc`` is the whole process around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+from typing import Any
+
+from toutiao.config import Settings
+from toutiao.recommend import text
+from toutiao.recommend.tasks import RECOMMEND_JOBS, schedule
+from toutiao.rpc.server import start_rpc_server
+from toutiao.runtime import Runtime, build_runtime
+
+log = logging.getLogger("toutiao.rpc")
+
+STOP_GRACE = 5.0
+
+
+@contextlib.asynccontextmanager
+async def serve_recommender(
+    runtime: Runtime,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    scheduler: Any = None,
+    run_jobs: bool = True,
+) -> AsyncIterator[int]:
+    """Serve until the block exits; yields the bound port.
+
+    Jobs go on ``scheduler`` when one is given (the caller starts and stops it), else on a
+    scheduler of our own; ``run_jobs=False`` leaves them to another process.
+    """
+    text.configure(runtime.settings.data_dir / "jieba")
+    server, bound = await start_rpc_server(runtime, host=host, port=port)
+    own = None
+    leader = None
+    try:
+        if run_jobs:
+            if scheduler is None:
+                from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+                scheduler = own = AsyncIOScheduler()
+            leader = schedule(scheduler, runtime.db, runtime.store)
+            if own is not None:
+                own.start()
+        yield bound
+    finally:
+        if own is not None:
+            own.shutdown(wait=False)
+        elif leader is not None:
+            for job in RECOMMEND_JOBS:  # the caller's scheduler outlives us
+                with contextlib.suppress(Exception):
+                    scheduler.remove_job(job.name)
+        if leader is not None:
+            with contextlib.suppress(Exception):
+                await leader.stop()
+        await server.stop(STOP_GRACE)
+        log.info("rpc.stopped port=%d", bound)
+
+
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+
+
+async def run_rpc(settings: Settings, host: str = "127.0.0.1", port: int = 9999) -> None:
+    """The ``toutiao rpc`` process: serve until SIGINT/SIGTERM (or cancellation)."""
+    runtime = build_runtime(settings, name="rpc")
+    await runtime.start()
+    try:
+        run_jobs = bool(getattr(settings, "SCHEDULER_ENABLED", True))
+        async with serve_recommender(runtime, host=host, port=port, run_jobs=run_jobs) as bound:
+            log.info("rpc.listening host=%s port=%d jobs=%s", host, bound, run_jobs)
+            await _until_signalled()
+    finally:
+        await runtime.close()
