@@ -60,7 +60,9 @@ def card_of(article: Article) -> dict[str, Any]:
     }
 
 
-async def get_cards(cache: Any, session: AsyncSession, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+async def get_cards(
+    cache: Any, session: AsyncSession, ids: Iterable[int]
+) -> dict[int, dict[str, Any]]:
     """Cards of the approved articles among ``ids``: one MGET for what L1 lacks, one query for
     what Redis lacks, one pipelined fill."""
     wanted = list(dict.fromkeys(ids))
@@ -126,11 +128,15 @@ async def get_content(cache: Any, session: AsyncSession, article_id: int) -> str
         content = await session.scalar(
             select(ArticleContent.content)
             .join(Article, Article.article_id == ArticleContent.article_id)
-            .where(ArticleContent.article_id == article_id, Article.status == ArticleStatus.APPROVED)
+            .where(
+                ArticleContent.article_id == article_id, Article.status == ArticleStatus.APPROVED
+            )
         )
         return None if content is None else {"content": content}
 
-    value = await cached_json(cache, detail_key(article_id), load, ttl=DETAIL_TTL, absent_ttl=ABSENT_TTL)
+    value = await cached_json(
+        cache, detail_key(article_id), load, ttl=DETAIL_TTL, absent_ttl=ABSENT_TTL
+    )
     return None if value is None else value["content"]
 
 

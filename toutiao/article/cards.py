@@ -98,7 +98,9 @@ async def _pipelines(
     return store_results, profile_raws
 
 
-async def _remember_authors(runtime: Runtime, session: AsyncSession, need: list[int], raws: list[Any]) -> None:
+async def _remember_authors(
+    runtime: Runtime, session: AsyncSession, need: list[int], raws: list[Any]
+) -> None:
     missing = []
     for author_id, raw in zip(need, raws, strict=False):
         if raw and raw not in ("-1", "-2"):
@@ -117,22 +119,47 @@ def _author(profile: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _from_database(
-    runtime: Runtime, session: AsyncSession, author_ids: Sequence[int], counter_reads: Sequence[tuple[c.Counter, int]]
+    runtime: Runtime,
+    session: AsyncSession,
+    author_ids: Sequence[int],
+    counter_reads: Sequence[tuple[c.Counter, int]],
 ) -> tuple[dict[int, dict[str, Any]], dict[tuple[str, int], int]]:
-    profiles = await user_cache.get_profiles(runtime.cache, session, list(dict.fromkeys(author_ids)))
+    profiles = await user_cache.get_profiles(
+        runtime.cache, session, list(dict.fromkeys(author_ids))
+    )
     authors = {a: _author(p) for a, p in profiles.items()}
     members = sorted({m for _, m in counter_reads})
     counts = await article_counts_from_db(session, members) if members else {}
     return authors, {(k, m): n for m, per in counts.items() for k, n in per.items()}
 
 
-async def article_counts_from_db(session: AsyncSession, ids: Sequence[int]) -> dict[int, dict[str, int]]:
+async def article_counts_from_db(
+    session: AsyncSession, ids: Sequence[int]
+) -> dict[int, dict[str, int]]:
     """Comment, like and collect counts by SQL: the fallback when Redis is down."""
-    result = {i: {c.ARTICLE_COMMENTS.key: 0, c.ARTICLE_LIKES.key: 0, c.ARTICLE_COLLECTS.key: 0} for i in ids}
+    result = {
+        i: {c.ARTICLE_COMMENTS.key: 0, c.ARTICLE_LIKES.key: 0, c.ARTICLE_COLLECTS.key: 0}
+        for i in ids
+    }
     queries = (
-        (c.ARTICLE_COMMENTS, select(Comment.article_id, func.count()).where(Comment.article_id.in_(ids), Comment.status == CommentStatus.APPROVED).group_by(Comment.article_id)),
-        (c.ARTICLE_LIKES, select(ArticleAttitude.article_id, func.count()).where(ArticleAttitude.article_id.in_(ids), ArticleAttitude.attitude == Attitude.LIKE).group_by(ArticleAttitude.article_id)),
-        (c.ARTICLE_COLLECTS, select(Collection.article_id, func.count()).where(Collection.article_id.in_(ids), Collection.is_deleted.is_(False)).group_by(Collection.article_id)),
+        (
+            c.ARTICLE_COMMENTS,
+            select(Comment.article_id, func.count())
+            .where(Comment.article_id.in_(ids), Comment.status == CommentStatus.APPROVED)
+            .group_by(Comment.article_id),
+        ),
+        (
+            c.ARTICLE_LIKES,
+            select(ArticleAttitude.article_id, func.count())
+            .where(ArticleAttitude.article_id.in_(ids), ArticleAttitude.attitude == Attitude.LIKE)
+            .group_by(ArticleAttitude.article_id),
+        ),
+        (
+            c.ARTICLE_COLLECTS,
+            select(Collection.article_id, func.count())
+            .where(Collection.article_id.in_(ids), Collection.is_deleted.is_(False))
+            .group_by(Collection.article_id),
+        ),
     )
     for counter, query in queries:
         for article_id, count in await session.execute(query):
@@ -151,7 +178,11 @@ async def present_cards(
     """Cards + ``aut_name`` + the requested counters (as ``comm_count``/``like_count``/...)."""
     reads = [(counter, card["art_id"]) for card in cards for counter in with_counts]
     authors, counts, extras = await stage_two(
-        runtime, session, author_ids=[card["aut_id"] for card in cards], counter_reads=reads, extra=extra
+        runtime,
+        session,
+        author_ids=[card["aut_id"] for card in cards],
+        counter_reads=reads,
+        extra=extra,
     )
     items = []
     for card in cards:

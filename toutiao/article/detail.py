@@ -69,13 +69,19 @@ async def _round_trip_one(
     return cards, content
 
 
-async def _similar_ids(runtime: Runtime, session: AsyncSession, article_id: int, channel_id: int | None) -> list[int] | None:
+async def _similar_ids(
+    runtime: Runtime, session: AsyncSession, article_id: int, channel_id: int | None
+) -> list[int] | None:
     found = await runtime.reco.similar(article_id, SIMILAR_COUNT) if runtime.reco else None
     if found is not None or channel_id is None:
         return [i for i in found if i != article_id][:SIMILAR_COUNT] if found is not None else None
     rows = await session.scalars(
         select(Article.article_id)
-        .where(Article.channel_id == channel_id, Article.status == ArticleStatus.APPROVED, Article.article_id != article_id)
+        .where(
+            Article.channel_id == channel_id,
+            Article.status == ArticleStatus.APPROVED,
+            Article.article_id != article_id,
+        )
         .order_by(Article.pubdate.desc())
         .limit(SIMILAR_COUNT)
     )
@@ -83,7 +89,12 @@ async def _similar_ids(runtime: Runtime, session: AsyncSession, article_id: int,
 
 
 async def article_detail(
-    runtime: Runtime, session: AsyncSession, *, article_id: int, user_id: int | None, trace: str | None
+    runtime: Runtime,
+    session: AsyncSession,
+    *,
+    article_id: int,
+    user_id: int | None,
+    trace: str | None,
 ) -> dict[str, Any]:
     similar = await _similar_ids(runtime, session, article_id, None)
     cards, content = await _round_trip_one(runtime, session, article_id, similar or [])
@@ -92,7 +103,11 @@ async def article_detail(
         raise NotFound("The article does not exist.")
     if similar is None:  # the recommender is down: newest of the same channel
         similar = await _similar_ids(runtime, session, article_id, card["ch_id"]) or []
-        cards.update(await article_cache.get_cards(runtime.cache, session, [i for i in similar if i not in cards]))
+        cards.update(
+            await article_cache.get_cards(
+                runtime.cache, session, [i for i in similar if i not in cards]
+            )
+        )
     author_id = card["aut_id"]
     layout: list[tuple[str, int]] = []  # (name, commands queued), in pipeline order
 
@@ -102,13 +117,28 @@ async def article_detail(
         layout.append(("reads", 2))
         if user_id is not None:
             layout.append(("history", queue_history_write(pipe, user_id, article_id, time.time())))
-            layout.append(("relation", relation_service.queue_relation_read(pipe, user_id, author_id)))
-            layout.append(("attitude", attitude_service.queue_attitude_read(pipe, user_id, article_id)))
-            layout.append(("collected", collection_service.queue_collected_read(pipe, user_id, article_id)))
+            layout.append(
+                ("relation", relation_service.queue_relation_read(pipe, user_id, author_id))
+            )
+            layout.append(
+                ("attitude", attitude_service.queue_attitude_read(pipe, user_id, article_id))
+            )
+            layout.append(
+                ("collected", collection_service.queue_collected_read(pipe, user_id, article_id))
+            )
         if trace:
-            events.queue_event(pipe, action="click", user_id=str(user_id or ""), article_id=article_id, channel_id=card["ch_id"], param=trace)
+            events.queue_event(
+                pipe,
+                action="click",
+                user_id=str(user_id or ""),
+                article_id=article_id,
+                channel_id=card["ch_id"],
+                param=trace,
+            )
 
-    authors, _, extras = await stage_two(runtime, session, author_ids=[author_id], extra=side_effects)
+    authors, _, extras = await stage_two(
+        runtime, session, author_ids=[author_id], extra=side_effects
+    )
     detail = {
         "art_id": article_id,
         "title": card["title"],
@@ -127,7 +157,9 @@ async def article_detail(
         ],
     }
     if user_id is not None:
-        await _caller_flags(runtime, session, detail, user_id, author_id, article_id, _split(layout, extras))
+        await _caller_flags(
+            runtime, session, detail, user_id, author_id, article_id, _split(layout, extras)
+        )
     return detail
 
 
@@ -143,10 +175,16 @@ async def _caller_flags(
     def take(name: str) -> list[Any]:
         return results.get(name, [])
 
-    relation = await relation_service.resolve_relation(runtime, session, user_id, author_id, take("relation"))
+    relation = await relation_service.resolve_relation(
+        runtime, session, user_id, author_id, take("relation")
+    )
     detail["is_followed"] = relation == Relation.FOLLOW
-    detail["attitude"] = await attitude_service.resolve_attitude(runtime, session, user_id, article_id, take("attitude"))
-    detail["is_collected"] = await collection_service.resolve_collected(runtime, session, user_id, article_id, take("collected"))
+    detail["attitude"] = await attitude_service.resolve_attitude(
+        runtime, session, user_id, article_id, take("attitude")
+    )
+    detail["is_collected"] = await collection_service.resolve_collected(
+        runtime, session, user_id, article_id, take("collected")
+    )
 
 
 def _split(layout: list[tuple[str, int]], extras: list[Any]) -> dict[str, list[Any]]:

@@ -68,8 +68,15 @@ async def _round_trip_one(
                 results = await pipe.execute()
             pinned, raws = [int(m) for m in results[0]], (results[1] if lacking else [])
         else:
-            pinned = [int(m) for m in await runtime.store.zrevrange(pinned_key(channel_id), 0, MAX_PINNED - 1)]
-            raws = await runtime.cache.mget([article_cache.card_key(i) for i in lacking]) if lacking else []
+            pinned = [
+                int(m)
+                for m in await runtime.store.zrevrange(pinned_key(channel_id), 0, MAX_PINNED - 1)
+            ]
+            raws = (
+                await runtime.cache.mget([article_cache.card_key(i) for i in lacking])
+                if lacking
+                else []
+            )
     except RedisError:
         log.warning("feed.redis_degraded channel=%s", channel_id)
         raws = [None] * len(lacking)
@@ -89,12 +96,16 @@ async def _round_trip_one(
 
 
 def _trace(kind: str, article_id: int, channel_id: int, viewer: str) -> str:
-    raw = orjson.dumps({"action": kind, "art_id": article_id, "channel_id": channel_id, "user": viewer})
+    raw = orjson.dumps(
+        {"action": kind, "art_id": article_id, "channel_id": channel_id, "user": viewer}
+    )
     return base64.urlsafe_b64encode(raw).decode()
 
 
 def local_traces(article_id: int, channel_id: int, viewer: str) -> dict[str, str]:
-    return {k: _trace(k, article_id, channel_id, viewer) for k in ("click", "collect", "share", "read")}
+    return {
+        k: _trace(k, article_id, channel_id, viewer) for k in ("click", "collect", "share", "read")
+    }
 
 
 async def local_recall(
@@ -109,7 +120,11 @@ async def local_recall(
         query = query.where(Article.channel_id == channel_id)
     if exclude:
         query = query.where(Article.article_id.not_in(exclude))
-    rows = (await session.execute(query.order_by(Article.pubdate.desc(), Article.article_id.desc()).limit(count))).all()
+    rows = (
+        await session.execute(
+            query.order_by(Article.pubdate.desc(), Article.article_id.desc()).limit(count)
+        )
+    ).all()
     pre = int(rows[-1].pubdate.timestamp() * 1000) if rows else 0
     return [row.article_id for row in rows], pre
 
@@ -126,7 +141,11 @@ async def channel_feed(
 ) -> dict[str, Any]:
     """``{pre_timestamp, results}`` for E33 (E32 calls it with the current time)."""
     await check_channel(runtime, session, channel_id)
-    batch = await runtime.reco.user_recommend(viewer, channel_id, count, timestamp) if runtime.reco else None
+    batch = (
+        await runtime.reco.user_recommend(viewer, channel_id, count, timestamp)
+        if runtime.reco
+        else None
+    )
     if batch is not None:
         picks = [(item.article_id, item.track) for item in batch.items]
         pre_timestamp, exposure = batch.time_stamp, batch.exposure
@@ -136,7 +155,11 @@ async def channel_feed(
     if batch is None:
         ids, pre_timestamp = await local_recall(session, channel_id, timestamp, pinned, count)
         picks = [(i, local_traces(i, channel_id, viewer)) for i in ids]
-        cards.update(await article_cache.get_cards(runtime.cache, session, [i for i in ids if i not in cards]))
+        cards.update(
+            await article_cache.get_cards(
+                runtime.cache, session, [i for i in ids if i not in cards]
+            )
+        )
     chosen = [cards[i] for i in pinned if i in cards] if with_top else []
     tops = len(chosen)
     tracks = []
@@ -147,10 +170,21 @@ async def channel_feed(
 
     def record_exposure(pipe: Any) -> None:
         if exposure and picks:
-            events.queue_event(pipe, action="exposure", user_id=viewer, article_id=None, channel_id=channel_id, param=exposure)
+            events.queue_event(
+                pipe,
+                action="exposure",
+                user_id=viewer,
+                article_id=None,
+                channel_id=channel_id,
+                param=exposure,
+            )
 
     items, _ = await present_cards(runtime, session, chosen, extra=record_exposure)
     for index, item in enumerate(items):
         item["is_top"] = 1 if index < tops else 0
-        item["trace"] = tracks[index - tops] if index >= tops else local_traces(item["art_id"], channel_id, viewer)
+        item["trace"] = (
+            tracks[index - tops]
+            if index >= tops
+            else local_traces(item["art_id"], channel_id, viewer)
+        )
     return {"pre_timestamp": pre_timestamp, "results": items}

@@ -90,7 +90,9 @@ async def get_feed_v1_0(
     return ok({"page": number, "per_page": size, "results": result["results"]})
 
 
-@router.get("/v1_0/articles/{article_id:id}", name="news.article", response_model=Envelope[ArticleDetail])
+@router.get(
+    "/v1_0/articles/{article_id:id}", name="news.article", response_model=Envelope[ArticleDetail]
+)
 async def get_article(
     article_id: int,
     runtime: RuntimeDep,
@@ -99,4 +101,6 @@ async def get_article(
     trace: Annotated[str | None, Header(alias="Trace")] = None,
 ) -> dict:
     """Article detail; records the read for the caller (history, counters, click event)."""
-    return ok(await article_detail(runtime, session, article_id=article_id, user_id=user_id, trace=trace))
+    return ok(
+        await article_detail(runtime, session, article_id=article_id, user_id=user_id, trace=trace)
+    )

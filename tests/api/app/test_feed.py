@@ -1,0 +1,220 @@
+"""Feeds and article detail (app.md E32-E34) with the recommender unavailable: the local recall."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from tests.api.app.test_auth import assert_error
+from toutiao.stats import counters
+
+NOW = datetime.now().replace(microsecond=0)
+
+
+@pytest.fixture
+async def world(factory, runtime):
+    assert runtime.reco is None  # these tests exercise the fallback
+    (go, py) = await factory.channels(["go", "python"])
+    author = await factory.user(name="作者")
+    ids = [
+        await factory.article(
+            author.user_id, go.channel_id, title=f"go {n}", pubdate=NOW - timedelta(hours=n + 1)
+        )
+        for n in range(25)
+    ]
+    other = await factory.article(
+        author.user_id, py.channel_id, title="py", pubdate=NOW - timedelta(minutes=30)
+    )
+    pinned = ids[20]
+    await runtime.store.zadd(f"ch:{go.channel_id}:art:top", {str(pinned): 1})
+    return {
+        "go": go.channel_id,
+        "py": py.channel_id,
+        "ids": ids,
+        "other": other,
+        "pinned": pinned,
+        "author": author,
+    }
+
+
+def feed_url(channel: int, timestamp: int, with_top: int = 1) -> str:
+    return f"/app/v1_1/articles?channel_id={channel}&timestamp={timestamp}&with_top={with_top}"
+
+
+def ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+async def test_scrolls_back_through_the_channel_without_gaps(client, world):
+    seen: list[int] = []
+    timestamp, pages = ms(NOW), 0
+    while True:
+        body = (
+            await client.get(feed_url(world["go"], timestamp, with_top=1 if pages == 0 else 0))
+        ).json()
+        assert body["message"] == "OK"
+        results = body["data"]["results"]
+        if not results:
+            break
+        if pages == 0:
+            assert results[0]["art_id"] == world["pinned"] and results[0]["is_top"] == 1
+            results = results[1:]
+        assert all(item["is_top"] == 0 for item in results)
+        assert len(results) <= 10
+        seen += [item["art_id"] for item in results]
+        timestamp, pages = body["data"]["pre_timestamp"], pages + 1
+        if timestamp == 0:
+            break
+    expected = [i for i in world["ids"] if i != world["pinned"]]
+    assert seen == expected  # newest first, each once, pinned not repeated
+
+
+async def test_item_fields(client, runtime, world):
+    await counters.ARTICLE_COMMENTS.incr(runtime.store, world["ids"][0], 4)
+    body = (await client.get(feed_url(world["go"], ms(NOW), 0))).json()["data"]
+    item = body["results"][0]
+    assert set(item) == {
+        "art_id",
+        "title",
+        "aut_id",
+        "aut_name",
+        "comm_count",
+        "pubdate",
+        "is_top",
+        "cover",
+        "trace",
+    }
+    assert (
+        item["art_id"] == world["ids"][0] and item["comm_count"] == 4 and item["aut_name"] == "作者"
+    )
+    assert item["cover"] == {"type": 0, "images": []}
+    assert set(item["trace"]) == {"click", "collect", "share", "read"}
+    assert item["pubdate"] == (NOW - timedelta(hours=1)).isoformat()  # the real publish time
+
+
+async def test_channel_zero_is_all_channels(client, world):
+    results = (await client.get(feed_url(0, ms(NOW), 0))).json()["data"]["results"]
+    assert results[0]["art_id"] == world["other"]
+
+
+async def test_withdrawn_articles_disappear(client, runtime, world):
+    from sqlalchemy import update
+
+    from toutiao.article import cache as article_cache
+    from toutiao.models import Article
+    from toutiao.models.enums import ArticleStatus
+
+    async with runtime.db.session() as session:
+        await session.execute(
+            update(Article)
+            .where(Article.article_id == world["ids"][0])
+            .values(status=ArticleStatus.DELETED)
+        )
+        await session.commit()
+    await article_cache.forget(runtime.cache, world["ids"][0])
+    results = (await client.get(feed_url(world["go"], ms(NOW), 0))).json()["data"]["results"]
+    assert world["ids"][0] not in [r["art_id"] for r in results]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "channel_id=1&with_top=1",
+        "channel_id=1&timestamp=0&with_top=1",
+        "channel_id=1&timestamp=-5&with_top=1",
+        "channel_id=1&timestamp=abc&with_top=1",
+        "channel_id=1&timestamp=1700000000000&with_top=2",
+        "channel_id=1&timestamp=1700000000000",
+        "channel_id=999&timestamp=1700000000000&with_top=1",
+        "channel_id=x&timestamp=1700000000000&with_top=1",
+        "timestamp=1700000000000&with_top=1",
+    ],
+)
+async def test_bad_parameters(client, world, query):
+    assert_error(await client.get("/app/v1_1/articles?" + query), 400)
+
+
+async def test_bad_token_is_401_and_anony_is_fine(client, world):
+    assert_error(
+        await client.get(feed_url(world["go"], ms(NOW)), headers={"Authorization": "Bearer bad"}),
+        401,
+    )
+    assert (
+        await client.get(feed_url(world["go"], ms(NOW)), headers={"Authorization": "Anony dev-1"})
+    ).status_code == 200
+
+
+async def test_v1_0_pages(client, world):
+    first = (
+        await client.get(f"/app/v1_0/articles?channel_id={world['go']}&page=1&per_page=5")
+    ).json()["data"]
+    assert first["page"] == 1 and first["per_page"] == 5
+    assert first["results"][0]["art_id"] == world["pinned"] and len(first["results"]) == 6
+    second = (await client.get(f"/app/v1_0/articles?channel_id={world['go']}&page=2")).json()[
+        "data"
+    ]
+    assert all(item["is_top"] == 0 for item in second["results"])
+    assert_error(await client.get(f"/app/v1_0/articles?channel_id={world['go']}&per_page=51"), 400)
+    assert_error(await client.get("/app/v1_0/articles"), 400)
+
+
+class TestDetail:
+    async def test_anonymous(self, client, runtime, world):
+        article_id = world["ids"][0]
+        response = await client.get(
+            f"/app/v1_0/articles/{article_id}", headers={"Trace": "anything"}
+        )
+        assert response.status_code == 200, response.text
+        data = response.json()["data"]
+        assert (
+            data["art_id"] == article_id
+            and data["title"] == "go 0"
+            and data["content"] == "<p>正文</p>"
+        )
+        assert (data["is_followed"], data["attitude"], data["is_collected"]) == (False, -1, False)
+        assert data["aut_name"] == "作者" and data["aut_photo"] is None
+        assert article_id not in [r["art_id"] for r in data["recomments"]]
+        assert 0 < len(data["recomments"]) <= 5 and all(
+            set(r) == {"art_id", "title", "tracking"} for r in data["recomments"]
+        )
+        assert await counters.ARTICLE_READS.get(runtime.store, article_id) == 1
+        assert await counters.USER_READS.get(runtime.store, world["author"].user_id) == 1
+
+    async def test_logged_in_flags_history_and_figure(self, client, factory, world):
+        reader = await factory.user()
+        headers = factory.headers(reader.user_id)
+        article_id = world["ids"][1]
+        await client.post(
+            "/app/v1_0/user/followings", json={"target": world["author"].user_id}, headers=headers
+        )
+        await client.post("/app/v1_0/article/likings", json={"target": article_id}, headers=headers)
+        await client.post(
+            "/app/v1_0/article/collections", json={"target": str(article_id)}, headers=headers
+        )
+        data = (await client.get(f"/app/v1_0/articles/{article_id}", headers=headers)).json()[
+            "data"
+        ]
+        assert (data["is_followed"], data["attitude"], data["is_collected"]) == (True, 1, True)
+        await client.post(
+            "/app/v1_0/article/dislikes", json={"target": article_id}, headers=headers
+        )
+        data = (await client.get(f"/app/v1_0/articles/{article_id}", headers=headers)).json()[
+            "data"
+        ]
+        assert data["attitude"] == 0
+        history = (await client.get("/app/v1_0/user/histories", headers=headers)).json()["data"]
+        assert [r["art_id"] for r in history["results"]] == [article_id]
+        author_headers = factory.headers(world["author"].user_id)
+        figure = (await client.get("/app/v1_0/user/figure", headers=author_headers)).json()["data"]
+        assert figure == {"fans_count": 1, "read_count": 2}
+
+    async def test_missing_and_unapproved_are_404(self, client, factory, world):
+        from toutiao.models.enums import ArticleStatus
+
+        draft = await factory.article(
+            world["author"].user_id, world["go"], status=ArticleStatus.DRAFT
+        )
+        assert_error(await client.get(f"/app/v1_0/articles/{draft}"), 404)
+        assert_error(await client.get("/app/v1_0/articles/123456789"), 404)
+        assert_error(await client.get("/app/v1_0/articles/abc"), 404)
