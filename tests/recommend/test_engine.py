@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from tests.recommend.helpers import RecoData
@@ -151,6 +153,17 @@ class TestFilters:
             assert set(ids(batch)) == set(approved)
         assert await recommender.similar(approved[0], 10) == []
 
+    async def test_an_article_banned_after_it_was_cached_is_not_served(
+        self, runtime: Runtime, data: RecoData
+    ) -> None:
+        recommender = Recommender(runtime.db, runtime.store)  # in-process caches on
+        channel, _, articles = await _channel_with_articles(data, 5)
+        assert set(ids(await recommender.user_recommend("", channel, 5, T1))) == set(articles)
+        await data.set_status(articles[0], ArticleStatus.BANNED)
+        again = await recommender.user_recommend("", channel, 5, T2)
+        assert set(ids(again)) == set(articles[1:])
+        await recommender.close()
+
     async def test_channel_filter_and_channel_zero(
         self, data: RecoData, recommender: Recommender
     ) -> None:
@@ -171,6 +184,26 @@ class TestFilters:
         channel, _, articles = await _channel_with_articles(data, 6)
         await runtime.store.zadd(keys.pinned(channel), {str(articles[0]): 1})
         assert articles[0] not in ids(await recommender.user_recommend("u", channel, 50, T1))
+
+
+class TestCaching:
+    async def test_new_articles_show_up_once_the_recent_list_expires(
+        self, runtime: Runtime, data: RecoData
+    ) -> None:
+        recommender = Recommender(runtime.db, runtime.store, recent_ttl=0.05)
+        channel, author, articles = await _channel_with_articles(data, 3)
+        assert len((await recommender.user_recommend("", channel, 10, T1)).items) == 3
+        new = await data.article(author=author, channel=channel, age=timedelta(minutes=1))
+        await asyncio.sleep(0.1)
+        stale = await recommender.user_recommend("", channel, 10, T1)  # reload starts
+        assert new not in ids(stale)
+        for _ in range(50):
+            await asyncio.sleep(0.02)
+            if new in ids(await recommender.user_recommend("", channel, 10, T1)):
+                break
+        else:
+            pytest.fail("the recent list was not reloaded")
+        await recommender.close()
 
 
 class TestRanking:

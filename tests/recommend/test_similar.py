@@ -41,7 +41,7 @@ class TestContentSimilarity:
         self, runtime: Runtime, data: RecoData, recommender: Recommender
     ) -> None:
         corpus = await _corpus(data)
-        report = await rebuild_similarity(runtime.db, runtime.store, workers=1)
+        report = await rebuild_similarity(runtime.db, runtime.store, workers=0)
         assert report.articles == 18
         for topic, articles in corpus.items():
             for article in articles:
@@ -55,13 +55,13 @@ class TestContentSimilarity:
         self, runtime: Runtime, data: RecoData, recommender: Recommender
     ) -> None:
         corpus = await _corpus(data)
-        await rebuild_similarity(runtime.db, runtime.store, workers=1)
+        await rebuild_similarity(runtime.db, runtime.store, workers=0)
         docs = int(await runtime.store.hget(keys.INDEX_META, "docs"))
         title, body = topical_text("ball", 99)
         channel = await _channel_of(runtime, corpus["ball"][0])
         author = await data.user()
         new = await data.article(author=author, channel=channel, title=title, content=body)
-        report = await refresh_similarity(runtime.db, runtime.store, workers=1)
+        report = await refresh_similarity(runtime.db, runtime.store, workers=0)
         assert report.articles >= 1
         found = await recommender.similar(new, 5)
         assert found and set(found) <= set(corpus["ball"])
@@ -70,27 +70,42 @@ class TestContentSimilarity:
         assert int(await runtime.store.hget(keys.INDEX_META, "docs")) == docs + 1
         # Re-reading the overlap window does not count the article's words twice.
         df = await runtime.store.hgetall(keys.DF)
-        await refresh_similarity(runtime.db, runtime.store, workers=1)
+        await refresh_similarity(runtime.db, runtime.store, workers=0)
         assert await runtime.store.hgetall(keys.DF) == df
 
     async def test_rebuild_forgets_articles_that_left(
         self, runtime: Runtime, data: RecoData, recommender: Recommender
     ) -> None:
         corpus = await _corpus(data)
-        await rebuild_similarity(runtime.db, runtime.store, workers=1)
+        await rebuild_similarity(runtime.db, runtime.store, workers=0)
         gone = corpus["food"][0]
         await data.set_status(gone, ArticleStatus.BANNED)
         for article in corpus["food"][1:]:  # filtered at once, before any rebuild
             assert gone not in await recommender.similar(article, 10)
-        await rebuild_similarity(runtime.db, runtime.store, workers=1)
+        await rebuild_similarity(runtime.db, runtime.store, workers=0)
         assert not await runtime.store.exists(keys.similar(gone))
         for article in corpus["food"][1:]:
             assert gone not in await runtime.store.zrange(keys.similar(article), 0, -1)
 
     async def test_first_refresh_is_a_full_build(self, runtime: Runtime, data: RecoData) -> None:
         await _corpus(data, per_topic=2)
-        report = await refresh_similarity(runtime.db, runtime.store, workers=1)
+        report = await refresh_similarity(runtime.db, runtime.store, workers=0)
         assert report.mode == "rebuild" and report.articles == 6
+
+    async def test_worker_processes_build_the_same_index(
+        self, runtime: Runtime, data: RecoData
+    ) -> None:
+        corpus = await _corpus(data, per_topic=3)
+        articles = [a for found in corpus.values() for a in found]
+
+        async def lists() -> list[list[tuple[str, float]]]:
+            store = runtime.store
+            return [await store.zrange(keys.similar(a), 0, -1, withscores=True) for a in articles]
+
+        await rebuild_similarity(runtime.db, runtime.store, workers=0)
+        in_thread = await lists()
+        await rebuild_similarity(runtime.db, runtime.store, workers=2)
+        assert await lists() == in_thread
 
 
 class TestDemoCorpus:
@@ -100,7 +115,7 @@ class TestDemoCorpus:
         await seed_demo(
             runtime.db, runtime.storage, runtime.ids, users=8, articles=150, progress=False
         )
-        await rebuild_similarity(runtime.db, runtime.store, workers=1)
+        await rebuild_similarity(runtime.db, runtime.store, workers=0)
         members = await runtime.store.hkeys(keys.ART_KEYWORDS)
         checked = shared = 0
         for member in sorted(members)[:40]:

@@ -67,3 +67,18 @@ class TestSchedule:
         schedule(scheduler, runtime.db, runtime.store)
         ids = {job.id for job in scheduler.get_jobs()}
         assert ids == {"scheduler.leader", *(job.name for job in RECOMMEND_JOBS)}
+
+    def test_domains_sharing_a_scheduler_share_one_lock(self, runtime: Runtime) -> None:
+        async def other(db: Any, redis: Any) -> None:
+            return None
+
+        scheduler = AsyncIOScheduler()
+        first = schedule(scheduler, runtime.db, runtime.store)
+        second = schedule(
+            scheduler,
+            runtime.db,
+            runtime.store,
+            jobs=[Job("stats.fix", other, "cron", {"hour": 3})],
+        )
+        assert first is second
+        assert [j.id for j in scheduler.get_jobs()].count("scheduler.leader") == 1

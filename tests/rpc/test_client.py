@@ -7,10 +7,12 @@ import time
 
 import grpc
 import pytest
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from tests.recommend.helpers import RecoData
 from toutiao.recommend.engine import Recommender
 from toutiao.recommend.schemas import RecoBatch
+from toutiao.recommend.tasks import RECOMMEND_JOBS
 from toutiao.rpc.client import RecoClient
 from toutiao.rpc.main import serve_recommender
 from toutiao.rpc.server import start_rpc_server
@@ -102,3 +104,13 @@ class TestServeRecommender:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as chan:
             with pytest.raises(grpc.aio.AioRpcError):
                 await chan.unary_unary("/UserRecommend/user_recommend")(b"", timeout=0.5)
+
+    async def test_jobs_ride_on_a_callers_scheduler_and_leave_with_us(
+        self, runtime: Runtime
+    ) -> None:
+        scheduler = AsyncIOScheduler()
+        scheduler.add_job(lambda: None, "interval", hours=1, id="theirs")
+        async with serve_recommender(runtime, port=0, scheduler=scheduler):
+            ids = {job.id for job in scheduler.get_jobs()}
+            assert {"theirs", "scheduler.leader", *(j.name for j in RECOMMEND_JOBS)} == ids
+        assert {job.id for job in scheduler.get_jobs()} == {"theirs", "scheduler.leader"}

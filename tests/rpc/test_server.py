@@ -126,7 +126,7 @@ class TestArticleRecommend:
                         age=timedelta(hours=seed + 1),
                     )
                 )
-        await rebuild_similarity(runtime.db, runtime.store, workers=1)
+        await rebuild_similarity(runtime.db, runtime.store, workers=0)
         return found
 
     async def test_similar_through_client_and_raw_bytes(

@@ -292,15 +292,14 @@ async def _present_cards(
     if not cards:
         return []
     ids = [card["art_id"] for card in cards]
-    extra = None
-    if with_liking and viewer_id is not None:
-        uid = viewer_id
 
-        def extra(pipe: Any) -> None:
-            queue_attitudes_read(pipe, uid, ids)
+    def queue_likes(pipe: Any) -> None:
+        if viewer_id is not None:
+            queue_attitudes_read(pipe, viewer_id, ids)
 
+    wants_likes = with_liking and viewer_id is not None
     items, extras = await present_cards(
-        runtime, session, cards, with_counts=LIST_COUNTS, extra=extra
+        runtime, session, cards, with_counts=LIST_COUNTS, extra=queue_likes if wants_likes else None
     )
     if with_liking:
         liked = (

@@ -1,8 +1,9 @@
 """The recommender: a user's feed batches (fresh or replayed) and similar articles.
 
-A request costs three or four Redis round trips (state; recall; features; recording) and
-one read session with four or five bounded, indexed queries. The Redis recall and the
-database queries run concurrently.
+A fresh batch costs five Redis round trips (state; recall; shown filter; features;
+recording) and one read session with one to three bounded, indexed queries (the user's
+dislikes and blacklists; metadata the in-process cache lacks; the final approval check).
+The Redis recall and the database recall run concurrently. A replay costs two round trips.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from toutiao.kit.db import Database
 from toutiao.recommend import history, keys, rank, recall
+from toutiao.recommend.meta import ArticleMeta, MetaCache, RecentArticles, approved_meta
 from toutiao.recommend.profile import Profile, bootstrap_profile, parse_profile
 from toutiao.recommend.recall import Candidate, Pool
 from toutiao.recommend.schemas import TRACK_ACTIONS, RecoBatch, RecoItem
@@ -29,7 +31,8 @@ SHOWN_TTL = 7 * 86400
 # With too few unseen candidates, articles shown at least this long ago may come back.
 RESHOW_AFTER = 6 * 3600.0
 PROFILE_READ = 100
-SHORTLIST = 200  # candidates whose popularity and keywords are read for the final ranking
+SHORTLIST = 100  # candidates whose popularity and keywords are read for the final ranking
+VERIFY_ROUNDS = 3
 CHANNELS_TTL = 60.0
 RECENT_TTL = 15.0
 
@@ -94,10 +97,10 @@ class Recommender:
         self.db = db
         self.redis = redis
         self.clock = clock
-        self.recent_ttl = recent_ttl
         self._channels: tuple[float, list[int]] | None = None
-        # channel -> (expiry, newest (article, channel) pairs): shared by every reader
-        self._recent: dict[int, tuple[float, list[tuple[int, int]]]] = {}
+        self._visible: frozenset[int] = frozenset()
+        self._meta = MetaCache()
+        self._recent = RecentArticles(db, self._meta, ttl=recent_ttl, depth=recall.MAX_DEPTH)
 
     async def user_recommend(
         self, user_id: str, channel_id: int, article_num: int, time_stamp: int
@@ -120,11 +123,14 @@ class Recommender:
             [RecoItem(aid, tracks(uid, aid, label)) for aid, label in batch],
         )
 
+    async def close(self) -> None:
+        await self._recent.close()
+
     async def similar(self, article_id: int, n: int) -> list[int]:
         """Up to ``n`` approved articles most similar in content, best first."""
         found = [a for a in await similar_ids(self.redis, article_id, n * 3) if a != article_id]
         async with self.db.read_session() as session:
-            approved = await recall.approved_meta(session, found)
+            approved = await approved_meta(session, found)
         return [a for a in found if a in approved][:n]
 
     # -- state and history -----------------------------------------------------------------
@@ -177,42 +183,71 @@ class Recommender:
     # -- a fresh batch ---------------------------------------------------------------------
 
     async def _fresh(self, req: _Request, state: _State) -> list[Candidate]:
-        cands = await self._candidates(req, state)
-        if req.uid and cands:
-            cands = await self._unseen(cands, req)
-        cands = rank.shortlist(cands, SHORTLIST, state.profile, req.now)
-        if not cands:
-            return []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            recall.queue_features(pipe, [c.article_id for c in cands])
-            recall.apply_features(cands, await pipe.execute())
-        return rank.pick(
-            cands, req.count, state.profile, req.now, mixed_channels=req.channel_id == 0
-        )
-
-    async def _candidates(self, req: _Request, state: _State) -> list[Candidate]:
-        """Recalled, approved, in the channel, not pinned, not disliked, not blocked."""
         async with self.db.read_session() as session:
-            (rows, disliked, blocked, visible), pool = await asyncio.gather(
-                self._recall_db(session, req, state.profile),
-                self._recall_redis(req, state.profile),
-            )
-            top = set(state.profile.top_channels(recall.INTEREST_CHANNELS))
-            for aid, cid in rows:
-                pool.add([aid], "interest" if req.channel_id == 0 and cid in top else "recent")
-            wanted = [a for a in pool if a not in disliked and a not in state.pinned]
-            meta = await recall.approved_meta(session, wanted)
+            cands, blocked = await self._candidates(session, req, state)
+            if req.uid and cands:
+                cands = await self._unseen(cands, req)
+            cands = rank.shortlist(cands, SHORTLIST, state.profile, req.now)
+            if not cands:
+                return []
+            async with self.redis.pipeline(transaction=False) as pipe:
+                recall.queue_features(pipe, [c.article_id for c in cands])
+                recall.apply_features(cands, await pipe.execute())
+            mixed = req.channel_id == 0
+            for _ in range(VERIFY_ROUNDS):
+                picked = rank.pick(cands, req.count, state.profile, req.now, mixed_channels=mixed)
+                stale = await self._verify(session, req, picked, blocked)
+                if not stale:
+                    return picked
+                cands = [c for c in cands if c.article_id not in stale]
+        return [c for c in picked if c.article_id not in stale]
+
+    async def _verify(
+        self, session: AsyncSession, req: _Request, picked: list[Candidate], blocked: set[int]
+    ) -> set[int]:
+        """Ids among ``picked`` that may not be served after all (cached metadata went stale)."""
+        wanted = [c.article_id for c in picked]
+        current = await approved_meta(session, wanted)
+        self._meta.put_loaded(wanted, current)
+        return {
+            c.article_id
+            for c in picked
+            if (meta := current.get(c.article_id)) is None or not self._eligible(meta, req, blocked)
+        }
+
+    def _eligible(self, meta: ArticleMeta, req: _Request, blocked: set[int]) -> bool:
+        if meta.author_id in blocked:
+            return False
+        if req.channel_id:
+            return meta.channel_id == req.channel_id
+        return meta.channel_id in self._visible
+
+    async def _candidates(
+        self, session: AsyncSession, req: _Request, state: _State
+    ) -> tuple[list[Candidate], set[int]]:
+        """Recalled, approved (as far as the cache knows), in the channel, not pinned, not
+        disliked, not by a blocked author; and the blocked authors."""
+        (recent_rows, disliked, blocked), pool = await asyncio.gather(
+            self._recall_db(session, req, state.profile),
+            self._recall_redis(req, state.profile),
+        )
+        top = set(state.profile.top_channels(recall.INTEREST_CHANNELS))
+        for aid, meta in recent_rows:
+            interest = req.channel_id == 0 and meta.channel_id in top
+            pool.add([aid], "interest" if interest else "recent")
+        wanted = [a for a in pool if a not in disliked and a not in state.pinned]
+        known, missing = self._meta.lookup(wanted)
+        if missing:
+            loaded = await approved_meta(session, missing)
+            self._meta.put_loaded(missing, loaded)
+            known.update(loaded)
         cands = []
-        for aid, row in meta.items():
-            in_channel = row.channel_id == req.channel_id or (
-                req.channel_id == 0 and row.channel_id in visible
-            )
-            if in_channel and row.user_id not in blocked:
+        for aid, meta in known.items():
+            if self._eligible(meta, req, blocked):
                 cand = pool[aid]
-                cand.author_id, cand.channel_id = row.user_id, row.channel_id
-                cand.published = row.pubdate.timestamp() if row.pubdate else 0.0
+                cand.author_id, cand.channel_id, cand.published = meta
                 cands.append(cand)
-        return cands
+        return cands, blocked
 
     async def _unseen(self, cands: list[Candidate], req: _Request) -> list[Candidate]:
         """Drop what this user was shown; if too little is left, bring back what was shown
@@ -238,7 +273,7 @@ class Recommender:
 
     async def _recall_db(
         self, session: AsyncSession, req: _Request, profile: Profile
-    ) -> tuple[list[tuple[int, int]], set[int], set[int], set[int]]:
+    ) -> tuple[list[tuple[int, ArticleMeta]], set[int], set[int]]:
         visible = await self._visible_channels(session)
         if req.channel_id:
             depth = {req.channel_id: recall.RECENT_PER_CHANNEL}
@@ -248,28 +283,12 @@ class Recommender:
             for cid in profile.top_channels(recall.INTEREST_CHANNELS):
                 if cid in depth:
                     depth[cid] = max(each, recall.INTEREST_PER_CHANNEL)
-        rows = await self._recent_rows(session, depth)
+        rows = await self._recent.get(session, depth)
         disliked: set[int] = set()
         blocked: set[int] = set()
         if req.user_id is not None:
             disliked, blocked = await recall.exclusions(session, req.user_id)
-        return rows, disliked, blocked, set(visible)
-
-    async def _recent_rows(
-        self, session: AsyncSession, depth: dict[int, int]
-    ) -> list[tuple[int, int]]:
-        """Newest articles per channel, cached briefly in-process: the same for every reader,
-        and the heaviest query of a request."""
-        now = time.monotonic()
-        missing = [cid for cid in depth if self._recent.get(cid, (0.0, []))[0] <= now]
-        if missing:
-            found: dict[int, list[tuple[int, int]]] = {cid: [] for cid in missing}
-            rows = await recall.recent(session, dict.fromkeys(missing, recall.MAX_DEPTH))
-            for aid, cid in rows:
-                found[cid].append((aid, cid))
-            for cid, pairs in found.items():
-                self._recent[cid] = (now + self.recent_ttl, pairs)
-        return [pair for cid, limit in depth.items() for pair in self._recent[cid][1][:limit]]
+        return rows, disliked, blocked
 
     async def _visible_channels(self, session: AsyncSession) -> list[int]:
         cached = self._channels
@@ -277,4 +296,5 @@ class Recommender:
             return cached[1]
         found = await recall.visible_channels(session)
         self._channels = (time.monotonic() + CHANNELS_TTL, found)
+        self._visible = frozenset(found)
         return found

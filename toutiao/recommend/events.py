@@ -48,7 +48,7 @@ DECAY_STEP = 0.1  # decay a zset once a tenth of its half-life has passed
 HOT_FLOOR = 0.01  # decayed below this: no longer popular
 
 
-def _article_id(value: Any, name: str) -> int | None:
+def _identifier(value: Any, name: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | str):
@@ -79,8 +79,8 @@ def event_fields(
 ) -> dict[str, str]:
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
-    article = _article_id(article_id, "article_id")
-    channel = _article_id(channel_id, "channel_id")
+    article = _identifier(article_id, "article_id")
+    channel = _identifier(channel_id, "channel_id")
     opaque = "" if param is None else str(param)[:MAX_PARAM_CHARS]
     return {
         "action": action,
@@ -94,9 +94,27 @@ def event_fields(
     }
 
 
-def queue_event(pipe: Any, **event: Any) -> None:
-    """Queue the XADD on a caller's pipeline (the API batches it with its other commands)."""
-    pipe.xadd(keys.EVENTS, event_fields(**event), maxlen=STREAM_MAXLEN, approximate=True)
+def queue_event(
+    pipe: Any,
+    *,
+    action: str,
+    user_id: str,
+    article_id: int | None,
+    channel_id: int | None = None,
+    duration: float | None = None,
+    param: str | None = None,
+) -> None:
+    """Queue the XADD on a caller's pipeline (the API batches it with its other commands).
+    Bad fields raise ValueError before anything is queued."""
+    fields = event_fields(
+        action=action,
+        user_id=user_id,
+        article_id=article_id,
+        channel_id=channel_id,
+        duration=duration,
+        param=param,
+    )
+    pipe.xadd(keys.EVENTS, fields, maxlen=STREAM_MAXLEN, approximate=True)
 
 
 async def append_event(
@@ -110,15 +128,17 @@ async def append_event(
     param: str | None = None,
 ) -> None:
     """Append one event. Bad fields raise ValueError; Redis errors propagate to the caller."""
-    fields = event_fields(
-        action=action,
-        user_id=user_id,
-        article_id=article_id,
-        channel_id=channel_id,
-        duration=duration,
-        param=param,
-    )
-    await redis.xadd(keys.EVENTS, fields, maxlen=STREAM_MAXLEN, approximate=True)
+    async with redis.pipeline(transaction=False) as pipe:
+        queue_event(
+            pipe,
+            action=action,
+            user_id=user_id,
+            article_id=article_id,
+            channel_id=channel_id,
+            duration=duration,
+            param=param,
+        )
+        await pipe.execute()
 
 
 # -- folding ---------------------------------------------------------------------------------

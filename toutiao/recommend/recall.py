@@ -5,10 +5,10 @@ Sources: ``recent`` (newest approved articles of the channel, or of every channe
 ``interest`` (more of the user's favourite channels), ``keyword`` (fresh articles carrying
 the user's keywords) and ``similar`` (neighbours of what the user recently engaged with).
 
-Every query is bounded and runs on an index: recency per channel on
-(channel_id, status, pubdate); metadata by primary key; dislikes on news_attitude's
-(user_id, article_id) key; blacklists on user_relation's (user_id, target_user_id) key and
-its (target_user_id, relation, update_time) index.
+The recency source and article metadata live in ``meta.py``. The queries here are bounded
+and indexed: dislikes through news_attitude's (user_id, article_id) key, blacklists through
+user_relation's (user_id, target_user_id) key and (target_user_id, relation, update_time)
+index.
 """
 
 from __future__ import annotations
@@ -20,20 +20,20 @@ from typing import Any
 from sqlalchemy import literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from toutiao.models import Article, ArticleAttitude, Channel, UserRelation
-from toutiao.models.enums import ArticleStatus, Attitude, Relation
+from toutiao.models import ArticleAttitude, Channel, UserRelation
+from toutiao.models.enums import Attitude, Relation
 from toutiao.recommend import keys
 from toutiao.recommend.profile import Profile
 from toutiao.stats import counters
 
-RECENT_PER_CHANNEL = 120  # one channel asked for
-RECENT_ALL = 240  # channel 0: spread over the visible channels
-INTEREST_PER_CHANNEL = 60  # channel 0: extra depth in the user's top channels
+RECENT_PER_CHANNEL = 100  # one channel asked for
+RECENT_ALL = 160  # channel 0: spread over the visible channels
+INTEREST_PER_CHANNEL = 40  # channel 0: extra depth in the user's top channels
 INTEREST_CHANNELS = 3
 MAX_DEPTH = max(RECENT_PER_CHANNEL, INTEREST_PER_CHANNEL)
-HOT_N = 100
-KEYWORDS_N, PER_KEYWORD = 5, 30
-SEEDS_N, PER_SEED = 5, 20
+HOT_N = 60
+KEYWORDS_N, PER_KEYWORD = 5, 20
+SEEDS_N, PER_SEED = 5, 15
 FILTER_ROWS = 2000  # dislikes / blacklist rows read per user
 POPULARITY_COUNTERS = (
     (counters.ARTICLE_LIKES.key, 3.0),
@@ -118,41 +118,6 @@ def apply_features(cands: list[Candidate], results: list[Any]) -> None:
 async def visible_channels(session: AsyncSession) -> list[int]:
     query = select(Channel.channel_id).where(Channel.is_visible.is_(True)).limit(1000)
     return list((await session.scalars(query)).all())
-
-
-async def recent(session: AsyncSession, depth: dict[int, int]) -> list[tuple[int, int]]:
-    """(article id, channel id) of the newest approved articles, ``depth[channel]`` each,
-    newest first within a channel."""
-    if not depth:
-        return []
-    parts = [
-        select(Article.article_id, Article.channel_id, Article.pubdate)
-        .where(
-            Article.channel_id == cid,
-            Article.status == ArticleStatus.APPROVED,
-            Article.pubdate.is_not(None),
-        )
-        .order_by(Article.pubdate.desc())
-        .limit(limit)
-        .subquery()
-        for cid, limit in sorted(depth.items())
-    ]
-    query = union_all(*(select(*part.c) for part in parts))
-    rows = sorted(
-        (await session.execute(query)).all(),
-        key=lambda r: (r.channel_id, r.pubdate, r.article_id),
-        reverse=True,
-    )
-    return [(row.article_id, row.channel_id) for row in rows]
-
-
-async def approved_meta(session: AsyncSession, article_ids: list[int]) -> dict[int, Any]:
-    if not article_ids:
-        return {}
-    query = select(Article.article_id, Article.user_id, Article.channel_id, Article.pubdate).where(
-        Article.article_id.in_(article_ids), Article.status == ArticleStatus.APPROVED
-    )
-    return {row.article_id: row for row in (await session.execute(query)).all()}
 
 
 async def exclusions(session: AsyncSession, user_id: int) -> tuple[set[int], set[int]]:

@@ -41,7 +41,7 @@ log = logging.getLogger("toutiao.recommend.similar")
 BATCH = 500
 # Approvals commit out of pubdate order; re-read a margin behind the watermark.
 OVERLAP = timedelta(minutes=5)
-POOL_MIN_DOCS = 1500  # below this, a worker process costs more than it saves
+PARALLEL_MIN_DOCS = 1500  # below this, a second worker process costs more than it saves
 
 
 @dataclass
@@ -93,43 +93,48 @@ async def approved_batches(
 
 
 class Tokenizer:
-    """Runs ``text.analyse`` in worker processes (spawned: forking a gRPC process is unsafe)
-    or, for small runs, in a thread."""
+    """Runs ``text.analyse`` in worker processes, started on first use; ``workers=0`` runs it
+    in a thread instead (tests). Processes keep jieba's dictionary (~100 MB) out of the
+    serving process and do not starve its event loop of the GIL; they are spawned, not
+    forked, because forking a process that runs gRPC is unsafe."""
 
     def __init__(self, workers: int, cache_dir: str | None = None) -> None:
-        self.workers = max(1, workers)
+        self.workers = max(0, workers)
         self.cache_dir = cache_dir or text.cache_dir()
         self._pool: Executor | None = None
 
     def __enter__(self) -> Tokenizer:
-        if self.workers > 1:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _executor(self) -> Executor:
+        if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 self.workers,
                 mp_context=get_context("spawn"),
                 initializer=text.init_worker,
                 initargs=(self.cache_dir,),
             )
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        return self._pool
 
     async def analyse(self, rows: Sequence[Row]) -> list[text.Analysed]:
         docs = [(row.title, row.content) for row in rows]
-        if self._pool is None:
+        if not self.workers:
             return await asyncio.to_thread(text.analyse, docs)
-        loop = asyncio.get_running_loop()
+        loop, pool = asyncio.get_running_loop(), self._executor()
         size = -(-len(docs) // self.workers)
         parts = [docs[i : i + size] for i in range(0, len(docs), size)]
         done = await asyncio.gather(
-            *(loop.run_in_executor(self._pool, text.analyse, part) for part in parts)
+            *(loop.run_in_executor(pool, text.analyse, part) for part in parts)
         )
         return [item for part in done for item in part]
 
 
 def default_workers(expected_docs: int) -> int:
-    return min(os.cpu_count() or 1, 4) if expected_docs >= POOL_MIN_DOCS else 1
+    return min(os.cpu_count() or 1, 4) if expected_docs >= PARALLEL_MIN_DOCS else 1
 
 
 def _epoch(when: datetime) -> float:
@@ -159,7 +164,8 @@ async def rebuild_similarity(
 ) -> IndexReport:
     started = time.perf_counter()
     counts, df, watermark = v.Corpus(), Counter[str](), None
-    workers = workers or default_workers(await _approved_count(db))
+    if workers is None:
+        workers = default_workers(await _approved_count(db))
     with Tokenizer(workers, cache_dir) as tokenizer:
         async for rows in approved_batches(db, None):
             for row, (distinct, top) in zip(rows, await tokenizer.analyse(rows), strict=True):
@@ -233,7 +239,7 @@ async def refresh_similarity(
     started = time.perf_counter()
     when, _ = _parse_watermark(watermark)
     total = 0
-    with Tokenizer(workers or 1, cache_dir) as tokenizer:
+    with Tokenizer(1 if workers is None else workers, cache_dir) as tokenizer:
         async for rows in approved_batches(db, (when - OVERLAP, 0)):
             total += await _index_batch(redis, rows, await tokenizer.analyse(rows))
             watermark = _watermark(rows, watermark)

@@ -131,6 +131,9 @@ def leader_only(leader: LeaderLock, job: Job, db: Database, redis: Any) -> Calla
     return run
 
 
+LEADER_JOB = "scheduler.leader"
+
+
 def schedule(
     scheduler: Any,
     db: Database,
@@ -139,14 +142,19 @@ def schedule(
     jobs: Iterable[Job] = RECOMMEND_JOBS,
     leader: LeaderLock | None = None,
 ) -> LeaderLock:
-    """Register ``jobs`` (and the lock renewal, once per scheduler); returns the lock."""
-    leader = leader or LeaderLock(redis)
-    if scheduler.get_job("scheduler.leader") is None:
+    """Register ``jobs`` and returns the lock they run under: the scheduler's existing one
+    when an earlier call registered it (one lock and one renewal job per scheduler, so the
+    domains sharing a process never compete with themselves), else ``leader`` or a new one."""
+    existing = scheduler.get_job(LEADER_JOB)
+    if existing is not None:
+        lock: LeaderLock = existing.func.__self__
+    else:
+        lock = leader or LeaderLock(redis)
         scheduler.add_job(
-            leader.acquire_or_renew,
+            lock.acquire_or_renew,
             "interval",
-            seconds=max(leader.ttl_ms / 3000, 1),
-            id="scheduler.leader",
+            seconds=max(lock.ttl_ms / 3000, 1),
+            id=LEADER_JOB,
             max_instances=1,
             coalesce=True,
             next_run_time=datetime.now().astimezone(),
@@ -154,7 +162,7 @@ def schedule(
     for job in jobs:
         extra = {"next_run_time": datetime.now().astimezone()} if job.run_at_start else {}
         scheduler.add_job(
-            leader_only(leader, job, db, redis),
+            leader_only(lock, job, db, redis),
             job.trigger,
             id=job.name,
             name=job.name,
@@ -165,4 +173,4 @@ def schedule(
             **job.options,
             **extra,
         )
-    return leader
+    return lock

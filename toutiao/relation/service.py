@@ -40,6 +40,7 @@ from toutiao.relation import cache as rc
 from toutiao.runtime import Runtime
 from toutiao.stats import counters
 from toutiao.stats.service import user_counts_from_db
+from toutiao.stats.tasks import mark_dirty
 from toutiao.user import cache as user_cache
 from toutiao.user.service import photo_url
 
@@ -184,8 +185,9 @@ def _publish(runtime: Runtime, session: AsyncSession, changes: _Changes) -> None
                     rc.queue_tombstone(pipe, rc.blocks_key(user_id), rc.SET)
                 await pipe.execute()
         except RedisError:
-            # Counters are rebuilt by the reconcile job; the TTLs bound stale relations.
+            # Counters are rebuilt by the repair job once Redis is back; TTLs bound stale relations.
             log.error("relation.publish_failed role=storage", exc_info=True)
+            mark_dirty()
         try:
             async with runtime.cache.pipeline(transaction=False) as pipe:
                 for key in changes.lists:

@@ -15,6 +15,7 @@ from typing import Any
 
 from toutiao.config import Settings
 from toutiao.recommend import text
+from toutiao.recommend.engine import Recommender
 from toutiao.recommend.tasks import RECOMMEND_JOBS, schedule
 from toutiao.rpc.server import start_rpc_server
 from toutiao.runtime import Runtime, build_runtime
@@ -39,7 +40,8 @@ async def serve_recommender(
     scheduler of our own; ``run_jobs=False`` leaves them to another process.
     """
     text.configure(runtime.settings.data_dir / "jieba")
-    server, bound = await start_rpc_server(runtime, host=host, port=port)
+    recommender = Recommender(runtime.db, runtime.store)
+    server, bound = await start_rpc_server(recommender, host=host, port=port)
     own = None
     leader = None
     try:
@@ -55,14 +57,14 @@ async def serve_recommender(
     finally:
         if own is not None:
             own.shutdown(wait=False)
+            with contextlib.suppress(Exception):
+                await leader.stop()  # type: ignore[union-attr]
         elif leader is not None:
-            for job in RECOMMEND_JOBS:  # the caller's scheduler outlives us
+            for job in RECOMMEND_JOBS:  # the caller's scheduler (and lock) outlive us
                 with contextlib.suppress(Exception):
                     scheduler.remove_job(job.name)
-        if leader is not None:
-            with contextlib.suppress(Exception):
-                await leader.stop()
         await server.stop(STOP_GRACE)
+        await recommender.close()
         log.info("rpc.stopped port=%d", bound)
 
 
