@@ -20,4 +20,6 @@ for proto in "$OUT"/*.proto; do
     fi
   done
 done
+# Formatted like the rest of the tree, so a regeneration only shows real changes.
+"$PYTHON" -m ruff format --quiet "$OUT"/*_pb2*.py* || echo "ruff not available: left unformatted" >&2
 echo "generated: $(ls "$OUT"/*_pb2*.py* | tr '\n' ' ')"

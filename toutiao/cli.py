@@ -102,21 +102,81 @@ def serve(
     _configure_logging(settings)
 
     async def main() -> None:
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        from toutiao.rpc.main import serve_recommender
+        from toutiao.runtime import connect_reco
+        from toutiao.stats.tasks import schedule_stats
+
         runtime = await _prepare(settings, demo=demo)
+        jobs = AsyncIOScheduler() if settings.SCHEDULER_ENABLED else None
         try:
-            config = uvicorn.Config(
-                create_app(settings, runtime=runtime),
-                host=host,
-                port=port,
-                log_level=settings.LOG_LEVEL.lower(),
-                proxy_headers=True,
-                timeout_graceful_shutdown=10,
-            )
-            console.print(
-                f"toutiao is up: {public}/app/  (docs: {public}/docs, health: {public}/healthz)"
-            )
-            await uvicorn.Server(config).serve()
+            async with serve_recommender(
+                runtime, scheduler=jobs, run_jobs=jobs is not None
+            ) as reco_port:
+                if runtime.reco is None:  # no external service named: use the in-process one
+                    runtime.reco = connect_reco(settings, f"127.0.0.1:{reco_port}")
+                if jobs is not None:
+                    schedule_stats(jobs, runtime.db, runtime.store, cron=settings.STATS_FIX_CRON)
+                    jobs.start()
+                config = uvicorn.Config(
+                    create_app(settings, runtime=runtime),
+                    host=host,
+                    port=port,
+                    log_level=settings.LOG_LEVEL.lower(),
+                    proxy_headers=True,
+                    timeout_graceful_shutdown=10,
+                )
+                console.print(
+                    f"toutiao is up: {public}/app/  (docs: {public}/docs, health: {public}/healthz)"
+                )
+                await uvicorn.Server(config).serve()
         finally:
+            if jobs is not None and jobs.running:
+                jobs.shutdown(wait=False)
+            await runtime.close()
+
+    asyncio.run(main())
+
+
+@app.command()
+def rpc(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int | None, typer.Option(help="Port (default TOUTIAO_RECO_PORT, 9999).")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run the recommendation gRPC service (and its scheduled jobs) alone."""
+    from toutiao.rpc.main import run_rpc
+
+    settings = _settings(data_dir)
+    _configure_logging(settings)
+    asyncio.run(run_rpc(settings, host, port or settings.RECO_PORT))
+
+
+@app.command()
+def scheduler(data_dir: DataDir = None) -> None:
+    """Run the platform's scheduled jobs (counter reconciliation); one leader among replicas."""
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from toutiao.rpc.main import _until_signalled
+    from toutiao.runtime import build_runtime
+    from toutiao.stats.tasks import schedule_stats
+
+    settings = _settings(data_dir)
+    _configure_logging(settings)
+
+    async def main() -> None:
+        runtime = build_runtime(settings, name="scheduler")
+        jobs = AsyncIOScheduler()
+        leader = schedule_stats(jobs, runtime.db, runtime.store, cron=settings.STATS_FIX_CRON)
+        jobs.start()
+        try:
+            await _until_signalled()
+        finally:
+            jobs.shutdown(wait=False)
+            await leader.stop()
             await runtime.close()
 
     asyncio.run(main())

@@ -92,7 +92,7 @@ def build_runtime(settings: Settings, *, name: str = "api") -> Runtime:
         name=f"toutiao-{name}",
         socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
     )
-    return Runtime(
+    runtime = Runtime(
         settings=settings,
         db=db,
         redis=redis,
@@ -100,4 +100,15 @@ def build_runtime(settings: Settings, *, name: str = "api") -> Runtime:
         sms=create_sms_provider(settings.SMS_PROVIDER),
         ids=snowflake_from_settings(settings),
         limiter=RateLimiter(redis.storage),
+    )
+    if settings.RECO_TARGET:
+        runtime.reco = connect_reco(settings, settings.RECO_TARGET)
+    return runtime
+
+
+def connect_reco(settings: Settings, target: str) -> Any:
+    from toutiao.rpc.client import RecoClient  # grpc loads only where it is used
+
+    return RecoClient(
+        target, timeout=settings.RECO_TIMEOUT, similar_timeout=settings.RECO_SIMILAR_TIMEOUT
     )

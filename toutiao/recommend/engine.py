@@ -26,7 +26,7 @@ from toutiao.recommend.schemas import TRACK_ACTIONS, RecoBatch, RecoItem
 from toutiao.recommend.similar import similar_ids
 
 ALGORITHM = "reco-v1"
-SHOWN_CAP = 2000
+SHOWN_CAP = 600  # ~60 batches; bounds the heaviest readers to ~50 KB
 SHOWN_TTL = 7 * 86400
 # With too few unseen candidates, articles shown at least this long ago may come back.
 RESHOW_AFTER = 6 * 3600.0

@@ -15,7 +15,7 @@ from typing import Any
 
 from toutiao.recommend import keys
 
-MAX_BATCHES = 50
+MAX_BATCHES = 30
 HISTORY_TTL = 30 * 86400
 
 Batch = list[tuple[int, str]]  # (article id, the recall sources that found it)

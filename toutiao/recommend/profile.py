@@ -23,7 +23,7 @@ from toutiao.recommend import keys
 
 INTEREST_HALF_LIFE = 14 * 86400.0
 PROFILE_TTL = 90 * 86400
-INTEREST_CAP = 200
+INTEREST_CAP = 100  # under 128 members a zset stays compact (listpack)
 POSITIVES_CAP = 50
 BOOTSTRAP_EVERY = 86400
 BOOTSTRAP_ROWS = 100

@@ -220,7 +220,7 @@ async def _write_full(
     for pattern in ("reco:sim:*", "reco:idx:post:*", "reco:idx:kw:*"):
         await delete_stale(redis, pattern, kept)
     artkw = {str(aid): " ".join(v.keywords(corpus.vector(i))) for i, aid in enumerate(corpus.ids)}
-    await write_hash(redis, keys.ART_KEYWORDS, {a: words for a, words in artkw.items() if words})
+    await write_hash(redis, keys.ART_KEYWORDS, artkw)  # "" too: marks the article as counted
     await write_hash(redis, keys.DF, {t: n for t, n in df.items() if n >= v.MIN_DF})
     meta = {"docs": len(corpus), "built_at": int(time.time()), "watermark": watermark or ""}
     await redis.hset(keys.INDEX_META, mapping=meta)
@@ -257,6 +257,9 @@ async def _index_batch(redis: Any, rows: Sequence[Row], analysed: list[text.Anal
     vectors = [v.vectorize(top, df, docs) for _, top in analysed]
     items = [(row, vec) for row, vec in zip(rows, vectors, strict=True) if vec]
     async with redis.pipeline(transaction=False) as pipe:
+        for row, vec in zip(rows, vectors, strict=True):
+            if not vec:  # nothing to compare, but its words are counted: remember it
+                pipe.hset(keys.ART_KEYWORDS, str(row.article_id), "")
         for row, vec in items:
             for term, weight in vec:
                 pipe.zadd(keys.posting(term), {str(row.article_id): weight})

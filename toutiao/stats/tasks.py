@@ -59,11 +59,20 @@ def cron_options(expression: str) -> dict[str, str]:
 
 def schedule_stats(scheduler: Any, db: Database, redis: Any, *, cron: str) -> LeaderLock:
     leader = schedule(
-        scheduler, db, redis, jobs=[Job("stats.reconcile", reconcile_job, "cron", cron_options(cron))],
+        scheduler,
+        db,
+        redis,
+        jobs=[Job("stats.reconcile", reconcile_job, "cron", cron_options(cron))],
         leader=LeaderLock(redis, "stats"),
     )
     scheduler.add_job(
-        repair_job, "interval", args=(db, redis), minutes=1, id="stats.repair",
-        max_instances=1, coalesce=True, replace_existing=True,
+        repair_job,
+        "interval",
+        args=(db, redis),
+        minutes=1,
+        id="stats.repair",
+        max_instances=1,
+        coalesce=True,
+        replace_existing=True,
     )
     return leader

@@ -104,7 +104,11 @@ async def get_user(
     card: dict[str, Any] | None = await user_service.user_card(runtime, session, target)
     if card is None:
         raise BadRequest("Invalid target user.")
-    relation = (await relations_of(runtime, session, user_id, [target]))[target] if user_id else Relation.NONE
+    relation = (
+        (await relations_of(runtime, session, user_id, [target]))[target]
+        if user_id
+        else Relation.NONE
+    )
     card["is_following"] = relation == Relation.FOLLOW
     card["is_blacklist"] = relation == Relation.BLACKLIST
     return ok(card)
