@@ -224,9 +224,9 @@ class Discovery:
     ) -> tuple[list[tuple[int, str | None]], str | None]:
         """Distinct (article id, click trace) pairs seen in anonymous feeds."""
         found: dict[int, str | None] = {}
-        calls = 0
+        calls = last_new = 0
         for anon, cid in itertools.product(anon_ids, channels):
-            if len(found) >= wanted or calls >= 4 * wanted:
+            if len(found) >= wanted or calls >= 4 * wanted or calls - last_new > 2 * len(channels):
                 break
             response = await self.client.get(
                 expand(feed_path(cid)), headers={"Authorization": f"Anony {anon}"}
@@ -238,7 +238,9 @@ class Discovery:
                 if item.get("is_top"):
                     continue
                 trace = item.get("trace") or {}
-                found.setdefault(int(item["art_id"]), trace.get("click"))
+                if int(item["art_id"]) not in found:
+                    found[int(item["art_id"])] = trace.get("click")
+                    last_new = calls
         self.notes["feed_calls_to_collect_ids"] = calls
         return list(found.items())[:wanted], None
 

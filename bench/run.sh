@@ -178,9 +178,18 @@ rc=$?
 set -e
 
 kill -0 "$API_PID" 2>/dev/null || say "the API master died during the run; log: $LOGS/api.log"
-problems=$(grep -cE 'Traceback|ERROR|CRITICAL|WORKER TIMEOUT|exited with code' "$LOGS/api.log" || true)
-if [ "$problems" != 0 ]; then
-  say "$problems error lines in $LOGS/api.log, the first ones:"
-  grep -m 10 -E 'Traceback|ERROR|CRITICAL|WORKER TIMEOUT|exited with code' "$LOGS/api.log" >&2
-fi
+[ -z "$RPC_PID" ] || kill -0 "$RPC_PID" 2>/dev/null || say "toutiao rpc died; log: $LOGS/rpc.log"
+errors='Traceback|ERROR|CRITICAL|WORKER TIMEOUT|exited with code|Exception'
+for log in "$LOGS/api.log" ${RPC_PID:+"$LOGS/rpc.log"}; do
+  problems=$(grep -cE "$errors" "$log" || true)
+  if [ "$problems" != 0 ]; then
+    say "$problems error lines in $log, the first ones:"
+    grep -m 10 -E "$errors" "$log" >&2
+  fi
+done
+fallbacks=$(grep -c 'reco.call_failed' "$LOGS/api.log" || true)
+[ "$fallbacks" = 0 ] ||
+  say "$fallbacks reco.call_failed warnings in api.log (rate-limited; each stands for one or" \
+    "more calls that fell back to the local recall):" \
+    "$(grep -o 'method=[a-z_]* reason=[A-Z_]*' "$LOGS/api.log" | sort | uniq -c | tr -s ' ' | paste -sd';' -)"
 exit "$rc"

@@ -93,6 +93,27 @@ class Settings(BaseSettings):
     RECO_TIMEOUT: float = 0.5  # seconds; the feed falls back to a local recall after this
     RECO_SIMILAR_TIMEOUT: float = 0.3
 
+    # -- full-text search ----------------------------------------------------------------
+    SEARCH_URL: str = ""  # empty: tantivy index under DATA_DIR; http(s)://...: Elasticsearch
+    SEARCH_INDEX: str = "articles"  # Elasticsearch index (alias) name
+    SEARCH_INDEX_ANALYZER: str = "ik_max_word"  # falls back to a built-in analyzer if absent
+    SEARCH_QUERY_ANALYZER: str = "ik_smart"
+    SEARCH_TIMEOUT: float = 2.0
+
+    # -- IM (Socket.IO) and its fan-out -------------------------------------------------
+    MQ_URL: str = "memory://"  # memory:// (one process), amqp://..., redis://...
+    MQ_CHANNEL: str = "toutiao-im"
+    IM_PORT: int = 8001  # what `toutiao im` listens on
+
+    # -- chat assistant (gRPC) ---------------------------------------------------------
+    CHATBOT_TARGET: str = ""  # empty: `toutiao serve` runs it in-process
+    CHATBOT_PORT: int = 9998
+    CHATBOT_TIMEOUT: float = 3.0
+
+    @property
+    def search_url(self) -> str:
+        return self.SEARCH_URL or f"tantivy://{self.data_dir / 'search'}"
+
     # -- scheduled jobs ---------------------------------------------------------------
     SCHEDULER_ENABLED: bool = True
     STATS_FIX_CRON: str = "0 3 * * *"  # reconcile counters from the database

@@ -33,6 +33,8 @@ class Runtime:
     limiter: RateLimiter
     notifier: Notifier = field(default_factory=MemoryNotifier)
     reco: Any = None  # toutiao.rpc.client.RecoClient when a recommendation service is reachable
+    search: Any = None  # toutiao.engines.search.SearchEngine
+    chat: Any = None  # toutiao.chat.client.ChatClient when an assistant is reachable
 
     @property
     def cache(self) -> Any:
@@ -103,6 +105,9 @@ def build_runtime(settings: Settings, *, name: str = "api") -> Runtime:
     )
     if settings.RECO_TARGET:
         runtime.reco = connect_reco(settings, settings.RECO_TARGET)
+    # -- search: wired by the search engine module (one line) --
+    # -- notifier: wired by the MQ engine module (one line) --
+    # -- chat: wired by the chat module (one line) --
     return runtime
 
 
