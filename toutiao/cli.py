@@ -104,6 +104,7 @@ def serve(
     async def main() -> None:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+        from toutiao.chat.main import chatbot_in_process
         from toutiao.rpc.main import serve_recommender
         from toutiao.runtime import connect_reco
         from toutiao.stats.tasks import schedule_stats
@@ -119,18 +120,19 @@ def serve(
                 if jobs is not None:
                     schedule_stats(jobs, runtime.db, runtime.store, cron=settings.STATS_FIX_CRON)
                     jobs.start()
-                config = uvicorn.Config(
-                    create_app(settings, runtime=runtime),
-                    host=host,
-                    port=port,
-                    log_level=settings.LOG_LEVEL.lower(),
-                    proxy_headers=True,
-                    timeout_graceful_shutdown=10,
-                )
-                console.print(
-                    f"toutiao is up: {public}/app/  (docs: {public}/docs, health: {public}/healthz)"
-                )
-                await uvicorn.Server(config).serve()
+                async with chatbot_in_process(runtime):
+                    config = uvicorn.Config(
+                        create_app(settings, runtime=runtime),
+                        host=host,
+                        port=port,
+                        log_level=settings.LOG_LEVEL.lower(),
+                        proxy_headers=True,
+                        timeout_graceful_shutdown=10,
+                    )
+                    console.print(
+                        f"toutiao is up: {public}/app/  (docs: {public}/docs, health: {public}/healthz)"
+                    )
+                    await uvicorn.Server(config).serve()
         finally:
             if jobs is not None and jobs.running:
                 jobs.shutdown(wait=False)
