@@ -105,6 +105,7 @@ def serve(
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
         from toutiao.chat.main import chatbot_in_process
+        from toutiao.im import close_sio, create_im_asgi, create_sio, start_fanout
         from toutiao.rpc.main import serve_recommender
         from toutiao.runtime import connect_reco
         from toutiao.stats.tasks import schedule_stats
@@ -121,8 +122,10 @@ def serve(
                     schedule_stats(jobs, runtime.db, runtime.store, cron=settings.STATS_FIX_CRON)
                     jobs.start()
                 async with chatbot_in_process(runtime):
+                    sio = create_sio(settings, runtime)
+                    start_fanout(sio)
                     config = uvicorn.Config(
-                        create_app(settings, runtime=runtime),
+                        create_im_asgi(sio, create_app(settings, runtime=runtime)),
                         host=host,
                         port=port,
                         log_level=settings.LOG_LEVEL.lower(),
@@ -132,7 +135,10 @@ def serve(
                     console.print(
                         f"toutiao is up: {public}/app/  (docs: {public}/docs, health: {public}/healthz)"
                     )
-                    await uvicorn.Server(config).serve()
+                    try:
+                        await uvicorn.Server(config).serve()
+                    finally:
+                        await close_sio(sio, runtime)
         finally:
             if jobs is not None and jobs.running:
                 jobs.shutdown(wait=False)
@@ -155,6 +161,24 @@ def rpc(
     settings = _settings(data_dir)
     _configure_logging(settings)
     asyncio.run(run_rpc(settings, host, port or settings.RECO_PORT))
+
+
+@app.command()
+def im(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Port (default TOUTIAO_IM_PORT, 8001).")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run the Socket.IO server alone; notifications arrive over TOUTIAO_MQ_URL."""
+    from toutiao.im import ImConfigError, run_im
+
+    settings = _settings(data_dir)
+    _configure_logging(settings)
+    try:
+        asyncio.run(run_im(settings, host, port or settings.IM_PORT))
+    except ImConfigError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
 
 
 @app.command()

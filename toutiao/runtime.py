@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from toutiao.config import Settings
+from toutiao.engines.mq import create_notifier
 from toutiao.engines.sms import SmsProvider, create_sms_provider
 from toutiao.engines.storage import Storage, storage_from_settings
 from toutiao.kit.db import Database
@@ -71,6 +72,13 @@ class Runtime:
         closers = [self.redis.close, self.db.dispose, self.storage.close]
         if self.reco is not None:
             closers.insert(0, self.reco.close)
+        if self.chat is not None:
+            closers.insert(0, self.chat.close)
+        if self.search is not None:
+            closers.insert(0, self.search.close)
+        notifier_close = getattr(self.notifier, "close", None)
+        if notifier_close is not None:
+            closers.insert(0, notifier_close)
         for closer in closers:
             try:
                 await closer()
@@ -105,9 +113,14 @@ def build_runtime(settings: Settings, *, name: str = "api") -> Runtime:
     )
     if settings.RECO_TARGET:
         runtime.reco = connect_reco(settings, settings.RECO_TARGET)
-    # -- search: wired by the search engine module (one line) --
-    # -- notifier: wired by the MQ engine module (one line) --
-    # -- chat: wired by the chat module (one line) --
+    from toutiao.engines.search import create_search_engine  # engines load on first use
+
+    runtime.search = create_search_engine(settings)
+    runtime.notifier = create_notifier(settings)
+    if settings.CHATBOT_TARGET:  # grpc loads only where it is used
+        from toutiao.chat.client import ChatClient
+
+        runtime.chat = ChatClient(settings.CHATBOT_TARGET, timeout=settings.CHATBOT_TIMEOUT)
     return runtime
 
 

@@ -66,19 +66,23 @@ class TestSchedule:
         scheduler = AsyncIOScheduler()
         schedule(scheduler, runtime.db, runtime.store)
         ids = {job.id for job in scheduler.get_jobs()}
-        assert ids == {"scheduler.leader", *(job.name for job in RECOMMEND_JOBS)}
+        assert ids == {"scheduler.leader:reco:lock:scheduler", *(j.name for j in RECOMMEND_JOBS)}
 
-    def test_domains_sharing_a_scheduler_share_one_lock(self, runtime: Runtime) -> None:
+    def test_one_lock_object_and_renewal_per_lock_name(self, runtime: Runtime) -> None:
         async def other(db: Any, redis: Any) -> None:
             return None
 
+        def job(name: str) -> list[Job]:
+            return [Job(name, other, "cron", {"hour": 3})]
+
         scheduler = AsyncIOScheduler()
-        first = schedule(scheduler, runtime.db, runtime.store)
-        second = schedule(
-            scheduler,
-            runtime.db,
-            runtime.store,
-            jobs=[Job("stats.fix", other, "cron", {"hour": 3})],
-        )
-        assert first is second
-        assert [j.id for j in scheduler.get_jobs()].count("scheduler.leader") == 1
+        db, store = runtime.db, runtime.store
+        first = schedule(scheduler, db, store)
+        again = schedule(scheduler, db, store, jobs=job("a"))
+        stats = schedule(scheduler, db, store, jobs=job("b"), leader=LeaderLock(store, "stats"))
+        assert first is again and stats is not first and stats.key == keys.lock("stats")
+        renewals = sorted(j.id for j in scheduler.get_jobs() if j.id.startswith("scheduler.leader"))
+        assert renewals == [
+            "scheduler.leader:reco:lock:scheduler",
+            "scheduler.leader:reco:lock:stats",
+        ]

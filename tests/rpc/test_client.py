@@ -112,5 +112,6 @@ class TestServeRecommender:
         scheduler.add_job(lambda: None, "interval", hours=1, id="theirs")
         async with serve_recommender(runtime, port=0, scheduler=scheduler):
             ids = {job.id for job in scheduler.get_jobs()}
-            assert {"theirs", "scheduler.leader", *(j.name for j in RECOMMEND_JOBS)} == ids
-        assert {job.id for job in scheduler.get_jobs()} == {"theirs", "scheduler.leader"}
+            renewal = "scheduler.leader:reco:lock:scheduler"
+            assert {"theirs", renewal, *(j.name for j in RECOMMEND_JOBS)} == ids
+        assert {job.id for job in scheduler.get_jobs()} == {"theirs", renewal}

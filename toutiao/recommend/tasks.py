@@ -142,19 +142,23 @@ def schedule(
     jobs: Iterable[Job] = RECOMMEND_JOBS,
     leader: LeaderLock | None = None,
 ) -> LeaderLock:
-    """Register ``jobs`` and returns the lock they run under: the scheduler's existing one
-    when an earlier call registered it (one lock and one renewal job per scheduler, so the
-    domains sharing a process never compete with themselves), else ``leader`` or a new one."""
-    existing = scheduler.get_job(LEADER_JOB)
+    """Register ``jobs`` under ``leader`` (default: the ``scheduler`` lock) and return it.
+
+    Each lock gets one renewal job per scheduler, ``scheduler.leader:<key>``; a second call
+    with the same lock name reuses the lock object already registered, so domains sharing a
+    process and a lock never compete with themselves.
+    """
+    lock = leader or LeaderLock(redis)
+    renewal = f"{LEADER_JOB}:{lock.key}"
+    existing = scheduler.get_job(renewal)
     if existing is not None:
-        lock: LeaderLock = existing.func.__self__
+        lock = existing.func.__self__
     else:
-        lock = leader or LeaderLock(redis)
         scheduler.add_job(
             lock.acquire_or_renew,
             "interval",
             seconds=max(lock.ttl_ms / 3000, 1),
-            id=LEADER_JOB,
+            id=renewal,
             max_instances=1,
             coalesce=True,
             next_run_time=datetime.now().astimezone(),

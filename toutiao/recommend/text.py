@@ -72,6 +72,11 @@ def _jieba() -> Any:
         return _tokenizer
 
 
+def segmenter() -> Any:
+    """The initialised jieba tokenizer (``jieba.dt``), for other domains (search)."""
+    return _jieba()
+
+
 def init_worker(cache_dir: str | None) -> None:
     """Process-pool initializer: load the dictionary once per worker process."""
     configure(cache_dir)

@@ -10,7 +10,9 @@ from toutiao.api.app.endpoints import (
     auth,
     channel,
     comment,
+    imtest,
     relation,
+    search,
     user,
 )
 
@@ -24,3 +26,5 @@ router.include_router(relation.router, tags=["user"])
 router.include_router(announcement.router, tags=["notice"])
 router.include_router(article_actions.router, tags=["news"])
 router.include_router(article_lists.router, tags=["news"])
+router.include_router(imtest.router, tags=["im"])
+router.include_router(search.router, tags=["search"])

@@ -1,0 +1,397 @@
+"""The Elasticsearch engine: the requests it sends (through a recording node), how it reads
+answers and failures, and a live round trip when ``TOUTIAO_TEST_ES_URL`` names a server."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from elastic_transport import ApiResponseMeta, BaseAsyncNode, HttpHeaders
+from elastic_transport._node._base import NodeApiResponse
+
+from tests.search.helpers import corpus, doc
+from toutiao.config import Settings
+from toutiao.engines.search import SearchPage, SearchUnavailable, create_search_engine
+from toutiao.engines.search import elastic as es
+from toutiao.engines.search.elastic import ElasticSearch
+from toutiao.engines.search.tantivy_engine import TantivySearch
+
+Handler = Callable[[str, str, Any], tuple[int, Any]]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, Any, dict[str, str]]] = []
+        self.handler: Handler = lambda method, target, body: (200, {})
+
+    def paths(self) -> list[str]:
+        return [f"{m} {t}" for m, t, _, _ in self.requests]
+
+
+def recording_node(recorder: Recorder) -> type[BaseAsyncNode]:
+    class Node(BaseAsyncNode):
+        async def perform_request(  # type: ignore[override]
+            self, method: str, target: str, body: bytes | None = None, headers: Any = None, **_: Any
+        ) -> NodeApiResponse:
+            decoded: Any = None
+            if body:
+                text = body.decode()
+                lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+                decoded = lines if "x-ndjson" in headers["content-type"] else lines[0]
+            recorder.requests.append((method, target, decoded, dict(headers or {})))
+            status, payload = recorder.handler(method, target, decoded)
+            meta = ApiResponseMeta(
+                status=status,
+                http_version="1.1",
+                headers=HttpHeaders(
+                    {"content-type": "application/json", "x-elastic-product": "Elasticsearch"}
+                ),
+                duration=0.0,
+                node=self.config,
+            )
+            raw = b"" if method == "HEAD" else json.dumps(payload).encode()
+            return NodeApiResponse(meta, raw)
+
+        async def close(self) -> None:
+            return None
+
+    return Node
+
+
+@pytest.fixture
+async def recorded() -> AsyncIterator[tuple[ElasticSearch, Recorder]]:
+    recorder = Recorder()
+    engine = ElasticSearch.from_url(
+        "http://elastic:secret@es.test:9200",
+        index="articles",
+        index_analyzer="ik_max_word",
+        query_analyzer="ik_smart",
+        timeout=1.0,
+        node_class=recording_node(recorder),
+    )
+    yield engine, recorder
+    await engine.close()
+
+
+def routes(table: dict[str, tuple[int, Any]]) -> Handler:
+    """Answers by "METHOD /path" (query string ignored); anything else is a 200 ``{}``."""
+
+    def handle(method: str, target: str, body: Any) -> tuple[int, Any]:
+        key = f"{method} {target.split('?')[0]}"
+        if key == "POST /_analyze":
+            key = f"{key} {body['analyzer']}"
+        return table.get(key, (200, {}))
+
+    return handle
+
+
+NOT_FOUND = (404, {"error": {"type": "index_not_found_exception"}, "status": 404})
+
+
+class TestRequestBodies:
+    def test_index_uses_the_configured_analyzers(self) -> None:
+        body = es.index_body("ik_max_word", "ik_smart", alias="articles", shards=2, replicas=0)
+        fields = body["mappings"]["properties"]
+        for name in ("title", "content", "author_name", "channel_name"):
+            assert fields[name] == {
+                "type": "text",
+                "analyzer": "ik_max_word",
+                "search_analyzer": "ik_smart",
+            }
+        assert fields["suggest"]["type"] == "completion"
+        assert fields["suggest"]["analyzer"] == "toutiao_suggest"
+        assert fields["pubdate"] == {"type": "date", "format": "epoch_second"}
+        assert body["mappings"]["dynamic"] == "strict"
+        assert body["settings"]["number_of_shards"] == 2
+        assert body["settings"]["number_of_replicas"] == 0
+        assert body["aliases"] == {"articles": {}}
+
+    def test_search_is_bm25_across_fields_then_newest(self) -> None:
+        body = es.search_body("大模型 推理", offset=20, limit=10)
+        assert body["query"]["bool"]["must"] == [
+            {
+                "multi_match": {
+                    "query": "大模型 推理",
+                    "type": "cross_fields",
+                    "fields": ["title^2", "content", "author_name", "channel_name"],
+                    "operator": "or",
+                    "minimum_should_match": "2<75%",
+                }
+            }
+        ]
+        assert body["query"]["bool"]["should"] == [
+            {"match_phrase": {"title": {"query": "大模型 推理", "boost": 2.0}}}
+        ]
+        assert body["sort"] == [{"_score": "desc"}, {"pubdate": "desc"}, {"article_id": "desc"}]
+        assert (body["from"], body["size"], body["_source"]) == (20, 10, False)
+        assert body["track_total_hits"] is True
+
+    def test_suggest_completes_titles(self) -> None:
+        body = es.suggest_body("Pyth", limit=10)
+        assert body["size"] == 0
+        assert body["suggest"]["titles"] == {
+            "prefix": "Pyth",
+            "completion": {"field": "suggest", "size": 20, "skip_duplicates": True},
+        }
+
+    def test_correct_is_a_collated_phrase_suggester(self) -> None:
+        phrase = es.correct_body("pyhton")["suggest"]["fix"]["phrase"]
+        assert es.correct_body("pyhton")["suggest"]["text"] == "pyhton"
+        assert phrase["field"] == "title"
+        assert phrase["size"] == 1
+        assert phrase["direct_generator"][0]["suggest_mode"] == "always"
+        assert phrase["collate"]["query"]["source"]["match"]["title"]["query"] == "{{suggestion}}"
+
+    def test_bulk_lines(self) -> None:
+        first = doc(7, "Redis 实战：缓存穿透")
+        lines = es.bulk_lines("articles", [first], [8], indexed_at=123)
+        assert lines[0] == {"index": {"_index": "articles", "_id": "7"}}
+        assert lines[1]["title"] == "Redis 实战：缓存穿透"
+        assert lines[1]["indexed_at"] == 123
+        assert lines[1]["pubdate"] == int(first.pubdate.timestamp())
+        assert lines[1]["suggest"] == {
+            "input": ["Redis 实战：缓存穿透", "实战：缓存穿透", "缓存穿透"]
+        }
+        assert lines[2] == {"delete": {"_index": "articles", "_id": "8"}}
+
+    def test_purge_body(self) -> None:
+        assert es.purge_body(99) == {"query": {"range": {"indexed_at": {"lt": 99}}}}
+
+
+class TestRequestsSent:
+    async def test_first_write_creates_the_index_with_ik(
+        self, recorded: tuple[ElasticSearch, Recorder]
+    ) -> None:
+        engine, recorder = recorded
+        recorder.handler = routes({"HEAD /articles": NOT_FOUND})
+        await engine.index([doc(1, "标题一"), doc(2, "标题二")])
+        assert recorder.paths() == [
+            "HEAD /articles",
+            "POST /_analyze",
+            "POST /_analyze",
+            "PUT /articles-v1",
+            "POST /_bulk?refresh=wait_for",
+        ]
+        analyzers = [r[2]["analyzer"] for r in recorder.requests[1:3]]
+        assert analyzers == ["ik_max_word", "ik_smart"]
+        created = recorder.requests[3][2]
+        assert created == es.index_body("ik_max_word", "ik_smart", alias="articles")
+        bulk = recorder.requests[4]
+        assert [line.get("index", {}).get("_id") for line in bulk[2][::2]] == ["1", "2"]
+        assert bulk[3]["content-type"] == es.COMPAT_NDJSON
+        for _, _, _, headers in recorder.requests:
+            assert headers["accept"] == es.COMPAT_JSON
+            assert headers["authorization"].startswith("Basic ")
+        await engine.delete([3])  # the index is known now: no second HEAD
+        assert recorder.paths()[-1] == "POST /_bulk?refresh=wait_for"
+        assert recorder.requests[-1][2] == [{"delete": {"_index": "articles", "_id": "3"}}]
+
+    async def test_without_ik_both_analyzers_fall_back(
+        self, recorded: tuple[ElasticSearch, Recorder]
+    ) -> None:
+        engine, recorder = recorded
+        missing = (400, {"error": {"type": "illegal_argument_exception"}, "status": 400})
+        recorder.handler = routes(
+            {"HEAD /articles": NOT_FOUND, "POST /_analyze ik_max_word": missing}
+        )
+        await engine.index([doc(1, "标题")])
+        created = next(r[2] for r in recorder.requests if r[0] == "PUT")
+        assert created["mappings"]["properties"]["title"]["analyzer"] == "cjk"
+        assert created["mappings"]["properties"]["title"]["search_analyzer"] == "cjk"
+
+    async def test_an_index_created_meanwhile_is_fine(
+        self, recorded: tuple[ElasticSearch, Recorder]
+    ) -> None:
+        engine, recorder = recorded
+        exists = (400, {"error": {"type": "resource_already_exists_exception"}, "status": 400})
+        recorder.handler = routes({"HEAD /articles": NOT_FOUND, "PUT /articles-v1": exists})
+        await engine.index([doc(1, "标题")])
+        assert recorder.paths()[-1].startswith("POST /_bulk")
+
+    async def test_search_request_and_answer(
+        self, recorded: tuple[ElasticSearch, Recorder]
+    ) -> None:
+        engine, recorder = recorded
+        answer = {"hits": {"total": {"value": 42}, "hits": [{"_id": "9"}, {"_id": "4"}]}}
+        recorder.handler = routes({"POST /articles/_search": (200, answer)})
+        page = await engine.search("大模型 推理", offset=10, limit=5)
+        assert page == SearchPage(42, [9, 4])
+        assert not page.relaxed
+        assert recorder.requests[0][2] == es.search_body("大模型 推理", offset=10, limit=5)
+
+    async def test_nothing_with_most_words_retries_with_any(
+        self, recorded: tuple[ElasticSearch, Recorder]
+    ) -> None:
+        engine, recorder = recorded
+        empty = {"hits": {"total": {"value": 0}, "hits": []}}
+        some = {"hits": {"total": {"value": 1}, "hits": [{"_id": "5"}]}}
+        answers = iter([empty, some, empty, empty])
+        recorder.handler = lambda method, target, body: (200, next(answers))
+        assert await engine.search("a b c", offset=0, limit=10) == SearchPage(1, [5], True)
+        assert await engine.search("a b c", offset=0, limit=10) == SearchPage(0, [], False)
+        sent = [
+            r[2]["query"]["bool"]["must"][0]["multi_match"]["minimum_should_match"]
+            for r in recorder.requests
+        ]
+        assert sent == ["2<75%", "1", "2<75%", "1"]
+
+    async def test_deep_pages_only_count(self, recorded: tuple[ElasticSearch, Recorder]) -> None:
+        engine, recorder = recorded
+        recorder.handler = routes(
+            {"POST /articles/_search": (200, {"hits": {"total": {"value": 20000}, "hits": []}})}
+        )
+        assert await engine.search("q", offset=10_000, limit=10) == SearchPage(20000, [])
+        assert recorder.requests[0][2]["size"] == 0
+
+    async def test_no_index_yet_means_no_results(
+        self, recorded: tuple[ElasticSearch, Recorder]
+    ) -> None:
+        engine, recorder = recorded
+        recorder.handler = routes(
+            {"POST /articles/_search": NOT_FOUND, "GET /articles/_count": NOT_FOUND}
+        )
+        assert await engine.search("q", offset=0, limit=10) == SearchPage(0, [])
+        assert await engine.suggest("q", limit=10) == []
+        assert await engine.correct("q") is None
+        assert await engine.count() == 0
+
+    async def test_suggest_and_correct_answers(
+        self, recorded: tuple[ElasticSearch, Recorder]
+    ) -> None:
+        engine, recorder = recorded
+        completion = {
+            "suggest": {
+                "titles": [
+                    {
+                        "options": [
+                            {"text": "Python 异步", "_source": {"title": "Python 异步编程入门"}},
+                            {"text": "异步编程入门", "_source": {"title": "Python 异步编程入门"}},
+                            {"text": "Python 类型", "_source": {"title": "Python 类型注解"}},
+                        ]
+                    }
+                ]
+            }
+        }
+        recorder.handler = routes({"POST /articles/_search": (200, completion)})
+        assert await engine.suggest("python", limit=10) == [
+            "Python 异步编程入门",
+            "Python 类型注解",
+        ]
+        assert recorder.requests[-1][2] == es.suggest_body("python", limit=10)
+        fix = {"suggest": {"fix": [{"options": [{"text": "python 异步 编程", "score": 0.1}]}]}}
+        recorder.handler = routes({"POST /articles/_search": (200, fix)})
+        assert await engine.correct("pyhton 异部编程") == "python 异步编程"
+        assert recorder.requests[-1][2] == es.correct_body("pyhton 异部编程")
+
+    async def test_purge_and_count(self, recorded: tuple[ElasticSearch, Recorder]) -> None:
+        engine, recorder = recorded
+        recorder.handler = routes({"GET /articles/_count": (200, {"count": 5})})
+        await engine.purge(1234)
+        method, target, body, _ = recorder.requests[-1]
+        assert (method, target.split("?")[0]) == ("POST", "/articles/_delete_by_query")
+        assert "refresh=true" in target and "conflicts=proceed" in target
+        assert body == es.purge_body(1234)
+        assert await engine.count() == 5
+
+
+class TestFailures:
+    async def test_bulk_item_failures(self, recorded: tuple[ElasticSearch, Recorder]) -> None:
+        engine, recorder = recorded
+
+        def items(*statuses: tuple[str, int]) -> tuple[int, Any]:
+            return 200, {
+                "errors": True,
+                "items": [{op: {"_id": "1", "status": s}} for op, s in statuses],
+            }
+
+        recorder.handler = routes({"POST /_bulk": items(("delete", 404), ("index", 400))})
+        await engine.index([doc(1, "标题")])  # a refused document is logged, not retried
+        recorder.handler = routes({"POST /_bulk": items(("index", 429))})
+        with pytest.raises(SearchUnavailable):
+            await engine.index([doc(1, "标题")])
+
+    async def test_server_errors_are_unavailable(
+        self, recorded: tuple[ElasticSearch, Recorder]
+    ) -> None:
+        engine, recorder = recorded
+        recorder.handler = lambda method, target, body: (500, {"error": "boom"})
+        with pytest.raises(SearchUnavailable):
+            await engine.search("q", offset=0, limit=10)
+        assert await engine.ping() is False
+
+    async def test_closed_port_is_unavailable_fast(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        engine = ElasticSearch.from_url(
+            f"http://127.0.0.1:{port}",
+            index="articles",
+            index_analyzer="ik_max_word",
+            query_analyzer="ik_smart",
+            timeout=1.0,
+        )
+        started = time.monotonic()
+        try:
+            with pytest.raises(SearchUnavailable):
+                await engine.search("q", offset=0, limit=10)
+            with pytest.raises(SearchUnavailable):
+                await engine.index([doc(1, "标题")])
+            assert await engine.ping() is False
+        finally:
+            await engine.close()
+        assert time.monotonic() - started < 5
+
+
+class TestFactory:
+    def test_engines_by_url(self, tmp_path: Path) -> None:
+        tantivy = create_search_engine(Settings(DATA_DIR=tmp_path))
+        assert isinstance(tantivy, TantivySearch)
+        assert tantivy.path.parent == tmp_path.resolve() / "search"
+        elastic = create_search_engine(
+            Settings(DATA_DIR=tmp_path, SEARCH_URL="https://u:p%40ss@a:9200,b:9200?replicas=0")
+        )
+        assert isinstance(elastic, ElasticSearch)
+        assert elastic.replicas == 0 and elastic.alias == "articles"
+        nodes = sorted(n.config.host for n in elastic.client.transport.node_pool.all())
+        assert nodes == ["a", "b"]
+        with pytest.raises(ValueError, match="unsupported"):
+            create_search_engine(Settings(DATA_DIR=tmp_path, SEARCH_URL="solr://x"))
+
+
+ES_URL = os.environ.get("TOUTIAO_TEST_ES_URL")
+
+
+@pytest.mark.skipif(not ES_URL, reason="TOUTIAO_TEST_ES_URL names no Elasticsearch server")
+@pytest.mark.filterwarnings("ignore::elasticsearch.ElasticsearchWarning")
+class TestLiveServer:
+    async def test_round_trip(self) -> None:
+        name = f"toutiao-test-{secrets.token_hex(4)}"
+        engine = ElasticSearch.from_url(
+            f"{ES_URL}?replicas=0",
+            index=name,
+            index_analyzer="ik_max_word",
+            query_analyzer="ik_smart",
+            timeout=10.0,
+        )
+        try:
+            docs = corpus(200)
+            crafted = doc(1, "边缘计算网关的冷启动优化实录", "冷启动时间从三秒降到三百毫秒")
+            await engine.index([*docs, crafted])
+            assert await engine.count() == 201
+            page = await engine.search("边缘计算网关冷启动优化", offset=0, limit=10)
+            assert page.ids[0] == 1
+            assert "边缘计算网关的冷启动优化实录" in await engine.suggest("边缘计算", limit=10)
+            await engine.delete([1])
+            assert 1 not in (await engine.search("冷启动", offset=0, limit=10)).ids
+            await engine.purge(int(time.time() * 1000) + 1000)
+            assert await engine.count() == 0
+        finally:
+            await engine._request("DELETE", f"/{engine.concrete}")
+            await engine.close()

@@ -1,0 +1,201 @@
+"""Search, suggestions and search history (app.md E04-E07).
+
+| key | role | type | content |
+|---|---|---|---|
+| ``user:{uid}:his:searching`` | storage | zset | keyword -> search time, the 10 most recent |
+| ``search:popular`` | storage | zset | normalized query -> distinct users who searched it with results |
+| ``search:popular:lex`` | storage | zset | the queries above the threshold, score 0 (prefix lookups) |
+| ``search:popular:seen:{uid}:{digest}`` | storage | string | "this user was counted", 30-day TTL |
+
+Popular queries cannot be poisoned (facts §14.39): only logged-in searches that found
+something count, each user at most once per query a month, a query is suggested only once
+``POPULAR_MIN_USERS`` different users searched it, and the list is trimmed to the top
+``POPULAR_KEEP``. Titles come from the index, which only holds approved articles (§14.40).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from toutiao.article.cache import get_cards
+from toutiao.article.cards import present_cards
+from toutiao.article.lists import LIST_COUNTS
+from toutiao.engines.search import SearchEngine, SearchUnavailable, normalize
+from toutiao.kit.errors import BadRequest
+from toutiao.runtime import Runtime
+
+log = logging.getLogger("toutiao.search")
+
+QUERY_MAX = 50
+HISTORY_MAX = 10  # app.md §5.37 (the original kept 4)
+SUGGEST_MAX = 10
+POPULAR_FIRST = 4  # popular queries lead the suggestions, titles fill the rest
+POPULAR_MIN_USERS = 3
+POPULAR_KEEP = 10_000
+POPULAR_QUERY_MAX = 30  # longer queries are sentences, not suggestions
+POPULAR_SEEN_SECONDS = 30 * 86400
+POPULAR_KEY = "search:popular"
+POPULAR_LEX_KEY = "search:popular:lex"
+
+
+def history_key(user_id: int) -> str:
+    return f"user:{user_id}:his:searching"
+
+
+def popular_seen_key(user_id: int, query: str) -> str:
+    digest = hashlib.blake2b(query.encode(), digest_size=8).hexdigest()
+    return f"search:popular:seen:{user_id}:{digest}"
+
+
+def clean_query(q: str) -> str:
+    """Surrounding and repeated spaces dropped; 1-50 characters, else a 400."""
+    cleaned = " ".join(q.split())
+    if not 1 <= len(cleaned) <= QUERY_MAX:
+        raise BadRequest(f"q: must be 1-{QUERY_MAX} characters")
+    return cleaned
+
+
+def engine_of(runtime: Runtime) -> SearchEngine:
+    if runtime.search is None:
+        raise SearchUnavailable()
+    return runtime.search  # type: ignore[no-any-return]
+
+
+# -- E05 search ---------------------------------------------------------------------------------
+
+
+async def search_articles(
+    runtime: Runtime,
+    session: AsyncSession,
+    user_id: int | None,
+    q: str,
+    *,
+    page: int,
+    per_page: int,
+) -> dict[str, Any]:
+    """Approved articles matching ``q`` by relevance, newest first among equals; a logged-in
+    first page goes into the user's history."""
+    q = clean_query(q)
+    found = await engine_of(runtime).search(q, offset=(page - 1) * per_page, limit=per_page)
+    results = await present(runtime, session, found.ids)
+    if user_id is not None and page == 1:
+        # Only a query the index fully answers may become a popular suggestion.
+        await remember(runtime, user_id, q, found=found.total > 0 and not found.relaxed)
+    return {"page": page, "per_page": per_page, "results": results, "total_count": found.total}
+
+
+async def present(
+    runtime: Runtime, session: AsyncSession, ids: Sequence[int]
+) -> list[dict[str, Any]]:
+    """Article items in ``ids`` order; an article withdrawn since it was indexed is skipped."""
+    cards = await get_cards(runtime.cache, session, ids)
+    shown = [cards[i] for i in ids if i in cards]
+    items, _ = await present_cards(runtime, session, shown, with_counts=LIST_COUNTS)
+    return items
+
+
+async def remember(runtime: Runtime, user_id: int, q: str, *, found: bool) -> None:
+    """History first; then, once per user and query, a vote for the query's popularity."""
+    store = runtime.store
+    key = history_key(user_id)
+    popular = normalize(q)
+    countable = found and len(popular) <= POPULAR_QUERY_MAX
+    try:
+        async with store.pipeline(transaction=False) as pipe:
+            pipe.zadd(key, {q: time.time()})
+            pipe.zremrangebyrank(key, 0, -(HISTORY_MAX + 1))
+            if countable:
+                seen = popular_seen_key(user_id, popular)
+                pipe.set(seen, 1, nx=True, ex=POPULAR_SEEN_SECONDS)
+            results = await pipe.execute()
+        if countable and results[-1]:
+            users = await store.zincrby(POPULAR_KEY, 1, popular)
+            if users >= POPULAR_MIN_USERS:
+                await store.zadd(POPULAR_LEX_KEY, {popular: 0})
+    except RedisError:
+        log.warning("search.history_not_recorded user=%s", user_id, exc_info=True)
+
+
+# -- E06 / E07 history --------------------------------------------------------------------------
+
+
+async def history(runtime: Runtime, user_id: int) -> list[str]:
+    """My last 10 distinct keywords, newest first."""
+    return list(await runtime.store.zrevrange(history_key(user_id), 0, HISTORY_MAX - 1))
+
+
+async def clear_history(runtime: Runtime, user_id: int) -> None:
+    await runtime.store.delete(history_key(user_id))
+
+
+# -- E04 suggestions ----------------------------------------------------------------------------
+
+
+async def suggest(runtime: Runtime, q: str) -> list[str]:
+    """Popular queries and titles that complete ``q``; when nothing does, a spelling
+    correction of ``q`` (if it finds articles)."""
+    q = clean_query(q)
+    engine = engine_of(runtime)
+    popular = await popular_queries(runtime.store, q, limit=SUGGEST_MAX)
+    try:
+        titles = await engine.suggest(q, limit=SUGGEST_MAX)
+    except SearchUnavailable:
+        if popular:
+            return popular
+        raise
+    options = _merge(popular[:POPULAR_FIRST], titles, popular[POPULAR_FIRST:])
+    if not options:
+        fixed = await engine.correct(q)
+        if fixed and normalize(fixed) != normalize(q):
+            options = [fixed]
+    return options
+
+
+def _merge(*sources: Sequence[str]) -> list[str]:
+    seen: dict[str, str] = {}
+    for source in sources:
+        for option in source:
+            seen.setdefault(normalize(option), option)
+    return list(seen.values())[:SUGGEST_MAX]
+
+
+async def popular_queries(store: Any, prefix: str, *, limit: int) -> list[str]:
+    """Suggested popular queries starting with ``prefix``, most searched first (none if
+    Redis is down: titles still answer)."""
+    key = normalize(prefix).encode()
+    try:
+        # Byte-wise range: every UTF-8 string starting with the prefix sorts before prefix+0xFF.
+        members = await store.zrangebylex(
+            POPULAR_LEX_KEY, b"[" + key, b"[" + key + b"\xff", start=0, num=50
+        )
+        if not members:
+            return []
+        scores = await store.zmscore(POPULAR_KEY, members)
+    except RedisError:
+        log.warning("search.popular_unavailable", exc_info=True)
+        return []
+    ranked = sorted(
+        ((m, s or 0) for m, s in zip(members, scores, strict=True)), key=lambda p: (-p[1], p[0])
+    )
+    return [m for m, s in ranked if s >= POPULAR_MIN_USERS][:limit]
+
+
+async def trim_popular(store: Any) -> int:
+    """Keep the ``POPULAR_KEEP`` most searched queries (run by the index worker)."""
+    size = await store.zcard(POPULAR_KEY)
+    if size <= POPULAR_KEEP:
+        return 0
+    losers = await store.zrange(POPULAR_KEY, 0, size - POPULAR_KEEP - 1)
+    if losers:
+        async with store.pipeline(transaction=False) as pipe:
+            pipe.zrem(POPULAR_KEY, *losers)
+            pipe.zrem(POPULAR_LEX_KEY, *losers)
+            await pipe.execute()
+    return len(losers)
