@@ -269,6 +269,29 @@ class Discovery:
         return with_comments, None
 
 
+async def warm_articles(client: Api, ids: list[int], concurrency: int) -> dict[str, Any]:
+    """One anonymous detail request per article: fills every article's card and body in
+    Redis, so a feed batch of any articles the recommender picks finds their cards there
+    (what a warm production cache holds). Each one also counts as a read."""
+    if not ids:
+        return {}
+    emit(f"warming the cache of {len(ids)} articles (one detail request each)", err=True)
+    started = time.perf_counter()
+    statuses: Counter[int] = Counter()
+    pending = iter(ids)
+
+    async def worker() -> None:
+        for aid in pending:
+            statuses[(await client.get(f"/app/v1_0/articles/{aid}")).status_code] += 1
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return {
+        "requests": len(ids),
+        "seconds": round(time.perf_counter() - started, 1),
+        "statuses": dict(statuses),
+    }
+
+
 async def probe_and_warm(client: Api, ep: Endpoint) -> dict[str, Any]:
     """Send every target once (fills Redis and the workers' L1 caches); a failing first
     request marks the endpoint skipped with the status and body."""
@@ -727,6 +750,7 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
     p.add_argument("--anon-ids", type=int, default=32, help="anonymous device ids to rotate")
     p.add_argument("--articles", type=int, default=300, help="article ids to rotate")
     p.add_argument("--fallback-ids", help="file of article ids, used if the feed is missing")
+    p.add_argument("--warm-ids", help="file of article ids whose caches to fill first (all)")
     p.add_argument("--only", help="comma-separated endpoint keys: " + ",".join(k for k, _ in ORDER))
     p.add_argument("--target", type=float, default=0.5, help="ratio to the floor to aim for")
     p.add_argument("--api-pid", type=int, help="gunicorn master pid (CPU accounting)")
@@ -740,6 +764,9 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
     args.mobiles = [m for m in args.mobiles.split(",") if m]
     if args.fallback_ids:
         args.fallback_ids = [int(x) for x in Path(args.fallback_ids).read_text().split()]
+    args.warm_ids = (
+        [int(x) for x in Path(args.warm_ids).read_text().split()] if args.warm_ids else []
+    )
     host = urlsplit(args.base).hostname
     if host not in LOOPBACK:
         p.error(f"--base must be a loopback address, not {host}")
@@ -765,6 +792,7 @@ async def main(argv: Iterable[str] | None = None) -> int:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15.0)) as session:
         client = Api(session, base)
         health = await client.get("/healthz")
+        warm_all = await warm_articles(client, args.warm_ids, args.connections)
         discovery = Discovery(client, args)
         eps = await discovery.run()
         wanted = [k for k, _ in ORDER]
@@ -839,6 +867,7 @@ async def main(argv: Iterable[str] | None = None) -> int:
         "healthz": health.json() if health.status_code < 500 else excerpt(health),
         "targets": discovery.notes,
         "warm": warm,
+        "warm_all_articles": warm_all,
         "skipped": skipped,
         "results": {tool: [asdict(r) for r in rows] for tool, rows in results.items()},
     }

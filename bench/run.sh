@@ -111,7 +111,8 @@ fi
 MOBILES=$(sql "$DB_NAME" -e 'SELECT mobile FROM user_basic WHERE status = 1 ORDER BY user_id LIMIT 8' |
   paste -sd, -)
 sql "$DB_NAME" -e 'SELECT article_id FROM news_article_basic WHERE status = 2
-                   ORDER BY article_id DESC LIMIT 300' >"$RESULTS/fallback_ids.txt"
+                   ORDER BY article_id DESC' >"$RESULTS/approved_ids.txt"
+head -n 300 "$RESULTS/approved_ids.txt" >"$RESULTS/fallback_ids.txt"
 
 # -- processes: started here, stopped on exit whatever happens --------------------------------
 PIDS=()
@@ -223,6 +224,7 @@ fi
 set +e
 "$PY" bench/load.py --base "$BASE" --api-pid "$API_PID" ${RPC_PID:+--rpc-pid "$RPC_PID"} \
   --redis-port "$REDIS_PORT" --mobiles "$MOBILES" --fallback-ids "$RESULTS/fallback_ids.txt" \
+  --warm-ids "$RESULTS/approved_ids.txt" \
   --redis-url "redis://$REDIS_HOST:$REDIS_PORT" --mysql-url "mysql://$DB_USER$auth@$DB_HOST:$DB_PORT" \
   --meta "stack=MariaDB $DB_NAME, Redis db $REDIS_DB, gunicorn $WORKERS x $WORKER_CLASS" \
   --meta "rpc=$RPC" --meta "demo_data=$stamp" \

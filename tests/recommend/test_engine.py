@@ -10,7 +10,7 @@ from sqlalchemy import select
 from tests.recommend.helpers import RecoData
 from toutiao.models import Article
 from toutiao.models.enums import ArticleStatus, Attitude
-from toutiao.recommend import keys
+from toutiao.recommend import keys, recall
 from toutiao.recommend.engine import RESHOW_AFTER, Recommender
 from toutiao.recommend.events import append_event, fold_events
 from toutiao.runtime import Runtime
@@ -105,6 +105,22 @@ class TestTimestampPaging:
         now[0] += RESHOW_AFTER + 60
         third = await recommender.user_recommend(user, channel, 10, T3)
         assert len(third.items) == 10
+
+    @pytest.mark.parametrize("channel_zero", [False, True])
+    async def test_a_heavy_reader_digs_past_the_recent_list(
+        self, runtime: Runtime, data: RecoData, monkeypatch: pytest.MonkeyPatch, channel_zero: bool
+    ) -> None:
+        monkeypatch.setattr(recall, "RECENT_PER_CHANNEL", 8)
+        monkeypatch.setattr(recall, "RECENT_ALL", 8)
+        monkeypatch.setattr(recall, "MAX_DEPTH", 8)
+        recommender = Recommender(runtime.db, runtime.store, recent_ttl=0)
+        channel, _, articles = await _channel_with_articles(data, 30)
+        asked = 0 if channel_zero else channel
+        seen: list[int] = []
+        for stamp in (T1, T2, T3, T4):
+            seen += ids(await recommender.user_recommend("reader", asked, 10, stamp))
+        assert len(seen) == len(set(seen)) == 30
+        assert set(seen) == set(articles)
 
 
 class TestFilters:

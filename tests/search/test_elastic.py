@@ -177,7 +177,7 @@ class TestRequestsSent:
             "POST /_analyze",
             "POST /_analyze",
             "PUT /articles-v1",
-            "POST /_bulk?refresh=wait_for",
+            "POST /_bulk?require_alias=true&refresh=wait_for",
         ]
         analyzers = [r[2]["analyzer"] for r in recorder.requests[1:3]]
         assert analyzers == ["ik_max_word", "ik_smart"]
@@ -190,7 +190,7 @@ class TestRequestsSent:
             assert headers["accept"] == es.COMPAT_JSON
             assert headers["authorization"].startswith("Basic ")
         await engine.delete([3])  # the index is known now: no second HEAD
-        assert recorder.paths()[-1] == "POST /_bulk?refresh=wait_for"
+        assert recorder.paths()[-1] == "POST /_bulk?require_alias=true&refresh=wait_for"
         assert recorder.requests[-1][2] == [{"delete": {"_index": "articles", "_id": "3"}}]
 
     async def test_without_ik_both_analyzers_fall_back(
@@ -316,6 +316,15 @@ class TestFailures:
         recorder.handler = routes({"POST /_bulk": items(("index", 429))})
         with pytest.raises(SearchUnavailable):
             await engine.index([doc(1, "标题")])
+        gone = {
+            "index": {"_id": "1", "status": 404, "error": {"type": "index_not_found_exception"}}
+        }
+        recorder.handler = routes({"POST /_bulk": (200, {"errors": True, "items": [gone]})})
+        with pytest.raises(SearchUnavailable):
+            await engine.index([doc(1, "标题")])
+        recorder.handler = routes({"HEAD /articles": NOT_FOUND})
+        await engine.index([doc(1, "标题")])  # the index is created again first
+        assert "PUT /articles-v1" in recorder.paths()
 
     async def test_server_errors_are_unavailable(
         self, recorded: tuple[ElasticSearch, Recorder]

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import func, select, update
 
 from tests.fixtures.factories import Factory
@@ -84,6 +85,24 @@ class TestSyncArticles:
         for query in ("覆盖索引", "林小满", "数据库"):
             assert await ids_for(engine, query) == [article_id], query
         assert await ids_for(engine, "hiddenclass") == []
+
+    async def test_counts_from_the_database_when_redis_is_down(
+        self,
+        runtime: Runtime,
+        factory: Factory,
+        author: tuple[int, int],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        article_id = await factory.article(*author, title="计数")
+
+        def broken(*args: Any, **kwargs: Any) -> Any:
+            raise RedisConnectionError("down")
+
+        monkeypatch.setattr(runtime.redis.storage.client, "pipeline", broken)
+        async with runtime.db.read_session() as session:
+            (document,) = await indexer.load_documents(runtime, session, indexer._documents_query())
+        assert document.article_id == article_id
+        assert (document.comm_count, document.like_count, document.collect_count) == (0, 0, 0)
 
     def test_chunks_bound_the_text_per_call(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(indexer, "CHUNK_CHARS", 10)
@@ -172,6 +191,15 @@ class TestReindex:
         assert report.indexed == approved - 60
         assert await engine.count() == approved  # the stale document went with the purge
         assert not checkpoint.exists()
+
+    async def test_ensure_indexed_fills_an_empty_index_once(
+        self, runtime: Runtime, engine: TantivySearch, tmp_path: Path
+    ) -> None:
+        assert await indexer.ensure_indexed(runtime) is None  # nothing to index
+        approved = await seed(runtime, articles=30)
+        report = await indexer.ensure_indexed(runtime)
+        assert report is not None and report.indexed == approved
+        assert await indexer.ensure_indexed(runtime) is None
 
     async def test_without_resume_a_checkpoint_is_ignored(
         self, runtime: Runtime, engine: TantivySearch, tmp_path: Path

@@ -209,6 +209,26 @@ class TestSegmentation:
         assert positions["中华人民共和国"] == positions["人民"] == positions["共和国"] == 0
         assert positions["成立"] == 1
 
+    def test_an_unfinished_last_word_stays_whole(self) -> None:
+        assert te.completion_words("冷启") == ["冷启"]
+        assert te.completion_words("Python 异") == ["python", "异"]
+        assert te.completion_words("网关选") == ["网关", "选"]
+
+    async def test_segmenting_in_processes_gives_the_same_index(self, tmp_path: Path) -> None:
+        docs = corpus(24)
+        threaded, pooled = TantivySearch(tmp_path / "a"), TantivySearch(tmp_path / "b")
+        pooled.set_workers(2)
+        try:
+            await threaded.index(docs)
+            await pooled.index(docs)
+            for query in ("优化", "实战 原理", docs[3].title):
+                assert await pooled.search(query, offset=0, limit=30) == await threaded.search(
+                    query, offset=0, limit=30
+                )
+        finally:
+            await threaded.close()
+            await pooled.close()
+
     def test_queries_are_folded(self) -> None:
         assert te.query_words("ＰＹＴＨＯＮ的异步编程") == ["python", "异步", "编程"]
         assert te.title_key(" Python 异步 ") == "python异步"

@@ -19,7 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from toutiao.kit.db import Database
 from toutiao.recommend import history, keys, rank, recall
-from toutiao.recommend.meta import ArticleMeta, MetaCache, RecentArticles, approved_meta
+from toutiao.recommend.meta import (
+    ArticleMeta,
+    MetaCache,
+    RecentArticles,
+    approved_meta,
+    older,
+)
 from toutiao.recommend.profile import Profile, bootstrap_profile, parse_profile
 from toutiao.recommend.recall import Candidate, Pool
 from toutiao.recommend.schemas import TRACK_ACTIONS, RecoBatch, RecoItem
@@ -33,6 +39,7 @@ RESHOW_AFTER = 6 * 3600.0
 PROFILE_READ = 100
 SHORTLIST = 100  # candidates whose popularity and keywords are read for the final ranking
 VERIFY_ROUNDS = 3
+OLDER_ROWS = 200  # how deep one request digs past the recent list for a heavy reader
 CHANNELS_TTL = 60.0
 RECENT_TTL = 15.0
 
@@ -184,9 +191,10 @@ class Recommender:
 
     async def _fresh(self, req: _Request, state: _State) -> list[Candidate]:
         async with self.db.read_session() as session:
-            cands, blocked = await self._candidates(session, req, state)
+            cands, excluded = await self._candidates(session, req, state)
             if req.uid and cands:
-                cands = await self._unseen(cands, req)
+                cands = await self._not_shown(session, req, state, cands, excluded)
+            blocked = excluded[1]
             cands = rank.shortlist(cands, SHORTLIST, state.profile, req.now)
             if not cands:
                 return []
@@ -224,9 +232,9 @@ class Recommender:
 
     async def _candidates(
         self, session: AsyncSession, req: _Request, state: _State
-    ) -> tuple[list[Candidate], set[int]]:
+    ) -> tuple[list[Candidate], tuple[set[int], set[int]]]:
         """Recalled, approved (as far as the cache knows), in the channel, not pinned, not
-        disliked, not by a blocked author; and the blocked authors."""
+        disliked, not by a blocked author; and (disliked articles, blocked authors)."""
         (recent_rows, disliked, blocked), pool = await asyncio.gather(
             self._recall_db(session, req, state.profile),
             self._recall_redis(req, state.profile),
@@ -241,28 +249,59 @@ class Recommender:
             loaded = await approved_meta(session, missing)
             self._meta.put_loaded(missing, loaded)
             known.update(loaded)
+        return self._admit(pool, known, req, blocked), (disliked, blocked)
+
+    def _admit(
+        self, pool: Pool, known: dict[int, ArticleMeta], req: _Request, blocked: set[int]
+    ) -> list[Candidate]:
         cands = []
         for aid, meta in known.items():
             if self._eligible(meta, req, blocked):
                 cand = pool[aid]
                 cand.author_id, cand.channel_id, cand.published = meta
                 cands.append(cand)
-        return cands, blocked
+        return cands
 
-    async def _unseen(self, cands: list[Candidate], req: _Request) -> list[Candidate]:
-        """Drop what this user was shown; if too little is left, bring back what was shown
-        longest ago (and at least ``RESHOW_AFTER`` ago)."""
+    async def _not_shown(
+        self,
+        session: AsyncSession,
+        req: _Request,
+        state: _State,
+        cands: list[Candidate],
+        excluded: tuple[set[int], set[int]],
+    ) -> list[Candidate]:
+        """Drop what this user was shown. Too little left: dig older articles of the channel;
+        still too little: bring back what was shown longest ago (at least RESHOW_AFTER ago)."""
+        fresh, stale = await self._split_shown(cands, req)
+        if len(fresh) < req.count:
+            disliked, blocked = excluded
+            listed = [c.published for c in cands if c.sources & {"recent", "interest"}]
+            before = min(listed, default=req.now)  # where the recent list ends
+            pool, known = Pool(), {}
+            for aid, meta in await older(session, req.channel_id, before, OLDER_ROWS):
+                self._meta.put(aid, meta)
+                if aid not in disliked and aid not in state.pinned:
+                    pool.add([aid], "recent")
+                    known[aid] = meta
+            more_fresh, more_stale = await self._split_shown(
+                self._admit(pool, known, req, blocked), req
+            )
+            fresh += more_fresh
+            stale = sorted([*stale, *more_stale], key=lambda ws: ws[0])
+        return fresh + [c for _, c in stale[: max(req.count - len(fresh), 0)]]
+
+    async def _split_shown(
+        self, cands: list[Candidate], req: _Request
+    ) -> tuple[list[Candidate], list[tuple[float, Candidate]]]:
+        """(never shown, (when, candidate) shown at least RESHOW_AFTER ago)."""
+        if not cands:
+            return [], []
         members = [str(c.article_id) for c in cands]
         shown_ms = await self.redis.zmscore(keys.shown(req.uid), members)
-        fresh = [c for c, when in zip(cands, shown_ms, strict=True) if when is None]
-        if len(fresh) >= req.count:
-            return fresh
         cutoff = (req.now - RESHOW_AFTER) * 1000
-        stale = sorted(
-            ((when, c) for c, when in zip(cands, shown_ms, strict=True) if when and when <= cutoff),
-            key=lambda wc: wc[0],
-        )
-        return fresh + [c for _, c in stale[: req.count - len(fresh)]]
+        fresh = [c for c, when in zip(cands, shown_ms, strict=True) if when is None]
+        stale = [(w, c) for c, w in zip(cands, shown_ms, strict=True) if w and w <= cutoff]
+        return fresh, sorted(stale, key=lambda ws: ws[0])
 
     async def _recall_redis(self, req: _Request, profile: Profile) -> Pool:
         pool = Pool()

@@ -6,8 +6,8 @@
 | ``reco:events:folded`` | string | id of the last event folded into profiles and hot lists |
 | ``reco:user:{uid}:interest`` | zset | ``c:{channel_id}`` / ``k:{keyword}`` -> decayed weight |
 | ``reco:user:{uid}:pos`` | zset | articles the user clicked/liked/collected/shared -> time (s) |
-| ``reco:user:{uid}:shown`` | zset | articles shown in fresh batches -> time (ms), bounded, TTL |
-| ``reco:user:{uid}:{cid}:his`` | zset | batch timestamp (ms) -> same timestamp |
+| ``reco:user:{uid}:shown`` | zset | articles shown in fresh batches -> time (ms), 600, 7 days |
+| ``reco:user:{uid}:{cid}:his`` | zset | batch timestamp (ms) -> same timestamp; 30, 30 days |
 | ``reco:user:{uid}:{cid}:batches`` | hash | batch timestamp -> JSON ``[[article_id, sources], ...]`` |
 | ``reco:user:{uid}:boot`` | string | marker: interest bootstrapped from the database lately |
 | ``reco:hot`` / ``reco:ch:{cid}:hot`` | zset | article -> time-decayed popularity |
@@ -15,10 +15,13 @@
 | ``reco:sim:{aid}`` | zset | similar article -> cosine similarity |
 | ``reco:idx:post:{term}`` | zset | article -> TF-IDF weight of the term (strongest only) |
 | ``reco:idx:kw:{term}`` | zset | article having the term among its keywords -> pubdate (s) |
-| ``reco:idx:artkw`` | hash | article -> its keywords, space separated |
+| ``reco:idx:artkw`` | hash | article -> its keywords, space separated ("" = indexed, none) |
 | ``reco:idx:df`` | hash | term -> document frequency |
 | ``reco:idx:meta`` | hash | ``docs``, ``watermark`` (pubdate and id of the last article indexed) |
-| ``reco:lock:{name}`` | string | scheduler leader lock token |
+| ``reco:lock:{name}`` | string | scheduler leader lock token (``tasks.LeaderLock``) |
+
+``{uid}`` is the user id or anonymous device id as given when it is short and plain, else a
+hash of it (:func:`user_part`), so a client-chosen id cannot make keys unbounded.
 
 Read-only here: ``ch:{cid}:art:top`` (pinned articles) and the ``count:art:*`` counters.
 """

@@ -15,6 +15,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from sqlalchemy import select, union_all
@@ -75,6 +76,25 @@ async def recent(session: AsyncSession, depth: dict[int, int]) -> list[tuple[int
         (row.article_id, ArticleMeta(row.user_id, row.channel_id, row.pubdate.timestamp()))
         for row in rows
     ]
+
+
+async def older(
+    session: AsyncSession, channel_id: int, before: float, limit: int
+) -> list[tuple[int, ArticleMeta]]:
+    """Approved articles older than ``before`` (epoch s), newest first: deeper recency for a
+    reader who has seen the newest ones. Channel 0 walks the (status, create_time) index,
+    an article being created before it is published."""
+    until = datetime.fromtimestamp(before, UTC).astimezone().replace(tzinfo=None)
+    query = select(Article.article_id, Article.user_id, Article.channel_id, Article.pubdate).where(
+        Article.status == ArticleStatus.APPROVED, Article.pubdate.is_not(None)
+    )
+    if channel_id:
+        query = query.where(Article.channel_id == channel_id, Article.pubdate < until)
+        query = query.order_by(Article.pubdate.desc())
+    else:
+        query = query.where(Article.create_time < until).order_by(Article.create_time.desc())
+    rows = (await session.execute(query.limit(limit))).all()
+    return [(aid, ArticleMeta(author, cid, when.timestamp())) for aid, author, cid, when in rows]
 
 
 class MetaCache:

@@ -68,7 +68,8 @@ async def serve_recommender(
         log.info("rpc.stopped port=%d", bound)
 
 
-async def _until_signalled() -> None:
+async def until_signalled() -> None:
+    """Wait for SIGINT or SIGTERM (or cancellation)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM)
@@ -89,6 +90,9 @@ async def run_rpc(settings: Settings, host: str = "127.0.0.1", port: int = 9999)
         run_jobs = bool(getattr(settings, "SCHEDULER_ENABLED", True))
         async with serve_recommender(runtime, host=host, port=port, run_jobs=run_jobs) as bound:
             log.info("rpc.listening host=%s port=%d jobs=%s", host, bound, run_jobs)
-            await _until_signalled()
+            await until_signalled()
     finally:
         await runtime.close()
+
+
+_until_signalled = until_signalled  # the name the CLI's scheduler command imports

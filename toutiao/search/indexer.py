@@ -64,11 +64,16 @@ def _documents_query() -> Select[Any]:
 
 
 async def _counts(runtime: Runtime, session: AsyncSession, ids: list[int]) -> dict[int, list[int]]:
+    """Live counters, one ZMSCORE per counter for the whole batch; SQL if Redis is down."""
     try:
-        found = await c.read_many(runtime.store, COUNTS, ids)
+        async with runtime.store.pipeline(transaction=False) as pipe:
+            for counter in COUNTS:
+                pipe.zmscore(counter.key, ids)
+            scores = await pipe.execute()
     except RedisError:
         found = await article_counts_from_db(session, ids)
-    return {i: [found.get(i, {}).get(counter.key, 0) for counter in COUNTS] for i in ids}
+        return {i: [found.get(i, {}).get(counter.key, 0) for counter in COUNTS] for i in ids}
+    return {i: [int(per[n] or 0) for per in scores] for n, i in enumerate(ids)}
 
 
 async def load_documents(
@@ -235,3 +240,11 @@ async def reindex(
     path.unlink(missing_ok=True)
     log.info("search.reindexed engine=%s documents=%d", engine.name, state.indexed)
     return ReindexReport(indexed_now, total, resumed_from, time.perf_counter() - started)
+
+
+async def ensure_indexed(runtime: Runtime) -> ReindexReport | None:
+    """A full reindex when the index is empty but approved articles exist (a first start on
+    existing data, a new index version); ``toutiao serve`` may run it in the background."""
+    if await engine_of(runtime).count() or not await _approved(runtime):
+        return None
+    return await reindex(runtime, workers=0)

@@ -86,6 +86,9 @@ class SearchEngine(Protocol):
     async def purge(self, indexed_before_ms: int) -> None:
         """Drop documents last written before this time (what a full reindex did not see)."""
 
+    async def count(self) -> int:
+        """Documents in the index."""
+
     async def ping(self) -> bool: ...
 
     async def close(self) -> None: ...

@@ -376,18 +376,25 @@ class ElasticSearch:
                 deletes[start : start + BULK_ACTIONS],
                 now,
             )
-            params = {"refresh": "wait_for"} if refresh else None
+            # require_alias: never let a write auto-create an index without our mappings.
+            params = {"require_alias": "true"}
+            if refresh:
+                params["refresh"] = "wait_for"
             result = await self._request("POST", "/_bulk", lines, params=params, ndjson=True)
             if result.get("errors"):
                 self._check_items(result.get("items", []))
 
-    @staticmethod
-    def _check_items(items: list[dict[str, Any]]) -> None:
+    def _check_items(self, items: list[dict[str, Any]]) -> None:
         """A 404 on delete is fine; a refused document (4xx) is logged, never retried; a
-        rejected or failed shard (429, 5xx) raises, so the caller retries later."""
+        rejected or failed shard (429, 5xx) or a vanished index raises, so the caller retries
+        later (and the index is created again first)."""
         for item in items:
             (action, outcome), *_ = item.items()
             status = int(outcome.get("status", 200))
+            error = outcome.get("error") or {}
+            if isinstance(error, dict) and error.get("type") == "index_not_found_exception":
+                self._ready = False
+                raise SearchUnavailable()
             if status == 404 and action == "delete":
                 continue
             if status == 429 or status >= 500:

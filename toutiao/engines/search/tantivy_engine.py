@@ -325,12 +325,16 @@ class TantivySearch:
                 initargs=(jieba_text.cache_dir(),),
             )
         loop, size = asyncio.get_running_loop(), -(-len(texts) // self._workers)
-        parts = await asyncio.gather(
-            *(
-                loop.run_in_executor(self._pool, segment_docs, texts[i : i + size])
-                for i in range(0, len(texts), size)
+        try:
+            parts = await asyncio.gather(
+                *(
+                    loop.run_in_executor(self._pool, segment_docs, texts[i : i + size])
+                    for i in range(0, len(texts), size)
+                )
             )
-        )
+        except (OSError, RuntimeError) as exc:  # BrokenProcessPool is a RuntimeError
+            self._pool = None
+            raise SearchUnavailable() from exc
         return [item for part in parts for item in part]
 
     # -- writes

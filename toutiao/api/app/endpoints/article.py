@@ -40,7 +40,11 @@ def _flag(name: str, value: str) -> bool:
 
 
 def _viewer(user_id: int | None, anonymous_id: str | None) -> str:
-    return str(user_id) if user_id is not None else (anonymous_id or "")
+    """The recommender's user id; anonymous devices are namespaced so an ``Anony <user id>``
+    header can't read a real user's history."""
+    if user_id is not None:
+        return str(user_id)
+    return f"anon:{anonymous_id}" if anonymous_id else ""
 
 
 @router.get("/v1_1/articles", name="news.articles_v1_1", response_model=Envelope[FeedPage])
