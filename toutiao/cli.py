@@ -18,9 +18,11 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 seed_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 stats_app = typer.Typer(help="Counters.", no_args_is_help=True)
+search_app = typer.Typer(help="Full-text search.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(seed_app, name="seed")
 app.add_typer(stats_app, name="stats")
+app.add_typer(search_app, name="search")
 
 console = Console(stderr=True)
 log = logging.getLogger("toutiao.cli")
@@ -108,10 +110,17 @@ def serve(
         from toutiao.im import close_sio, create_im_asgi, create_sio, start_fanout
         from toutiao.rpc.main import serve_recommender
         from toutiao.runtime import connect_reco
+        from toutiao.search.indexer import ensure_indexed
+        from toutiao.search.tasks import run_index_worker
         from toutiao.stats.tasks import schedule_stats
 
         runtime = await _prepare(settings, demo=demo)
         jobs = AsyncIOScheduler() if settings.SCHEDULER_ENABLED else None
+        stop_indexing = asyncio.Event()
+        background = [
+            asyncio.create_task(run_index_worker(runtime, stop_indexing)),
+            asyncio.create_task(ensure_indexed(runtime)),  # a fresh demo start gets its index
+        ]
         try:
             async with serve_recommender(
                 runtime, scheduler=jobs, run_jobs=jobs is not None
@@ -140,6 +149,10 @@ def serve(
                     finally:
                         await close_sio(sio, runtime)
         finally:
+            stop_indexing.set()
+            for task in background[1:]:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             if jobs is not None and jobs.running:
                 jobs.shutdown(wait=False)
             await runtime.close()
@@ -250,6 +263,22 @@ def seed_demo_command(
             await runtime.close()
 
     asyncio.run(main())
+
+
+@search_app.command("reindex")
+def search_reindex(
+    batch: Annotated[int, typer.Option(min=1, help="Articles per batch.")] = 500,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue from the last checkpoint.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Rebuild the search index from the database (progress bar, resumable)."""
+    from toutiao.search.cli import reindex_command
+
+    settings = _settings(data_dir)
+    _configure_logging(settings)
+    reindex_command(settings, batch=batch, resume=resume)
 
 
 @stats_app.command("fix")

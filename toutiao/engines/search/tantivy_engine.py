@@ -429,8 +429,8 @@ class TantivySearch:
         return await self._run(self._correct, text)
 
     def _correct(self, text: str) -> str | None:
-        """The candidate spelling with the most evidence in the index: titles holding it as a
-        phrase, then documents holding all its words."""
+        """The candidate spelling with the most evidence in titles: titles holding it as a
+        phrase, then titles holding all its words (at least one must)."""
         candidates = corrections(text, self._vocabulary())
         if not candidates:
             return None
@@ -441,12 +441,12 @@ class TantivySearch:
             words = query_words(candidate)
             if not words:
                 continue
-            all_words = [(Occur.Must, _word(schema, w)) for w in words]
+            in_titles = [(Occur.Must, Query.term_query(schema, "title", w)) for w in words]
             score = (
                 searcher.search(_title_phrase(schema, words), 1).count,
-                searcher.search(Query.boolean_query(all_words), 1).count,
+                searcher.search(Query.boolean_query(in_titles), 1).count,
             )
-            if score > best_score:
+            if score[1] and score > best_score:
                 best, best_score = candidate, score
         return best
 
