@@ -83,13 +83,21 @@ async def until_signalled() -> None:
 
 
 async def run_rpc(settings: Settings, host: str = "127.0.0.1", port: int = 9999) -> None:
-    """The ``toutiao rpc`` process: serve until SIGINT/SIGTERM (or cancellation)."""
+    """The ``toutiao rpc`` process: the recommender on ``port`` and the chat assistant on
+    ``CHATBOT_PORT``, until SIGINT/SIGTERM (or cancellation)."""
+    from toutiao.chat.main import serve_chatbot
+
     runtime = build_runtime(settings, name="rpc")
     await runtime.start()
     try:
         run_jobs = bool(getattr(settings, "SCHEDULER_ENABLED", True))
-        async with serve_recommender(runtime, host=host, port=port, run_jobs=run_jobs) as bound:
-            log.info("rpc.listening host=%s port=%d jobs=%s", host, bound, run_jobs)
+        async with (
+            serve_recommender(runtime, host=host, port=port, run_jobs=run_jobs) as bound,
+            serve_chatbot(runtime, host=host, port=settings.CHATBOT_PORT) as chat_port,
+        ):
+            log.info(
+                "rpc.listening host=%s port=%d chatbot=%d jobs=%s", host, bound, chat_port, run_jobs
+            )
             await until_signalled()
     finally:
         await runtime.close()
