@@ -39,7 +39,16 @@ async def get_db_read_session(runtime: RuntimeDep) -> AsyncIterator[AsyncReadSes
         yield session
 
 
+async def get_db_primary_read_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    async with runtime.db.primary_read_session() as session:
+        yield session
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_db_session, scope="function")]
+# Reads whose result refills a cache right after a write: see Database.primary_read_session.
+PrimaryReadSessionDep = Annotated[
+    AsyncSession, Depends(get_db_primary_read_session, scope="function")
+]
 ReadSessionDep = Annotated[AsyncReadSession, Depends(get_db_read_session, scope="function")]
 
 

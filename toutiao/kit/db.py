@@ -168,6 +168,12 @@ class Database:
         """A session on the primary: every write, and any read that must see its own writes."""
         return self._writer()
 
+    def primary_read_session(self) -> AsyncSession:
+        """Reads that must see the latest commit (they refill a cache a write just dropped, and
+        a lagging replica's copy would be cached for the key's TTL). Not a write session: on
+        SQLite those BEGIN IMMEDIATE and would queue every read behind the writers."""
+        return AsyncSession(self.primary, expire_on_commit=False)
+
     def read_session(self) -> AsyncReadSession:
         healthy = [r for r in self.replicas if r.healthy]
         replica = random.choice(healthy) if healthy else None

@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import APIRouter
 
 from toutiao.api.app.deps import CurrentUser, OptionalUser
 from toutiao.api.app.paging import PagingDep
 from toutiao.api.app.schemas.article import ArticlePage, LikedArticlePage
-from toutiao.api.deps import ReadSessionDep, RuntimeDep
+from toutiao.api.deps import PrimaryReadSessionDep, ReadSessionDep, RuntimeDep
 from toutiao.api.responses import Envelope, ok
 from toutiao.article import lists as list_service
 
 router = APIRouter()
-
-
-async def get_primary_read_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    """A reading session on the primary, for my collections and my history.
-
-    They refill per-user caches right after my own writes tombstoned them; a lagging
-    replica's rows would then be cached as current. Not a write session either: on SQLite
-    those BEGIN IMMEDIATE and would queue every read behind the writers.
-    """
-    async with AsyncSession(runtime.db.primary, expire_on_commit=False) as session:
-        yield session
-
-
-PrimaryReadSessionDep = Annotated[AsyncSession, Depends(get_primary_read_session, scope="function")]
 
 
 @router.get("/v1_0/user/articles", name="user.articles", response_model=Envelope[ArticlePage])

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Response
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import APIRouter, Response
 
 from toutiao.api.app.deps import CurrentUser, OptionalUser
 from toutiao.api.app.schemas.channel import (
@@ -17,25 +13,11 @@ from toutiao.api.app.schemas.channel import (
     UserChannelsBody,
     UserChannelsOut,
 )
-from toutiao.api.deps import ReadSessionDep, RuntimeDep, SessionDep
+from toutiao.api.deps import PrimaryReadSessionDep, ReadSessionDep, RuntimeDep, SessionDep
 from toutiao.api.responses import Envelope, no_content, ok
 from toutiao.channel import service as channel_service
 
 router = APIRouter()
-
-
-async def get_primary_read_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    """A reading session on the primary, for ``GET /user/channels``.
-
-    Not a replica: that read refills ``user:{id}:ch`` right after a write dropped it, and a
-    lagging replica's copy would then be served from the cache for an hour. Not a write session
-    either: on SQLite those BEGIN IMMEDIATE, which would queue every read behind the writers.
-    """
-    async with AsyncSession(runtime.db.primary, expire_on_commit=False) as session:
-        yield session
-
-
-PrimaryReadSessionDep = Annotated[AsyncSession, Depends(get_primary_read_session, scope="function")]
 
 
 @router.get("/v1_0/channels", name="news.channels", response_model=Envelope[ChannelList])
