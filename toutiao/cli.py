@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,6 +40,31 @@ def _settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
     if data_dir is not None:
         values["DATA_DIR"] = data_dir
     return Settings(**values)
+
+
+def _graceful_server_class() -> Any:
+    import signal
+
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        """uvicorn re-raises SIGTERM/SIGINT after it shuts down, which kills the process before
+        our own cleanup (the recommender, the embedded Redis saving its data) can run. Handle
+        the signals on the loop instead and let ``serve()`` simply return."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            loop = asyncio.get_running_loop()
+            signals = (signal.SIGINT, signal.SIGTERM)
+            for sig in signals:
+                loop.add_signal_handler(sig, self.handle_exit, sig, None)
+            try:
+                yield
+            finally:
+                for sig in signals:
+                    loop.remove_signal_handler(sig)
+
+    return GracefulServer
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -97,6 +124,8 @@ def serve(
 
     from toutiao.main import create_app
 
+    _GracefulServer = _graceful_server_class()
+
     public = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     settings = _settings(data_dir, DEMO=demo or None)
     if "PUBLIC_URL" not in settings.model_fields_set:
@@ -145,7 +174,7 @@ def serve(
                         f"toutiao is up: {public}/app/  (docs: {public}/docs, health: {public}/healthz)"
                     )
                     try:
-                        await uvicorn.Server(config).serve()
+                        await _GracefulServer(config).serve()
                     finally:
                         await close_sio(sio, runtime)
         finally:

