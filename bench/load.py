@@ -2,10 +2,11 @@
 
 A separate process from the server. It discovers real request targets through the API
 (logs a few demo users in, reads channels, crawls the v1.1 feed for article ids and click
-traces, probes which of them have comments), warms the caches by sending every target once,
-then drives each endpoint for a fixed time with a fixed number of connections and reports
-requests/s, p50/p99 latency, errors and the ratio to the floor (``GET /app/``, measured in
-the same run with the same tool).
+traces, probes which of them have comments), warms the caches (one detail request per
+article given with ``--warm-ids``, then every target twice), then drives each endpoint for a
+fixed time with a fixed number of connections and reports requests/s, p50/p99 latency,
+errors, the ratio to the floor (``GET /app/``, measured in the same round with the same
+tool), and the CPU each part of the stack spent per request.
 
 Two drivers:
 - ``wrk`` (default when installed): C, event-driven, rotating over the targets with
@@ -285,6 +286,9 @@ async def warm_articles(client: Api, ids: list[int], concurrency: int) -> dict[s
             statuses[(await client.get(f"/app/v1_0/articles/{aid}")).status_code] += 1
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
+    failed = {s: n for s, n in statuses.items() if s != 200}
+    if failed:
+        emit(f"  warning: non-200 answers while warming articles: {failed}", err=True)
     return {
         "requests": len(ids),
         "seconds": round(time.perf_counter() - started, 1),
@@ -293,8 +297,8 @@ async def warm_articles(client: Api, ids: list[int], concurrency: int) -> dict[s
 
 
 async def probe_and_warm(client: Api, ep: Endpoint) -> dict[str, Any]:
-    """Send every target once (fills Redis and the workers' L1 caches); a failing first
-    request marks the endpoint skipped with the status and body."""
+    """Send every target twice (fills Redis and both workers' in-process caches); a failing
+    first request marks the endpoint skipped with the status and body."""
     first = ep.targets[0]
     response = await client.get(expand(first[0]), headers=first[1])
     if not 200 <= response.status_code < 300:
@@ -311,6 +315,9 @@ async def probe_and_warm(client: Api, ep: Endpoint) -> dict[str, Any]:
     rounds = 2 if len(ep.targets) <= 2000 else 1  # twice: both workers see most of them
     for _ in range(rounds):
         await asyncio.gather(*(one(t) for t in ep.targets))
+    failed = {s: n for s, n in statuses.items() if not 200 <= s < 300}
+    if failed:
+        emit(f"  warning: {ep.label}: non-2xx answers while warming: {failed}", err=True)
     return {"warm_requests": sum(statuses.values()), "warm_statuses": dict(statuses)}
 
 
@@ -884,4 +891,8 @@ if __name__ == "__main__":
         runner = uvloop.run
     except ImportError:
         runner = asyncio.run
-    sys.exit(runner(main()))
+    try:
+        sys.exit(runner(main()))
+    except KeyboardInterrupt:
+        emit("interrupted", err=True)
+        sys.exit(130)

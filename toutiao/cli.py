@@ -324,7 +324,7 @@ def stats_fix(data_dir: DataDir = None) -> None:
             async with runtime.db.read_session() as session:
                 written = await rebuild_counters(session, runtime.store)
             for key, members in written.items():
-                console.print(f"{key}: {members}")
+                console.print(f"{key}: {members}", markup=False, emoji=False)
         finally:
             await runtime.close()
 
