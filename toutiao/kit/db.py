@@ -212,6 +212,10 @@ async def _ping(engine: AsyncEngine) -> bool:
 
 AfterCommit = Callable[[], Awaitable[Any]]
 
+# Called when an after-commit callback failed on Redis: derived state (counters) may have
+# missed this write. The stats domain registers its repair trigger here.
+after_commit_redis_failure: list[Callable[[], None]] = []
+
 
 def on_commit(session: AsyncSession, callback: AfterCommit) -> None:
     """Run ``callback`` once this session's transaction has committed (cache invalidation,

@@ -14,7 +14,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from toutiao.kit.db import Database
+from toutiao.kit.db import Database, after_commit_redis_failure
 from toutiao.recommend.tasks import Job, LeaderLock, schedule
 from toutiao.stats.service import rebuild_counters
 
@@ -27,6 +27,9 @@ def mark_dirty() -> None:
     """Counters may have missed an update in this process."""
     global _dirty
     _dirty = True
+
+
+after_commit_redis_failure.append(mark_dirty)
 
 
 def is_dirty() -> bool:
