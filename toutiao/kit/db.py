@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NewType
 
+from redis.exceptions import RedisError
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -233,8 +234,11 @@ async def commit(session: AsyncSession) -> None:
     for callback in callbacks:
         try:
             await callback()
-        except Exception:
+        except Exception as exc:  # the data is durable; what failed is derived from it
             log.exception("db.after_commit_failed")
+            if isinstance(exc, RedisError):
+                for hook in after_commit_redis_failure:
+                    hook()
 
 
 def discard_after_commit(session: AsyncSession) -> None:
