@@ -141,3 +141,26 @@ class TestArticleRecommend:
             raw = await chan.unary_unary("/UserRecommend/article_recommend")(request, timeout=5)
         (packed,) = [v for n, v in wire.decode(raw) if n == 1]
         assert wire.packed_varints(packed) == found
+
+
+async def test_work_survives_the_callers_cancellation():
+    """A client deadline cancels the RPC; the database/Redis work underneath still finishes."""
+    import asyncio
+
+    from toutiao.rpc.server import RecommendServicer
+
+    servicer = RecommendServicer(recommender=None)  # type: ignore[arg-type]
+    finished = asyncio.Event()
+
+    async def work() -> str:
+        await asyncio.sleep(0.05)
+        finished.set()
+        return "done"
+
+    call = asyncio.create_task(servicer._finish(work()))
+    await asyncio.sleep(0.01)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    await asyncio.wait_for(finished.wait(), 1)
+    assert not servicer._unfinished

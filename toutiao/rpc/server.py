@@ -6,9 +6,11 @@ original package-less protos use, so the original clients keep working unchanged
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import grpc
 
@@ -16,6 +18,7 @@ from toutiao.recommend.engine import Recommender
 from toutiao.rpc.protos import reco_pb2, reco_pb2_grpc
 
 log = logging.getLogger("toutiao.rpc")
+T = TypeVar("T")
 
 MAX_ARTICLES = 50
 MAX_USER_ID_CHARS = 128
@@ -29,6 +32,18 @@ def _clamp(value: int) -> int:
 class RecommendServicer(reco_pb2_grpc.UserRecommendServicer):
     def __init__(self, recommender: Recommender) -> None:
         self.recommender = recommender
+        self._unfinished: set[asyncio.Task[Any]] = set()
+
+    async def _finish(self, work: Awaitable[T]) -> T:
+        """Run ``work`` to completion even if the caller's deadline cancels this RPC.
+
+        Cancelling mid-way would interrupt a database session or a Redis pipeline (seen under
+        load: a leaked pooled connection); the batch is small, so let it finish and drop it.
+        """
+        task = asyncio.ensure_future(work)
+        self._unfinished.add(task)
+        task.add_done_callback(self._unfinished.discard)
+        return await asyncio.shield(task)
 
     async def user_recommend(
         self, request: reco_pb2.UserRequest, context: grpc.aio.ServicerContext
@@ -42,8 +57,10 @@ class RecommendServicer(reco_pb2_grpc.UserRecommendServicer):
         # proto3 cannot tell 0 from "not sent": a missing timestamp means "now".
         time_stamp = request.time_stamp or int(time.time() * 1000)
         try:
-            batch = await self.recommender.user_recommend(
-                request.user_id, request.channel_id, _clamp(request.article_num), time_stamp
+            batch = await self._finish(
+                self.recommender.user_recommend(
+                    request.user_id, request.channel_id, _clamp(request.article_num), time_stamp
+                )
             )
         except Exception:
             log.exception("rpc.user_recommend_failed channel=%s", request.channel_id)
@@ -63,7 +80,9 @@ class RecommendServicer(reco_pb2_grpc.UserRecommendServicer):
         if request.article_id <= 0:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "article_id must be > 0")
         try:
-            found = await self.recommender.similar(request.article_id, _clamp(request.article_num))
+            found = await self._finish(
+                self.recommender.similar(request.article_id, _clamp(request.article_num))
+            )
         except Exception:
             log.exception("rpc.article_recommend_failed article=%s", request.article_id)
             await context.abort(grpc.StatusCode.INTERNAL, "similar articles failed")
