@@ -60,29 +60,30 @@ def card_of(article: Article) -> dict[str, Any]:
     }
 
 
-async def get_cards(
-    cache: Any, session: AsyncSession, ids: Iterable[int]
-) -> dict[int, dict[str, Any]]:
-    """Cards of the approved articles among ``ids``: one MGET for what L1 lacks, one query for
-    what Redis lacks, one pipelined fill."""
-    wanted = list(dict.fromkeys(ids))
+def split_l1(ids: Iterable[int]) -> tuple[dict[int, dict[str, Any]], list[int]]:
+    """``(cards L1 holds, ids L1 knows nothing about)``; ids L1 knows are absent are dropped."""
     found: dict[int, dict[str, Any]] = {}
-    missing: list[int] = []
-    for article_id in wanted:
+    lacking: list[int] = []
+    for article_id in dict.fromkeys(ids):
         if article_id in _l1_cards:
             card = _l1_cards[article_id]
             if card is not None:
                 found[article_id] = card
         else:
-            missing.append(article_id)
-    if not missing:
-        return found
-    try:
-        raws = await cache.mget([card_key(a) for a in missing])
-    except RedisError:
-        raws = [None] * len(missing)
+            lacking.append(article_id)
+    return found, lacking
+
+
+async def absorb(
+    cache: Any, session: AsyncSession, lacking: list[int], raws: list[Any]
+) -> dict[int, dict[str, Any]]:
+    """Cards for ``lacking`` from their Redis values (``raws``, None when not read): decoded
+    into L1, and what Redis lacks loaded with one query and filled in one pipeline.
+
+    Callers that read the card keys inside a larger pipeline (feed, detail) share this."""
+    found: dict[int, dict[str, Any]] = {}
     to_load = []
-    for article_id, raw in zip(missing, raws, strict=True):
+    for article_id, raw in zip(lacking, [*raws, *[None] * (len(lacking) - len(raws))], strict=True):
         if raw is None or raw == INVALIDATED:
             to_load.append(article_id)
         elif raw == ABSENT:
@@ -93,6 +94,22 @@ async def get_cards(
         loaded = await _load_cards(session, to_load)
         found.update(loaded)
         await _fill(cache, to_load, loaded)
+    return found
+
+
+async def get_cards(
+    cache: Any, session: AsyncSession, ids: Iterable[int]
+) -> dict[int, dict[str, Any]]:
+    """Cards of the approved articles among ``ids``: one MGET for what L1 lacks, one query for
+    what Redis lacks, one pipelined fill."""
+    found, lacking = split_l1(ids)
+    if not lacking:
+        return found
+    try:
+        raws = await cache.mget([card_key(a) for a in lacking])
+    except RedisError:
+        raws = []
+    found.update(await absorb(cache, session, lacking, raws))
     return found
 
 

@@ -40,8 +40,7 @@ async def _round_trip_one(
     runtime: Runtime, session: AsyncSession, article_id: int, similar: list[int]
 ) -> tuple[dict[int, dict[str, Any]], str | None]:
     ids = list(dict.fromkeys([article_id, *similar]))
-    lacking = [i for i in ids if i not in article_cache._l1_cards]
-    cards = {i: article_cache._l1_cards[i] for i in ids if article_cache._l1_cards.get(i)}
+    cards, lacking = article_cache.split_l1(ids)
     try:
         async with runtime.cache.pipeline(transaction=False) as pipe:
             if lacking:
@@ -51,17 +50,8 @@ async def _round_trip_one(
         raws, content_raw = (results[0] if lacking else []), results[-1]
     except RedisError:
         log.warning("detail.redis_degraded article=%s", article_id)
-        raws, content_raw = [None] * len(lacking), None
-    to_load = []
-    for other_id, raw in zip(lacking, raws, strict=False):
-        if raw is None or raw == INVALIDATED:
-            to_load.append(other_id)
-        elif raw == ABSENT:
-            article_cache._l1_cards[other_id] = None
-        else:
-            article_cache._l1_cards[other_id] = cards[other_id] = orjson.loads(raw)
-    if to_load:
-        cards.update(await article_cache.get_cards(runtime.cache, session, to_load))
+        raws, content_raw = [], None
+    cards.update(await article_cache.absorb(runtime.cache, session, lacking, raws))
     if content_raw in (None, INVALIDATED):
         content = await article_cache.get_content(runtime.cache, session, article_id)
     else:

@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from toutiao.article import cache as article_cache
 from toutiao.article.cards import present_cards
 from toutiao.channel import service as channel_service
-from toutiao.kit.cache import ABSENT, INVALIDATED
 from toutiao.kit.errors import BadRequest
 from toutiao.models import Article
 from toutiao.models.enums import ArticleStatus
@@ -54,8 +53,7 @@ async def _round_trip_one(
     """Pinned ids (fresh) and the cards of ``wanted`` + likely pinned ids, in one pipeline."""
     guess = _pinned_guess.get(channel_id, [])
     ids = list(dict.fromkeys([*guess, *wanted]))
-    cards = {i: article_cache._l1_cards[i] for i in ids if article_cache._l1_cards.get(i)}
-    lacking = [i for i in ids if i not in article_cache._l1_cards]
+    cards, lacking = article_cache.split_l1(ids)
     shared = runtime.redis.cache is runtime.redis.storage
     pinned: list[int] = []
     raws: list[Any] = []
@@ -79,19 +77,12 @@ async def _round_trip_one(
             )
     except RedisError:
         log.warning("feed.redis_degraded channel=%s", channel_id)
-        raws = [None] * len(lacking)
+        raws = []
     _pinned_guess[channel_id] = pinned
-    to_load = []
-    for article_id, raw in zip(lacking, raws, strict=False):
-        if raw is None or raw == INVALIDATED:
-            to_load.append(article_id)
-        elif raw == ABSENT:
-            article_cache._l1_cards[article_id] = None
-        else:
-            article_cache._l1_cards[article_id] = cards[article_id] = orjson.loads(raw)
-    to_load.extend(i for i in pinned if i not in ids)
-    if to_load:
-        cards.update(await article_cache.get_cards(runtime.cache, session, to_load))
+    cards.update(await article_cache.absorb(runtime.cache, session, lacking, raws))
+    unguessed = [i for i in pinned if i not in ids]  # pinning changed since the last request
+    if unguessed:
+        cards.update(await article_cache.get_cards(runtime.cache, session, unguessed))
     return pinned, cards
 
 
