@@ -236,6 +236,8 @@ def _after_commit(
                 if amount and member is not None:
                     pipe.zincrby(counter.key, amount, member)
             queue_attitude_forget(pipe, user_id)
+            if c.ARTICLE_DISLIKES in deltas:
+                events.queue_exclusions_changed(pipe, user_id)
             if event is not None:
                 events.queue_event(pipe, **event)
             await pipe.execute()

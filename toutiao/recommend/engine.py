@@ -1,9 +1,13 @@
 """The recommender: a user's feed batches (fresh or replayed) and similar articles.
 
-A fresh batch costs five Redis round trips (state; recall; shown filter; features;
-recording) and one read session with one to three bounded, indexed queries (the user's
-dislikes and blacklists; metadata the in-process cache lacks; the final approval check).
-The Redis recall and the database recall run concurrently. A replay costs two round trips.
+A fresh batch for a reader with an id is usually served from the reader's wait queue
+(``waiting.py``): three Redis round trips (state with the queue; shown filter; recording)
+and no SQL. When the queue runs short, recall + ranking fill it: five Redis round trips
+(state; recall; shown filter; features; recording) and one read session with one to three
+bounded, indexed queries (the user's dislikes and blacklists when their cached copy is
+stale; metadata the in-process cache lacks; the approval check of what is served and
+queued). The Redis recall and the database recall run concurrently. A replay costs two
+round trips.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from toutiao.kit.db import Database
-from toutiao.recommend import history, keys, rank, recall
+from toutiao.recommend import history, keys, rank, recall, waiting
 from toutiao.recommend.meta import (
     ArticleMeta,
     MetaCache,
@@ -29,7 +33,8 @@ from toutiao.recommend.meta import (
 from toutiao.recommend.profile import Profile, bootstrap_profile, parse_profile
 from toutiao.recommend.recall import Candidate, Pool
 from toutiao.recommend.schemas import TRACK_ACTIONS, RecoBatch, RecoItem
-from toutiao.recommend.similar import similar_ids
+from toutiao.recommend.similar import queue_similar
+from toutiao.recommend.waiting import Exclusions, Pairs
 
 ALGORITHM = "reco-v1"
 SHOWN_CAP = 600  # ~60 batches; bounds the heaviest readers to ~50 KB
@@ -50,6 +55,10 @@ class _State:
     profile: Profile = field(default_factory=Profile)
     pinned: set[int] = field(default_factory=set)
     needs_profile: bool = False
+    waiting: Pairs = field(default_factory=list)
+    # None until known: a registered user's cached copy was missing or stale
+    exclusions: Exclusions | None = field(default_factory=lambda: Exclusions(set(), set(), ""))
+    exclusions_version: str = ""  # keys.exclusions_version as read with the state
 
 
 @dataclass
@@ -108,6 +117,7 @@ class Recommender:
         self._visible: frozenset[int] = frozenset()
         self._meta = MetaCache()
         self._recent = RecentArticles(db, self._meta, ttl=recent_ttl, depth=recall.MAX_DEPTH)
+        self._catalog: str | None = None  # the last keys.CATALOG version seen
 
     async def user_recommend(
         self, user_id: str, channel_id: int, article_num: int, time_stamp: int
@@ -120,10 +130,13 @@ class Recommender:
         if state.needs_profile and req.user_id is not None:
             await bootstrap_profile(self.db, self.redis, uid, req.user_id)
             state.profile = await self._read_profile(uid)
-        picked = await self._fresh(req, state)
-        batch = [(c.article_id, c.label) for c in picked]
+        ranked = await self._from_queue(req, state)
+        if ranked is None:
+            want = req.count * waiting.WAIT_BATCHES if uid else req.count
+            ranked = [(c.article_id, c.label) for c in await self._fresh(req, state, want)]
+        batch, rest = ranked[: req.count], ranked[req.count :]
         if uid and batch:
-            await self._remember(req, time_stamp, batch)
+            await self._remember(req, time_stamp, batch, rest, state.exclusions)
         return RecoBatch(
             exposure(uid, [a for a, _ in batch]) if batch else "",
             state.position.latest if uid else 0,
@@ -134,30 +147,59 @@ class Recommender:
         await self._recent.close()
 
     async def similar(self, article_id: int, n: int) -> list[int]:
-        """Up to ``n`` approved articles most similar in content, best first."""
-        found = [a for a in await similar_ids(self.redis, article_id, n * 3) if a != article_id]
-        async with self.db.read_session() as session:
-            approved = await approved_meta(session, found)
-        return [a for a in found if a in approved][:n]
+        """Up to ``n`` approved articles most similar in content, best first (approval from
+        the metadata cache; only what it lacks is read from the database)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(keys.CATALOG)
+            queue_similar(pipe, article_id, n * 3)
+            catalog, raw = await pipe.execute()
+        self._check_catalog(catalog)
+        found = [a for a in map(int, raw) if a != article_id]
+        known, missing = self._meta.lookup(found)
+        if missing:
+            async with self.db.read_session() as session:
+                loaded = await approved_meta(session, missing)
+            self._meta.put_loaded(missing, loaded)
+            known.update(loaded)
+        return [a for a in found if a in known][:n]
+
+    def _check_catalog(self, raw: Any) -> None:
+        """An approved article stopped being servable somewhere: forget cached metadata."""
+        version = waiting.version_text(raw)
+        if self._catalog is not None and version != self._catalog:
+            self._meta.clear()
+            self._recent.clear()
+        self._catalog = version
 
     # -- state and history -----------------------------------------------------------------
 
     async def _read_state(self, req: _Request, time_stamp: int) -> _State:
         uid, state = req.uid, _State()
+        registered = req.user_id is not None
         async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(keys.CATALOG)
             pipe.zrange(keys.pinned(req.channel_id), 0, -1)
             if uid:
                 history.queue_position(pipe, uid, req.channel_id, time_stamp)
                 pipe.zrevrange(keys.interest(uid), 0, PROFILE_READ - 1, withscores=True)
                 pipe.zrevrange(keys.positives(uid), 0, recall.SEEDS_N - 1)
                 pipe.exists(keys.bootstrapped(uid))
+                pipe.lrange(keys.waiting(uid, req.channel_id), 0, -1)
+            if registered:
+                pipe.get(keys.exclusions(uid))
+                pipe.get(keys.exclusions_version(uid))
             results = await pipe.execute()
-        state.pinned = {int(a) for a in results[0]}
+        self._check_catalog(results[0])
+        state.pinned = {int(a) for a in results[1]}
         if uid:
-            latest, around, interest, positives, booted = results[1:]
+            latest, around, interest, positives, booted, queued = results[2:8]
             state.position = history.parse_position(latest, around)
             state.profile = parse_profile(interest, positives)
             state.needs_profile = not interest and not booted
+            state.waiting = waiting.parse_waiting(queued)
+        if registered:
+            state.exclusions_version = waiting.version_text(results[9])
+            state.exclusions = waiting.parse_exclusions(results[8], state.exclusions_version)
         return state
 
     async def _read_profile(self, uid: str) -> Profile:
@@ -174,7 +216,16 @@ class Recommender:
         items = [RecoItem(aid, tracks(req.uid, aid, label)) for aid, label in batch]
         return RecoBatch("", position.older, items)
 
-    async def _remember(self, req: _Request, time_stamp: int, batch: history.Batch) -> None:
+    async def _remember(
+        self,
+        req: _Request,
+        time_stamp: int,
+        batch: history.Batch,
+        rest: Pairs,
+        exclusions: Exclusions | None,
+    ) -> None:
+        """Record the batch, mark it shown, queue ``rest`` and cache freshly read exclusions:
+        one round trip (two when the history overflows)."""
         shown_key = keys.shown(req.uid)
         now_ms = req.now * 1000
 
@@ -182,6 +233,9 @@ class Recommender:
             pipe.zadd(shown_key, {str(aid): now_ms for aid, _ in batch})
             pipe.zremrangebyrank(shown_key, 0, -SHOWN_CAP - 1)
             pipe.expire(shown_key, SHOWN_TTL)
+            waiting.queue_waiting(pipe, req.uid, req.channel_id, rest)
+            if exclusions is not None and exclusions.loaded:
+                waiting.queue_exclusions(pipe, req.uid, exclusions)
 
         await history.record_batch(
             self.redis, req.uid, req.channel_id, time_stamp, batch, extra=mark_shown
@@ -189,11 +243,34 @@ class Recommender:
 
     # -- a fresh batch ---------------------------------------------------------------------
 
-    async def _fresh(self, req: _Request, state: _State) -> list[Candidate]:
+    async def _from_queue(self, req: _Request, state: _State) -> Pairs | None:
+        """The queued picks that may still be served, best first; None when fewer than a
+        batch remain or the caches can't vouch for them (then recall + ranking run)."""
+        if not state.waiting or state.exclusions is None:
+            return None
+        disliked, blocked = state.exclusions.disliked, state.exclusions.blocked
+        skip = disliked | state.pinned
+        queued = [(a, label) for a, label in state.waiting if a not in skip]
+        known, missing = self._meta.lookup(a for a, _ in queued)
+        if missing or (req.channel_id == 0 and not self._visible):
+            return None
+        left = [
+            (a, label)
+            for a, label in queued
+            if a in known and self._eligible(known[a], req, blocked)
+        ]
+        if len(left) < req.count:
+            return None
+        shown_ms = await self.redis.zmscore(keys.shown(req.uid), [str(a) for a, _ in left])
+        unseen = [pair for pair, when in zip(left, shown_ms, strict=True) if when is None]
+        return unseen if len(unseen) >= req.count else None
+
+    async def _fresh(self, req: _Request, state: _State, want: int) -> list[Candidate]:
+        """Recall, rank and check ``want`` articles (the first batch and the queue)."""
         async with self.db.read_session() as session:
             cands, excluded = await self._candidates(session, req, state)
             if req.uid and cands:
-                cands = await self._not_shown(session, req, state, cands, excluded)
+                cands = await self._not_shown(session, req, state, cands, excluded, want)
             blocked = excluded[1]
             cands = rank.shortlist(cands, SHORTLIST, state.profile, req.now)
             if not cands:
@@ -203,7 +280,7 @@ class Recommender:
                 recall.apply_features(cands, await pipe.execute())
             mixed = req.channel_id == 0
             for _ in range(VERIFY_ROUNDS):
-                picked = rank.pick(cands, req.count, state.profile, req.now, mixed_channels=mixed)
+                picked = rank.pick(cands, want, state.profile, req.now, mixed_channels=mixed)
                 stale = await self._verify(session, req, picked, blocked)
                 if not stale:
                     return picked
@@ -236,7 +313,7 @@ class Recommender:
         """Recalled, approved (as far as the cache knows), in the channel, not pinned, not
         disliked, not by a blocked author; and (disliked articles, blocked authors)."""
         (recent_rows, disliked, blocked), pool = await asyncio.gather(
-            self._recall_db(session, req, state.profile),
+            self._recall_db(session, req, state),
             self._recall_redis(req, state.profile),
         )
         top = set(state.profile.top_channels(recall.INTEREST_CHANNELS))
@@ -269,11 +346,12 @@ class Recommender:
         state: _State,
         cands: list[Candidate],
         excluded: tuple[set[int], set[int]],
+        want: int,
     ) -> list[Candidate]:
         """Drop what this user was shown. Too little left: dig older articles of the channel;
         still too little: bring back what was shown longest ago (at least RESHOW_AFTER ago)."""
         fresh, stale = await self._split_shown(cands, req)
-        if len(fresh) < req.count:
+        if len(fresh) < want:
             disliked, blocked = excluded
             listed = [c.published for c in cands if c.sources & {"recent", "interest"}]
             before = min(listed, default=req.now)  # where the recent list ends
@@ -288,7 +366,7 @@ class Recommender:
             )
             fresh += more_fresh
             stale = sorted([*stale, *more_stale], key=lambda ws: ws[0])
-        return fresh + [c for _, c in stale[: max(req.count - len(fresh), 0)]]
+        return fresh + [c for _, c in stale[: max(want - len(fresh), 0)]]
 
     async def _split_shown(
         self, cands: list[Candidate], req: _Request
@@ -311,8 +389,9 @@ class Recommender:
         return pool
 
     async def _recall_db(
-        self, session: AsyncSession, req: _Request, profile: Profile
+        self, session: AsyncSession, req: _Request, state: _State
     ) -> tuple[list[tuple[int, ArticleMeta]], set[int], set[int]]:
+        profile = state.profile
         visible = await self._visible_channels(session)
         if req.channel_id:
             depth = {req.channel_id: recall.RECENT_PER_CHANNEL}
@@ -323,11 +402,11 @@ class Recommender:
                 if cid in depth:
                     depth[cid] = max(each, recall.INTEREST_PER_CHANNEL)
         rows = await self._recent.get(session, depth)
-        disliked: set[int] = set()
-        blocked: set[int] = set()
-        if req.user_id is not None:
+        if state.exclusions is None and req.user_id is not None:
             disliked, blocked = await recall.exclusions(session, req.user_id)
-        return rows, disliked, blocked
+            state.exclusions = Exclusions(disliked, blocked, state.exclusions_version, loaded=True)
+        found = state.exclusions or Exclusions(set(), set(), "")
+        return rows, found.disliked, found.blocked
 
     async def _visible_channels(self, session: AsyncSession) -> list[int]:
         cached = self._channels

@@ -40,6 +40,7 @@ STREAM_MAXLEN = 1_000_000
 MAX_PARAM_CHARS = 1024  # the client's Trace header: opaque, but bounded
 MAX_USER_CHARS = 128
 MAX_DURATION = 86_400.0
+EXCLUSIONS_VERSION_TTL = 30 * 86400  # longer than any cached copy of the exclusions lives
 
 HOT_HALF_LIFE = 6 * 3600.0
 HOT_WEIGHTS = {"click": 1.0, "read": 0.5, "like": 3.0, "collect": 4.0, "share": 5.0}
@@ -115,6 +116,21 @@ def queue_event(
         param=param,
     )
     pipe.xadd(keys.EVENTS, fields, maxlen=STREAM_MAXLEN, approximate=True)
+
+
+def queue_exclusions_changed(pipe: Any, *user_ids: int) -> None:
+    """After a committed change of these users' dislikes or blacklists: the recommender's
+    cached copy of them (``keys.exclusions``) is stale from now on."""
+    for user_id in user_ids:
+        key = keys.exclusions_version(str(user_id))
+        pipe.incr(key)
+        pipe.expire(key, EXCLUSIONS_VERSION_TTL)
+
+
+def queue_catalog_changed(pipe: Any) -> None:
+    """After an approved article was withdrawn, deleted, banned or moved: recommenders drop
+    their cached article metadata and check what they serve against the database again."""
+    pipe.incr(keys.CATALOG)
 
 
 async def append_event(

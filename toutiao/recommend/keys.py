@@ -10,6 +10,10 @@
 | ``reco:user:{uid}:{cid}:his`` | zset | batch timestamp (ms) -> same timestamp; 30, 30 days |
 | ``reco:user:{uid}:{cid}:batches`` | hash | batch timestamp -> JSON ``[[article_id, sources], ...]`` |
 | ``reco:user:{uid}:boot`` | string | marker: interest bootstrapped from the database lately |
+| ``reco:user:{uid}:{cid}:wait`` | list | ranked ``"{article_id} {sources}"`` waiting to be served, 10 min |
+| ``reco:user:{uid}:excl`` | string | JSON cache of the user's dislikes and blocked authors, 10 min |
+| ``reco:user:{uid}:excl:v`` | string | bumped by the API when those change (``events.exclusions_changed``) |
+| ``reco:catalog:v`` | string | bumped when an approved article stops being servable |
 | ``reco:hot`` / ``reco:ch:{cid}:hot`` | zset | article -> time-decayed popularity |
 | ``{key}:at`` | string | when the zset ``key`` was last decayed (epoch s) |
 | ``reco:sim:{aid}`` | zset | similar article -> cosine similarity |
@@ -32,6 +36,7 @@ import hashlib
 import re
 
 EVENTS = "reco:events"
+CATALOG = "reco:catalog:v"
 EVENTS_FOLDED = "reco:events:folded"
 HOT = "reco:hot"
 ART_KEYWORDS = "reco:idx:artkw"
@@ -66,6 +71,18 @@ def history(uid: str, channel_id: int) -> str:
 
 def batches(uid: str, channel_id: int) -> str:
     return f"reco:user:{user_part(uid)}:{channel_id}:batches"
+
+
+def waiting(uid: str, channel_id: int) -> str:
+    return f"reco:user:{user_part(uid)}:{channel_id}:wait"
+
+
+def exclusions(uid: str) -> str:
+    return f"reco:user:{user_part(uid)}:excl"
+
+
+def exclusions_version(uid: str) -> str:
+    return f"reco:user:{user_part(uid)}:excl:v"
 
 
 def bootstrapped(uid: str) -> str:

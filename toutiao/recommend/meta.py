@@ -128,6 +128,9 @@ class MetaCache:
         for aid in wanted:
             self.put(aid, found.get(aid))
 
+    def clear(self) -> None:
+        self._items.clear()
+
 
 Recent = list[tuple[int, ArticleMeta]]
 
@@ -170,6 +173,10 @@ class RecentArticles:
             log.warning("recommend.recent_reload_failed", exc_info=True)
         finally:
             self._reload = None
+
+    def clear(self) -> None:
+        """Forget every channel: the next request reads them again."""
+        self._rows.clear()
 
     async def close(self) -> None:
         if self._reload is not None:

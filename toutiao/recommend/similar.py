@@ -311,7 +311,7 @@ def _queue_article(pipe: Any, row: Row, vec: v.Vector, found: list[tuple[int, fl
         pipe.zremrangebyrank(keys.keyword(term), 0, -v.KEYWORD_CAP - 1)
 
 
-async def similar_ids(redis: Any, article_id: int, limit: int) -> list[int]:
-    """Precomputed neighbours, most similar first (not yet filtered by status)."""
-    found = await redis.zrevrange(keys.similar(article_id), 0, limit - 1)
-    return [int(member) for member in found]
+def queue_similar(pipe: Any, article_id: int, limit: int) -> None:
+    """Queue the read of the precomputed neighbours, most similar first (not yet filtered by
+    status); the result is a list of ids as bytes."""
+    pipe.zrevrange(keys.similar(article_id), 0, limit - 1)

@@ -36,6 +36,7 @@ from toutiao.models.base import local_now
 from toutiao.models.enums import Relation
 from toutiao.notify import FOLLOWING
 from toutiao.notify.service import notify_after_commit
+from toutiao.recommend import events
 from toutiao.relation import cache as rc
 from toutiao.runtime import Runtime
 from toutiao.stats import counters
@@ -183,6 +184,7 @@ def _publish(runtime: Runtime, session: AsyncSession, changes: _Changes) -> None
                     rc.queue_tombstone(pipe, rc.relationship_key(user_id), rc.HASH)
                 for user_id in changes.blocks:
                     rc.queue_tombstone(pipe, rc.blocks_key(user_id), rc.SET)
+                events.queue_exclusions_changed(pipe, *changes.blocks)
                 await pipe.execute()
         except RedisError:
             # Counters are rebuilt by the repair job once Redis is back; TTLs bound stale relations.

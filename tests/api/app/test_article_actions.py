@@ -204,6 +204,25 @@ async def test_like_dislike_and_their_removal(client, runtime, people, article, 
     assert len([s for s in runtime.notifier.sent if s[0] == LIKING]) == 2
 
 
+async def test_dislike_changes_tell_the_recommender(client, runtime, people, article, reader):
+    key = reco_keys.exclusions_version(str(people["reader"]))
+    steps = [  # (method, path, version after)
+        ("POST", LIKINGS, 0),  # likes don't hide anything
+        ("POST", DISLIKES, 1),
+        ("POST", DISLIKES, 1),  # idempotent: nothing changed
+        ("DELETE", LIKINGS, 1),
+        ("POST", LIKINGS, 2),  # replaces the dislike
+        ("POST", DISLIKES, 3),
+        ("DELETE", DISLIKES, 4),
+    ]
+    for method, path, version in steps:
+        if method == "POST":
+            await client.post(path, json={"target": article}, headers=reader)
+        else:
+            await client.delete(f"{path}/{article}", headers=reader)
+        assert int(await runtime.store.get(key) or 0) == version, (method, path)
+
+
 async def test_liking_notify_only_for_new_likes_of_others(client, runtime, people, article, reader):
     author_headers = people["headers"]["author"]
     await client.post(LIKINGS, json={"target": article}, headers=reader)

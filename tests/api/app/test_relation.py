@@ -18,6 +18,7 @@ from tests.relation.test_service import settle
 from toutiao.models import UserRelation
 from toutiao.models.enums import Relation
 from toutiao.notify import FOLLOWING
+from toutiao.recommend import keys as reco_keys
 from toutiao.relation import cache as rc
 from toutiao.stats import counters
 
@@ -439,6 +440,20 @@ class TestBlacklist:
         assert seen["is_blacklist"] is True and seen["is_following"] is False
         assert await relation(runtime, me.id, other.id) == Relation.BLACKLIST
         assert follow_events(runtime) == []
+
+    async def test_blacklist_changes_tell_the_recommender_about_both_users(
+        self, client, runtime, me, other
+    ):
+        async def versions() -> list[int]:
+            keys = [reco_keys.exclusions_version(str(p.id)) for p in (me, other)]
+            return [int(v or 0) for v in await runtime.store.mget(keys)]
+
+        await post(client, BLACKLISTS, me, other.id)
+        assert await versions() == [1, 1]
+        await post(client, BLACKLISTS, me, other.id)  # already: nothing changed
+        assert await versions() == [1, 1]
+        assert_empty_204(await client.delete(f"{BLACKLISTS}/{other.id}", headers=me.headers))
+        assert await versions() == [2, 2]
 
     async def test_blacklist_ends_both_follows_and_adjusts_counters(
         self, client, runtime, me, other

@@ -1,0 +1,140 @@
+"""The wait queue and the cached exclusions (recommend/waiting.py): later fresh batches come
+from the queue without SQL, and every change that must hide an article still does."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.recommend.helpers import RecoData
+from toutiao.kit.db import count_queries
+from toutiao.models.enums import ArticleStatus, Attitude
+from toutiao.recommend import events, keys, waiting
+from toutiao.recommend.engine import Recommender
+from toutiao.runtime import Runtime
+
+T = [1_700_000_000_000 + 60_000 * i for i in range(8)]
+
+
+def ids(batch: object) -> list[int]:
+    return [item.article_id for item in batch.items]  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def cached(runtime: Runtime) -> Recommender:
+    """In-process caches on, as in production."""
+    return Recommender(runtime.db, runtime.store)
+
+
+async def _queued(runtime: Runtime, uid: str, channel: int) -> list[int]:
+    raw = await runtime.store.lrange(keys.waiting(uid, channel), 0, -1)
+    return [aid for aid, _ in waiting.parse_waiting(raw)]
+
+
+async def _bump(runtime: Runtime, fill: object) -> None:
+    async with runtime.store.pipeline(transaction=False) as pipe:
+        fill(pipe)  # type: ignore[operator]
+        await pipe.execute()
+
+
+@pytest.mark.parametrize("registered", [True, False])
+async def test_later_fresh_batches_come_from_the_queue_without_sql(
+    runtime: Runtime, data: RecoData, cached: Recommender, registered: bool
+) -> None:
+    (channel,) = await data.channels(1)
+    author = await data.user()
+    articles = await data.articles(45, author=author, channel=channel)
+    uid = str(await data.user()) if registered else "anon:device-1"
+    first = await cached.user_recommend(uid, channel, 10, T[1])
+    assert len(first.items) == 10
+    assert len(await _queued(runtime, uid, channel)) == 10 * (waiting.WAIT_BATCHES - 1)
+    served = list(ids(first))
+    for stamp in T[2 : 1 + waiting.WAIT_BATCHES]:
+        with count_queries(runtime.db.engines()) as queries:
+            batch = await cached.user_recommend(uid, channel, 10, stamp)
+        assert queries.statements == []
+        assert len(batch.items) == 10 and not set(ids(batch)) & set(served)
+        served += ids(batch)
+    assert await _queued(runtime, uid, channel) == []
+    with count_queries(runtime.db.engines()) as queries:
+        last = await cached.user_recommend(uid, channel, 10, T[6])
+    assert queries.statements  # the queue ran dry: recall + ranking again
+    assert set(ids(last)) == set(articles) - set(served)
+    # Paging back still replays exactly what each request showed.
+    replay = await cached.user_recommend(uid, channel, 10, T[2])
+    assert ids(replay) == served[10:20] and replay.time_stamp == T[1]
+    await cached.close()
+
+
+async def test_a_dislike_or_a_block_hides_queued_articles_at_once(
+    runtime: Runtime, data: RecoData, cached: Recommender
+) -> None:
+    (channel,) = await data.channels(1)
+    kind, rude = await data.user(), await data.user()
+    await data.articles(20, author=kind, channel=channel)
+    rude_ones = set(await data.articles(20, author=rude, channel=channel))
+    user = await data.user()
+    uid = str(user)
+    await cached.user_recommend(uid, channel, 10, T[1])
+    queued = await _queued(runtime, uid, channel)
+    disliked = queued[0]
+    await data.attitude(user, disliked, Attitude.DISLIKE)
+    await _bump(runtime, lambda pipe: events.queue_exclusions_changed(pipe, user))
+    second = await cached.user_recommend(uid, channel, 10, T[2])
+    assert len(second.items) == 10 and disliked not in ids(second)
+    # The rude author blocks the reader: none of the author's queued articles come back.
+    await data.blacklist(rude, user)
+    await _bump(runtime, lambda pipe: events.queue_exclusions_changed(pipe, rude, user))
+    for stamp in T[3:6]:
+        assert not set(ids(await cached.user_recommend(uid, channel, 10, stamp))) & rude_ones
+    await cached.close()
+
+
+async def test_exclusions_are_cached_under_the_version_they_were_read_with(
+    runtime: Runtime, data: RecoData, cached: Recommender
+) -> None:
+    (channel,) = await data.channels(1)
+    author = await data.user()
+    articles = await data.articles(5, author=author, channel=channel)
+    user = await data.user()
+    await data.attitude(user, articles[0], Attitude.DISLIKE)
+    await cached.user_recommend(str(user), channel, 10, T[1])
+    raw = await runtime.store.get(keys.exclusions(str(user)))
+    assert waiting.parse_exclusions(raw, "").disliked == {articles[0]}  # type: ignore[union-attr]
+    await _bump(runtime, lambda pipe: events.queue_exclusions_changed(pipe, user))
+    assert waiting.parse_exclusions(raw, "1") is None  # stale under the new version
+    await cached.close()
+
+
+async def test_a_withdrawn_article_leaves_the_queue_and_the_similar_list(
+    runtime: Runtime, data: RecoData, cached: Recommender
+) -> None:
+    (channel,) = await data.channels(1)
+    author = await data.user()
+    articles = await data.articles(30, author=author, channel=channel)
+    uid = "anon:device-2"
+    await cached.user_recommend(uid, channel, 10, T[1])
+    gone = (await _queued(runtime, uid, channel))[0]
+    await runtime.store.zadd(keys.similar(articles[-1]), {str(gone): 0.9})
+    assert await cached.similar(articles[-1], 5) == [gone]
+    await data.set_status(gone, ArticleStatus.BANNED)
+    await _bump(runtime, events.queue_catalog_changed)
+    batch = await cached.user_recommend(uid, channel, 10, T[2])
+    assert len(batch.items) == 10 and gone not in ids(batch)
+    assert await cached.similar(articles[-1], 5) == []
+    await cached.close()
+
+
+async def test_queued_articles_shown_in_another_channel_are_skipped(
+    runtime: Runtime, data: RecoData, cached: Recommender
+) -> None:
+    (channel,) = await data.channels(1)
+    author = await data.user()
+    await data.articles(40, author=author, channel=channel)
+    uid = "anon:device-3"
+    await cached.user_recommend(uid, channel, 10, T[1])
+    queued = await _queued(runtime, uid, channel)
+    elsewhere = await cached.user_recommend(uid, 0, 10, T[2])  # the recommended channel
+    assert set(ids(elsewhere)) & set(queued)
+    again = await cached.user_recommend(uid, channel, 10, T[3])
+    assert not set(ids(again)) & set(ids(elsewhere))
+    await cached.close()
