@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from tests.fixtures.factories import Factory
 from toutiao.announcement import service as announcement_service
 from toutiao.article import cache as article_cache
-from toutiao.article import cards, feed
+from toutiao.article import cards, detail, feed
 from toutiao.channel import service as channel_service
 from toutiao.config import Settings
 from toutiao.kit.migrate import upgrade
@@ -116,6 +116,7 @@ async def _reset(runtime: Runtime) -> None:
         channel_service._l1.clear,
         article_cache.clear_l1,
         cards.clear_l1,
+        detail.clear_l1,
         feed._pinned_guess.clear,
         announcement_service.clear_local_cache,
     ):

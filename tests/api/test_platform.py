@@ -102,3 +102,34 @@ async def test_oversized_bodies_are_refused_before_parsing(client, runtime):
             yield b" " * (1 << 20)
 
     assert_error(await client.patch("/app/v1_0/user/profile", content=json_chunks()), 413)
+
+
+async def test_no_endpoint_or_dependency_runs_in_a_worker_thread(settings, runtime):
+    """FastAPI runs a plain ``def`` endpoint or dependency in a thread pool: a thread hop per
+    request on every route that uses it. Everything here is ``async def``."""
+    import inspect
+
+    from fastapi.routing import APIRoute
+
+    def walk(dependant, route):
+        for dep in dependant.dependencies:
+            call = dep.call
+            assert inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call), (
+                route.path,
+                getattr(call, "__qualname__", call),
+            )
+            walk(dep, route)
+
+    def api_routes(routes):
+        for route in routes:
+            if isinstance(route, APIRoute):
+                yield route
+            elif hasattr(route, "original_router"):  # an included router (FastAPI >= 0.16x)
+                yield from api_routes(route.original_router.routes)
+
+    app = create_app(settings, runtime=runtime)
+    routes = list(api_routes(app.router.routes))
+    assert len(routes) > 50
+    for route in routes:
+        assert inspect.iscoroutinefunction(route.endpoint), route.path
+        walk(route.dependant, route)

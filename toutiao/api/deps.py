@@ -14,7 +14,9 @@ from toutiao.runtime import Runtime
 from toutiao.user.tokens import TokenClaims, verify_token
 
 
-def get_runtime(request: Request) -> Runtime:
+# Dependencies are ``async def`` even when they never await: FastAPI runs a plain ``def``
+# dependency in a worker thread, a thread hop per request that cost more than the feed's own work.
+async def get_runtime(request: Request) -> Runtime:
     return request.state.runtime  # type: ignore[no-any-return]
 
 
@@ -65,14 +67,14 @@ class Credentials:
     anonymous_id: str | None = None
 
 
-def read_credentials(request: Request) -> Credentials:
+async def read_credentials(request: Request) -> Credentials:
     """Parsed once per request (FastAPI caches a dependency's value within one request)."""
     header = request.headers.get("authorization", "").strip()
     scheme, _, value = header.partition(" ")
     value = value.strip()
     credentials = Credentials()
     if scheme.lower() == "bearer":
-        claims = verify_token(get_runtime(request).settings, value) if value else None
+        claims = verify_token(request.state.runtime.settings, value) if value else None
         credentials = Credentials(token_sent=True, claims=claims)
     elif scheme.lower() == "anony" and value:
         credentials = Credentials(anonymous_id=value[:64])

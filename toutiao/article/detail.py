@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import orjson
+from cachetools import TTLCache
 from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +35,13 @@ from toutiao.stats import counters as c
 log = logging.getLogger("toutiao.article")
 
 SIMILAR_COUNT = 5
+# The recommender's answers, per article. They change when its similarity job runs; articles
+# withdrawn since are dropped with their cards, so a minute of staleness shows nothing stale.
+_l1_similar: TTLCache[int, list[int]] = TTLCache(maxsize=20_000, ttl=60)
+
+
+def clear_l1() -> None:
+    _l1_similar.clear()
 
 
 async def _round_trip_one(
@@ -62,9 +70,16 @@ async def _round_trip_one(
 async def _similar_ids(
     runtime: Runtime, session: AsyncSession, article_id: int, channel_id: int | None
 ) -> list[int] | None:
+    found = _l1_similar.get(article_id)
+    if found is not None:
+        return found
     found = await runtime.reco.similar(article_id, SIMILAR_COUNT) if runtime.reco else None
-    if found is not None or channel_id is None:
-        return [i for i in found if i != article_id][:SIMILAR_COUNT] if found is not None else None
+    if found is not None:
+        found = [i for i in found if i != article_id][:SIMILAR_COUNT]
+        _l1_similar[article_id] = found
+        return found
+    if channel_id is None:
+        return None
     rows = await session.scalars(
         select(Article.article_id)
         .where(

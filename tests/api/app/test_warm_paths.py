@@ -26,6 +26,7 @@ async def reco(settings, runtime):
     try:
         async with serve_recommender(own, run_jobs=False) as port:
             runtime.reco = connect_reco(settings, f"127.0.0.1:{port}")
+            runtime.reco.engines_for_tests = own.db.engines()  # type: ignore[attr-defined]
             yield runtime.reco
             await runtime.reco.close()
             runtime.reco = None
@@ -72,7 +73,8 @@ async def test_warm_feed(client, runtime, factory, reco, world, who):
     async with runtime.db.read_session() as session:  # every card is in Redis now
         await article_cache.get_cards(runtime.cache, session, world["ids"])
     with (
-        count_queries(runtime.db.engines()) as queries,
+        # the recommender's engines too: its next fresh batch comes from its wait queue
+        count_queries([*runtime.db.engines(), *reco.engines_for_tests]) as queries,
         count_round_trips(runtime.cache, runtime.store) as trips,
     ):
         replay = await client.get(feed(world["channel"], first), headers=headers)
@@ -96,6 +98,9 @@ async def test_warm_detail(client, runtime, factory, reco, world, who):
     assert (
         await client.get(f"/app/v1_0/articles/{article_id}", headers=headers)
     ).status_code == 200
+    asked = []
+    answer = reco.similar
+    reco.similar = lambda *args: asked.append(args) or answer(*args)
     with (
         count_queries(runtime.db.engines()) as queries,
         count_round_trips(runtime.cache, runtime.store) as trips,
@@ -105,6 +110,7 @@ async def test_warm_detail(client, runtime, factory, reco, world, who):
         )
     assert response.status_code == 200
     assert_warm(runtime, queries, trips)
+    assert asked == []  # the similar articles were remembered: no call to the recommender
 
 
 async def test_feed_survives_the_recommender_going_down(client, runtime, reco, world):

@@ -48,7 +48,7 @@ class Paging:
         }
 
 
-def get_paging(
+async def get_paging(
     page: Annotated[StrictInt, Query(ge=1, le=MAX_PAGE, description="page number, from 1")] = 1,
     per_page: Annotated[
         StrictInt,
