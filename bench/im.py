@@ -12,8 +12,9 @@ recipient; each lane repeats follow (E18), like (E42) and comment (E48) aimed at
 recipient (the like and the comment on one of the recipient's articles). Before each
 follow or like the previous one is withdrawn (unmeasured), so each action is new and
 notifies. Latency = from sending the HTTP request to the event arriving at the client,
-matched by event name, actor and article. Lanes run one at a time (``sequential``) and then
-``--concurrency`` at once; each mode sends ``--actions`` actions.
+matched by event name, actor and article. Lanes run one at a time (``sequential``), then
+each width of ``--concurrency`` (default 4 and 16) at once; each mode sends ``--actions``
+actions.
 
 The event's ``timestamp`` (set by the API when it publishes, after the commit) splits the
 latency into *request to publish* and *publish to client* (same machine, same clock,
@@ -269,17 +270,23 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
     p.add_argument("--im", default="http://127.0.0.1:8001", help="IM node URL (loopback)")
     p.add_argument("--mobiles", required=True, help="comma-separated users (authors) to log in")
     p.add_argument("--actions", type=int, default=300, help="actions per mode")
-    p.add_argument("--concurrency", type=int, default=16, help="lanes in the concurrent mode")
+    p.add_argument(
+        "--concurrency", default="4,16", help="lanes of the concurrent modes, comma-separated"
+    )
     p.add_argument("--timeout", type=float, default=5.0, help="s before an event counts as lost")
     p.add_argument("--meta", action="append", default=[], help="KEY=VALUE recorded in the JSON")
     p.add_argument("--out", default=str(HERE / "results" / "im.json"))
     args = p.parse_args(argv)
     args.mobiles = [m for m in args.mobiles.split(",") if m]
+    args.widths = sorted({int(w) for w in args.concurrency.split(",") if w.strip()})
+    args.concurrency = max(args.widths, default=1)
+    # Login is rate-limited per address (LOGIN_RATE_PER_IP, 60/minute): log in what is needed.
+    args.mobiles = args.mobiles[: 2 * args.concurrency + 8]
     for url in (args.api, args.im):
         if urlsplit(url).hostname not in LOOPBACK:
             p.error(f"{url}: only loopback addresses")
-    if not 1 <= args.actions <= 20_000 or not 1 <= args.concurrency <= 200:
-        p.error("bounds: 1 <= --actions <= 20000, 1 <= --concurrency <= 200")
+    if not 1 <= args.actions <= 20_000 or not all(1 <= w <= 25 for w in args.widths):
+        p.error("bounds: 1 <= --actions <= 20000, 1 <= each --concurrency <= 25")
     if len(args.mobiles) < 2 * args.concurrency:
         p.error(f"--concurrency {args.concurrency} needs {2 * args.concurrency} --mobiles")
     return args
@@ -312,7 +319,8 @@ async def main(argv: Iterable[str] | None = None) -> int:
             # Unmeasured: one action of each kind per lane (first connections, caches).
             await run_mode(client, lanes, "warm-up", 3 * len(lanes), args.timeout)
             results: dict[str, list[Sample]] = {}
-            for mode, width in (("sequential", 1), (f"{args.concurrency} concurrent", len(lanes))):
+            modes = [("sequential", 1)] + [(f"{w} concurrent", w) for w in args.widths if w > 1]
+            for mode, width in modes:
                 emit(f"  {mode}: {args.actions} actions", err=True)
                 started = time.perf_counter()
                 results[mode] = await run_mode(
@@ -341,7 +349,7 @@ async def main(argv: Iterable[str] | None = None) -> int:
         "im": im,
         "settings": {
             "actions": args.actions,
-            "concurrency": args.concurrency,
+            "concurrency": args.widths,
             "timeout_s": args.timeout,
             "lanes": len(lanes),
         },

@@ -6,7 +6,7 @@
 # the IM node; prints p50/p90/p99/max, writes bench/results/im.json and stops everything it
 # started. See bench/README.md.
 #
-#   bench/im.sh [--fresh] [im.py options, e.g. --actions 300 --concurrency 16]
+#   bench/im.sh [--fresh] [im.py options, e.g. --actions 300 --concurrency 4,16]
 #
 # --fresh seeds the database again. BENCH_AMQP_URL (default amqp://guest:guest@127.0.0.1:5672/)
 # names the broker; BENCH_MQ_URL=redis://... measures Redis pub/sub instead.
