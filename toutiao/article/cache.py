@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from toutiao.kit.cache import ABSENT, INVALIDATED, TTL, cached_json, dumps, invalidate
 from toutiao.models import Article, ArticleContent
 from toutiao.models.enums import ArticleStatus
+from toutiao.recommend import events
 
 CARD_TTL = TTL(1800, 600)
 DETAIL_TTL = TTL(3600, 600)
@@ -29,6 +30,18 @@ ABSENT_TTL = TTL(300, 60)
 # Hot cards stay in-process for a few seconds: a warm feed then costs no Redis read for them.
 # Staleness is bounded by this TTL in every process (a withdrawn article may linger 10 s).
 _l1_cards: TTLCache[int, dict[str, Any] | None] = TTLCache(maxsize=50_000, ttl=10)
+# Bodies of the articles being read right now: bounded by size (characters), as short-lived
+# as the cards, so a popular article's detail page needs no GET for its body.
+_l1_bodies: TTLCache[int, str] = TTLCache(maxsize=16 * 1024 * 1024, ttl=10, getsizeof=len)
+
+
+def body_from_l1(article_id: int) -> str | None:
+    return _l1_bodies.get(article_id)
+
+
+def remember_body(article_id: int, content: str) -> None:
+    if len(content) <= _l1_bodies.maxsize // 64:  # one huge body must not evict the rest
+        _l1_bodies[article_id] = content
 
 
 def card_key(article_id: int) -> str:
@@ -161,8 +174,19 @@ async def forget(cache: Any, *article_ids: int) -> None:
     """After an article is edited, approved, withdrawn or deleted (mp / mis)."""
     for article_id in article_ids:
         _l1_cards.pop(article_id, None)
+        _l1_bodies.pop(article_id, None)
     await invalidate(cache, *(k for a in article_ids for k in (card_key(a), detail_key(a))))
+
+
+async def article_changed(cache: Any, store: Any, *article_ids: int) -> None:
+    """After an article is edited, approved, withdrawn, deleted, banned or moved (mp / mis):
+    its card and body are forgotten and the recommenders drop their article metadata."""
+    await forget(cache, *article_ids)
+    async with store.pipeline(transaction=False) as pipe:
+        events.queue_catalog_changed(pipe)
+        await pipe.execute()
 
 
 def clear_l1() -> None:
     _l1_cards.clear()
+    _l1_bodies.clear()

@@ -1,7 +1,8 @@
 """Article detail (app.md E34).
 
-Warm cost: zero SQL and two Redis round trips. Round trip 1 (cache role) reads the article's
-card, its body and the cards of the similar articles; round trip 2 (storage role, one
+Warm cost: zero SQL and two Redis round trips, one for an article read in the last seconds.
+Round trip 1 (cache role) reads the article's card, its body and the cards of the similar
+articles, unless the process holds them all (L1); round trip 2 (storage role, one
 pipeline) reads the author, the caller's follow / attitude / collection flags, and writes the
 side effects: read counters, reading history and the click event.
 """
@@ -49,21 +50,31 @@ async def _round_trip_one(
 ) -> tuple[dict[int, dict[str, Any]], str | None]:
     ids = list(dict.fromkeys([article_id, *similar]))
     cards, lacking = article_cache.split_l1(ids)
+    content = article_cache.body_from_l1(article_id)
+    if not lacking and content is not None:
+        return cards, content  # a popular article: no round trip here
+    raws: list[Any] = []
+    content_raw = None
     try:
         async with runtime.cache.pipeline(transaction=False) as pipe:
             if lacking:
                 pipe.mget([article_cache.card_key(i) for i in lacking])
-            pipe.get(article_cache.detail_key(article_id))
+            if content is None:
+                pipe.get(article_cache.detail_key(article_id))
             results = await pipe.execute()
-        raws, content_raw = (results[0] if lacking else []), results[-1]
+        raws = results[0] if lacking else []
+        content_raw = results[-1] if content is None else None
     except RedisError:
         log.warning("detail.redis_degraded article=%s", article_id)
-        raws, content_raw = [], None
     cards.update(await article_cache.absorb(runtime.cache, session, lacking, raws))
+    if content is not None:
+        return cards, content
     if content_raw in (None, INVALIDATED):
         content = await article_cache.get_content(runtime.cache, session, article_id)
     else:
         content = None if content_raw == ABSENT else orjson.loads(content_raw)["content"]
+    if content is not None and article_id in cards:
+        article_cache.remember_body(article_id, content)
     return cards, content
 
 

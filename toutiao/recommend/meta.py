@@ -1,10 +1,11 @@
 """What ranking needs of an article (author, channel, publish time), cached in-process.
 
 Candidates number in the hundreds per request; reading their rows every time was the
-largest database cost of a fresh batch. The cache holds approved articles only and is
-trusted for ranking, never for the answer: the few articles finally picked are checked
-against the database (:func:`approved_meta`) before they are served, so a ban or a
-deletion takes effect at once.
+largest database cost of a fresh batch. The cache holds approved articles only, for five
+minutes at most. Whoever withdraws, deletes, bans or moves an approved article bumps
+``keys.CATALOG`` (``article.cache.article_changed`` does it with the card cache), and every
+recommender drops this cache and the recent lists on its next request, so the change takes
+effect at once; the API also drops articles whose card is gone.
 """
 
 from __future__ import annotations

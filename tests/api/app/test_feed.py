@@ -112,7 +112,7 @@ async def test_withdrawn_articles_disappear(client, runtime, world):
             .values(status=ArticleStatus.DELETED)
         )
         await session.commit()
-    await article_cache.forget(runtime.cache, world["ids"][0])
+    await article_cache.article_changed(runtime.cache, runtime.store, world["ids"][0])
     results = (await client.get(feed_url(world["go"], ms(NOW), 0))).json()["data"]["results"]
     assert world["ids"][0] not in [r["art_id"] for r in results]
 
@@ -208,6 +208,35 @@ class TestDetail:
         author_headers = factory.headers(world["author"].user_id)
         figure = (await client.get("/app/v1_0/user/figure", headers=author_headers)).json()["data"]
         assert figure == {"fans_count": 1, "read_count": 2}
+
+    async def test_an_edit_or_a_withdrawal_shows_at_once(self, client, runtime, world):
+        from sqlalchemy import update
+
+        from toutiao.article import cache as article_cache
+        from toutiao.models import Article, ArticleContent
+        from toutiao.models.enums import ArticleStatus
+
+        article_id = world["ids"][2]
+        url = f"/app/v1_0/articles/{article_id}"
+        assert (await client.get(url)).json()["data"]["content"] == "<p>正文</p>"
+        async with runtime.db.session() as session:
+            await session.execute(
+                update(ArticleContent)
+                .where(ArticleContent.article_id == article_id)
+                .values(content="<p>改过</p>")
+            )
+            await session.commit()
+        await article_cache.article_changed(runtime.cache, runtime.store, article_id)
+        assert (await client.get(url)).json()["data"]["content"] == "<p>改过</p>"
+        async with runtime.db.session() as session:
+            await session.execute(
+                update(Article)
+                .where(Article.article_id == article_id)
+                .values(status=ArticleStatus.BANNED)
+            )
+            await session.commit()
+        await article_cache.article_changed(runtime.cache, runtime.store, article_id)
+        assert_error(await client.get(url), 404)
 
     async def test_missing_and_unapproved_are_404(self, client, factory, world):
         from toutiao.models.enums import ArticleStatus

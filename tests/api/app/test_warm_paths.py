@@ -110,6 +110,7 @@ async def test_warm_detail(client, runtime, factory, reco, world, who):
         )
     assert response.status_code == 200
     assert_warm(runtime, queries, trips)
+    assert trips.count == 1, trips.calls  # read seconds ago: card and body in the process
     assert asked == []  # the similar articles were remembered: no call to the recommender
 
 
