@@ -205,6 +205,22 @@ class TestFilters:
         await runtime.store.zadd(keys.pinned(channel), {str(articles[0]): 1})
         assert articles[0] not in ids(await recommender.user_recommend("u", channel, 50, T1))
 
+    async def test_history_keeps_the_newest_batches(
+        self, runtime: Runtime, data: RecoData, recommender: Recommender
+    ) -> None:
+        from toutiao.recommend.history import MAX_BATCHES
+
+        channel, _, _ = await _channel_with_articles(data, MAX_BATCHES + 5)
+        stamps = [T1 + 1000 * i for i in range(MAX_BATCHES + 3)]
+        served = [ids(await recommender.user_recommend("h", channel, 1, t)) for t in stamps]
+        assert await runtime.store.zcard(keys.history("h", channel)) == MAX_BATCHES
+        oldest_kept = stamps[3]
+        replay = await recommender.user_recommend("h", channel, 1, oldest_kept)
+        assert ids(replay) == served[3] and replay.time_stamp == 0
+        assert ids(await recommender.user_recommend("h", channel, 1, stamps[2])) == []
+        newest = await recommender.user_recommend("h", channel, 1, stamps[-1])
+        assert ids(newest) == served[-1] and newest.time_stamp == stamps[-2]
+
 
 class TestCaching:
     async def test_new_articles_show_up_once_the_recent_list_expires(

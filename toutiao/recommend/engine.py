@@ -117,7 +117,7 @@ class Recommender:
         req = _Request(uid, _registered(uid), channel_id, article_num, self.clock())
         state = await self._read_state(req, time_stamp)
         if uid and not state.position.is_fresh(time_stamp):
-            return await self._replay(req, state.position)
+            return self._replay(req, state.position)
         if state.needs_profile and req.user_id is not None:
             await bootstrap_profile(self.db, self.redis, uid, req.user_id)
             state.profile = await self._read_profile(uid)
@@ -200,10 +200,10 @@ class Recommender:
             interest, positives = await pipe.execute()
         return parse_profile(interest, positives)
 
-    async def _replay(self, req: _Request, position: history.Position) -> RecoBatch:
+    def _replay(self, req: _Request, position: history.Position) -> RecoBatch:
         if not position.at:
             return RecoBatch("", 0, [])
-        batch = await history.load_batch(self.redis, req.uid, req.channel_id, position.at)
+        batch = position.batch
         items = [RecoItem(aid, tracks(req.uid, aid, label)) for aid, label in batch]
         return RecoBatch("", position.older, items)
 

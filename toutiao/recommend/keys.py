@@ -7,8 +7,7 @@
 | ``reco:user:{uid}:interest`` | zset | ``c:{channel_id}`` / ``k:{keyword}`` -> decayed weight |
 | ``reco:user:{uid}:pos`` | zset | articles the user clicked/liked/collected/shared -> time (s) |
 | ``reco:user:{uid}:shown`` | zset | articles shown in fresh batches -> time (ms), 600, 7 days |
-| ``reco:user:{uid}:{cid}:his`` | zset | batch timestamp (ms) -> same timestamp; 30, 30 days |
-| ``reco:user:{uid}:{cid}:batches`` | hash | batch timestamp -> JSON ``[[article_id, sources], ...]`` |
+| ``reco:user:{uid}:{cid}:his`` | zset | ``"{ts}|[[article_id, sources], ...]"`` -> ts (ms); 30, 30 days |
 | ``reco:user:{uid}:boot`` | string | marker: interest bootstrapped from the database lately |
 | ``reco:user:{uid}:{cid}:wait`` | list | ranked ``"{article_id} {sources}"`` waiting to be served, 10 min |
 | ``reco:user:{uid}:excl`` | string | JSON cache of the user's dislikes and blocked authors, 10 min |
@@ -67,10 +66,6 @@ def shown(uid: str) -> str:
 
 def history(uid: str, channel_id: int) -> str:
     return f"reco:user:{user_part(uid)}:{channel_id}:his"
-
-
-def batches(uid: str, channel_id: int) -> str:
-    return f"reco:user:{user_part(uid)}:{channel_id}:batches"
 
 
 def waiting(uid: str, channel_id: int) -> str:
