@@ -26,7 +26,7 @@ def cached(runtime: Runtime) -> Recommender:
 
 
 async def _queued(runtime: Runtime, uid: str, channel: int) -> list[int]:
-    raw = await runtime.store.lrange(keys.waiting(uid, channel), 0, -1)
+    raw = await runtime.store.zrange(keys.waiting(uid, channel), 0, -1, withscores=True)
     return [aid for aid, _ in waiting.parse_waiting(raw)]
 
 
@@ -138,3 +138,13 @@ async def test_queued_articles_shown_in_another_channel_are_skipped(
     again = await cached.user_recommend(uid, channel, 10, T[3])
     assert not set(ids(again)) & set(ids(elsewhere))
     await cached.close()
+
+
+async def test_the_queue_keeps_order_and_sources(runtime: Runtime) -> None:
+    pairs = [(5, "hot+recent"), (3, "similar"), (9, ""), (7, "interest+keyword+recent")]
+    await _bump(runtime, lambda pipe: waiting.queue_waiting(pipe, "q", 1, pairs))
+    raw = await runtime.store.zrange(keys.waiting("q", 1), 0, -1, withscores=True)
+    assert waiting.parse_waiting(raw) == pairs
+    await _bump(runtime, lambda pipe: waiting.queue_unqueue(pipe, "q", 1, [3, 9]))
+    raw = await runtime.store.zrange(keys.waiting("q", 1), 0, -1, withscores=True)
+    assert waiting.parse_waiting(raw) == [pairs[0], pairs[3]]

@@ -175,7 +175,7 @@ class Recommender:
                 pipe.zrevrange(keys.interest(uid), 0, PROFILE_READ - 1, withscores=True)
                 pipe.zrevrange(keys.positives(uid), 0, recall.SEEDS_N - 1)
                 pipe.exists(keys.bootstrapped(uid))
-                pipe.lrange(keys.waiting(uid, req.channel_id), 0, -1)
+                waiting.queue_read_waiting(pipe, uid, req.channel_id)
             if registered:
                 pipe.get(keys.exclusions(uid))
                 pipe.get(keys.exclusions_version(uid))
@@ -225,12 +225,26 @@ class Recommender:
             pipe.zremrangebyrank(shown_key, 0, -SHOWN_CAP - 1)
             pipe.expire(shown_key, SHOWN_TTL)
             waiting.queue_waiting(pipe, req.uid, req.channel_id, rest)
+            self._unqueue_elsewhere(pipe, req, batch)
             if exclusions is not None and exclusions.loaded:
                 waiting.queue_exclusions(pipe, req.uid, exclusions)
 
         await history.record_batch(
             self.redis, req.uid, req.channel_id, time_stamp, batch, extra=mark_shown
         )
+
+    def _unqueue_elsewhere(self, pipe: Any, req: _Request, batch: history.Batch) -> None:
+        """An article waits in at most two of a user's queues: its channel's and channel 0's."""
+        served = [a for a, _ in batch]
+        if req.channel_id:
+            waiting.queue_unqueue(pipe, req.uid, 0, served)
+            return
+        known, _ = self._meta.lookup(served)
+        by_channel: dict[int, list[int]] = {}
+        for aid, meta in known.items():
+            by_channel.setdefault(meta.channel_id, []).append(aid)
+        for channel_id, ids in by_channel.items():
+            waiting.queue_unqueue(pipe, req.uid, channel_id, ids)
 
     # -- a fresh batch ---------------------------------------------------------------------
 
@@ -250,11 +264,7 @@ class Recommender:
             for a, label in queued
             if a in known and self._eligible(known[a], req, blocked)
         ]
-        if len(left) < req.count:
-            return None
-        shown_ms = await self.redis.zmscore(keys.shown(req.uid), [str(a) for a, _ in left])
-        unseen = [pair for pair, when in zip(left, shown_ms, strict=True) if when is None]
-        return unseen if len(unseen) >= req.count else None
+        return left if len(left) >= req.count else None
 
     async def _fresh(self, req: _Request, state: _State, want: int) -> list[Candidate]:
         """Recall, rank and check ``want`` articles (the first batch and the queue)."""

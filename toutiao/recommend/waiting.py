@@ -2,10 +2,12 @@
 recall and ranking:
 
 - the **wait queue** (``keys.waiting``): one recall + ranking picks ``WAIT_BATCHES``
-  batches' worth; the first is served, the rest wait (a list, best first, 10 minutes) and
-  are served by the next fresh requests after a check that needs no database: still
-  approved and in the channel (the in-process metadata cache), not pinned, not disliked,
-  not by a blocked author, not shown since (one ZMSCORE);
+  batches' worth; the first is served, the rest wait (a zset, 10 minutes) and are served by
+  the next fresh requests after a check that needs neither the database nor another round
+  trip: still approved and in the channel (the in-process metadata cache), not pinned, not
+  disliked, not by a blocked author. An article can wait in two queues of a user (its
+  channel's and the recommended channel's); serving it from one removes it from the other
+  in the same pipeline that records the batch, so it is not shown twice;
 - the user's **exclusions** (dislikes, blocked authors both ways), cached as JSON next to
   the version the API bumps after every committed change (``events.queue_exclusions_changed``):
   a copy read under another version is stale and reloaded.
@@ -17,10 +19,12 @@ candidates moved in from offline recall).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from toutiao.recommend import keys
+from toutiao.recommend.rank import SOURCE_WEIGHTS
 
 WAIT_BATCHES = 4
 WAIT_TTL = 600
@@ -29,13 +33,33 @@ EXCLUSIONS_TTL = 600
 Pairs = list[tuple[int, str]]  # (article id, the recall sources that found it)
 
 
+# The queue is a zset of article ids (so one can be removed by id) scored by
+# rank x 64 + the recall sources that found it as bits (exact in a double).
+SOURCES = tuple(sorted(SOURCE_WEIGHTS))
+_SLOTS = 64
+assert len(SOURCES) < 7
+
+
+def _bits(label: str) -> int:
+    found = set(label.split("+"))
+    return sum(1 << i for i, source in enumerate(SOURCES) if source in found)
+
+
+def _label(bits: int) -> str:
+    return "+".join(source for i, source in enumerate(SOURCES) if bits >> i & 1)
+
+
+def queue_read_waiting(pipe: Any, uid: str, channel_id: int) -> None:
+    pipe.zrange(keys.waiting(uid, channel_id), 0, -1, withscores=True)
+
+
 def parse_waiting(raw: list[Any]) -> Pairs:
+    """The queue, best first, from :func:`queue_read_waiting`'s result."""
     pairs: Pairs = []
-    for member in raw:
+    for member, score in raw:
         text = member.decode() if isinstance(member, bytes) else str(member)
-        aid, _, label = text.partition(" ")
-        if aid.isdigit():
-            pairs.append((int(aid), label))
+        if text.isdigit():
+            pairs.append((int(text), _label(int(score) % _SLOTS)))
     return pairs
 
 
@@ -44,8 +68,17 @@ def queue_waiting(pipe: Any, uid: str, channel_id: int, pairs: Pairs) -> None:
     key = keys.waiting(uid, channel_id)
     pipe.delete(key)
     if pairs:
-        pipe.rpush(key, *(f"{aid} {label}" for aid, label in pairs))
+        pipe.zadd(
+            key, {str(a): rank * _SLOTS + _bits(label) for rank, (a, label) in enumerate(pairs)}
+        )
         pipe.expire(key, WAIT_TTL)
+
+
+def queue_unqueue(pipe: Any, uid: str, channel_id: int, article_ids: Iterable[int]) -> None:
+    """Served elsewhere: drop these from the user's queue of ``channel_id``."""
+    members = [str(a) for a in article_ids]
+    if members:
+        pipe.zrem(keys.waiting(uid, channel_id), *members)
 
 
 @dataclass
