@@ -1,12 +1,12 @@
 """The recommender: a user's feed batches (fresh or replayed) and similar articles.
 
 A fresh batch for a reader with an id is usually served from the reader's wait queue
-(``waiting.py``): three Redis round trips (state with the queue; shown filter; recording)
-and no SQL. When the queue runs short, recall + ranking fill it: five Redis round trips
-(state; recall; shown filter; features; recording) and one read session with one to three
-bounded, indexed queries (the user's dislikes and blacklists when their cached copy is
-stale; metadata the in-process cache lacks). The Redis recall and the database recall run concurrently. A replay costs two
-round trips.
+(``waiting.py``): two Redis round trips (state with the queue; recording) and no SQL. When
+the queue runs short, recall + ranking fill it: five Redis round trips (state; recall;
+shown filter; features; recording) and one read session with up to two bounded, indexed
+queries (the user's dislikes and blacklists when their cached copy is stale; metadata the
+in-process cache lacks). The Redis recall and the database recall run concurrently. A
+replay costs one round trip.
 """
 
 from __future__ import annotations
