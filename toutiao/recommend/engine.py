@@ -2,8 +2,8 @@
 
 A fresh batch for a reader with an id is usually served from the reader's wait queue
 (``waiting.py``): two Redis round trips (state with the queue; recording) and no SQL. When
-the queue runs short, recall + ranking fill it: five Redis round trips (state; recall;
-shown filter; features; recording) and one read session with up to two bounded, indexed
+the queue runs short, recall + ranking fill it: six Redis round trips (state; profile;
+recall; shown filter; features; recording) and one read session with up to two bounded, indexed
 queries (the user's dislikes and blacklists when their cached copy is stale; metadata the
 in-process cache lacks). The Redis recall and the database recall run concurrently. A
 replay costs one round trip.
@@ -52,7 +52,6 @@ class _State:
     position: history.Position = field(default_factory=lambda: history.Position(0, 0, 0))
     profile: Profile = field(default_factory=Profile)
     pinned: set[int] = field(default_factory=set)
-    needs_profile: bool = False
     waiting: Pairs = field(default_factory=list)
     # None until known: a registered user's cached copy was missing or stale
     exclusions: Exclusions | None = field(default_factory=lambda: Exclusions(set(), set(), ""))
@@ -118,11 +117,13 @@ class Recommender:
         state = await self._read_state(req, time_stamp)
         if uid and not state.position.is_fresh(time_stamp):
             return self._replay(req, state.position)
-        if state.needs_profile and req.user_id is not None:
-            await bootstrap_profile(self.db, self.redis, uid, req.user_id)
-            state.profile = await self._read_profile(uid)
         ranked = await self._from_queue(req, state)
         if ranked is None:
+            if uid:  # only ranking needs the profile
+                state.profile, booted = await self._read_profile(uid)
+                if not booted and req.user_id is not None:
+                    await bootstrap_profile(self.db, self.redis, uid, req.user_id)
+                    state.profile, _ = await self._read_profile(uid)
             want = req.count * waiting.WAIT_BATCHES if uid else req.count
             ranked = [(c.article_id, c.label) for c in await self._fresh(req, state, want)]
         batch, rest = ranked[: req.count], ranked[req.count :]
@@ -172,9 +173,6 @@ class Recommender:
             pipe.zrange(keys.pinned(req.channel_id), 0, -1)
             if uid:
                 history.queue_position(pipe, uid, req.channel_id, time_stamp)
-                pipe.zrevrange(keys.interest(uid), 0, PROFILE_READ - 1, withscores=True)
-                pipe.zrevrange(keys.positives(uid), 0, recall.SEEDS_N - 1)
-                pipe.exists(keys.bootstrapped(uid))
                 waiting.queue_read_waiting(pipe, uid, req.channel_id)
             if registered:
                 pipe.get(keys.exclusions(uid))
@@ -183,22 +181,22 @@ class Recommender:
         self._check_catalog(results[0])
         state.pinned = {int(a) for a in results[1]}
         if uid:
-            latest, around, interest, positives, booted, queued = results[2:8]
+            latest, around, queued = results[2:5]
             state.position = history.parse_position(latest, around)
-            state.profile = parse_profile(interest, positives)
-            state.needs_profile = not interest and not booted
             state.waiting = waiting.parse_waiting(queued)
         if registered:
-            state.exclusions_version = waiting.version_text(results[9])
-            state.exclusions = waiting.parse_exclusions(results[8], state.exclusions_version)
+            state.exclusions_version = waiting.version_text(results[6])
+            state.exclusions = waiting.parse_exclusions(results[5], state.exclusions_version)
         return state
 
-    async def _read_profile(self, uid: str) -> Profile:
+    async def _read_profile(self, uid: str) -> tuple[Profile, bool]:
+        """The user's interest profile, and whether it exists or was bootstrapped lately."""
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.zrevrange(keys.interest(uid), 0, PROFILE_READ - 1, withscores=True)
             pipe.zrevrange(keys.positives(uid), 0, recall.SEEDS_N - 1)
-            interest, positives = await pipe.execute()
-        return parse_profile(interest, positives)
+            pipe.exists(keys.bootstrapped(uid))
+            interest, positives, booted = await pipe.execute()
+        return parse_profile(interest, positives), bool(interest or booted)
 
     def _replay(self, req: _Request, position: history.Position) -> RecoBatch:
         if not position.at:
