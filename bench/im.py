@@ -41,7 +41,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import socketio
-from load import DEMO_CODE, LOOPBACK, Api, emit, excerpt, git_head, write_report
+from load import DEMO_CODE, LOOPBACK, Api, CpuMeter, emit, excerpt, git_head, write_report
 
 HERE = Path(__file__).resolve().parent
 EVENTS = {"follow": "following notify", "like": "liking notify", "comment": "comment notify"}
@@ -274,6 +274,9 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
         "--concurrency", default="4,16", help="lanes of the concurrent modes, comma-separated"
     )
     p.add_argument("--timeout", type=float, default=5.0, help="s before an event counts as lost")
+    p.add_argument("--api-pid", type=int, help="gunicorn master pid (CPU accounting)")
+    p.add_argument("--im-pid", type=int, help="toutiao im pid (CPU accounting)")
+    p.add_argument("--redis-port", type=int, default=6379)
     p.add_argument("--meta", action="append", default=[], help="KEY=VALUE recorded in the JSON")
     p.add_argument("--out", default=str(HERE / "results" / "im.json"))
     args = p.parse_args(argv)
@@ -319,30 +322,50 @@ async def main(argv: Iterable[str] | None = None) -> int:
             # Unmeasured: one action of each kind per lane (first connections, caches).
             await run_mode(client, lanes, "warm-up", 3 * len(lanes), args.timeout)
             results: dict[str, list[Sample]] = {}
+            usage: dict[str, dict[str, float]] = {}
+            # CPU of the API (gunicorn tree), the IM node (reported as "im"), MariaDB, Redis.
+            meter = CpuMeter(args.api_pid, args.im_pid, args.redis_port)
             modes = [("sequential", 1)] + [(f"{w} concurrent", w) for w in args.widths if w > 1]
             for mode, width in modes:
                 emit(f"  {mode}: {args.actions} actions", err=True)
-                started = time.perf_counter()
+                before = meter.snapshot()
                 results[mode] = await run_mode(
                     client, lanes[:width], mode, args.actions, args.timeout
                 )
-                emit(f"    {time.perf_counter() - started:.1f} s", err=True)
+                after = meter.snapshot()
+                usage[mode] = CpuMeter.usage(before, after, "self")
+                usage[mode]["seconds"] = round(after["wall"] - before["wall"], 2)
+                usage[mode]["im"] = usage[mode].pop("rpc")
+                emit(f"    {usage[mode]['seconds']:.1f} s, cpu %: {usage[mode]}", err=True)
             unmatched = sum((lane.inbox.unmatched for lane in lanes), Counter())
         finally:
             await asyncio.gather(
                 *(lane.inbox.sio.disconnect() for lane in lanes), return_exceptions=True
             )
     rows: list[tuple[str, dict[str, Any]]] = []
+    by_key: dict[str, dict[str, Any]] = {}
     for mode, samples in results.items():
-        rows.append((f"{mode}, all", summary(samples)))
+        rows.append((f"{mode}, all", {**summary(samples), "cpu_pct": usage[mode]}))
+        by_key[f"{mode}, all"] = rows[-1][1]
         for kind in KINDS:
             rows.append((f"  {kind}", summary([s for s in samples if s.kind == kind])))
+            by_key[f"{mode}, {kind}"] = rows[-1][1]
     emit(
         f"\n== notification delivery: API request -> Socket.IO client on a separate IM "
         f"process, via the message queue ({args.actions} actions per mode) =="
     )
     emit(table(rows))
     emit(f"unexpected events: {dict(unmatched) or 'none'}")
+    emit("CPU, % of one core (2 cores = 200): api / im / mariadb / redis / driver / other")
+    for mode, pct in usage.items():
+        parts = "/".join(
+            f"{pct.get(k, 0):.0f}" for k in ("api", "im", "mariadb", "redis", "loadgen", "other")
+        )
+        per = 1000 * sum(pct.get(k, 0) for k in ("api", "im")) / 100 * pct["seconds"]
+        per /= max(len(results[mode]), 1)
+        emit(
+            f"  {mode:<16} {parts}   (api+im: {per:.1f} ms of CPU per action, withdrawals included)"
+        )
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "api": api,
@@ -357,7 +380,7 @@ async def main(argv: Iterable[str] | None = None) -> int:
         "git": git_head(),
         "meta": dict(item.split("=", 1) for item in args.meta if "=" in item),
         "unexpected_events": dict(unmatched),
-        "results": {label.strip(): row for label, row in rows},
+        "results": by_key,
     }
     out = write_report(Path(args.out), report)
     emit(f"\nwritten: {out}")

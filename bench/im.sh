@@ -61,6 +61,7 @@ start_api "$LOGS/api.log"
 
 set +e
 "$PY" bench/im.py --api "$BASE" --im "http://127.0.0.1:$IM_PORT" --mobiles "$MOBILES" \
+  --api-pid "$API_PID" --im-pid "$IM_PID" --redis-port "$REDIS_PORT" \
   --meta "stack=MariaDB $DB_NAME, Redis db $REDIS_DB, gunicorn $WORKERS x $WORKER_CLASS, toutiao im" \
   --meta "mq=$(printf '%s' "$MQ_URL" | sed 's#//[^@]*@#//#')" --meta "demo_data=$DEMO_STAMP" \
   --out "$RESULTS/im.json" ${LOAD_ARGS[@]+"${LOAD_ARGS[@]}"}
