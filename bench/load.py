@@ -69,11 +69,13 @@ ORDER = [
     ("channels", "channels GET /v1_0/channels"),
     ("feed_anon", "feed v1.1, anonymous (Anony id)"),
     ("feed_user", "feed v1.1, logged in"),
+    ("feed_replay", "feed v1.1, scrolling back (replay)"),
     ("detail", "article detail, anonymous"),
     ("detail_user", "article detail, logged in"),
     ("comments", "comments ?type=a"),
 ]
-TARGETED = ("feed_anon", "feed_user", "detail", "detail_user")  # "warm feed and article detail"
+# "warm feed and article detail"
+TARGETED = ("feed_anon", "feed_user", "feed_replay", "detail", "detail_user")
 
 
 def feed_path(channel_id: int) -> str:
@@ -147,6 +149,17 @@ class Discovery:
             for anon in anon_ids
             for cid in feed_channels
         ]
+        # Scrolling back: each device x channel asks for the page recorded at one fixed
+        # timestamp (its first request records it, every later one replays it).
+        replay_at = now_ms()
+        eps["feed_replay"].targets = [
+            (
+                f"/app/v1_1/articles?channel_id={cid}&timestamp={replay_at}&with_top=0",
+                {"Authorization": f"Anony bench-replay-{i:02d}"},
+            )
+            for i in range(args.anon_ids)
+            for cid in feed_channels
+        ]
         if tokens:
             eps["feed_user"].targets = [
                 (feed_path(cid), {"Authorization": f"Bearer {token}"})
@@ -159,6 +172,7 @@ class Discovery:
         articles, why = await self.crawl_feed(anon_ids, feed_channels, args.articles)
         if why:
             eps["feed_anon"].skipped = eps["feed_user"].skipped = why
+            eps["feed_replay"].skipped = why
         if not articles and args.fallback_ids:
             ids = args.fallback_ids[: args.articles]
             articles = [(aid, None) for aid in ids]
