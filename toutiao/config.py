@@ -120,7 +120,8 @@ class Settings(BaseSettings):
 
     # -- ids ------------------------------------------------------------------------
     SNOWFLAKE_DATACENTER_ID: int = Field(default=0, ge=0, le=31)
-    SNOWFLAKE_WORKER_ID: int = Field(default=0, ge=0, le=31)
+    # None: each process leases a free worker id in Redis at start (kit/idlease.py)
+    SNOWFLAKE_WORKER_ID: int | None = Field(default=None, ge=0, le=31)
 
     _split = field_validator("CORS_ORIGINS", "DATABASE_REPLICA_URLS", mode="before")(_split_csv)
 

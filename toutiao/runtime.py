@@ -36,6 +36,7 @@ class Runtime:
     reco: Any = None  # toutiao.rpc.client.RecoClient when a recommendation service is reachable
     search: Any = None  # toutiao.engines.search.SearchEngine
     chat: Any = None  # toutiao.chat.client.ChatClient when an assistant is reachable
+    id_lease: Any = None  # toutiao.kit.idlease.WorkerIdLease once started
 
     @property
     def cache(self) -> Any:
@@ -46,7 +47,13 @@ class Runtime:
         return self.redis.storage.client
 
     async def start(self) -> None:
-        """Work that needs the event loop: e.g. create the S3 bucket on first use."""
+        """Work that needs the event loop: lease a Snowflake worker id unless one is pinned,
+        create the S3 bucket on first use."""
+        if self.settings.SNOWFLAKE_WORKER_ID is None and self.id_lease is None:
+            from toutiao.kit.idlease import WorkerIdLease
+
+            self.id_lease = WorkerIdLease(self.store, self.ids)
+            await self.id_lease.start()
         ensure_bucket = getattr(self.storage, "ensure_bucket", None)
         if ensure_bucket is not None:
             await ensure_bucket()
@@ -70,6 +77,8 @@ class Runtime:
 
     async def close(self) -> None:
         closers = [self.redis.close, self.db.dispose, self.storage.close]
+        if self.id_lease is not None:
+            closers.insert(0, self.id_lease.close)
         if self.reco is not None:
             closers.insert(0, self.reco.close)
         if self.chat is not None:

@@ -4,12 +4,14 @@
 The original raised "invalid system clock" when time went backwards and shared 0/0 between
 all processes (reference weakness §14.42). Here the generator keeps a logical clock: it
 never issues a timestamp below the last one it used, so an NTP step back cannot stop
-registrations or repeat an id. Give every process its own datacenter/worker pair.
+registrations or repeat an id. Every process needs its own datacenter/worker pair: unless
+one is pinned in the settings, ``kit.idlease`` leases a free worker id in Redis at start.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -85,6 +87,12 @@ class Snowflake:
                 raise RuntimeError(f"system clock outside the Snowflake range: {now} ms")
             return (self._last_ms << TIMESTAMP_SHIFT) | self._node | self._sequence
 
+    def rebind(self, worker_id: int) -> None:
+        """Issue further ids under another worker id (see ``kit.idlease``)."""
+        with self._lock:
+            self.worker_id = _check_id(worker_id, "worker_id", MAX_WORKER_ID)
+            self._node = (self.datacenter_id << DATACENTER_SHIFT) | (self.worker_id << WORKER_SHIFT)
+
     def _note_rollback(self, now: int) -> None:
         if now < self._last_wall_ms:
             log.warning(
@@ -110,4 +118,9 @@ def parts(snowflake_id: int) -> SnowflakeParts:
 
 
 def snowflake_from_settings(settings: Settings) -> Snowflake:
-    return Snowflake(settings.SNOWFLAKE_DATACENTER_ID, settings.SNOWFLAKE_WORKER_ID)
+    """A pinned worker id from the settings, else a provisional one from the pid until
+    ``kit.idlease.WorkerIdLease`` leases one (``Runtime.start``)."""
+    worker_id = settings.SNOWFLAKE_WORKER_ID
+    if worker_id is None:
+        worker_id = os.getpid() % (MAX_WORKER_ID + 1)
+    return Snowflake(settings.SNOWFLAKE_DATACENTER_ID, worker_id)
