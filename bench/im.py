@@ -29,7 +29,6 @@ import itertools
 import os
 import platform
 import statistics
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -41,7 +40,17 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import socketio
-from load import DEMO_CODE, LOOPBACK, Api, CpuMeter, emit, excerpt, git_head, write_report
+from load import (
+    DEMO_CODE,
+    LOOPBACK,
+    Api,
+    CpuMeter,
+    emit,
+    excerpt,
+    git_head,
+    run_cli,
+    write_report,
+)
 
 HERE = Path(__file__).resolve().parent
 EVENTS = {"follow": "following notify", "like": "liking notify", "comment": "comment notify"}
@@ -389,14 +398,4 @@ async def main(argv: Iterable[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        import uvloop
-
-        runner = uvloop.run
-    except ImportError:
-        runner = asyncio.run
-    try:
-        sys.exit(runner(main()))
-    except KeyboardInterrupt:
-        emit("interrupted", err=True)
-        sys.exit(130)
+    run_cli(main)

@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -898,7 +898,8 @@ async def main(argv: Iterable[str] | None = None) -> int:
     return 1 if failed else 0
 
 
-if __name__ == "__main__":
+def run_cli(entry: Callable[[], Coroutine[Any, Any, int]]) -> None:
+    """Run a driver's async ``main`` (on uvloop when installed) and exit with its status."""
     try:
         import uvloop
 
@@ -906,7 +907,11 @@ if __name__ == "__main__":
     except ImportError:
         runner = asyncio.run
     try:
-        sys.exit(runner(main()))
+        sys.exit(runner(entry()))
     except KeyboardInterrupt:
         emit("interrupted", err=True)
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -24,7 +24,6 @@ import random
 import re
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -48,6 +47,7 @@ from load import (
     emit,
     excerpt,
     git_head,
+    run_cli,
     run_python,
     run_wrk,
     table,
@@ -350,14 +350,4 @@ async def main(argv: Iterable[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        import uvloop
-
-        runner = uvloop.run
-    except ImportError:
-        runner = asyncio.run
-    try:
-        sys.exit(runner(main()))
-    except KeyboardInterrupt:
-        emit("interrupted", err=True)
-        sys.exit(130)
+    run_cli(main)
