@@ -1,6 +1,6 @@
-# Sourced by bench/search.sh and bench/im.sh: the Python environment, the shared settings,
-# a demo database built once and reused (stamped), and processes stopped on exit.
-# (bench/run.sh, the feed/detail benchmark, keeps its own copy of this set-up.)
+# Sourced by bench/run.sh, bench/search.sh and bench/im.sh: the Python environment, the
+# shared settings, a demo database built once and reused (stamped), and processes stopped
+# on exit.
 set -euo pipefail
 
 say() { printf '\033[1m[bench]\033[0m %s\n' "$*" >&2; }

@@ -788,6 +788,12 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
     args.warm_ids = (
         [int(x) for x in Path(args.warm_ids).read_text().split()] if args.warm_ids else []
     )
+    check_load_args(p, args)
+    return args
+
+
+def check_load_args(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """The checks every wrk-driven suite shares (load.py, search.py); resolves ``--tool auto``."""
     host = urlsplit(args.base).hostname
     if host not in LOOPBACK:
         p.error(f"--base must be a loopback address, not {host}")
@@ -801,7 +807,6 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
         args.tool = "wrk" if shutil.which(args.wrk) else "python"
     if args.tool in ("wrk", "both") and not shutil.which(args.wrk):
         p.error("wrk is not installed (apt-get install wrk) — use --tool python")
-    return args
 
 
 async def main(argv: Iterable[str] | None = None) -> int:

@@ -26,120 +26,17 @@ done
 
 ARTICLES=${BENCH_ARTICLES:-10000}
 USERS=${BENCH_USERS:-200}
-SEED=20260101
-WORKERS=${BENCH_WORKERS:-2}
-DB_NAME=${BENCH_DB_NAME:-toutiao_bench}
-DB_HOST=${BENCH_DB_HOST:-127.0.0.1}
-DB_PORT=${BENCH_DB_PORT:-3306}
-DB_USER=${BENCH_DB_USER:-root}
-DB_PASSWORD=${BENCH_DB_PASSWORD:-}
-REDIS_HOST=${BENCH_REDIS_HOST:-127.0.0.1}
-REDIS_PORT=${BENCH_REDIS_PORT:-6379}
-REDIS_DB=${BENCH_REDIS_DB:-14}
-VENV=${BENCH_VENV:-.venv}
-RESULTS=bench/results
-LOGS=$RESULTS/logs
-DATA=$PWD/$RESULTS/var
+LOGS=bench/results/logs
+. bench/_stack.sh  # the virtualenv, settings, the stamped database, processes stopped on exit
+mkdir -p "$LOGS"
 
-say() { printf '\033[1m[bench]\033[0m %s\n' "$*" >&2; }
-die() { say "error: $*"; exit 1; }
-
-# -- the Python environment: the project plus the server and the load generator -------------
-if [ "$VENV" = ".venv" ]; then
-  . scripts/_venv.sh
-  ensure_venv app
-fi
-PY=$VENV/bin/python
-[ -x "$PY" ] || die "no Python at $PY"
-missing=()
-"$PY" -c 'import gunicorn' 2>/dev/null || missing+=(gunicorn)
-"$PY" -c 'import uvicorn_worker' 2>/dev/null || missing+=(uvicorn-worker)
-"$PY" -c 'import aiohttp' 2>/dev/null || missing+=(aiohttp)
-if [ ${#missing[@]} -gt 0 ]; then
-  say "installing into $VENV: ${missing[*]}"
-  "$PY" -m pip install --quiet --disable-pip-version-check "${missing[@]}"
-fi
-TOUTIAO=$VENV/bin/toutiao
-GUNICORN=$VENV/bin/gunicorn
-WORKER_CLASS=uvicorn_worker.UvicornWorker  # uvicorn.workers is deprecated since uvicorn 0.30
-
-MYSQL=$(command -v mariadb || command -v mysql) || die "the mariadb/mysql client is needed"
-sql() { MYSQL_PWD="$DB_PASSWORD" "$MYSQL" -h "$DB_HOST" -P "$DB_PORT" -u "$DB_USER" -N -B "$@"; }
-sql -e 'SELECT 1' >/dev/null || die "MariaDB is not reachable at $DB_HOST:$DB_PORT"
-
-mkdir -p "$LOGS" "$DATA"
-free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-# -- settings every toutiao process of the bench shares ---------------------------------------
-auth=""
-[ -n "$DB_PASSWORD" ] && auth=":$DB_PASSWORD"
-export TOUTIAO_ENV=production
-export TOUTIAO_DEMO=true            # the 'log' SMS provider + universal code 246810 for logins
-export TOUTIAO_SMS_PROVIDER=log
-export TOUTIAO_JWT_SECRET
-TOUTIAO_JWT_SECRET=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(48))')
-export TOUTIAO_DATABASE_URL="mysql+asyncmy://$DB_USER$auth@$DB_HOST:$DB_PORT/$DB_NAME"
-export TOUTIAO_REDIS_URL="redis://$REDIS_HOST:$REDIS_PORT/$REDIS_DB"
-export TOUTIAO_DATA_DIR=$DATA
-unset TOUTIAO_REDIS_STORAGE_URL TOUTIAO_DATABASE_REPLICA_URLS TOUTIAO_RECO_TARGET
-
-# -- Redis: our own database, empty ----------------------------------------------------------
-"$PY" -c "import redis; redis.Redis(host='$REDIS_HOST', port=$REDIS_PORT, db=$REDIS_DB).flushdb()" ||
-  die "Redis is not reachable at $REDIS_HOST:$REDIS_PORT"
-say "Redis $REDIS_HOST:$REDIS_PORT db $REDIS_DB flushed"
-
-# -- MariaDB: reuse the bench database when it holds this very demo data ----------------------
-code=$(find toutiao/seed toutiao/migrations -type f \( -name '*.py' -o -name '*.txt' \) | sort |
-  xargs cat | sha256sum | cut -c1-16)
-stamp="articles=$ARTICLES users=$USERS seed=$SEED code=$code"
-current=$(sql -e 'SELECT stamp FROM bench_stamp' "$DB_NAME" 2>/dev/null || true)
-if [ "$FRESH" = 1 ] || [ "$current" != "$stamp" ]; then
-  say "building database $DB_NAME: $stamp${current:+ (was: $current)}"
-  sql -e "DROP DATABASE IF EXISTS \`$DB_NAME\`;
-          CREATE DATABASE \`$DB_NAME\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-  rm -rf "$DATA/media"
-  "$TOUTIAO" db upgrade
-  "$TOUTIAO" seed demo --articles "$ARTICLES" --users "$USERS" --seed "$SEED" 2>&1 | tail -n 3
-  sql "$DB_NAME" -e "CREATE TABLE bench_stamp (stamp VARCHAR(255) NOT NULL);
-                     INSERT INTO bench_stamp VALUES ('$stamp')"
-else
-  say "reusing database $DB_NAME ($stamp); --fresh rebuilds it"
-  "$TOUTIAO" db upgrade
-  # Redis was flushed: rebuild the counters.
-  out=$("$TOUTIAO" stats fix 2>&1) || { printf '%s\n' "$out" >&2; die "toutiao stats fix failed"; }
-fi
+stack_settings "${BENCH_DB_NAME:-toutiao_bench}" "${BENCH_REDIS_DB:-14}" "$PWD/$RESULTS/var"
+demo_database "$ARTICLES" "$USERS" "$FRESH"
 MOBILES=$(sql "$DB_NAME" -e 'SELECT mobile FROM user_basic WHERE status = 1 ORDER BY user_id LIMIT 8' |
   paste -sd, -)
 sql "$DB_NAME" -e 'SELECT article_id FROM news_article_basic WHERE status = 2
                    ORDER BY article_id DESC' >"$RESULTS/approved_ids.txt"
 head -n 300 "$RESULTS/approved_ids.txt" >"$RESULTS/fallback_ids.txt"
-
-# -- processes: started here, stopped on exit whatever happens --------------------------------
-PIDS=()
-cleanup() {
-  local rc=$? pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  [ ${#PIDS[@]} -eq 0 ] || say "stopped what the bench started (MariaDB and Redis keep running)"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-wait_for() {  # wait_for WHAT PID LOG PYTHON-CHECK
-  local what=$1 pid=$2 log=$3 check=$4
-  for _ in $(seq 1 150); do
-    kill -0 "$pid" 2>/dev/null || { tail -n 30 "$log" >&2; die "$what exited; log: $log"; }
-    "$PY" -c "$check" 2>/dev/null && return 0
-    sleep 0.2
-  done
-  tail -n 30 "$log" >&2
-  die "$what did not come up in 30 s; log: $log"
-}
 
 RPC_PID=""
 RPC="not available (the feed uses its local recall)"
@@ -155,17 +52,7 @@ if "$TOUTIAO" rpc --help >/dev/null 2>&1; then
 fi
 say "recommendation service: $RPC"
 
-API_PORT=$(free_port)
-BASE=http://127.0.0.1:$API_PORT
-control=()
-"$GUNICORN" --help 2>/dev/null | grep -q -- --no-control-socket && control=(--no-control-socket)
-"$GUNICORN" toutiao.asgi:app -k "$WORKER_CLASS" -w "$WORKERS" --bind "127.0.0.1:$API_PORT" \
-  --graceful-timeout 10 "${control[@]}" >"$LOGS/api.log" 2>&1 &
-API_PID=$!
-PIDS=("$API_PID" "${PIDS[@]}")  # the API stops first
-wait_for "the API" "$API_PID" "$LOGS/api.log" \
-  "import urllib.request as u; u.urlopen('$BASE/healthz', timeout=2).read()"
-say "API: gunicorn, $WORKERS x $WORKER_CLASS on $BASE (pid $API_PID), TOUTIAO_ENV=production"
+start_api "$LOGS/api.log"
 
 if [ -n "$RPC_PID" ]; then
   # Its start-up job builds the similar-articles index from scratch (Redis was flushed), in
@@ -225,23 +112,16 @@ set +e
 "$PY" bench/load.py --base "$BASE" --api-pid "$API_PID" ${RPC_PID:+--rpc-pid "$RPC_PID"} \
   --redis-port "$REDIS_PORT" --mobiles "$MOBILES" --fallback-ids "$RESULTS/fallback_ids.txt" \
   --warm-ids "$RESULTS/approved_ids.txt" \
-  --redis-url "redis://$REDIS_HOST:$REDIS_PORT" --mysql-url "mysql://$DB_USER$auth@$DB_HOST:$DB_PORT" \
+  --redis-url "redis://$REDIS_HOST:$REDIS_PORT" --mysql-url "$MYSQL_URL" \
   --meta "stack=MariaDB $DB_NAME, Redis db $REDIS_DB, gunicorn $WORKERS x $WORKER_CLASS" \
-  --meta "rpc=$RPC" --meta "demo_data=$stamp" \
+  --meta "rpc=$RPC" --meta "demo_data=$DEMO_STAMP" \
   --out "$RESULTS/latest.json" ${LOAD_ARGS[@]+"${LOAD_ARGS[@]}"}
 rc=$?
 set -e
 
 kill -0 "$API_PID" 2>/dev/null || say "the API master died during the run; log: $LOGS/api.log"
 [ -z "$RPC_PID" ] || kill -0 "$RPC_PID" 2>/dev/null || say "toutiao rpc died; log: $LOGS/rpc.log"
-errors='Traceback|ERROR|CRITICAL|WORKER TIMEOUT|exited with code|Exception'
-for log in "$LOGS/api.log" ${RPC_PID:+"$LOGS/rpc.log"}; do
-  problems=$(grep -cE "$errors" "$log" || true)
-  if [ "$problems" != 0 ]; then
-    say "$problems error lines in $log, the first ones:"
-    grep -m 10 -E "$errors" "$log" >&2
-  fi
-done
+log_problems "$LOGS/api.log" ${RPC_PID:+"$LOGS/rpc.log"}
 fallbacks=$(grep -c 'reco.call_failed' "$LOGS/api.log" || true)
 [ "$fallbacks" = 0 ] ||
   say "$fallbacks reco.call_failed warnings in api.log (rate-limited; each stands for one or" \

@@ -32,17 +32,17 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import aiohttp
 from load import (
     DEMO_CODE,
-    LOOPBACK,
     Api,
     CpuMeter,
     Endpoint,
     Result,
     ServerCounters,
+    check_load_args,
     combine,
     emit,
     excerpt,
@@ -255,14 +255,7 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
     args.rpc_pid = None
     args.titles = Path(args.titles).read_text().splitlines()
     args.mobiles = [m for m in args.mobiles.split(",") if m]
-    if urlsplit(args.base).hostname not in LOOPBACK:
-        p.error("--base must be a loopback address")
-    if not (1 <= args.duration <= 300 and 0 <= args.warmup <= 60 and 1 <= args.rounds <= 10):
-        p.error("bounds: 1 <= --duration <= 300, 0 <= --warmup <= 60, 1 <= --rounds <= 10")
-    if args.tool == "auto":
-        args.tool = "wrk" if shutil.which(args.wrk) else "python"
-    if args.tool in ("wrk", "both") and not shutil.which(args.wrk):
-        p.error("wrk is not installed (apt-get install wrk) — use --tool python")
+    check_load_args(p, args)
     return args
 
 
