@@ -147,12 +147,7 @@ class Recommender:
             catalog, raw = await pipe.execute()
         self._check_catalog(catalog)
         found = [a for a in map(int, raw) if a != article_id]
-        known, missing = self._meta.lookup(found)
-        if missing:
-            async with self.db.read_session() as session:
-                loaded = await approved_meta(session, missing)
-            self._meta.put_loaded(missing, loaded)
-            known.update(loaded)
+        known = await self._approved(None, found)
         return [a for a in found if a in known][:n]
 
     def _check_catalog(self, raw: Any) -> None:
@@ -213,8 +208,8 @@ class Recommender:
         rest: Pairs,
         exclusions: Exclusions | None,
     ) -> None:
-        """Record the batch, mark it shown, queue ``rest`` and cache freshly read exclusions:
-        one round trip (two when the history overflows)."""
+        """Record the batch, mark it shown, queue ``rest`` (and take the batch out of the
+        user's other queue), cache freshly read exclusions: one round trip."""
         shown_key = keys.shown(req.uid)
         now_ms = req.now * 1000
 
@@ -287,10 +282,10 @@ class Recommender:
 
     async def _candidates(
         self, session: AsyncSession, req: _Request, state: _State
-    ) -> tuple[list[Candidate], tuple[set[int], set[int]]]:
+    ) -> tuple[list[Candidate], Exclusions]:
         """Recalled, approved (as far as the cache knows), in the channel, not pinned, not
-        disliked, not by a blocked author; and (disliked articles, blocked authors)."""
-        (recent_rows, disliked, blocked), pool = await asyncio.gather(
+        disliked, not by a blocked author; and the user's exclusions."""
+        (recent_rows, excluded), pool = await asyncio.gather(
             self._recall_db(session, req, state),
             self._recall_redis(req, state.profile),
         )
@@ -298,13 +293,25 @@ class Recommender:
         for aid, meta in recent_rows:
             interest = req.channel_id == 0 and meta.channel_id in top
             pool.add([aid], "interest" if interest else "recent")
-        wanted = [a for a in pool if a not in disliked and a not in state.pinned]
-        known, missing = self._meta.lookup(wanted)
+        skip = excluded.disliked | state.pinned
+        known = await self._approved(session, [a for a in pool if a not in skip])
+        return self._admit(pool, known, req, excluded.blocked), excluded
+
+    async def _approved(
+        self, session: AsyncSession | None, article_ids: list[int]
+    ) -> dict[int, ArticleMeta]:
+        """The approved ones among ``article_ids``: the metadata cache, then one query for
+        what it lacks (in ``session``, or a read session of its own)."""
+        known, missing = self._meta.lookup(article_ids)
         if missing:
-            loaded = await approved_meta(session, missing)
+            if session is None:
+                async with self.db.read_session() as own:
+                    loaded = await approved_meta(own, missing)
+            else:
+                loaded = await approved_meta(session, missing)
             self._meta.put_loaded(missing, loaded)
             known.update(loaded)
-        return self._admit(pool, known, req, blocked), (disliked, blocked)
+        return known
 
     def _admit(
         self, pool: Pool, known: dict[int, ArticleMeta], req: _Request, blocked: set[int]
@@ -323,14 +330,14 @@ class Recommender:
         req: _Request,
         state: _State,
         cands: list[Candidate],
-        excluded: tuple[set[int], set[int]],
+        excluded: Exclusions,
         want: int,
     ) -> list[Candidate]:
         """Drop what this user was shown. Too little left: dig older articles of the channel;
         still too little: bring back what was shown longest ago (at least RESHOW_AFTER ago)."""
         fresh, stale = await self._split_shown(cands, req)
         if len(fresh) < want:
-            disliked, blocked = excluded
+            disliked, blocked = excluded.disliked, excluded.blocked
             listed = [c.published for c in cands if c.sources & {"recent", "interest"}]
             before = min(listed, default=req.now)  # where the recent list ends
             pool, known = Pool(), {}
@@ -368,7 +375,9 @@ class Recommender:
 
     async def _recall_db(
         self, session: AsyncSession, req: _Request, state: _State
-    ) -> tuple[list[tuple[int, ArticleMeta]], set[int], set[int]]:
+    ) -> tuple[list[tuple[int, ArticleMeta]], Exclusions]:
+        """The channels' recent articles, and the user's exclusions (read from the database
+        when the cached copy was missing or stale)."""
         profile = state.profile
         visible = await self._visible_channels(session)
         if req.channel_id:
@@ -380,11 +389,10 @@ class Recommender:
                 if cid in depth:
                     depth[cid] = max(each, recall.INTEREST_PER_CHANNEL)
         rows = await self._recent.get(session, depth)
-        if state.exclusions is None and req.user_id is not None:
+        if state.exclusions is None and req.user_id is not None:  # missing or stale copy
             disliked, blocked = await recall.exclusions(session, req.user_id)
             state.exclusions = Exclusions(disliked, blocked, state.exclusions_version, loaded=True)
-        found = state.exclusions or Exclusions(set(), set(), "")
-        return rows, found.disliked, found.blocked
+        return rows, state.exclusions or Exclusions(set(), set(), "")
 
     async def _visible_channels(self, session: AsyncSession) -> list[int]:
         cached = self._channels
