@@ -51,6 +51,10 @@ def _check_id(value: int, name: str, maximum: int) -> int:
     return value
 
 
+def _node_bits(datacenter_id: int, worker_id: int) -> int:
+    return (datacenter_id << DATACENTER_SHIFT) | (worker_id << WORKER_SHIFT)
+
+
 class Snowflake:
     def __init__(
         self,
@@ -61,7 +65,7 @@ class Snowflake:
     ) -> None:
         self.datacenter_id = _check_id(datacenter_id, "datacenter_id", MAX_DATACENTER_ID)
         self.worker_id = _check_id(worker_id, "worker_id", MAX_WORKER_ID)
-        self._node = (self.datacenter_id << DATACENTER_SHIFT) | (self.worker_id << WORKER_SHIFT)
+        self._node = _node_bits(self.datacenter_id, self.worker_id)
         self._clock = clock
         self._lock = threading.Lock()
         self._last_ms = -1  # logical timestamp of the last id, relative to EPOCH_MS
@@ -91,7 +95,7 @@ class Snowflake:
         """Issue further ids under another worker id (see ``kit.idlease``)."""
         with self._lock:
             self.worker_id = _check_id(worker_id, "worker_id", MAX_WORKER_ID)
-            self._node = (self.datacenter_id << DATACENTER_SHIFT) | (self.worker_id << WORKER_SHIFT)
+            self._node = _node_bits(self.datacenter_id, self.worker_id)
 
     def _note_rollback(self, now: int) -> None:
         if now < self._last_wall_ms:
