@@ -42,10 +42,10 @@ def queue_position(pipe: Any, uid: str, channel_id: int, time_stamp: int) -> Non
     pipe.zrevrangebyscore(key, time_stamp, "-inf", start=0, num=2, withscores=True)
 
 
-def _decode(member: Any) -> Batch:
-    text = member.decode() if isinstance(member, bytes) else str(member)
+def _decode(member: str) -> Batch:
+    """A history member (the project's Redis clients decode responses to str)."""
     try:
-        return [(int(aid), str(sources)) for aid, sources in json.loads(text.partition("|")[2])]
+        return [(int(aid), str(sources)) for aid, sources in json.loads(member.partition("|")[2])]
     except (ValueError, TypeError):
         return []  # not a batch (written by an older layout): nothing to replay
 

@@ -57,9 +57,8 @@ def parse_waiting(raw: list[Any]) -> Pairs:
     """The queue, best first, from :func:`queue_read_waiting`'s result."""
     pairs: Pairs = []
     for member, score in raw:
-        text = member.decode() if isinstance(member, bytes) else str(member)
-        if text.isdigit():
-            pairs.append((int(text), _label(int(score) % _SLOTS)))
+        if member.isdigit():
+            pairs.append((int(member), _label(int(score) % _SLOTS)))
     return pairs
 
 
@@ -89,10 +88,8 @@ class Exclusions:
     loaded: bool = False  # read from the database by this request: cache them
 
 
-def version_text(raw: Any) -> str:
-    if raw is None:
-        return ""
-    return raw.decode() if isinstance(raw, bytes) else str(raw)
+def version_text(raw: str | None) -> str:
+    return raw or ""
 
 
 def parse_exclusions(raw: Any, version: str) -> Exclusions | None:
