@@ -80,6 +80,15 @@ class Settings(BaseSettings):
     SMS_RATE_PER_IP: str = "100/hour"
     LOGIN_RATE_PER_IP: str = "60/minute"
 
+    # -- self-media (mp) ------------------------------------------------------------
+    # Submissions go straight to "approved". None: on in demo and development, off otherwise.
+    MP_AUTO_APPROVE: bool | None = None
+    MP_LOGIN_RATE_PER_MOBILE: str = "10/hour"
+    MP_WRITE_RATE_PER_USER: str = "60/minute"  # article writes of one author
+    MP_CONTENT_MAX_BYTES: int = 1024 * 1024
+    # Sum of the weights of the sensitive words found that holds a submission for review.
+    SENSITIVE_HOLD_THRESHOLD: int = 10
+
     # -- tokens ---------------------------------------------------------------------
     JWT_SECRET: str = DEV_JWT_SECRET
     JWT_EXPIRY_HOURS: int = 2
@@ -164,6 +173,12 @@ class Settings(BaseSettings):
         if self.SMS_UNIVERSAL_CODE:
             return self.SMS_UNIVERSAL_CODE
         return "246810" if self.DEMO else None
+
+    @property
+    def mp_auto_approve(self) -> bool:
+        if self.MP_AUTO_APPROVE is not None:
+            return self.MP_AUTO_APPROVE
+        return self.DEMO or Environment.development == self.ENV
 
     @cached_property
     def cors_origins(self) -> list[str]:

@@ -1,4 +1,4 @@
-"""The HTTP application: the ``/app`` surface today, ``/mp`` and ``/mis`` beside it later."""
+"""The HTTP application: the ``/app`` and ``/mp`` surfaces, ``/mis`` beside them later."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import toutiao
 from toutiao.api.app import router as app_router
 from toutiao.api.errors import install_error_handlers
+from toutiao.api.mp import DIRECT_UPLOAD_PATH
+from toutiao.api.mp import router as mp_router
 from toutiao.api.responses import OrjsonResponse
 from toutiao.config import Settings
 from toutiao.config import settings as default_settings
@@ -89,6 +91,29 @@ async def _no_receive() -> Message:
     return {"type": "http.disconnect"}
 
 
+class RouteCorsMiddleware:
+    """CORS on one path prefix whatever the site-wide setting says: the mp image library
+    uploads straight to this host from another origin with an ``Authorization`` header
+    (mp.md §1.1). No cookies are involved, so no credentials are allowed."""
+
+    def __init__(self, app: ASGIApp, prefix: str, origins: list[str]) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=origins or ["*"],
+            allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(self.prefix):
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
 def _flask_style(path: str) -> str:
     return re.sub(r"\{(\w+)\}", r"<\1>", path)
 
@@ -131,6 +156,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     install_error_handlers(app)
     app.include_router(app_router, prefix="/app")
+    app.include_router(mp_router, prefix="/mp")
 
     @app.get("/app/", name="route_map", tags=["portal"], response_class=OrjsonResponse)
     async def get_route_map() -> dict[str, str]:
@@ -164,4 +190,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             allow_credentials="*" not in settings.cors_origins,
             max_age=600,
         )
+    # Outermost, so that this route answers CORS even where the site-wide list is empty.
+    app.add_middleware(
+        RouteCorsMiddleware, prefix=DIRECT_UPLOAD_PATH, origins=settings.cors_origins
+    )
     return app

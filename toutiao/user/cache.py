@@ -124,6 +124,13 @@ async def is_enabled(cache: Any, session_factory: Any, user_id: int) -> bool:
     hit = _status_l1.get(user_id)
     if hit is not None:
         return hit
+    enabled = await status_of(cache, session_factory, user_id) == int(UserStatus.ENABLED)
+    _status_l1[user_id] = enabled
+    return enabled
+
+
+async def status_of(cache: Any, session_factory: Any, user_id: int) -> int | None:
+    """The user's ``status`` column, None when there is no such user (Redis, then SQL)."""
 
     async def load() -> int | None:
         async with session_factory() as session:
@@ -133,9 +140,7 @@ async def is_enabled(cache: Any, session_factory: Any, user_id: int) -> bool:
     value = await cached_json(
         cache, status_key(user_id), load, ttl=STATUS_TTL, absent_ttl=ABSENT_TTL
     )
-    enabled = value == int(UserStatus.ENABLED)
-    _status_l1[user_id] = enabled
-    return enabled
+    return None if value is None else int(value)
 
 
 async def set_status(cache: Any, user_id: int, enabled: bool) -> None:

@@ -81,9 +81,20 @@ async def _find_or_register(runtime: Runtime, session: AsyncSession, mobile: str
 
 
 async def login(
-    runtime: Runtime, session: AsyncSession, mobile: str, code: str, client_ip: str
+    runtime: Runtime,
+    session: AsyncSession,
+    mobile: str,
+    code: str,
+    client_ip: str,
+    *,
+    media: bool = False,
 ) -> dict[str, str]:
-    await runtime.limiter.hit(runtime.settings.LOGIN_RATE_PER_IP, "login:ip", client_ip)
+    """Sign in (registering the mobile on first use). ``media``: the self-media platform's
+    login, which also marks the user as an author and is limited per mobile as well."""
+    settings = runtime.settings
+    await runtime.limiter.hit(settings.LOGIN_RATE_PER_IP, "login:ip", client_ip)
+    if media:
+        await runtime.limiter.hit(settings.MP_LOGIN_RATE_PER_MOBILE, "mp-login:mobile", mobile)
     if not await _check_code(runtime, mobile, code):
         raise BadRequest("Invalid code.")
     user = await _find_or_register(runtime, session, mobile)
@@ -92,6 +103,8 @@ async def login(
         raise Forbidden("Invalid user.")
     user.last_login = datetime.now()  # noqa: DTZ005
     user_id = user.user_id
+    if media and not user.is_media:
+        await _become_author(runtime, session, user)
     on_commit(session, lambda: user_cache.set_status(runtime.cache, user_id, True))
     return {
         "token": issue_token(runtime.settings, user_id),
@@ -99,8 +112,24 @@ async def login(
     }
 
 
+async def _become_author(runtime: Runtime, session: AsyncSession, user: User) -> None:
+    """``is_media`` set, ``register_media_time`` stamped the first time (mp.md §3.1)."""
+    user.is_media = True
+    profile = await _profile_row(session, user.user_id)
+    if profile.register_media_time is None:
+        profile.register_media_time = datetime.now()  # noqa: DTZ005
+    user_id = user.user_id
+    on_commit(session, lambda: invalidate(runtime.cache, user_cache.profile_key(user_id)))
+
+
 async def is_enabled(runtime: Runtime, user_id: int) -> bool:
     return await user_cache.is_enabled(runtime.cache, runtime.db.read_session, user_id)
+
+
+async def exists(runtime: Runtime, user_id: int) -> bool:
+    """Whether the account exists at all (disabled or not): tells 401 from 403."""
+    status = await user_cache.status_of(runtime.cache, runtime.db.read_session, user_id)
+    return status is not None
 
 
 # -- reading users ----------------------------------------------------------------------

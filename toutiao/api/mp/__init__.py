@@ -1,0 +1,16 @@
+"""The self-media API (``/mp``): what authors use to sign in, write and publish articles.
+
+Every route is named ``mp.*`` (route names are the OpenAPI operation ids, shared with
+``/app``) and tagged ``mp: ...`` so /docs lists the two surfaces apart.
+"""
+
+from fastapi import APIRouter
+
+from toutiao.api.mp.endpoints import auth, channel
+
+router = APIRouter()
+router.include_router(auth.router, tags=["mp: account"])
+router.include_router(channel.router, tags=["mp: articles"])
+
+# Where the image library's direct, cross-origin upload posts (mp.md §1.1).
+DIRECT_UPLOAD_PATH = "/mp/v1_0/user/images"

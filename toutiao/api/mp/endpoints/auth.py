@@ -1,0 +1,32 @@
+"""Sign-in to the self-media platform (mp.md §3.1)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from toutiao.api.deps import RuntimeDep, SessionDep
+from toutiao.api.mp.schemas.auth import MpLoginBody, MpTokens
+from toutiao.api.responses import Envelope, ok
+from toutiao.user import service as user_service
+
+router = APIRouter()
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.post(
+    "/v1_0/authorizations",
+    name="mp.authorization",
+    status_code=201,
+    response_model=Envelope[MpTokens],
+)
+async def login(
+    body: MpLoginBody, request: Request, runtime: RuntimeDep, session: SessionDep
+) -> dict:
+    """Log in with mobile + SMS code; registers the mobile and marks it an author."""
+    tokens = await user_service.login(
+        runtime, session, body.mobile, body.code, client_ip(request), media=True
+    )
+    return ok(tokens)
