@@ -70,6 +70,17 @@ class Settings(BaseSettings):
     # Whole request bodies: four base64 images in one profile PATCH fit, anything more is 413.
     REQUEST_MAX_BYTES: int = 32 * 1024 * 1024
     IMAGE_MAX_PIXELS: int = 40_000_000
+    # Image decoding and re-encoding run on this many threads, off the event loop; beyond
+    # IMAGE_MAX_WAITING queued jobs an upload is refused with 503.
+    IMAGE_WORKERS: int = Field(default=2, ge=1)
+    IMAGE_MAX_WAITING: int = Field(default=16, ge=0)
+
+    # -- self-media (/mp) -------------------------------------------------------------
+    MP_IMAGE_MAX_BYTES: int = 5 * 1024 * 1024
+    MP_IMAGE_MAX_SIDE: int = 8000  # pixels, width and height alike
+    MP_IMAGE_UPLOAD_RATE: str = "30/minute"  # per user
+    MP_AVATAR_SIDE: int = 512
+    MP_WRITE_RATE: str = "120/minute"  # per user, over the write endpoints
 
     # -- SMS ------------------------------------------------------------------------
     SMS_PROVIDER: str = "log"

@@ -16,6 +16,7 @@ from toutiao.engines.sms import SmsProvider, create_sms_provider
 from toutiao.engines.storage import Storage, storage_from_settings
 from toutiao.kit.db import Database
 from toutiao.kit.ids import Snowflake, snowflake_from_settings
+from toutiao.kit.images import ImagePool
 from toutiao.kit.ratelimit import RateLimiter
 from toutiao.kit.redis import RedisRoles
 from toutiao.notify import MemoryNotifier, Notifier
@@ -33,6 +34,7 @@ class Runtime:
     ids: Snowflake
     limiter: RateLimiter
     notifier: Notifier = field(default_factory=MemoryNotifier)
+    images: ImagePool = field(default_factory=ImagePool)  # image work, off the event loop
     reco: Any = None  # toutiao.rpc.client.RecoClient when a recommendation service is reachable
     search: Any = None  # toutiao.engines.search.SearchEngine
     chat: Any = None  # toutiao.chat.client.ChatClient when an assistant is reachable
@@ -88,6 +90,7 @@ class Runtime:
         notifier_close = getattr(self.notifier, "close", None)
         if notifier_close is not None:
             closers.insert(0, notifier_close)
+        self.images.close()
         for closer in closers:
             log.debug("runtime.closing %s", getattr(closer, "__qualname__", closer))
             try:
@@ -120,6 +123,7 @@ def build_runtime(settings: Settings, *, name: str = "api") -> Runtime:
         sms=create_sms_provider(settings.SMS_PROVIDER),
         ids=snowflake_from_settings(settings),
         limiter=RateLimiter(redis.storage),
+        images=ImagePool(settings.IMAGE_WORKERS, settings.IMAGE_MAX_WAITING),
     )
     if settings.RECO_TARGET:
         runtime.reco = connect_reco(settings, settings.RECO_TARGET)

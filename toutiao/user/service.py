@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from toutiao.kit.cache import invalidate
 from toutiao.kit.db import on_commit
 from toutiao.kit.errors import BadRequest, Forbidden, Unavailable
-from toutiao.kit.images import InvalidImage, decode_base64_image, inspect_image
+from toutiao.kit.images import ImageRules, InvalidImage, decode_base64_image
 from toutiao.models import User, UserProfile
 from toutiao.models.enums import UserStatus
 from toutiao.runtime import Runtime
@@ -208,11 +208,11 @@ async def my_profile(
 
 
 async def store_image(runtime: Runtime, data: bytes) -> str:
+    """Checked (fully decoded) on the image pool, never on the event loop, then stored."""
     settings = runtime.settings
+    rules = ImageRules(settings.UPLOAD_MAX_BYTES, settings.IMAGE_MAX_PIXELS)
     try:
-        info = inspect_image(
-            data, max_bytes=settings.UPLOAD_MAX_BYTES, max_pixels=settings.IMAGE_MAX_PIXELS
-        )
+        info = await runtime.images.check(data, rules)
     except InvalidImage as exc:
         raise BadRequest(str(exc)) from exc
     return await runtime.storage.put(data, content_type=info.content_type, ext=info.ext)
