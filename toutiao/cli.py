@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from toutiao.config import Settings
+from toutiao.config import Settings, SettingsError, load_settings
 
 app = typer.Typer(
     help="toutiao: a news platform backend.", no_args_is_help=True, add_completion=False
@@ -36,42 +34,21 @@ DataDir = Annotated[
 
 
 def _settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
+    """Settings for a command, or one line on stderr and exit status 2 when they are unusable."""
     values = {k: v for k, v in overrides.items() if v is not None}
     if data_dir is not None:
         values["DATA_DIR"] = data_dir
-    return Settings(**values)
+    try:
+        return load_settings(**values)
+    except SettingsError as exc:
+        typer.echo(f"toutiao: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
-def _graceful_server_class() -> Any:
-    import signal
+def _configure_logging(settings: Settings, process: str) -> None:
+    from toutiao.kit.logs import configure_logging
 
-    import uvicorn
-
-    class GracefulServer(uvicorn.Server):
-        """uvicorn re-raises SIGTERM/SIGINT after it shuts down, which kills the process before
-        our own cleanup (the recommender, the embedded Redis saving its data) can run. Handle
-        the signals on the loop instead and let ``serve()`` simply return."""
-
-        @contextlib.contextmanager
-        def capture_signals(self) -> Iterator[None]:
-            loop = asyncio.get_running_loop()
-            signals = (signal.SIGINT, signal.SIGTERM)
-            for sig in signals:
-                loop.add_signal_handler(sig, self.handle_exit, sig, None)
-            try:
-                yield
-            finally:
-                for sig in signals:
-                    loop.remove_signal_handler(sig)
-
-    return GracefulServer
-
-
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.LOG_LEVEL.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings, process)
 
 
 async def _prepare(settings: Settings, *, demo: bool) -> Any:
@@ -122,15 +99,14 @@ def serve(
     """Run the whole platform in one process on the embedded engines."""
     import uvicorn
 
+    from toutiao.kit.graceful import GracefulServer
     from toutiao.main import create_app
-
-    _GracefulServer = _graceful_server_class()
 
     public = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     settings = _settings(data_dir, DEMO=demo or None)
     if "PUBLIC_URL" not in settings.model_fields_set:
         settings = _settings(data_dir, DEMO=demo or None, PUBLIC_URL=public)
-    _configure_logging(settings)
+    _configure_logging(settings, "serve")
 
     async def main() -> None:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -167,6 +143,8 @@ def serve(
                         host=host,
                         port=port,
                         log_level=settings.LOG_LEVEL.lower(),
+                        log_config=None,
+                        access_log=False,
                         proxy_headers=True,
                         timeout_graceful_shutdown=10,
                     )
@@ -174,7 +152,7 @@ def serve(
                         f"toutiao is up: {public}/app/  (docs: {public}/docs, health: {public}/healthz)"
                     )
                     try:
-                        await _GracefulServer(config).serve()
+                        await GracefulServer(config).serve()
                     finally:
                         await close_sio(sio, runtime)
         finally:
@@ -201,7 +179,7 @@ def rpc(
     from toutiao.rpc.main import run_rpc
 
     settings = _settings(data_dir)
-    _configure_logging(settings)
+    _configure_logging(settings, "rpc")
     asyncio.run(run_rpc(settings, host, port or settings.RECO_PORT))
 
 
@@ -215,7 +193,7 @@ def im(
     from toutiao.im import ImConfigError, run_im
 
     settings = _settings(data_dir)
-    _configure_logging(settings)
+    _configure_logging(settings, "im")
     try:
         asyncio.run(run_im(settings, host, port or settings.IM_PORT))
     except ImConfigError as exc:
@@ -233,7 +211,7 @@ def scheduler(data_dir: DataDir = None) -> None:
     from toutiao.stats.tasks import schedule_stats
 
     settings = _settings(data_dir)
-    _configure_logging(settings)
+    _configure_logging(settings, "scheduler")
 
     async def main() -> None:
         runtime = build_runtime(settings, name="scheduler")
@@ -259,7 +237,17 @@ def api(
     """Run only the HTTP API (production: engines come from TOUTIAO_* settings)."""
     import uvicorn
 
-    uvicorn.run("toutiao.asgi:app", host=host, port=port, workers=workers, proxy_headers=True)
+    settings = _settings()  # refuse bad settings here, once, rather than in every worker
+    _configure_logging(settings, "api")
+    uvicorn.run(
+        "toutiao.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_config=None,
+        access_log=False,
+    )
 
 
 @db_app.command("upgrade")
@@ -282,7 +270,7 @@ def seed_demo_command(
 ) -> None:
     """Load demo channels, users and articles (skipped when channels already exist)."""
     settings = _settings(data_dir)
-    _configure_logging(settings)
+    _configure_logging(settings, "cli")
 
     async def main() -> None:
         runtime = await _prepare(settings, demo=False)
@@ -306,7 +294,7 @@ def search_reindex(
     from toutiao.search.cli import reindex_command
 
     settings = _settings(data_dir)
-    _configure_logging(settings)
+    _configure_logging(settings, "cli")
     reindex_command(settings, batch=batch, resume=resume)
 
 

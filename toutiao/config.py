@@ -11,8 +11,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from toutiao.kit.cron import cron_fields
 
 DEV_JWT_SECRET = "development-only-secret-change-me-0123456789"
 
@@ -42,6 +44,8 @@ class Settings(BaseSettings):
     DATA_DIR: Path = Path("var")
     DEMO: bool = False
     LOG_LEVEL: str = "INFO"
+    # auto: JSON lines in production or when stderr is not a terminal, readable otherwise
+    LOG_FORMAT: str = Field(default="auto", pattern="^(auto|json|console)$")
 
     # -- HTTP ---------------------------------------------------------------------
     # Absolute base URL clients use to reach this server; media URLs are built from it.
@@ -83,7 +87,16 @@ class Settings(BaseSettings):
     MP_WRITE_RATE: str = "120/minute"  # per user, over the write endpoints
 
     # -- SMS ------------------------------------------------------------------------
-    SMS_PROVIDER: str = "log"
+    SMS_PROVIDER: str = "log"  # log (development: the code is logged) or aliyun
+    SMS_TIMEOUT: float = 5.0  # seconds per attempt
+    SMS_RETRIES: int = Field(default=3, ge=0, le=10)  # attempts after the first
+    SMS_RETRY_BACKOFF: float = 0.5  # first wait in seconds, doubled each retry
+    SMS_ALIYUN_ACCESS_KEY_ID: str = ""
+    SMS_ALIYUN_ACCESS_KEY_SECRET: str = ""
+    SMS_ALIYUN_SIGN_NAME: str = ""
+    SMS_ALIYUN_TEMPLATE_CODE: str = ""  # a template with one ${code} variable
+    SMS_ALIYUN_ENDPOINT: str = "https://dysmsapi.aliyuncs.com/"
+    SMS_ALIYUN_REGION: str = "cn-hangzhou"
     SMS_CODE_TTL: int = 300
     # A code accepted for every mobile. Only honoured in demo mode or when set explicitly.
     SMS_UNIVERSAL_CODE: str | None = None
@@ -145,16 +158,19 @@ class Settings(BaseSettings):
 
     _split = field_validator("CORS_ORIGINS", "DATABASE_REPLICA_URLS", mode="before")(_split_csv)
 
+    @field_validator("STATS_FIX_CRON")
+    @classmethod
+    def _crontab(cls, value: str) -> str:
+        cron_fields(value)  # raises ValueError on a malformed expression
+        return value
+
     @model_validator(mode="after")
-    def _refuse_default_secret(self) -> Settings:
-        if Environment.production == self.ENV and self.JWT_SECRET == DEV_JWT_SECRET:
-            raise ValueError("TOUTIAO_JWT_SECRET must be set in production")
-        if len(self.JWT_SECRET) < 32 and Environment.production == self.ENV:
-            raise ValueError("TOUTIAO_JWT_SECRET must be at least 32 characters")
-        if Environment.production == self.ENV and self.SMS_PROVIDER == "log" and not self.DEMO:
-            raise ValueError(
-                "the 'log' SMS provider logs codes; choose a real provider in production"
-            )
+    def _refuse_unsafe(self) -> Settings:
+        problems = _sms_problems(self)
+        if Environment.production == self.ENV:
+            problems = _production_problems(self) + problems
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     # -- derived ---------------------------------------------------------------------
@@ -198,4 +214,68 @@ class Settings(BaseSettings):
         return ["*"] if (self.DEMO or Environment.production != self.ENV) else []
 
 
-settings = Settings()
+def _sms_problems(s: Settings) -> list[str]:
+    if s.SMS_PROVIDER.strip().lower() != "aliyun":
+        return []
+    needed = ("ACCESS_KEY_ID", "ACCESS_KEY_SECRET", "SIGN_NAME", "TEMPLATE_CODE")
+    missing = [f"TOUTIAO_SMS_ALIYUN_{n}" for n in needed if not getattr(s, f"SMS_ALIYUN_{n}")]
+    return [f"the aliyun SMS provider needs {', '.join(missing)}"] if missing else []
+
+
+def _production_problems(s: Settings) -> list[str]:
+    """What production refuses: anything that lets a stranger in or reads like a demo."""
+    problems = []
+    if s.JWT_SECRET == DEV_JWT_SECRET:
+        problems.append("TOUTIAO_JWT_SECRET must be set in production")
+    elif len(s.JWT_SECRET) < 32:
+        problems.append("TOUTIAO_JWT_SECRET must be at least 32 characters")
+    if s.DEMO:
+        problems.append("TOUTIAO_DEMO must be off in production (it accepts one code for everyone)")
+    if s.SMS_UNIVERSAL_CODE:
+        problems.append("TOUTIAO_SMS_UNIVERSAL_CODE must not be set in production")
+    if s.SMS_PROVIDER.strip().lower() == "log":
+        problems.append(
+            "TOUTIAO_SMS_PROVIDER=log logs codes instead of sending them; use aliyun in production"
+        )
+    if "*" in s.CORS_ORIGINS:
+        problems.append("TOUTIAO_CORS_ORIGINS must list origins, not '*', in production")
+    return problems
+
+
+class SettingsError(Exception):
+    """Settings that cannot be used; ``str()`` is one line naming every problem."""
+
+
+def describe(error: ValidationError) -> str:
+    """A pydantic error as one line: ``TOUTIAO_X: problem; TOUTIAO_Y: problem``."""
+    parts = []
+    for item in error.errors(include_url=False, include_input=False):
+        message = str(item["msg"]).removeprefix("Value error, ")
+        field_name = ".".join(str(part) for part in item["loc"])
+        parts.append(f"TOUTIAO_{field_name}: {message}" if field_name else message)
+    return "; ".join(parts)
+
+
+def load_settings(**values: Any) -> Settings:
+    """Settings from the environment (``values`` win), or :class:`SettingsError`."""
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise SettingsError(f"invalid settings: {describe(exc)}") from None
+
+
+_default: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The process-wide settings, read on first use (so importing never needs them)."""
+    global _default
+    if _default is None:
+        _default = load_settings()
+    return _default
+
+
+def __getattr__(name: str) -> Any:
+    if name == "settings":  # ``from toutiao.config import settings``, built on first use
+        return get_settings()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

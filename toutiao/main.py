@@ -20,8 +20,7 @@ from toutiao.api.errors import install_error_handlers
 from toutiao.api.mp import DIRECT_UPLOAD_PATH
 from toutiao.api.mp import router as mp_router
 from toutiao.api.responses import OrjsonResponse
-from toutiao.config import Settings
-from toutiao.config import settings as default_settings
+from toutiao.config import Settings, get_settings
 from toutiao.runtime import Runtime, build_runtime
 
 log = logging.getLogger("toutiao.main")
@@ -132,7 +131,7 @@ def route_map(app: FastAPI, prefix: str) -> dict[str, str]:
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
-    settings = settings or default_settings
+    settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:

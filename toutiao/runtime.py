@@ -79,6 +79,9 @@ class Runtime:
 
     async def close(self) -> None:
         closers = [self.redis.close, self.db.dispose, self.storage.close]
+        sms_close = getattr(self.sms, "close", None)
+        if sms_close is not None:
+            closers.insert(0, sms_close)
         if self.id_lease is not None:
             closers.insert(0, self.id_lease.close)
         if self.reco is not None:
@@ -120,7 +123,7 @@ def build_runtime(settings: Settings, *, name: str = "api") -> Runtime:
         db=db,
         redis=redis,
         storage=storage_from_settings(settings),
-        sms=create_sms_provider(settings.SMS_PROVIDER),
+        sms=create_sms_provider(settings.SMS_PROVIDER, settings),
         ids=snowflake_from_settings(settings),
         limiter=RateLimiter(redis.storage),
         images=ImagePool(settings.IMAGE_WORKERS, settings.IMAGE_MAX_WAITING),

@@ -16,7 +16,7 @@ class TestCreate:
         assert isinstance(provider, SmsProvider)
         assert provider.name == "log"
 
-    @pytest.mark.parametrize("name", ["aliyun", "", "logger"])
+    @pytest.mark.parametrize("name", ["twilio", "", "logger"])
     def test_unknown_name(self, name: str) -> None:
         with pytest.raises(SmsError, match="unknown SMS provider"):
             create_sms_provider(name)

@@ -291,8 +291,14 @@ async def close_sio(sio: socketio.AsyncServer, runtime: Runtime | None = None) -
 
 
 async def run_im(settings: Settings, host: str, port: int) -> None:
-    """``toutiao im``: a Socket.IO node fed by the message queue, for production."""
+    """``toutiao im``: a Socket.IO node fed by the message queue, for production.
+
+    SIGTERM/SIGINT end ``serve()`` normally, so the queue consumer, the worker-id lease and
+    an embedded Redis are released before the process exits.
+    """
     import uvicorn
+
+    from toutiao.kit.graceful import GracefulServer
 
     if mq_kind(settings.MQ_URL) == "memory":
         raise ImConfigError(
@@ -310,11 +316,13 @@ async def run_im(settings: Settings, host: str, port: int) -> None:
             port=port,
             lifespan="off",
             log_level=settings.LOG_LEVEL.lower(),
+            log_config=None,
+            access_log=False,
             proxy_headers=True,
             timeout_graceful_shutdown=5,
         )
         log.info("im.listening host=%s port=%s mq=%s", host, port, mq_kind(settings.MQ_URL))
-        await uvicorn.Server(config).serve()
+        await GracefulServer(config).serve()
     finally:
         await close_sio(sio, runtime)
         await runtime.close()

@@ -14,6 +14,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from toutiao.kit.cron import cron_fields
 from toutiao.kit.db import Database, after_commit_redis_failure
 from toutiao.recommend.tasks import Job, LeaderLock, schedule
 from toutiao.stats.service import rebuild_counters
@@ -56,8 +57,8 @@ async def repair_job(db: Database, redis: Any) -> dict[str, int] | None:
 
 
 def cron_options(expression: str) -> dict[str, str]:
-    minute, hour, day, month, day_of_week = expression.split()
-    return {"minute": minute, "hour": hour, "day": day, "month": month, "day_of_week": day_of_week}
+    """Crontab semantics (0 = Sunday), whatever APScheduler numbers its weekdays."""
+    return cron_fields(expression)
 
 
 def schedule_stats(scheduler: Any, db: Database, redis: Any, *, cron: str) -> LeaderLock:
