@@ -79,13 +79,6 @@ class Settings(BaseSettings):
     IMAGE_WORKERS: int = Field(default=2, ge=1)
     IMAGE_MAX_WAITING: int = Field(default=16, ge=0)
 
-    # -- self-media (/mp) -------------------------------------------------------------
-    MP_IMAGE_MAX_BYTES: int = 5 * 1024 * 1024
-    MP_IMAGE_MAX_SIDE: int = 8000  # pixels, width and height alike
-    MP_IMAGE_UPLOAD_RATE: str = "30/minute"  # per user
-    MP_AVATAR_SIDE: int = 512
-    MP_WRITE_RATE: str = "120/minute"  # per user, over the write endpoints
-
     # -- SMS ------------------------------------------------------------------------
     SMS_PROVIDER: str = "log"  # log (development: the code is logged) or aliyun
     SMS_TIMEOUT: float = 5.0  # seconds per attempt
@@ -112,6 +105,10 @@ class Settings(BaseSettings):
     MP_CONTENT_MAX_BYTES: int = 1024 * 1024
     # Sum of the weights of the sensitive words found that holds a submission for review.
     SENSITIVE_HOLD_THRESHOLD: int = 10
+    MP_IMAGE_MAX_BYTES: int = 5 * 1024 * 1024
+    MP_IMAGE_MAX_SIDE: int = 8000  # pixels, width and height alike
+    MP_IMAGE_UPLOAD_RATE: str = "30/minute"  # image library uploads of one author
+    MP_AVATAR_SIDE: int = 512
 
     # -- tokens ---------------------------------------------------------------------
     JWT_SECRET: str = DEV_JWT_SECRET

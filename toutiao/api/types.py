@@ -73,3 +73,18 @@ class MobileConvertor(Convertor[str]):
 def register_convertors() -> None:
     register_url_convertor("id", IdConvertor())
     register_url_convertor("mobile", MobileConvertor())
+
+
+def parse_query_bool(value: Any) -> bool:
+    """``true``/``false`` as axios writes them in a query string, or ``1``/``0``."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1"):
+        return True
+    if text in ("false", "0"):
+        return False
+    raise ValueError("must be true or false")
+
+
+QueryBool = Annotated[bool, BeforeValidator(parse_query_bool)]

@@ -6,11 +6,12 @@ Every route is named ``mp.*`` (route names are the OpenAPI operation ids, shared
 
 from fastapi import APIRouter
 
-from toutiao.api.mp.endpoints import auth, channel
+from toutiao.api.mp.endpoints import auth, channel, image
 
 router = APIRouter()
 router.include_router(auth.router, tags=["mp: account"])
 router.include_router(channel.router, tags=["mp: articles"])
+router.include_router(image.router, tags=["mp: images"])
 
 # Where the image library's direct, cross-origin upload posts (mp.md §1.1).
 DIRECT_UPLOAD_PATH = "/mp/v1_0/user/images"

@@ -32,4 +32,13 @@ async def get_author(runtime: RuntimeDep, credentials: CredentialsDep) -> int:
 
 Author = Annotated[int, Depends(get_author)]
 
-__all__ = ["Author"]
+
+async def get_writing_author(author: Author, runtime: RuntimeDep) -> int:
+    """An author making a write: also counted against the per-author write limit (429)."""
+    await runtime.limiter.hit(runtime.settings.MP_WRITE_RATE_PER_USER, "mp:write", str(author))
+    return author
+
+
+WritingAuthor = Annotated[int, Depends(get_writing_author)]
+
+__all__ = ["Author", "WritingAuthor"]
