@@ -33,6 +33,7 @@ from toutiao.kit.migrate import upgrade
 from toutiao.main import create_app
 from toutiao.models import Base
 from toutiao.runtime import Runtime, build_runtime
+from toutiao.stats import activity
 from toutiao.user import cache as user_cache
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
@@ -77,6 +78,8 @@ async def settings(data_dir: Path) -> AsyncIterator[Settings]:
         "PUBLIC_URL": "http://testserver",
         "DEMO": False,
         "SMS_UNIVERSAL_CODE": None,
+        # Tests flush the statistics buffer themselves (a timer would race the reset).
+        "STATS_FLUSH_SECONDS": 3600.0,
     }
     if db_server:
         values["DATABASE_URL"] = await _create_mysql_db(db_server, db_name)
@@ -119,6 +122,7 @@ async def _reset(runtime: Runtime) -> None:
         detail.clear_l1,
         feed._pinned_guess.clear,
         announcement_service.clear_local_cache,
+        activity.clear,
     ):
         clear()
 

@@ -17,7 +17,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 seed_app = typer.Typer(help="Demo data.", no_args_is_help=True)
-stats_app = typer.Typer(help="Counters.", no_args_is_help=True)
+stats_app = typer.Typer(help="Counters and site statistics.", no_args_is_help=True)
 search_app = typer.Typer(help="Full-text search.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(seed_app, name="seed")
@@ -313,6 +313,47 @@ def stats_fix(data_dir: DataDir = None) -> None:
                 written = await rebuild_counters(session, runtime.store)
             for key, members in written.items():
                 console.print(f"{key}: {members}", markup=False, emoji=False)
+        finally:
+            await runtime.close()
+
+    asyncio.run(main())
+
+
+def _day(value: str) -> Any:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter("expected YYYY-MM-DD") from exc
+
+
+@stats_app.command("rollup")
+def stats_rollup(
+    begin: Annotated[str, typer.Option(help="First day, YYYY-MM-DD (default: today).")] = "",
+    end: Annotated[str, typer.Option(help="Last day, YYYY-MM-DD (default: begin).")] = "",
+    data_dir: DataDir = None,
+) -> None:
+    """Write the site statistics (statistics_* tables) of every hour of a range of days."""
+    from toutiao.models.base import local_now
+    from toutiao.runtime import build_runtime
+    from toutiao.stats.rollup import backfill
+
+    first = _day(begin) if begin else local_now().date()
+    last = _day(end) if end else first
+    if last < first:
+        raise typer.BadParameter("--end is before --begin")
+    settings = _settings(data_dir)
+
+    async def main() -> None:
+        runtime = build_runtime(settings, name="cli")
+        try:
+            report = await backfill(runtime.db, runtime.store, first, last)
+            console.print(
+                f"{report.hours} hours rolled up: {report.basic_rows} metric rows, "
+                f"{report.keyword_rows} keyword rows",
+                markup=False,
+            )
         finally:
             await runtime.close()
 

@@ -147,6 +147,7 @@ class Settings(BaseSettings):
     # -- scheduled jobs ---------------------------------------------------------------
     SCHEDULER_ENABLED: bool = True
     STATS_FIX_CRON: str = "0 3 * * *"  # reconcile counters from the database
+    STATS_FLUSH_SECONDS: float = 2.0  # how often a process writes its traffic counts to Redis
 
     # -- ids ------------------------------------------------------------------------
     SNOWFLAKE_DATACENTER_ID: int = Field(default=0, ge=0, le=31)

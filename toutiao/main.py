@@ -15,6 +15,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import toutiao
+from toutiao.api.activity import ActivityMiddleware
 from toutiao.api.app import router as app_router
 from toutiao.api.errors import install_error_handlers
 from toutiao.api.mp import DIRECT_UPLOAD_PATH
@@ -22,6 +23,8 @@ from toutiao.api.mp import router as mp_router
 from toutiao.api.responses import OrjsonResponse
 from toutiao.config import Settings, get_settings
 from toutiao.runtime import Runtime, build_runtime
+from toutiao.stats import activity
+from toutiao.stats.rollup import expected_reading_seconds
 
 log = logging.getLogger("toutiao.main")
 
@@ -130,18 +133,29 @@ def route_map(app: FastAPI, prefix: str) -> dict[str, str]:
     return routes
 
 
+def _counting(runtime: Runtime) -> Any:
+    """Flush the statistics counted by ActivityMiddleware while the app runs."""
+
+    async def expected(article_ids: list[int]) -> dict[int, float]:
+        return await expected_reading_seconds(runtime.db, article_ids)
+
+    return activity.flushing(runtime.store, expected, every=runtime.settings.STATS_FLUSH_SECONDS)
+
+
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         if runtime is not None:  # owned by the caller (tests, the all-in-one server)
-            yield {"runtime": runtime}
+            async with _counting(runtime):
+                yield {"runtime": runtime}
             return
         own = build_runtime(settings, name="api")
         await own.start()
         try:
-            yield {"runtime": own}
+            async with _counting(own):
+                yield {"runtime": own}
         finally:
             await own.close()
 
@@ -179,6 +193,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         Path(media_root).mkdir(parents=True, exist_ok=True)
         app.mount("/media", StaticFiles(directory=media_root, check_dir=False), name="media")
 
+    app.add_middleware(ActivityMiddleware, settings=settings)
     app.add_middleware(RequestBodyMiddleware, max_bytes=settings.REQUEST_MAX_BYTES)
     if settings.cors_origins:
         app.add_middleware(

@@ -67,6 +67,10 @@ class Credentials:
     anonymous_id: str | None = None
 
 
+# Where the parsed credentials are left in the ASGI scope (never in the lifespan-shared state).
+CREDENTIALS_SCOPE_KEY = "toutiao.credentials"
+
+
 async def read_credentials(request: Request) -> Credentials:
     """Parsed once per request (FastAPI caches a dependency's value within one request)."""
     header = request.headers.get("authorization", "").strip()
@@ -78,6 +82,7 @@ async def read_credentials(request: Request) -> Credentials:
         credentials = Credentials(token_sent=True, claims=claims)
     elif scheme.lower() == "anony" and value:
         credentials = Credentials(anonymous_id=value[:64])
+    request.scope[CREDENTIALS_SCOPE_KEY] = credentials  # read again by the activity counter
     return credentials
 
 

@@ -8,6 +8,7 @@ from toutiao.article.attitude import approved_card
 from toutiao.kit.errors import BadRequest
 from toutiao.recommend.events import append_event
 from toutiao.runtime import Runtime
+from toutiao.stats import activity
 
 MAX_DURATION = 24 * 3600  # seconds; a longer "read" is a client bug or a forged report
 
@@ -40,3 +41,4 @@ async def record_reading(
         duration=duration,
         param=trace,
     )
+    activity.buffer().duration(article_id, trace, duration)

@@ -29,11 +29,12 @@ from toutiao.kit.db import on_commit
 from toutiao.kit.errors import BadRequest, Forbidden
 from toutiao.models import Comment, CommentLiking, User
 from toutiao.models.base import local_now
-from toutiao.models.enums import CommentStatus
+from toutiao.models.enums import CommentStatus, StatisticsType
 from toutiao.notify import COMMENT
 from toutiao.notify.service import notify_after_commit
 from toutiao.relation import service as relation_service
 from toutiao.runtime import Runtime
+from toutiao.stats import activity
 from toutiao.stats import counters as c
 from toutiao.user import cache as user_cache
 
@@ -351,6 +352,7 @@ def _after_create(runtime: Runtime, session: AsyncSession, body: dict[str, Any])
                 pipe.zincrby(c.ARTICLE_COMMENTS.key, 1, body["art_id"])
                 if body["parent_id"] is not None:
                     pipe.zincrby(c.COMMENT_REPLIES.key, 1, body["parent_id"])
+                activity.queue_count(pipe, StatisticsType.COMMENT)
                 await pipe.execute()
         except RedisError:
             log.error("comment.counters_failed com_id=%s", body["com_id"], exc_info=True)

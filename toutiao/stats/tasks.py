@@ -2,6 +2,8 @@
 
 - ``stats.reconcile`` (leader only, cron, nightly by default): rebuild every counter zset
   from the database (reference-facts §9, with §14.5-7 fixed).
+- ``stats.rollup`` (leader only, every 5 minutes): the site statistics of the current and
+  the previous hour (mis.md §5, :mod:`toutiao.stats.rollup`).
 - ``stats.repair`` (every process, every minute): when an after-commit counter update failed
   in this process (Redis was down), rebuild as soon as Redis answers again, instead of
   leaving the drift until the night.
@@ -17,6 +19,7 @@ from redis.exceptions import RedisError
 from toutiao.kit.cron import cron_fields
 from toutiao.kit.db import Database, after_commit_redis_failure
 from toutiao.recommend.tasks import Job, LeaderLock, schedule
+from toutiao.stats.rollup import rollup_job
 from toutiao.stats.service import rebuild_counters
 
 log = logging.getLogger("toutiao.stats")
@@ -66,7 +69,11 @@ def schedule_stats(scheduler: Any, db: Database, redis: Any, *, cron: str) -> Le
         scheduler,
         db,
         redis,
-        jobs=[Job("stats.reconcile", reconcile_job, "cron", cron_options(cron))],
+        jobs=[
+            Job("stats.reconcile", reconcile_job, "cron", cron_options(cron)),
+            # mis.md §5.1: the current and the previous hour, every 5 minutes.
+            Job("stats.rollup", rollup_job, "interval", {"minutes": 5}, run_at_start=True),
+        ],
         leader=LeaderLock(redis, "stats"),
     )
     scheduler.add_job(

@@ -1,0 +1,184 @@
+"""Live counts of the site for the dashboard (M56) and the search totals (M53)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from toutiao.models import (
+    Article,
+    Channel,
+    Comment,
+    Report,
+    StatisticsReadSourceTotal,
+    StatisticsSalesTotal,
+    StatisticsSearch,
+    StatisticsSearchTotal,
+    User,
+    UserLegalizeLog,
+)
+from toutiao.models.enums import (
+    ArticleStatus,
+    CommentStatus,
+    LegalizeStatus,
+    ReportStatus,
+    UserStatus,
+)
+
+
+@dataclass(frozen=True)
+class UserTotals:
+    user_count: int
+    frozen_user_count: int
+    media_user_count: int
+    verified_user_count: int
+
+
+@dataclass(frozen=True)
+class KeywordTotal:
+    keyword: str
+    count: int
+    user_count: int
+
+
+def _count_if(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _as_date(value: Any) -> date:
+    """``DATE(x)`` is a date on MySQL and a ``YYYY-MM-DD`` string on SQLite."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def escape_like(text: str) -> str:
+    """A LIKE pattern matching ``text`` literally as a substring (``%`` and ``_`` too)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class SiteCountsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @classmethod
+    def from_session(cls, session: AsyncSession) -> SiteCountsRepository:
+        return cls(session)
+
+    async def user_totals(self) -> UserTotals:
+        row = (
+            await self.session.execute(
+                select(
+                    func.count(),
+                    _count_if(User.status == UserStatus.DISABLED),
+                    _count_if(User.is_media.is_(True)),
+                    _count_if(User.is_verified.is_(True)),
+                ).select_from(User)
+            )
+        ).one()
+        return UserTotals(*(int(v) for v in row))
+
+    async def user_count(self) -> int:
+        return int(await self.session.scalar(select(func.count()).select_from(User)) or 0)
+
+    async def articles_by_status(self) -> dict[ArticleStatus, int]:
+        rows = await self.session.execute(
+            select(Article.status, func.count()).group_by(Article.status)
+        )
+        return {ArticleStatus(status): int(count) for status, count in rows}
+
+    async def visible_channels(self) -> int:
+        query = select(func.count()).select_from(Channel).where(Channel.is_visible.is_(True))
+        return int(await self.session.scalar(query) or 0)
+
+    async def pending_legalizes(self) -> int:
+        query = select(func.count()).where(UserLegalizeLog.status == LegalizeStatus.PROCESSING)
+        return int(await self.session.scalar(query) or 0)
+
+    async def articles_with_pending_reports(self) -> int:
+        query = select(func.count(func.distinct(Report.article_id))).where(
+            Report.status == ReportStatus.PENDING
+        )
+        return int(await self.session.scalar(query) or 0)
+
+    async def pending_comments(self) -> int:
+        query = select(func.count()).where(Comment.status == CommentStatus.PENDING)
+        return int(await self.session.scalar(query) or 0)
+
+    async def submitted_articles_per_day(self, begin: date, end: date) -> dict[date, int]:
+        """Articles created each day that are not drafts now."""
+        day = func.date(Article.create_time)
+        rows = await self.session.execute(
+            select(day, func.count())
+            .where(
+                Article.create_time >= datetime.combine(begin, datetime.min.time()),
+                Article.create_time
+                < datetime.combine(end + timedelta(days=1), datetime.min.time()),
+                Article.status != ArticleStatus.DRAFT,
+            )
+            .group_by(day)
+        )
+        return {_as_date(d): int(count) for d, count in rows}
+
+    # -- search keywords (M52, M53) -----------------------------------------------------------
+
+    def _keywords(self, keyword: str | None) -> Select[Any]:
+        query = select(StatisticsSearchTotal)
+        if keyword:
+            query = query.where(
+                func.lower(StatisticsSearchTotal.keyword).like(
+                    escape_like(keyword.lower()), escape="\\"
+                )
+            )
+        return query
+
+    async def keyword_page(
+        self, keyword: str | None, *, offset: int, limit: int
+    ) -> tuple[list[KeywordTotal], int]:
+        base = self._keywords(keyword)
+        total = await self.session.scalar(select(func.count()).select_from(base.subquery()))
+        rows = await self.session.scalars(
+            base.order_by(
+                StatisticsSearchTotal.count.desc(),
+                StatisticsSearchTotal.keyword,
+                StatisticsSearchTotal.id,
+            )
+            .offset(offset)
+            .limit(limit)
+        )
+        found = [KeywordTotal(r.keyword, int(r.count), int(r.user_count)) for r in rows]
+        return found, int(total or 0)
+
+    async def keyword_users_between(
+        self, keywords: list[str], begin: datetime, middle: datetime, end: datetime
+    ) -> dict[str, tuple[int, int]]:
+        """Per keyword: searching users in ``[begin, middle)`` and in ``[middle, end)``."""
+        if not keywords:
+            return {}
+        moment = StatisticsSearch.date_time
+        earlier = case((moment < middle, StatisticsSearch.user_count), else_=0)
+        later = case((moment >= middle, StatisticsSearch.user_count), else_=0)
+        rows = await self.session.execute(
+            select(StatisticsSearch.keyword, func.sum(earlier), func.sum(later))
+            .where(StatisticsSearch.keyword.in_(keywords), moment >= begin, moment < end)
+            .group_by(StatisticsSearch.keyword)
+        )
+        return {k: (int(a or 0), int(b or 0)) for k, a, b in rows}
+
+    async def all_searches(self) -> int:
+        total = await self.session.scalar(select(func.sum(StatisticsSearchTotal.count)))
+        return int(total or 0)
+
+    # -- imported and accumulated totals (M54, M55) --------------------------------------------
+
+    async def sales(self) -> list[tuple[int, int]]:
+        rows = await self.session.execute(
+            select(StatisticsSalesTotal.area, StatisticsSalesTotal.money)
+        )
+        return [(int(area), int(money or 0)) for area, money in rows]
+
+    async def read_sources(self) -> list[StatisticsReadSourceTotal]:
+        return list(await self.session.scalars(select(StatisticsReadSourceTotal)))
