@@ -19,10 +19,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 seed_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 stats_app = typer.Typer(help="Counters and site statistics.", no_args_is_help=True)
 search_app = typer.Typer(help="Full-text search.", no_args_is_help=True)
+admin_app = typer.Typer(help="Operations staff accounts (/mis).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(seed_app, name="seed")
 app.add_typer(stats_app, name="stats")
 app.add_typer(search_app, name="search")
+app.add_typer(admin_app, name="admin")
 
 console = Console(stderr=True)
 log = logging.getLogger("toutiao.cli")
@@ -62,7 +64,20 @@ async def _prepare(settings: Settings, *, demo: bool) -> Any:
     await runtime.start()
     if demo:
         await _seed(runtime, users=40, articles=1200, seed=20260101, progress=True)
+        await _demo_admin(runtime)
     return runtime
+
+
+async def _demo_admin(runtime: Any) -> None:
+    """Demo mode only: the super-admin ``admin`` / ``admin246810`` (like the SMS code 246810)."""
+    from toutiao.kit.db import commit
+    from toutiao.staff.seed import DEMO_ACCOUNT, DEMO_PASSWORD, create_admin
+
+    async with runtime.db.session() as session:
+        report = await create_admin(session, DEMO_ACCOUNT, DEMO_PASSWORD, "Demo admin")
+        await commit(session)
+    if report.account_created:
+        console.print(f"demo staff account: {DEMO_ACCOUNT} / {DEMO_PASSWORD} (/mis)")
 
 
 async def _seed(runtime: Any, *, users: int, articles: int, seed: int, progress: bool) -> None:
@@ -145,7 +160,7 @@ def serve(
                         log_level=settings.LOG_LEVEL.lower(),
                         log_config=None,
                         access_log=False,
-                        proxy_headers=True,
+                        proxy_headers=False,  # kit/clientip.py decides (TRUSTED_PROXIES)
                         timeout_graceful_shutdown=10,
                     )
                     console.print(
@@ -244,10 +259,99 @@ def api(
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
+        # X-Forwarded-For is read by kit/clientip.py, for trusted proxies only
+        proxy_headers=False,
         log_config=None,
         access_log=False,
     )
+
+
+Password = Annotated[
+    str,
+    typer.Option(
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        help="8-64 characters with a letter and a digit (prompted for when left out).",
+    ),
+]
+
+
+def _check_password(password: str) -> None:
+    from toutiao.staff.passwords import meets_policy
+
+    if not meets_policy(password):
+        console.print("password: 8-64 characters without spaces, with a letter and a digit")
+        raise typer.Exit(2)
+
+
+async def _staff_session(settings: Settings, work: Any) -> Any:
+    from toutiao.kit.db import Database, commit
+    from toutiao.kit.migrate import upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await upgrade(settings.database_url)
+    db = Database.from_urls(settings.database_url)
+    try:
+        async with db.session() as session:
+            result = await work(session)
+            await commit(session)
+        return result
+    finally:
+        await db.dispose()
+
+
+@admin_app.command("create")
+def admin_create(
+    account: Annotated[str, typer.Option(help="Login name (a letter, then 3-15 [A-Za-z0-9_]).")],
+    password: Password,
+    name: Annotated[str | None, typer.Option(help="Display name (default: the account).")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Seed the permission tree and the super-admin group, and create a super-admin account.
+
+    Running it again changes nothing that exists (an existing account keeps its password).
+    """
+    import re
+
+    from toutiao.staff.seed import create_admin
+
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,15}", account):
+        console.print("account: a letter, then 3-15 letters, digits or underscores")
+        raise typer.Exit(2)
+    _check_password(password)
+    if name is not None and not 1 <= len(name) <= 20:
+        console.print("name: 1-20 characters")
+        raise typer.Exit(2)
+    settings = _settings(data_dir)
+    report = asyncio.run(
+        _staff_session(settings, lambda session: create_admin(session, account, password, name))
+    )
+    state = "created" if report.account_created else "already exists (left unchanged)"
+    console.print(
+        f"account {account} (id {report.administrator_id}) {state}; "
+        f"{report.permissions_created} permission entries created"
+    )
+
+
+@admin_app.command("reset-password")
+def admin_reset_password(
+    account: Annotated[str, typer.Option(help="Login name of the staff account.")],
+    password: Password,
+    data_dir: DataDir = None,
+) -> None:
+    """Set a new password; every token issued before stops working."""
+    from toutiao.staff.seed import reset_password
+
+    _check_password(password)
+    settings = _settings(data_dir)
+    done = asyncio.run(
+        _staff_session(settings, lambda session: reset_password(session, account, password))
+    )
+    if not done:
+        console.print(f"no staff account {account!r}")
+        raise typer.Exit(1)
+    console.print(f"password of {account} changed")
 
 
 @db_app.command("upgrade")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from functools import cached_property
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -51,6 +52,8 @@ class Settings(BaseSettings):
     # Absolute base URL clients use to reach this server; media URLs are built from it.
     PUBLIC_URL: str = "http://127.0.0.1:8000"
     CORS_ORIGINS: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Peers (CIDRs, comma separated) whose X-Forwarded-For is believed; empty: nobody's.
+    TRUSTED_PROXIES: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # -- relational database ---------------------------------------------------------
     DATABASE_URL: str = ""  # empty: sqlite file under DATA_DIR
@@ -114,6 +117,15 @@ class Settings(BaseSettings):
     JWT_SECRET: str = DEV_JWT_SECRET
     JWT_EXPIRY_HOURS: int = 2
     JWT_REFRESH_DAYS: int = 14
+    # Staff tokens (/mis); empty: JWT_SECRET (the "mis" audience still keeps surfaces apart).
+    MIS_JWT_SECRET: str = ""
+
+    # -- operations console (/mis) ----------------------------------------------------
+    MIS_CAPTCHA: str = "off"  # off | geetest
+    MIS_LOGIN_RATE_PER_IP: str = "20/minute"
+    MIS_CAPTCHA_RATE_PER_IP: str = "20/minute"
+    MIS_LOGIN_MAX_FAILURES: int = 5  # failed logins of one account within the lock time ...
+    MIS_LOGIN_LOCK_SECONDS: int = 900  # ... lock it (429) for this long
 
     # -- recommendation service (gRPC) ------------------------------------------------
     # host:port of `toutiao rpc`; empty: `toutiao serve` runs it in-process on a free port,
@@ -154,7 +166,23 @@ class Settings(BaseSettings):
     # None: each process leases a free worker id in Redis at start (kit/idlease.py)
     SNOWFLAKE_WORKER_ID: int | None = Field(default=None, ge=0, le=31)
 
-    _split = field_validator("CORS_ORIGINS", "DATABASE_REPLICA_URLS", mode="before")(_split_csv)
+    _split = field_validator(
+        "CORS_ORIGINS", "DATABASE_REPLICA_URLS", "TRUSTED_PROXIES", mode="before"
+    )(_split_csv)
+
+    @field_validator("TRUSTED_PROXIES")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            ip_network(cidr, strict=False)  # ValueError names the bad entry
+        return value
+
+    @field_validator("MIS_CAPTCHA")
+    @classmethod
+    def _check_captcha(cls, value: str) -> str:
+        if value != "off":
+            raise ValueError("TOUTIAO_MIS_CAPTCHA: only 'off' is supported by this build")
+        return value
 
     @field_validator("STATS_FIX_CRON")
     @classmethod
@@ -204,6 +232,14 @@ class Settings(BaseSettings):
         if self.MP_AUTO_APPROVE is not None:
             return self.MP_AUTO_APPROVE
         return self.DEMO or Environment.development == self.ENV
+
+    @cached_property
+    def trusted_proxies(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return tuple(ip_network(cidr, strict=False) for cidr in self.TRUSTED_PROXIES)
+
+    @property
+    def mis_jwt_secret(self) -> str:
+        return self.MIS_JWT_SECRET or self.JWT_SECRET
 
     @cached_property
     def cors_origins(self) -> list[str]:

@@ -20,6 +20,8 @@ from toutiao.api.app import router as app_router
 from toutiao.api.errors import install_error_handlers
 from toutiao.api.mp import DIRECT_UPLOAD_PATH
 from toutiao.api.mp import router as mp_router
+from toutiao.api.mis import router as mis_router
+from toutiao.api.mis.routing import check_declared
 from toutiao.api.responses import OrjsonResponse
 from toutiao.config import Settings, get_settings
 from toutiao.runtime import Runtime, build_runtime
@@ -170,6 +172,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     install_error_handlers(app)
     app.include_router(app_router, prefix="/app")
     app.include_router(mp_router, prefix="/mp")
+    app.include_router(mis_router, prefix="/mis")
+    check_declared(app)  # a /mis route without a permission declaration does not start
 
     @app.get("/app/", name="route_map", tags=["portal"], response_class=OrjsonResponse)
     async def get_route_map() -> dict[str, str]:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from toutiao.kit.clientip import client_ip
 from toutiao.kit.db import AsyncReadSession, commit, discard_after_commit
 from toutiao.runtime import Runtime
 from toutiao.user.tokens import TokenClaims, verify_token
@@ -52,6 +53,16 @@ PrimaryReadSessionDep = Annotated[
     AsyncSession, Depends(get_db_primary_read_session, scope="function")
 ]
 ReadSessionDep = Annotated[AsyncReadSession, Depends(get_db_read_session, scope="function")]
+
+
+async def get_client_ip(request: Request) -> str:
+    """The caller's address for rate limits and the audit log (kit/clientip.py)."""
+    peer = request.client.host if request.client else None
+    proxies = request.state.runtime.settings.trusted_proxies
+    return client_ip(peer, request.headers.get("x-forwarded-for"), proxies)
+
+
+ClientIpDep = Annotated[str, Depends(get_client_ip)]
 
 
 def cache_client(runtime: Runtime) -> Any:

@@ -318,7 +318,7 @@ async def run_im(settings: Settings, host: str, port: int) -> None:
             log_level=settings.LOG_LEVEL.lower(),
             log_config=None,
             access_log=False,
-            proxy_headers=True,
+            proxy_headers=False,
             timeout_graceful_shutdown=5,
         )
         log.info("im.listening host=%s port=%s mq=%s", host, port, mq_kind(settings.MQ_URL))

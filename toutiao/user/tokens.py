@@ -46,6 +46,8 @@ def verify_token(settings: Settings, token: str) -> TokenClaims | None:
         )
     except jwt.PyJWTError:
         return None
+    if "aud" in payload:  # staff (/mis) tokens name an audience; app tokens never do
+        return None
     user_id = payload.get("user_id")
     if isinstance(user_id, bool) or not isinstance(user_id, int) or user_id <= 0:
         return None

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from toutiao.api.app.deps import RefreshUser
 from toutiao.api.app.schemas.user import AccessToken, LoginBody, SmsSent, TokenPair
-from toutiao.api.deps import RuntimeDep, SessionDep
+from toutiao.api.deps import ClientIpDep, RuntimeDep, SessionDep
 from toutiao.api.responses import Envelope, ok
 from toutiao.user import service as user_service
 from toutiao.user.tokens import issue_token
@@ -14,18 +14,14 @@ from toutiao.user.tokens import issue_token
 router = APIRouter()
 
 
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 @router.get(
     "/v1_0/sms/codes/{mobile:mobile}",
     name="user.smsverificationcode",
     response_model=Envelope[SmsSent],
 )
-async def send_sms_code(mobile: str, request: Request, runtime: RuntimeDep) -> dict:
+async def send_sms_code(mobile: str, client_ip: ClientIpDep, runtime: RuntimeDep) -> dict:
     """Send a 6-digit login code (1 per mobile per minute; 429 beyond)."""
-    await user_service.send_sms_code(runtime, mobile, client_ip(request))
+    await user_service.send_sms_code(runtime, mobile, client_ip)
     return ok({"mobile": mobile})
 
 
@@ -36,10 +32,10 @@ async def send_sms_code(mobile: str, request: Request, runtime: RuntimeDep) -> d
     response_model=Envelope[TokenPair],
 )
 async def login(
-    body: LoginBody, request: Request, runtime: RuntimeDep, session: SessionDep
+    body: LoginBody, client_ip: ClientIpDep, runtime: RuntimeDep, session: SessionDep
 ) -> dict:
     """Log in with mobile + SMS code; registers the mobile on first use."""
-    tokens = await user_service.login(runtime, session, body.mobile, body.code, client_ip(request))
+    tokens = await user_service.login(runtime, session, body.mobile, body.code, client_ip)
     return ok(tokens)
 
 

@@ -1,0 +1,15 @@
+"""The operations console API (``/mis``, mis.md): staff sign-in, accounts and moderation.
+
+Every route of this package is a ``StaffRoute`` (routing.py): declare who may call it with
+``@requires(...)`` right under the router decorator, take the caller as ``CurrentStaff`` and
+write the one operation-log row of a write with ``AuditDep`` (deps.py). Shared input rules
+(ids, id lists, flags, paging, date ranges, keywords, ``order_by``) are in params.py.
+"""
+
+from fastapi import APIRouter
+
+from toutiao.api.mis.endpoints import auth
+from toutiao.api.mis.routing import StaffRoute
+
+router = APIRouter(route_class=StaffRoute)
+router.include_router(auth.router, tags=["mis"])

@@ -1,0 +1,1 @@
+"""Operations staff: accounts, groups, permissions, sign-in and the operation log (mis.md)."""
