@@ -18,10 +18,10 @@ import toutiao
 from toutiao.api.activity import ActivityMiddleware
 from toutiao.api.app import router as app_router
 from toutiao.api.errors import install_error_handlers
-from toutiao.api.mp import DIRECT_UPLOAD_PATH
-from toutiao.api.mp import router as mp_router
 from toutiao.api.mis import router as mis_router
 from toutiao.api.mis.routing import check_declared
+from toutiao.api.mp import DIRECT_UPLOAD_PATH
+from toutiao.api.mp import router as mp_router
 from toutiao.api.responses import OrjsonResponse
 from toutiao.config import Settings, get_settings
 from toutiao.runtime import Runtime, build_runtime
