@@ -6,10 +6,11 @@ Every route is named ``mp.*`` (route names are the OpenAPI operation ids, shared
 
 from fastapi import APIRouter
 
-from toutiao.api.mp.endpoints import auth, channel, image
+from toutiao.api.mp.endpoints import auth, channel, image, login_support
 
 router = APIRouter()
 router.include_router(auth.router, tags=["mp: account"])
+router.include_router(login_support.router, tags=["mp: account"])
 router.include_router(channel.router, tags=["mp: articles"])
 router.include_router(image.router, tags=["mp: images"])
 

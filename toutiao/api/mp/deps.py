@@ -41,4 +41,18 @@ async def get_writing_author(author: Author, runtime: RuntimeDep) -> int:
 
 WritingAuthor = Annotated[int, Depends(get_writing_author)]
 
-__all__ = ["Author", "WritingAuthor"]
+
+async def get_refreshing_author(runtime: RuntimeDep, credentials: CredentialsDep) -> int:
+    """``PUT /authorizations`` takes only a refresh token; anything else is a 403, as in the
+    app (mp.md §6.8). A disabled account is a 403 too."""
+    claims = credentials.claims
+    if claims is None or not claims.refresh:
+        raise Forbidden("Wrong refresh token.")
+    if not await user_service.is_enabled(runtime, claims.user_id):
+        raise Forbidden("User denied.")
+    return claims.user_id
+
+
+RefreshingAuthor = Annotated[int, Depends(get_refreshing_author)]
+
+__all__ = ["Author", "RefreshingAuthor", "WritingAuthor"]

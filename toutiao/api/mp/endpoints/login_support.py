@@ -1,0 +1,33 @@
+"""Login support (mp.md §6.8): send an SMS code, refresh the access token."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from toutiao.api.deps import RuntimeDep
+from toutiao.api.mp.deps import RefreshingAuthor
+from toutiao.api.mp.endpoints.auth import client_ip
+from toutiao.api.mp.schemas.account import AccessToken, SmsSent
+from toutiao.api.responses import Envelope, ok
+from toutiao.user import service as user_service
+from toutiao.user.tokens import issue_token
+
+router = APIRouter()
+
+
+@router.get("/v1_0/sms/codes/{mobile:mobile}", name="mp.sms_code", response_model=Envelope[SmsSent])
+async def send_sms_code(mobile: str, request: Request, runtime: RuntimeDep) -> dict:
+    """Send a 6-digit login code, as the app does (1 per mobile per minute; 429 beyond)."""
+    await user_service.send_sms_code(runtime, mobile, client_ip(request))
+    return ok({"mobile": mobile})
+
+
+@router.put(
+    "/v1_0/authorizations",
+    name="mp.authorization_refresh",
+    status_code=201,
+    response_model=Envelope[AccessToken],
+)
+async def refresh_token(author: RefreshingAuthor, runtime: RuntimeDep) -> dict:
+    """A new access token for the refresh token sent as ``Authorization: Bearer``."""
+    return ok({"token": issue_token(runtime.settings, author)})
