@@ -24,12 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from toutiao.article import cards
 from toutiao.article.cache import get_card
 from toutiao.comment import cache as cc
+from toutiao.comment.repository import CommentRepository
 from toutiao.kit.cache import single_flight
 from toutiao.kit.db import on_commit
 from toutiao.kit.errors import BadRequest, Forbidden
 from toutiao.models import Comment, CommentLiking, User
 from toutiao.models.base import local_now
-from toutiao.models.enums import CommentStatus, StatisticsType
+from toutiao.models.enums import CommentStatus, Relation, StatisticsType
 from toutiao.notify import COMMENT
 from toutiao.notify.service import notify_after_commit
 from toutiao.relation import service as relation_service
@@ -307,6 +308,7 @@ async def create_comment(
     )
     session.add(comment)
     await session.flush()
+    await _count_fan_comment(runtime, session, user_id, article)
     body = cc.body_of(comment)
     _after_create(runtime, session, body)
     recipient = parent["aut_id"] if parent else article["aut_id"]
@@ -324,6 +326,19 @@ async def create_comment(
         "art_id": article["art_id"],
         "new_obj": await _new_item(runtime, session, body),
     }
+
+
+async def _count_fan_comment(
+    runtime: Runtime, session: AsyncSession, user_id: int, article: dict[str, Any]
+) -> None:
+    """``fans_comment_count`` counts comments by followers of the author at the time of
+    commenting (mp.md §7.7), so it is decided now."""
+    author = article["aut_id"]
+    if user_id == author:
+        return
+    relation = (await relation_service.relations_of(runtime, session, user_id, [author]))[author]
+    if relation == Relation.FOLLOW:
+        await CommentRepository.from_session(session).add_fans_comments(article["art_id"], 1)
 
 
 async def _new_item(
