@@ -6,7 +6,14 @@ Every route is named ``mp.*`` (route names are the OpenAPI operation ids, shared
 
 from fastapi import APIRouter
 
-from toutiao.api.mp.endpoints import auth, channel, image, login_support, moderation
+from toutiao.api.mp.endpoints import (
+    auth,
+    channel,
+    image,
+    login_support,
+    moderation,
+    statistics,
+)
 
 router = APIRouter()
 router.include_router(auth.router, tags=["mp: account"])
@@ -14,6 +21,7 @@ router.include_router(login_support.router, tags=["mp: account"])
 router.include_router(channel.router, tags=["mp: articles"])
 router.include_router(image.router, tags=["mp: images"])
 router.include_router(moderation.router, tags=["mp: comments"])
+router.include_router(statistics.router, tags=["mp: statistics"])
 
 # Where the image library's direct, cross-origin upload posts (mp.md §1.1).
 DIRECT_UPLOAD_PATH = "/mp/v1_0/user/images"
