@@ -12,12 +12,14 @@ from toutiao.api.mp.endpoints import (
     image,
     login_support,
     moderation,
+    profile,
     statistics,
 )
 
 router = APIRouter()
 router.include_router(auth.router, tags=["mp: account"])
 router.include_router(login_support.router, tags=["mp: account"])
+router.include_router(profile.router, tags=["mp: account"])
 router.include_router(channel.router, tags=["mp: articles"])
 router.include_router(image.router, tags=["mp: images"])
 router.include_router(moderation.router, tags=["mp: comments"])

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Annotated, Any
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, field_validator
+
+from toutiao.user.profile import AuthorProfileChanges
 
 
 class SmsSent(BaseModel):
@@ -11,3 +16,65 @@ class SmsSent(BaseModel):
 
 class AccessToken(BaseModel):
     token: str
+
+
+def _trimmed(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+class AuthorProfile(BaseModel):
+    id: int
+    name: str
+    photo: str
+    mobile: str
+    intro: str
+    email: str
+    gender: int
+    birthday: str | None
+
+
+class AuthorProfileChange(BaseModel):
+    """The front end sends all three fields; absent ones stay as they are."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: (
+        Annotated[str, BeforeValidator(_trimmed), StringConstraints(min_length=1, max_length=32)]
+        | None
+    ) = None
+    intro: Annotated[str, BeforeValidator(_trimmed), StringConstraints(max_length=50)] | None = None
+    email: Annotated[str, BeforeValidator(_trimmed), StringConstraints(max_length=100)] | None = (
+        None
+    )
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if not value:
+            return value
+        try:
+            return validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise ValueError("must be a valid e-mail address") from exc
+
+    def changes(self) -> AuthorProfileChanges:
+        changes: AuthorProfileChanges = {}
+        if self.name is not None:
+            changes["name"] = self.name
+        if self.intro is not None:
+            changes["intro"] = self.intro
+        if self.email is not None:
+            changes["email"] = self.email
+        return changes
+
+
+class AuthorProfileUpdated(BaseModel):
+    id: int
+    name: str
+    intro: str
+    email: str
+
+
+class AvatarChanged(BaseModel):
+    id: int
+    photo: str
