@@ -249,6 +249,7 @@ class TestFigures:
         assert activity.read_source('{"channelId": "7"}') == ReadSource.CHANNEL
         assert activity.read_source('{"source": "related"}') == ReadSource.RELATED
         assert activity.read_source("[1]") == ReadSource.OTHER
+        assert activity.read_source("eyJjaGFubmVsX2lkIjogMn0=") == ReadSource.CHANNEL  # base64
         assert activity.read_source("{") == ReadSource.OTHER
         assert keys.hour_id(datetime(2026, 3, 4, 5)) == "2026030405"
 

@@ -13,6 +13,7 @@ Rare events (an approval, a visible comment) are counted at once with :func:`cou
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 from collections import Counter
@@ -98,19 +99,28 @@ class Buffer:
         self.durations.append((article_id, read_source(trace), seconds))
 
 
+def _token(trace: str) -> Any:
+    """The recommender's tokens are JSON; the API's own (fallback, pinned) are base64 JSON."""
+    try:
+        return orjson.loads(trace)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return orjson.loads(base64.urlsafe_b64decode(trace.encode("ascii", "ignore") + b"=="))
+    except (ValueError, orjson.JSONDecodeError):
+        return None
+
+
 def read_source(trace: str) -> int:
     """mis.md §5.3: a read token of the feed of channel 0 -> recommendation, of another
     channel -> channel, of the similar-articles list -> related; anything else -> other."""
-    try:
-        token = orjson.loads(trace)
-    except orjson.JSONDecodeError:
-        return ReadSource.OTHER
+    token = _token(trace)
     if not isinstance(token, dict):
         return ReadSource.OTHER
     if token.get("source") == "related":
         return ReadSource.RELATED
-    channel = token.get("channelId")
-    if isinstance(channel, int | str) and str(channel).isdigit():
+    channel = token.get("channelId", token.get("channel_id"))
+    if isinstance(channel, int | str) and not isinstance(channel, bool) and str(channel).isdigit():
         return ReadSource.RECOMMEND if int(channel) == 0 else ReadSource.CHANNEL
     return ReadSource.OTHER
 
