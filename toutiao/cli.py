@@ -127,6 +127,7 @@ def serve(
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
         from toutiao.chat.main import chatbot_in_process
+        from toutiao.content.tasks import schedule_content
         from toutiao.im import close_sio, create_im_asgi, create_sio, start_fanout
         from toutiao.rpc.main import serve_recommender
         from toutiao.runtime import connect_reco
@@ -149,6 +150,7 @@ def serve(
                     runtime.reco = connect_reco(settings, f"127.0.0.1:{reco_port}")
                 if jobs is not None:
                     schedule_stats(jobs, runtime.db, runtime.store, cron=settings.STATS_FIX_CRON)
+                    schedule_content(jobs, runtime)
                     jobs.start()
                 async with chatbot_in_process(runtime):
                     sio = create_sio(settings, runtime)
@@ -221,6 +223,7 @@ def scheduler(data_dir: DataDir = None) -> None:
     """Run the platform's scheduled jobs (counter reconciliation); one leader among replicas."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+    from toutiao.content.tasks import schedule_content
     from toutiao.rpc.main import _until_signalled
     from toutiao.runtime import build_runtime
     from toutiao.stats.tasks import schedule_stats
@@ -232,6 +235,7 @@ def scheduler(data_dir: DataDir = None) -> None:
         runtime = build_runtime(settings, name="scheduler")
         jobs = AsyncIOScheduler()
         leader = schedule_stats(jobs, runtime.db, runtime.store, cron=settings.STATS_FIX_CRON)
+        schedule_content(jobs, runtime)
         jobs.start()
         try:
             await _until_signalled()

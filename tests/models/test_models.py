@@ -21,6 +21,7 @@ TABLES = {
     "mis_group_permission", "mis_operation_log", "statistics_basic", "statistics_search",
     "statistics_search_total", "statistics_sales_total", "statistics_read_source_total",
     "recommend_sensitive_word",
+    "news_article_outbox",
 }  # fmt: skip
 
 

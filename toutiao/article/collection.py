@@ -69,6 +69,13 @@ def collection_key(user_id: int) -> str:
     return f"user:{user_id}:art:collection"
 
 
+def queue_forget_collections(pipe: Any, *user_ids: int) -> None:
+    """Tombstone these users' cached collection lists (an article in them entered or left
+    "approved"): the next read rebuilds them from the database."""
+    for user_id in user_ids:
+        pipe.eval(TOMBSTONE_ZSET, 1, collection_key(user_id), TOMBSTONE_SECONDS)
+
+
 # -- writes ---------------------------------------------------------------------------------
 
 

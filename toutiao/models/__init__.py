@@ -6,7 +6,8 @@ Where the tables live:
 - ``user``: user_basic (User), user_profile, user_search, user_qualification, user_legalize_log
 - ``relation``: user_relation          ``material``: user_material
 - ``channel``: news_channel, news_user_channel
-- ``article``: news_article_basic (Article), news_article_content, news_article_statistic
+- ``article``: news_article_basic (Article), news_article_content, news_article_statistic,
+  news_article_outbox (not in the original: changes waiting to reach search, caches, feeds)
 - ``interaction``: news_collection, news_attitude (ArticleAttitude), news_report
 - ``comment``: news_comment, news_comment_liking
 - ``announcement``: global_announcement
@@ -57,7 +58,7 @@ deployment's rows load unchanged unless noted):
 """
 
 from toutiao.models.announcement import Announcement
-from toutiao.models.article import Article, ArticleContent, ArticleStatistic
+from toutiao.models.article import Article, ArticleContent, ArticleOutbox, ArticleStatistic
 from toutiao.models.base import Base
 from toutiao.models.channel import Channel, UserChannel
 from toutiao.models.comment import Comment, CommentLiking
@@ -94,6 +95,7 @@ __all__ = [
     "Article",
     "ArticleAttitude",
     "ArticleContent",
+    "ArticleOutbox",
     "ArticleStatistic",
     "Base",
     "Channel",

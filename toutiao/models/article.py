@@ -14,6 +14,7 @@ from toutiao.models.base import (
     IntEnumType,
     LongText,
     TimestampMixin,
+    auto_pk,
     counter,
     flag,
     snowflake_pk,
@@ -103,3 +104,17 @@ class ArticleStatistic(TimestampMixin, Base):
     repost_count: Mapped[int] = counter()
     collect_count: Mapped[int] = counter()
     fans_comment_count: Mapped[int] = counter()
+
+
+class ArticleOutbox(TimestampMixin, Base):
+    """Articles whose state changed and that the rest of the platform (search index, caches,
+    counters, feeds) must be brought in line with. Written in the transaction of the change,
+    deleted once the platform agrees; a row left behind is retried (``content.sync``)."""
+
+    __tablename__ = "news_article_outbox"
+    __table_args__ = table_args(Index(None, "create_time"))
+
+    id: Mapped[int] = auto_pk()
+    # No foreign key: the row must not stand in the way of anything done to the article.
+    article_id: Mapped[int] = mapped_column(BigInteger)
+    attempts: Mapped[int] = counter()

@@ -7,6 +7,7 @@ Every route is named ``mp.*`` (route names are the OpenAPI operation ids, shared
 from fastapi import APIRouter
 
 from toutiao.api.mp.endpoints import (
+    article,
     auth,
     channel,
     image,
@@ -21,6 +22,7 @@ router.include_router(auth.router, tags=["mp: account"])
 router.include_router(login_support.router, tags=["mp: account"])
 router.include_router(profile.router, tags=["mp: account"])
 router.include_router(channel.router, tags=["mp: articles"])
+router.include_router(article.router, tags=["mp: articles"])
 router.include_router(image.router, tags=["mp: images"])
 router.include_router(moderation.router, tags=["mp: comments"])
 router.include_router(statistics.router, tags=["mp: statistics"])

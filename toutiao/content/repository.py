@@ -1,0 +1,230 @@
+"""SQL of the authoring side: an author's articles, status moves, the outbox, sensitive words."""
+
+from __future__ import annotations
+
+from collections.abc import Collection as Many
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from toutiao.models import (
+    Article,
+    ArticleContent,
+    ArticleOutbox,
+    ArticleStatistic,
+    Channel,
+    Collection,
+    SensitiveWord,
+)
+from toutiao.models.base import local_now
+from toutiao.models.enums import ArticleStatus
+
+S = ArticleStatus
+# What an author's "all" shows (deleted only on request); banned is shown as rejected.
+LISTED = (S.DRAFT, S.PENDING, S.APPROVED, S.REJECTED, S.BANNED)
+
+
+@dataclass(frozen=True)
+class ArticleFilter:
+    """An author's list query (mp.md §3.6); ``status`` is what the author asked for (0-4)."""
+
+    status: int | None = None
+    channel_id: int | None = None
+    begin: date | None = None
+    end: date | None = None
+
+
+@dataclass(frozen=True)
+class ListedArticle:
+    article: Article
+    fans_comment_count: int
+
+
+def _statuses(wanted: int | None) -> Sequence[ArticleStatus]:
+    if wanted is None:
+        return LISTED
+    if wanted == S.REJECTED:
+        return (S.REJECTED, S.BANNED)
+    return (S(wanted),)
+
+
+def _author_query(author_id: int, where: ArticleFilter) -> Select[Any]:
+    query = select(Article).where(
+        Article.user_id == author_id, Article.status.in_(_statuses(where.status))
+    )
+    if where.channel_id is not None:
+        query = query.where(Article.channel_id == where.channel_id)
+    if where.begin is not None:
+        query = query.where(Article.create_time >= datetime.combine(where.begin, time.min))
+    if where.end is not None:
+        nextday = datetime.combine(where.end, time.min) + timedelta(days=1)
+        query = query.where(Article.create_time < nextday)
+    return query
+
+
+async def author_articles(
+    session: AsyncSession, author_id: int, where: ArticleFilter, *, offset: int, limit: int
+) -> tuple[list[ListedArticle], int]:
+    """A page of the author's articles, newest first, and how many match."""
+    if where.begin and where.end and where.begin > where.end:
+        return [], 0
+    base = _author_query(author_id, where)
+    total = await session.scalar(select(func.count()).select_from(base.subquery()))
+    query = (
+        base.add_columns(func.coalesce(ArticleStatistic.fans_comment_count, 0))
+        .outerjoin(ArticleStatistic, ArticleStatistic.article_id == Article.article_id)
+        .order_by(Article.create_time.desc(), Article.article_id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    rows = (await session.execute(query)).all()
+    return [ListedArticle(row[0], int(row[1])) for row in rows], int(total or 0)
+
+
+async def get_article(
+    session: AsyncSession, article_id: int, *, lock: bool = False
+) -> Article | None:
+    query = select(Article).where(Article.article_id == article_id)
+    if lock:
+        query = query.with_for_update()
+    return (await session.scalars(query)).first()
+
+
+async def lock_articles(session: AsyncSession, article_ids: Sequence[int]) -> list[Article]:
+    """The rows, locked for the rest of the transaction, in id order (no lock-order deadlock)."""
+    query = (
+        select(Article)
+        .where(Article.article_id.in_(sorted(set(article_ids))))
+        .order_by(Article.article_id)
+        .with_for_update()
+    )
+    return list(await session.scalars(query))
+
+
+async def get_content(session: AsyncSession, article_id: int) -> str | None:
+    return await session.scalar(
+        select(ArticleContent.content).where(ArticleContent.article_id == article_id)
+    )
+
+
+async def channel_exists(session: AsyncSession, channel_id: int) -> bool:
+    found = await session.scalar(select(Channel.channel_id).where(Channel.channel_id == channel_id))
+    return found is not None
+
+
+def add_article(session: AsyncSession, article: Article, content: str) -> None:
+    session.add(article)
+    session.add(ArticleContent(article_id=article.article_id, content=content))
+    session.add(ArticleStatistic(article_id=article.article_id))
+
+
+async def replace_content(session: AsyncSession, article_id: int, content: str) -> None:
+    row = await session.get(ArticleContent, article_id)
+    if row is None:
+        session.add(ArticleContent(article_id=article_id, content=content))
+    else:
+        row.content = content
+
+
+async def move_status(
+    session: AsyncSession,
+    article_ids: Sequence[int],
+    expected: Many[ArticleStatus],
+    values: dict[str, Any],
+) -> int:
+    """Conditional update on the expected current status: how many rows moved."""
+    result = await session.execute(
+        update(Article)
+        .where(Article.article_id.in_(list(article_ids)), Article.status.in_(list(expected)))
+        .values(**values, update_time=local_now())
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# -- the outbox: changes the rest of the platform has not caught up with --------------------
+
+
+async def add_outbox(session: AsyncSession, article_ids: Sequence[int]) -> list[int]:
+    rows = [ArticleOutbox(article_id=a) for a in dict.fromkeys(article_ids)]
+    session.add_all(rows)
+    await session.flush()
+    return [row.id for row in rows]
+
+
+async def stale_outbox(
+    session: AsyncSession, older_than: datetime, limit: int
+) -> list[tuple[int, int]]:
+    """``(outbox id, article id)`` of changes still waiting since before ``older_than``."""
+    rows = await session.execute(
+        select(ArticleOutbox.id, ArticleOutbox.article_id)
+        .where(ArticleOutbox.create_time <= older_than)
+        .order_by(ArticleOutbox.id)
+        .limit(limit)
+    )
+    return [(int(i), int(a)) for i, a in rows]
+
+
+async def clear_outbox(session: AsyncSession, outbox_ids: Sequence[int]) -> None:
+    if outbox_ids:
+        await session.execute(delete(ArticleOutbox).where(ArticleOutbox.id.in_(list(outbox_ids))))
+
+
+async def count_attempt(session: AsyncSession, outbox_ids: Sequence[int]) -> None:
+    if outbox_ids:
+        await session.execute(
+            update(ArticleOutbox)
+            .where(ArticleOutbox.id.in_(list(outbox_ids)))
+            .values(attempts=ArticleOutbox.attempts + 1)
+        )
+
+
+# -- what the platform is brought in line with ----------------------------------------------
+
+
+async def authors_of(session: AsyncSession, article_ids: Sequence[int]) -> dict[int, int]:
+    rows = await session.execute(
+        select(Article.article_id, Article.user_id).where(Article.article_id.in_(article_ids))
+    )
+    return {int(a): int(u) for a, u in rows}
+
+
+async def approved_counts(session: AsyncSession, author_ids: Sequence[int]) -> dict[int, int]:
+    rows = await session.execute(
+        select(Article.user_id, func.count())
+        .where(Article.user_id.in_(author_ids), Article.status == S.APPROVED)
+        .group_by(Article.user_id)
+    )
+    found = {int(u): int(n) for u, n in rows}
+    return {author: found.get(author, 0) for author in author_ids}
+
+
+async def collectors(session: AsyncSession, article_ids: Sequence[int]) -> list[int]:
+    """Users whose collection lists hold any of these articles."""
+    rows = await session.scalars(
+        select(Collection.user_id)
+        .where(Collection.article_id.in_(article_ids), Collection.is_deleted.is_(False))
+        .distinct()
+    )
+    return [int(u) for u in rows]
+
+
+# -- sensitive words -------------------------------------------------------------------------
+
+
+async def sensitive_words(session: AsyncSession) -> list[tuple[str, int]]:
+    rows = await session.execute(select(SensitiveWord.word, SensitiveWord.weights))
+    return [(str(word), int(weights)) for word, weights in rows]
+
+
+async def count_holds(session: AsyncSession, words: Sequence[str]) -> None:
+    if words:
+        await session.execute(
+            update(SensitiveWord)
+            .where(SensitiveWord.word.in_(list(words)))
+            .values(hold_count=SensitiveWord.hold_count + 1)
+        )

@@ -1,0 +1,109 @@
+"""After an article's state changed: bring the rest of the platform in line, with nothing lost.
+
+Every transition writes an outbox row (``news_article_outbox``) in its own transaction and,
+after the commit, calls :func:`settle`. Settling reads the articles' *current* rows and makes
+everything derived from them agree, so it can run any number of times, in any order:
+
+- the search index, through the index queue (approved articles enter or change, any other
+  leaves), so a slow search engine never slows the request;
+- the article caches (card, body) and the recommenders' catalog (metadata, recent lists):
+  feeds, pinned lists and readers' queued batches drop an article whose card is gone;
+- the author's approved-article counter (recounted in SQL, not incremented, so a retry
+  cannot count twice) and the author's cached list (E36/E37);
+- the collection lists of everyone who collected it (E38); reading histories (E39) are
+  filtered through the cards already.
+
+The outbox row is deleted once all of that succeeded. If any step fails (Redis or the index
+queue down), the row stays and :func:`sweep`, run by the scheduler every half minute, settles
+it again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+from toutiao.article.cache import article_changed
+from toutiao.article.collection import queue_forget_collections
+from toutiao.article.lists import forget_user_articles
+from toutiao.content import repository
+from toutiao.kit.db import commit
+from toutiao.models.base import local_now
+from toutiao.runtime import Runtime
+from toutiao.search import tasks as search_tasks
+from toutiao.stats import counters as c
+
+log = logging.getLogger("toutiao.content.sync")
+
+SWEEP_AFTER = timedelta(seconds=20)  # younger rows are still being settled by their request
+SWEEP_BATCH = 200
+CHUNK = 500
+
+
+async def to_search_queue(runtime: Runtime, article_ids: Sequence[int]) -> None:
+    """The one way content changes reach the search index (the queue re-reads each article)."""
+    await search_tasks.enqueue_index(runtime, *article_ids)
+
+
+async def _counts_and_collectors(
+    runtime: Runtime, article_ids: Sequence[int]
+) -> tuple[dict[int, int], list[int]]:
+    async with runtime.db.primary_read_session() as session:
+        authors = await repository.authors_of(session, article_ids)
+        counts = await repository.approved_counts(session, sorted(set(authors.values())))
+        collectors = await repository.collectors(session, article_ids)
+    return counts, collectors
+
+
+async def _write_counts(runtime: Runtime, counts: dict[int, int], collectors: list[int]) -> None:
+    async with runtime.store.pipeline(transaction=False) as pipe:
+        for author, count in counts.items():
+            if count:
+                pipe.zadd(c.USER_ARTICLES.key, {str(author): count})
+            else:
+                pipe.zrem(c.USER_ARTICLES.key, str(author))
+        await pipe.execute()
+    for start in range(0, len(collectors), CHUNK):
+        async with runtime.store.pipeline(transaction=False) as pipe:
+            queue_forget_collections(pipe, *collectors[start : start + CHUNK])
+            await pipe.execute()
+
+
+async def settle(runtime: Runtime, article_ids: Sequence[int], outbox_ids: Sequence[int]) -> None:
+    """Make the platform agree with these articles' rows; raises if a step failed (the
+    outbox rows then stay for :func:`sweep`)."""
+    ids = list(dict.fromkeys(article_ids))
+    if ids:
+        counts, collectors = await _counts_and_collectors(runtime, ids)
+        await to_search_queue(runtime, ids)
+        await article_changed(runtime.cache, runtime.store, *ids)
+        await _write_counts(runtime, counts, collectors)
+        await forget_user_articles(runtime.cache, *counts)
+    if outbox_ids:
+        async with runtime.db.session() as session:
+            await repository.clear_outbox(session, outbox_ids)
+            await commit(session)
+
+
+async def sweep(
+    runtime: Runtime, *, older_than: timedelta | None = None, limit: int = SWEEP_BATCH
+) -> int:
+    """Settle the changes a failed after-commit step left behind (rows older than
+    ``older_than``, default ``SWEEP_AFTER``); how many were settled."""
+    before = local_now() - (SWEEP_AFTER if older_than is None else older_than)
+    async with runtime.db.primary_read_session() as session:
+        waiting = await repository.stale_outbox(session, before, limit)
+    if not waiting:
+        return 0
+    outbox_ids = [i for i, _ in waiting]
+    try:
+        await settle(runtime, [a for _, a in waiting], outbox_ids)
+    except Exception as exc:  # noqa: BLE001 - retried on the next sweep; attempts counts them
+        log.warning("content.sweep_failed rows=%d error=%r", len(waiting), exc)
+        async with runtime.db.session() as session:
+            await repository.count_attempt(session, outbox_ids)
+            await commit(session)
+        return 0
+    log.info("content.swept rows=%d", len(waiting))
+    return len(waiting)
