@@ -37,7 +37,7 @@ from toutiao.models import (
     UserRelation,
 )
 from toutiao.models.base import local_now
-from toutiao.seed import people, pictures
+from toutiao.seed import library, people, pictures
 from toutiao.seed.articles import ArticleFactory, Batch
 from toutiao.seed.words import TOPICS, Topic
 from toutiao.stats import counters
@@ -63,6 +63,8 @@ class SeedReport:
     announcements: int = 0
     avatars: int = 0
     cover_images: int = 0
+    library_images: int = 0
+    article_statistics: int = 0
     elapsed: float = 0.0
 
 
@@ -207,4 +209,8 @@ async def _seed(
             await _write_batch(session, factory.batch(start, stop), report)
             advance(stop - start)
     await _snapshot_user_counters(session, [u["user_id"] for u in user_rows])
+    editor = user_rows[0]["user_id"]
+    library_rng = random.Random(f"{seed}:library")
+    report.library_images = await library.add_library(session, storage, library_rng, editor, now)
+    report.article_statistics = await library.add_article_statistics(session, now)
     return report
