@@ -5,12 +5,30 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    delete,
+    exists,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from toutiao.models import Administrator, AdministratorGroup, GroupPermission, Permission
-from toutiao.models.enums import PermissionType, StaffStatus
+from toutiao.models import (
+    Administrator,
+    AdministratorGroup,
+    GroupPermission,
+    OperationLog,
+    Permission,
+)
+from toutiao.models.enums import PermissionType
 
 
 @dataclass(frozen=True)
@@ -120,4 +138,88 @@ async def count_members(session: AsyncSession, group_id: int) -> int:
     return int(await session.scalar(stmt) or 0)
 
 
-ENABLED = StaffStatus.ENABLED
+async def paged(
+    session: AsyncSession, stmt: Select[Any], order: list[Any], offset: int, limit: int
+) -> tuple[list[Row[Any]], int]:
+    """One page of ``stmt`` in ``order`` plus the total count of the unpaged query."""
+    total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = (await session.execute(stmt.order_by(*order).offset(offset).limit(limit))).all()
+    return list(rows), int(total or 0)
+
+
+def administrators_query(where: list[ColumnElement[bool]]) -> Select[Any]:
+    return (
+        select(Administrator, AdministratorGroup.name)
+        .outerjoin(AdministratorGroup, AdministratorGroup.group_id == Administrator.group_id)
+        .where(*where)
+    )
+
+
+def groups_query(where: list[ColumnElement[bool]]) -> Select[Any]:
+    return select(AdministratorGroup).where(*where)
+
+
+def permissions_query(where: list[ColumnElement[bool]]) -> Select[Any]:
+    return select(Permission).where(*where)
+
+
+def logs_query(where: list[ColumnElement[bool]]) -> Select[Any]:
+    return (
+        select(OperationLog, Administrator.name)
+        .outerjoin(Administrator, Administrator.administrator_id == OperationLog.administrator_id)
+        .where(*where)
+    )
+
+
+async def existing_ids(session: AsyncSession, column: Any, ids: Iterable[int]) -> set[int]:
+    wanted = list(ids)
+    if not wanted:
+        return set()
+    return set((await session.scalars(select(column).where(column.in_(wanted)))).all())
+
+
+async def delete_administrators(session: AsyncSession, ids: list[int]) -> list[int]:
+    found = sorted(await existing_ids(session, Administrator.administrator_id, ids))
+    if found:
+        await session.execute(
+            delete(Administrator).where(Administrator.administrator_id.in_(found))
+        )
+    return found
+
+
+async def name_taken(
+    session: AsyncSession, column: Any, value: str, pk: Any, exclude: int | None
+) -> bool:
+    stmt = select(pk).where(column == value)
+    if exclude is not None:
+        stmt = stmt.where(pk != exclude)
+    return (await session.scalar(stmt.limit(1))) is not None
+
+
+async def point_code_taken(session: AsyncSession, code: str, exclude: int | None) -> bool:
+    stmt = select(Permission.permission_id).where(
+        Permission.type == PermissionType.POINT, Permission.code == code
+    )
+    if exclude is not None:
+        stmt = stmt.where(Permission.permission_id != exclude)
+    return (await session.scalar(stmt.limit(1))) is not None
+
+
+async def children_of(session: AsyncSession, parent_id: int) -> list[int]:
+    stmt = select(Permission.permission_id).where(Permission.parent_id == parent_id)
+    return list((await session.scalars(stmt)).all())
+
+
+async def parents(session: AsyncSession) -> dict[int, int]:
+    rows = await session.execute(select(Permission.permission_id, Permission.parent_id))
+    return {row[0]: int(row[1]) for row in rows}
+
+
+async def delete_permissions(session: AsyncSession, ids: list[int]) -> None:
+    await session.execute(delete(GroupPermission).where(GroupPermission.permission_id.in_(ids)))
+    await session.execute(delete(Permission).where(Permission.permission_id.in_(ids)))
+
+
+async def delete_group(session: AsyncSession, group_id: int) -> None:
+    await session.execute(delete(GroupPermission).where(GroupPermission.group_id == group_id))
+    await session.execute(delete(AdministratorGroup).where(AdministratorGroup.group_id == group_id))

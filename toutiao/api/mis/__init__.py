@@ -8,10 +8,17 @@ write the one operation-log row of a write with ``AuditDep`` (deps.py). Shared i
 
 from fastapi import APIRouter
 
-from toutiao.api.mis.endpoints import auth, channels, statistics
+from toutiao.api.mis.endpoints import (
+    administrators,
+    auth,
+    channels,
+    groups,
+    operationlogs,
+    permissions,
+    statistics,
+)
 from toutiao.api.mis.routing import StaffRoute
 
 router = APIRouter(route_class=StaffRoute)
-router.include_router(auth.router, tags=["mis"])
-router.include_router(channels.router, tags=["mis"])
-router.include_router(statistics.router, tags=["mis"])
+for module in (auth, administrators, groups, permissions, operationlogs, channels, statistics):
+    router.include_router(module.router, tags=["mis"])

@@ -9,13 +9,14 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from toutiao.api.deps import ClientIpDep, SessionDep
+from toutiao.api.mis.routing import AUDIT_KEY, STAFF_KEY
 from toutiao.staff import audit
 from toutiao.staff.auth import Staff
 
 
 async def get_current_staff(request: Request) -> Staff:
     """Set by the route guard (routing.py) before the endpoint runs."""
-    staff = getattr(request.state, "staff", None)
+    staff = request.scope.get(STAFF_KEY)
     if staff is None:
         raise RuntimeError("CurrentStaff used on a PUBLIC /mis route")
     return staff  # type: ignore[no-any-return]
@@ -45,7 +46,7 @@ class Audit:
 
     def log(self, operation: str, description: str) -> None:
         audit.record(self.session, self.actor, operation, description)
-        self.request.state.audit_rows = getattr(self.request.state, "audit_rows", 0) + 1
+        self.request.scope[AUDIT_KEY] = self.request.scope.get(AUDIT_KEY, 0) + 1
 
 
 async def get_audit(request: Request, session: SessionDep, actor: ActorDep) -> Audit:

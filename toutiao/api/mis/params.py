@@ -8,7 +8,7 @@
   echoes both next to ``total_count``.
 - ``parse_begin`` / ``parse_end``: ``YYYY-MM-DD HH:MM:SS`` or a bare date (00:00:00 for
   ``begin``, 23:59:59 for ``end``); ``check_range`` refuses ``begin`` after ``end``.
-- ``like_pattern``: a case-insensitive substring filter with ``%`` and ``_`` taken literally.
+- Keyword filters: kit/like.py (case-insensitive, ``%`` and ``_`` taken literally).
 - ``check_order``: ``order_by`` must be one of the endpoint's values (else 400).
 """
 
@@ -21,8 +21,6 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query
 from pydantic import AfterValidator, BeforeValidator
-from sqlalchemy import ColumnElement, func
-from sqlalchemy.orm import InstrumentedAttribute
 
 from toutiao.api.types import Id, StrictInt, parse_int
 from toutiao.kit.errors import BadRequest
@@ -111,16 +109,6 @@ def check_range(begin: str | None, end: str | None) -> tuple[datetime | None, da
     if low is not None and high is not None and low > high:
         raise BadRequest("begin must not be later than end.")
     return low, high
-
-
-def like_pattern(keyword: str) -> str:
-    escaped = keyword.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def contains(column: InstrumentedAttribute[Any], keyword: str) -> ColumnElement[bool]:
-    """Case-insensitive substring match, wildcards literal, on SQLite and MariaDB alike."""
-    return func.lower(column).like(like_pattern(keyword), escape="\\")
 
 
 def check_order(order_by: str | None, allowed: Collection[str]) -> str | None:

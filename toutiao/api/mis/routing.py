@@ -43,6 +43,8 @@ REFRESH = "<refresh>"
 _SPECIAL = (PUBLIC, LOGIN_ONLY, REFRESH)
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MIS_PREFIX = "/mis/"
+STAFF_KEY = "toutiao.mis.staff"
+AUDIT_KEY = "toutiao.mis.audit_rows"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -81,13 +83,16 @@ def _bearer(request: Request) -> str | None:
 
 
 async def guard(request: Request, rule: Rule) -> None:
-    """Authenticate and authorise; the staff member lands in ``request.state.staff``."""
+    """Authenticate and authorise; the staff member lands in the request's scope (never in
+    ``request.state``, which a test harness may share between requests)."""
+    request.scope[STAFF_KEY] = None
+    request.scope[AUDIT_KEY] = 0
     if rule.permission == PUBLIC:
         return
     runtime = request.state.runtime
     claims = auth.claims_of(runtime, _bearer(request))
     async with runtime.db.primary_read_session() as session:
-        request.state.staff = await auth.authorize(
+        request.scope[STAFF_KEY] = await auth.authorize(
             session, claims, rule.code, refresh=rule.permission == REFRESH
         )
 
@@ -116,7 +121,7 @@ class StaffRoute(APIRoute):
             await guard(request, rule)
             response = await handler(request)
             if writes and 200 <= response.status_code < 300:
-                rows = getattr(request.state, "audit_rows", 0)
+                rows = request.scope.get(AUDIT_KEY, 0)
                 if rows != 1:  # a bug in the endpoint: tests walk every route to catch it
                     log.error(
                         "mis.audit_rows path=%s method=%s rows=%s",
