@@ -24,6 +24,9 @@ from pydantic import AfterValidator, BeforeValidator
 
 from toutiao.api.types import Id, StrictInt, parse_int
 from toutiao.kit.errors import BadRequest
+from toutiao.kit.like import contains, like_pattern
+
+__all__ = ["contains", "like_pattern"]  # re-exported: keyword filters live in kit/like.py
 
 MAX_BATCH = 100
 DEFAULT_PER_PAGE = 20
