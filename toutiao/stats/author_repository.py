@@ -19,11 +19,6 @@ class AuthorStatsRepository:
     def from_session(cls, session: AsyncSession) -> AuthorStatsRepository:
         return cls(session)
 
-    async def article_owner(self, article_id: int) -> int | None:
-        return await self.session.scalar(
-            select(Article.user_id).where(Article.article_id == article_id)
-        )
-
     async def snapshots(self, article_ids: Sequence[int]) -> dict[int, ArticleStatistic]:
         """``news_article_statistic`` rows: the fallback of the live counters."""
         if not article_ids:

@@ -11,7 +11,8 @@ from typing import TypedDict
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from toutiao.kit.errors import NotFound
+from toutiao.content.policy import Actor, visible_to
+from toutiao.models import Article
 from toutiao.models.enums import ArticleStatus
 from toutiao.runtime import Runtime
 from toutiao.stats import counters as c
@@ -52,10 +53,6 @@ class AuthorSummary(TypedDict):
     like_count: int
     comment_count: int
     collect_count: int
-
-
-class ArticleNotFound(NotFound):
-    message = "Article not found."
 
 
 async def articles_statistics(
@@ -100,9 +97,7 @@ async def article_statistics(
     runtime: Runtime, session: AsyncSession, author_id: int, article_id: int
 ) -> ArticleStatistics:
     """One of the author's articles; anyone else's is the same 404 as a missing one."""
-    owner = await AuthorStatsRepository.from_session(session).article_owner(article_id)
-    if owner is None or owner != author_id:
-        raise ArticleNotFound()
+    visible_to(Actor.author(author_id), await session.get(Article, article_id))
     return (await articles_statistics(runtime, session, [article_id]))[article_id]
 
 

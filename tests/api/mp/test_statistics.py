@@ -213,3 +213,28 @@ class TestAudience:
     )
     def test_age_buckets(self, birthday, expected):
         assert age_bucket(birthday, date(2026, 6, 1)) == expected
+
+
+class TestStatisticList:
+    async def test_list_items_with_counters(self, client, runtime, factory, author, channel):
+        older = await factory.article(author.user_id, channel.channel_id, title="older article")
+        await c.ARTICLE_READS.incr(runtime.store, older, 9)
+        await c.ARTICLE_COMMENTS.incr(runtime.store, older, 2)
+        async with runtime.db.session() as session:
+            session.add(ArticleStatistic(article_id=older, repost_count=1, fans_comment_count=1))
+            await session.commit()
+        response = await client.get(
+            "/mp/v1_0/articles",
+            params={"response_type": "statistic"},
+            headers=factory.headers(author.user_id),
+        )
+        assert response.status_code == 200, response.text
+        [item] = response.json()["data"]["results"]
+        assert item["id"] == older and item["title"] == "older article"
+        assert {k: item[k] for k in ("read_count", "comment_count", "repost_count")} == {
+            "read_count": 9,
+            "comment_count": 2,
+            "repost_count": 1,
+        }
+        assert item["fans_comment_count"] == 1 and item["like_count"] == 0
+        assert {"status", "pubdate", "cover", "dislike_count", "collect_count"} <= set(item)

@@ -112,6 +112,17 @@ class ArticleListItem(BaseModel):
     reject_reason: str | None = None
 
 
+class ArticleStatisticItem(ArticleListItem):
+    """The list item plus the counters of §6.4, for a "content analytics" table."""
+
+    read_count: int
+    like_count: int
+    dislike_count: int
+    collect_count: int
+    repost_count: int
+    fans_comment_count: int
+
+
 class ArticleCommentItem(BaseModel):
     id: int
     title: str
@@ -124,7 +135,7 @@ class ArticlePage(BaseModel):
     total_count: int
     page: int
     per_page: int
-    results: list[ArticleListItem] | list[ArticleCommentItem]
+    results: list[ArticleStatisticItem] | list[ArticleListItem] | list[ArticleCommentItem]
 
 
 class ArticleDetail(BaseModel):
@@ -147,4 +158,4 @@ class CommentSwitched(BaseModel):
     allow_comment: bool
 
 
-ResponseType = Literal["comment"]
+ResponseType = Literal["comment", "statistic"]
