@@ -15,10 +15,20 @@ from toutiao.api.mis.endpoints import (
     groups,
     operationlogs,
     permissions,
+    reports,
     statistics,
 )
 from toutiao.api.mis.routing import StaffRoute
 
 router = APIRouter(route_class=StaffRoute)
-for module in (auth, administrators, groups, permissions, operationlogs, channels, statistics):
+for module in (
+    auth,
+    administrators,
+    groups,
+    permissions,
+    operationlogs,
+    channels,
+    reports,
+    statistics,
+):
     router.include_router(module.router, tags=["mis"])
