@@ -4,13 +4,36 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from toutiao.models import Article, ArticleStatistic, Comment, UserRelation
+from toutiao.models import Article, ArticleStatistic, Comment, User, UserRelation
 from toutiao.models.enums import CommentStatus, Relation
+
+
+@dataclass(frozen=True)
+class StaffCommentFilter:
+    """What staff filter comments by (mis M40); None = any."""
+
+    status: CommentStatus | None = None
+    article_id: int | None = None
+    user_id: int | None = None
+    content_like: str | None = None  # LIKE pattern, lower-cased, backslash-escaped
+    is_reply: bool | None = None
+    begin: datetime | None = None
+    end: datetime | None = None
+    by_id: bool = False
+
+
+@dataclass(frozen=True)
+class StaffCommentRow:
+    comment: Comment
+    article_title: str | None
+    user_name: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,3 +123,66 @@ class CommentRepository:
                 self.session.add(ArticleStatistic(article_id=article_id, fans_comment_count=delta))
         except IntegrityError:  # created meanwhile by another comment
             await self.session.execute(statement)
+
+    # -- staff moderation (mis M40, M41) ------------------------------------------------------
+
+    def _staff_where(self, where: StaffCommentFilter) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if where.status is not None:
+            found.append(Comment.status == where.status)
+        if where.article_id is not None:
+            found.append(Comment.article_id == where.article_id)
+        if where.user_id is not None:
+            found.append(Comment.user_id == where.user_id)
+        if where.content_like is not None:
+            found.append(func.lower(Comment.content).like(where.content_like, escape="\\"))
+        if where.is_reply is not None:
+            parent = Comment.parent_id
+            found.append(parent.is_not(None) if where.is_reply else parent.is_(None))
+        if where.begin is not None:
+            found.append(Comment.create_time >= where.begin)
+        if where.end is not None:
+            found.append(Comment.create_time <= where.end)
+        return found
+
+    async def staff_page(
+        self, where: StaffCommentFilter, *, offset: int, limit: int
+    ) -> tuple[list[StaffCommentRow], int]:
+        conditions = self._staff_where(where)
+        total = await self.session.scalar(
+            select(func.count()).select_from(Comment).where(*conditions)
+        )
+        order: tuple[Any, ...] = (
+            (Comment.comment_id,) if where.by_id else (Comment.comment_id.desc(),)
+        )
+        rows = await self.session.execute(
+            select(Comment, Article.title, User.user_name)
+            .outerjoin(Article, Article.article_id == Comment.article_id)
+            .outerjoin(User, User.user_id == Comment.user_id)
+            .where(*conditions)
+            .order_by(*order)
+            .offset(offset)
+            .limit(limit)
+        )
+        return [StaffCommentRow(*row) for row in rows], int(total or 0)
+
+    async def lock_many(self, comment_ids: Sequence[int]) -> dict[int, Comment]:
+        rows = await self.session.scalars(
+            select(Comment)
+            .where(Comment.comment_id.in_(list(comment_ids)))
+            .order_by(Comment.comment_id)
+            .with_for_update()
+        )
+        return {row.comment_id: row for row in rows}
+
+    async def move_status(
+        self, comment_id: int, expected: CommentStatus, status: CommentStatus
+    ) -> bool:
+        """Conditional on the status read: a parallel moderator makes this fail (409)."""
+        result = await self.session.execute(
+            update(Comment)
+            .where(Comment.comment_id == comment_id, Comment.status == expected)
+            .values(status=status)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ from toutiao.api.mis.endpoints import (
     administrators,
     auth,
     channels,
+    comments,
     groups,
     operationlogs,
     permissions,
@@ -28,6 +29,7 @@ for module in (
     permissions,
     operationlogs,
     channels,
+    comments,
     reports,
     statistics,
 ):
