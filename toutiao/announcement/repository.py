@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from toutiao.kit.like import contains
 from toutiao.models import Announcement
 from toutiao.models.enums import AnnouncementStatus
 
@@ -16,7 +17,7 @@ from toutiao.models.enums import AnnouncementStatus
 @dataclass(frozen=True)
 class AnnouncementFilter:
     status: AnnouncementStatus | None = None
-    title_like: str | None = None  # a LIKE pattern, lower-cased, escaped with backslashes
+    keyword: str | None = None  # substring of the title
     by_id: bool = False  # id ascending; else last update first
 
 
@@ -32,8 +33,8 @@ class AnnouncementRepository:
         found: list[ColumnElement[bool]] = []
         if where.status is not None:
             found.append(Announcement.status == where.status)
-        if where.title_like is not None:
-            found.append(func.lower(Announcement.title).like(where.title_like, escape="\\"))
+        if where.keyword:
+            found.append(contains(Announcement.title, where.keyword))
         return found
 
     async def page(

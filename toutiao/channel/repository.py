@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from toutiao.kit.like import contains
 from toutiao.models import Article, Channel, User, UserChannel
 from toutiao.models.enums import ArticleStatus
 
@@ -22,7 +23,7 @@ ORDERS: dict[str | None, tuple[Any, ...]] = {
 @dataclass(frozen=True)
 class ChannelFilter:
     channel_id: int | None = None
-    name_like: str | None = None  # LIKE pattern, lower-cased, backslash-escaped
+    keyword: str | None = None  # substring of the name
     is_visible: bool | None = None
     is_default: bool | None = None
     order_by: str | None = None
@@ -51,8 +52,8 @@ class ChannelRepository:
         found: list[ColumnElement[bool]] = []
         if where.channel_id is not None:
             found.append(Channel.channel_id == where.channel_id)
-        if where.name_like is not None:
-            found.append(func.lower(Channel.channel_name).like(where.name_like, escape="\\"))
+        if where.keyword:
+            found.append(contains(Channel.channel_name, where.keyword))
         if where.is_visible is not None:
             found.append(Channel.is_visible.is_(where.is_visible))
         if where.is_default is not None:

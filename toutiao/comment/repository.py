@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from toutiao.kit.like import contains
 from toutiao.models import Article, ArticleStatistic, Comment, User, UserRelation
 from toutiao.models.enums import CommentStatus, Relation
 
@@ -22,7 +23,7 @@ class StaffCommentFilter:
     status: CommentStatus | None = None
     article_id: int | None = None
     user_id: int | None = None
-    content_like: str | None = None  # LIKE pattern, lower-cased, backslash-escaped
+    keyword: str | None = None  # substring of the content
     is_reply: bool | None = None
     begin: datetime | None = None
     end: datetime | None = None
@@ -134,8 +135,8 @@ class CommentRepository:
             found.append(Comment.article_id == where.article_id)
         if where.user_id is not None:
             found.append(Comment.user_id == where.user_id)
-        if where.content_like is not None:
-            found.append(func.lower(Comment.content).like(where.content_like, escape="\\"))
+        if where.keyword:
+            found.append(contains(Comment.content, where.keyword))
         if where.is_reply is not None:
             parent = Comment.parent_id
             found.append(parent.is_not(None) if where.is_reply else parent.is_(None))

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from toutiao.kit.like import contains
 from toutiao.models import (
     Article,
     Channel,
@@ -52,12 +53,6 @@ def _count_if(condition: Any) -> Any:
 def _as_date(value: Any) -> date:
     """``DATE(x)`` is a date on MySQL and a ``YYYY-MM-DD`` string on SQLite."""
     return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
-def escape_like(text: str) -> str:
-    """A LIKE pattern matching ``text`` literally as a substring (``%`` and ``_`` too)."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 class SiteCountsRepository:
@@ -128,11 +123,7 @@ class SiteCountsRepository:
     def _keywords(self, keyword: str | None) -> Select[Any]:
         query = select(StatisticsSearchTotal)
         if keyword:
-            query = query.where(
-                func.lower(StatisticsSearchTotal.keyword).like(
-                    escape_like(keyword.lower()), escape="\\"
-                )
-            )
+            query = query.where(contains(StatisticsSearchTotal.keyword, keyword))
         return query
 
     async def keyword_page(

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from toutiao.api.deps import ReadSessionDep, RuntimeDep, SessionDep
 from toutiao.api.mis.deps import AuditDep
-from toutiao.api.mis.params import Flag, PagingDep, check_order, like_pattern
+from toutiao.api.mis.params import Flag, PagingDep, check_order
 from toutiao.api.mis.routing import StaffRoute, requires
 from toutiao.api.mis.schemas import Body
 from toutiao.api.responses import no_content, ok
@@ -50,7 +50,7 @@ async def list_channels(
         raise BadRequest("channel_id: a positive integer") from None
     where = ChannelFilter(
         channel_id=wanted,
-        name_like=like_pattern(keyword) if keyword else None,
+        keyword=keyword or None,
         is_visible=_flag_query("is_visible", is_visible),
         is_default=_flag_query("is_default", is_default),
         order_by=check_order(order_by, ORDERS),

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from toutiao.api.deps import ReadSessionDep, RuntimeDep, SessionDep
 from toutiao.api.mis.deps import AuditDep
-from toutiao.api.mis.params import IdList, PagingDep, check_order, check_range, like_pattern
+from toutiao.api.mis.params import IdList, PagingDep, check_order, check_range
 from toutiao.api.mis.routing import StaffRoute, requires
 from toutiao.api.mis.schemas import Body
 from toutiao.api.responses import ok
@@ -70,7 +70,7 @@ async def list_comments(
         status=None if state is None else CommentStatus(state),
         article_id=_id_query("article_id", article_id),
         user_id=_id_query("user_id", user_id),
-        content_like=like_pattern(keyword) if keyword else None,
+        keyword=keyword or None,
         is_reply=None if reply is None else bool(reply),
         begin=low,
         end=high,
