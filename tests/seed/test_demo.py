@@ -27,6 +27,7 @@ from toutiao.models import (
     Collection,
     Comment,
     CommentLiking,
+    SensitiveWord,
     User,
     UserProfile,
     UserRelation,
@@ -107,6 +108,32 @@ class TestDemoData:
             (pubdate is not None) == (status == ArticleStatus.APPROVED) for status, pubdate in rows
         )
         assert report.articles_by_status["approved"] == statuses[ArticleStatus.APPROVED]
+
+    async def test_editor_has_an_article_in_every_status(
+        self, seeded: tuple[Database, Storage, SeedReport]
+    ) -> None:
+        db, _, report = seeded
+        assert report.editor_articles == 6 and report.sensitive_words > 0
+        async with db.read_session() as session:
+            editor = await session.scalar(select(User).where(User.mobile == "13911111111"))
+            rows = (
+                await session.execute(
+                    select(Article.status, Article.reject_reason).where(
+                        Article.user_id == editor.user_id,
+                        Article.create_time > local_now() - timedelta(days=2),
+                    )
+                )
+            ).all()
+        statuses = {status for status, _ in rows}
+        assert statuses >= {
+            ArticleStatus.DRAFT,
+            ArticleStatus.PENDING,
+            ArticleStatus.APPROVED,
+            ArticleStatus.REJECTED,
+            ArticleStatus.DELETED,
+        }
+        assert all(reason for status, reason in rows if status == ArticleStatus.REJECTED)
+        assert await _count(db, SensitiveWord) == report.sensitive_words
 
     async def test_editor_and_users(self, seeded: tuple[Database, Storage, SeedReport]) -> None:
         db, storage, _ = seeded

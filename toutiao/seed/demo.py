@@ -31,13 +31,14 @@ from toutiao.models import (
     Collection,
     Comment,
     CommentLiking,
+    SensitiveWord,
     User,
     UserChannel,
     UserProfile,
     UserRelation,
 )
 from toutiao.models.base import local_now
-from toutiao.seed import library, people, pictures
+from toutiao.seed import library, people, pictures, shelf
 from toutiao.seed.articles import ArticleFactory, Batch
 from toutiao.seed.words import TOPICS, Topic
 from toutiao.stats import counters
@@ -64,6 +65,8 @@ class SeedReport:
     avatars: int = 0
     cover_images: int = 0
     library_images: int = 0
+    editor_articles: int = 0
+    sensitive_words: int = 0
     article_statistics: int = 0
     elapsed: float = 0.0
 
@@ -200,14 +203,25 @@ async def _seed(
         session, UserChannel, people.user_channel_rows(rng, user_rows, channel_ids)
     )
     report.announcements = await _insert(session, Announcement, people.announcement_rows(rng, now))
+    # The editor's shelf is part of the articles asked for, so --articles N means N in all.
+    with_shelf = articles >= 2 * len(shelf.SHELF)
+    generated = articles - len(shelf.SHELF) if with_shelf else articles
     factory = ArticleFactory(
-        rng, ids, now, total=articles, channels=channels, users=user_rows, cover_urls=cover_urls
+        rng, ids, now, total=generated, channels=channels, users=user_rows, cover_urls=cover_urls
     )
-    with _progress(progress, articles) as advance:
-        for start in range(0, articles, BATCH):
-            stop = min(start + BATCH, articles)
+    with _progress(progress, generated) as advance:
+        for start in range(0, generated, BATCH):
+            stop = min(start + BATCH, generated)
             await _write_batch(session, factory.batch(start, stop), report)
             advance(stop - start)
+    if with_shelf:
+        shelf_rng = random.Random(f"{seed}:shelf")
+        rows, contents = shelf.editor_shelf(
+            shelf_rng, ids, now, user_rows[0]["user_id"], channels, cover_urls
+        )
+        await _write_batch(session, Batch(articles=rows, contents=contents), report)
+        report.editor_articles = len(rows)
+    report.sensitive_words = await _insert(session, SensitiveWord, shelf.sensitive_word_rows(now))
     await _snapshot_user_counters(session, [u["user_id"] for u in user_rows])
     editor = user_rows[0]["user_id"]
     library_rng = random.Random(f"{seed}:library")
