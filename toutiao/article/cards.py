@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from toutiao.kit import metrics
 from toutiao.models import ArticleAttitude, Collection, Comment
 from toutiao.models.enums import Attitude, CommentStatus
 from toutiao.runtime import Runtime
@@ -46,11 +47,14 @@ async def stage_two(
     extra: ExtraOps | None = None,
 ) -> tuple[dict[int, dict[str, Any]], dict[tuple[str, int], int], list[Any]]:
     """Authors, counters and extras: ``(authors, {(counter key, member): n}, extra results)``."""
-    need = [a for a in dict.fromkeys(author_ids) if a not in _l1_authors]
+    wanted = list(dict.fromkeys(author_ids))
+    need = [a for a in wanted if a not in _l1_authors]
+    metrics.cache_lookup("author", "l1", hits=len(wanted) - len(need), misses=len(need))
     shared = runtime.redis.cache is runtime.redis.storage
     try:
         store_results, profile_raws = await _pipelines(runtime, need, counter_reads, extra, shared)
     except RedisError:
+        metrics.dependency_error("redis", "article.cards")
         log.warning("article.redis_degraded: counters and authors from the database")
         authors, counts = await _from_database(runtime, session, author_ids, counter_reads)
         return authors, counts, []
@@ -108,6 +112,7 @@ async def _remember_authors(
         else:
             missing.append(author_id)
     missing.extend(need[len(raws) :])
+    metrics.cache_lookup("author", "redis", hits=len(need) - len(missing), misses=len(missing))
     if missing:
         profiles = await user_cache.get_profiles(runtime.cache, session, missing)
         for author_id in missing:

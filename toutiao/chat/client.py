@@ -14,6 +14,7 @@ import time
 
 import grpc
 
+from toutiao.kit.grpc_ops import request_metadata
 from toutiao.rpc.protos import chatbot_pb2, chatbot_pb2_grpc
 
 log = logging.getLogger("toutiao.chat.client")
@@ -63,7 +64,9 @@ class ChatClient:
                 create_time=epoch_seconds(int(timestamp)),
             )
             async with asyncio.timeout(self.timeout + GUARD):
-                response = await self._get_stub().Chatbot(request, timeout=self.timeout)
+                response = await self._get_stub().Chatbot(
+                    request, timeout=self.timeout, metadata=request_metadata()
+                )
         except grpc.aio.AioRpcError as exc:
             self._warn(exc.code().name, exc.details() or "")
         except TimeoutError:

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from toutiao.chat.client import ChatClient
 from toutiao.chat.server import start_chat_server
 from toutiao.config import Settings
+from toutiao.kit.grpc_ops import stop_server
 from toutiao.recommend import text
 from toutiao.runtime import Runtime, build_runtime
 
@@ -40,7 +41,7 @@ async def serve_chatbot(
     try:
         yield bound
     finally:
-        await server.stop(STOP_GRACE)
+        await stop_server(server, STOP_GRACE)
         with contextlib.suppress(Exception):
             await warm
         log.info("chat.stopped port=%d", bound)

@@ -17,6 +17,7 @@ from limits import RateLimitItem, parse
 
 from toutiao.chat.assistant import RATE_LIMITED, Assistant
 from toutiao.kit.errors import TooManyRequests
+from toutiao.kit.grpc_ops import RequestIdInterceptor, add_health
 from toutiao.kit.ratelimit import RateLimiter
 from toutiao.rpc.protos import chatbot_pb2, chatbot_pb2_grpc
 
@@ -24,6 +25,7 @@ log = logging.getLogger("toutiao.chat")
 
 RATE = "20/minute"
 LEGACY_SERVICE = "ChatBotService"
+HEALTH_SERVICES = ("chatbot.ChatBotService", LEGACY_SERVICE)
 MAX_USER_ID_CHARS = 128
 TROUBLE = "抱歉，我遇到了一点问题，请稍后再试。"
 
@@ -118,9 +120,12 @@ async def start_chat_server(
     assistant, limiter = _assistant(target)
     servicer = ChatBotServicer(assistant, ChatRateLimit(limiter, rate))
     # No SO_REUSEPORT: a second server on a taken port must fail, not silently share it.
-    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    server = grpc.aio.server(
+        options=[("grpc.so_reuseport", 0)], interceptors=[RequestIdInterceptor()]
+    )
     chatbot_pb2_grpc.add_ChatBotServiceServicer_to_server(servicer, server)
     server.add_generic_rpc_handlers((_legacy_handlers(servicer),))
+    server.health = await add_health(server, HEALTH_SERVICES)  # type: ignore[attr-defined]
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     bound = server.add_insecure_port(address)
     if not bound:

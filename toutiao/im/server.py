@@ -29,6 +29,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from toutiao.config import Settings
 from toutiao.engines.mq import create_client_manager, mq_kind, socket_room, user_room
+from toutiao.im.ops import ImOps
+from toutiao.kit import metrics
 from toutiao.notify import MemoryNotifier, now_ms
 from toutiao.runtime import Runtime, build_runtime
 from toutiao.user import service as user_service
@@ -146,11 +148,13 @@ class ImHandlers:
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
         identity = await authenticate(self.runtime, environ, auth)
         self.identities[sid] = identity
+        metrics.SOCKETIO_CONNECTIONS.inc()
         if identity.user_id is not None:
             await self.sio.enter_room(sid, user_room(identity.user_id))
 
     async def disconnect(self, sid: str, reason: Any = None) -> None:
-        self.identities.pop(sid, None)
+        if self.identities.pop(sid, None) is not None:
+            metrics.SOCKETIO_CONNECTIONS.dec()
         self.limiter.forget(sid)
 
     async def message(self, sid: str, data: Any = None) -> None:
@@ -225,11 +229,18 @@ def create_sio(
 
 class ImAsgi:
     """Socket.IO at ``/socket.io/`` and ``/app/socket.io/``; anything else goes to ``other_app``
-    (the HTTP API, lifespan included) or, standalone, gets a 404."""
+    (the HTTP API, lifespan included) or, standalone, to the operator endpoints
+    (``/healthz``, ``/readyz``, ``/metrics``) or a 404."""
 
-    def __init__(self, sio: socketio.AsyncServer, other_app: ASGIApp | None = None) -> None:
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        other_app: ASGIApp | None = None,
+        runtime: Runtime | None = None,
+    ) -> None:
         self.engine = socketio.ASGIApp(sio, socketio_path=None)
         self.other_app = other_app
+        self.ops = ImOps(sio, runtime) if runtime is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket") and self._is_socketio(scope["path"]):
@@ -238,6 +249,8 @@ class ImAsgi:
             await self.other_app(scope, receive, send)
         elif scope["type"] == "lifespan":
             await _bare_lifespan(receive, send)
+        elif scope["type"] == "http" and self.ops is not None and self.ops.handles(scope):
+            await self.ops(scope, receive, send)
         elif scope["type"] == "http":
             await self.engine.not_found(receive, send)
         elif scope["type"] == "websocket":
@@ -259,8 +272,10 @@ async def _bare_lifespan(receive: Receive, send: Send) -> None:
             return
 
 
-def create_im_asgi(sio: socketio.AsyncServer, other_app: ASGIApp | None = None) -> ImAsgi:
-    return ImAsgi(sio, other_app)
+def create_im_asgi(
+    sio: socketio.AsyncServer, other_app: ASGIApp | None = None, runtime: Runtime | None = None
+) -> ImAsgi:
+    return ImAsgi(sio, other_app, runtime)
 
 
 def start_fanout(sio: socketio.AsyncServer) -> None:
@@ -311,7 +326,7 @@ async def run_im(settings: Settings, host: str, port: int) -> None:
     try:
         start_fanout(sio)
         config = uvicorn.Config(
-            create_im_asgi(sio),
+            create_im_asgi(sio, runtime=runtime),
             host=host,
             port=port,
             lifespan="off",
@@ -326,3 +341,4 @@ async def run_im(settings: Settings, host: str, port: int) -> None:
     finally:
         await close_sio(sio, runtime)
         await runtime.close()
+        log.info("im.stopped host=%s port=%s", host, port)

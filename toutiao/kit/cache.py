@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 import orjson
 from redis.exceptions import RedisError
 
+from toutiao.kit import metrics
+
 log = logging.getLogger("toutiao.cache")
 
 ABSENT = "-1"
@@ -80,15 +82,20 @@ async def cached_json(
     absent_ttl: TTL,
 ) -> Any | None:
     """JSON value at ``key``, loading (and caching) it on a miss; None when the row is absent."""
+    family = metrics.cache_family(key)
     try:
         raw = await redis.get(key)
     except RedisError:
+        metrics.dependency_error("redis", "cache.read")
         log.warning("cache.read_failed key=%s", key, exc_info=True)
         return await loader()
     if raw == INVALIDATED:
+        metrics.cache_lookup(family, "redis", misses=1)
         return await loader()  # just written: read the database, leave the key to the tombstone
     if raw is not None:
+        metrics.cache_lookup(family, "redis", hits=1)
         return None if raw == ABSENT else orjson.loads(raw)
+    metrics.cache_lookup(family, "redis", misses=1)
 
     async def load_and_fill() -> Any | None:
         value = await loader()
@@ -98,6 +105,7 @@ async def cached_json(
             else:
                 await redis.set(key, dumps(value), ex=ttl.draw(), nx=True)
         except RedisError:
+            metrics.dependency_error("redis", "cache.write")
             log.warning("cache.write_failed key=%s", key, exc_info=True)
         return value
 
@@ -117,4 +125,5 @@ async def invalidate(redis: Any, *keys: str) -> None:
                 pipe.set(key, INVALIDATED, ex=TOMBSTONE_SECONDS)
             await pipe.execute()
     except RedisError:
+        metrics.dependency_error("redis", "cache.invalidate")
         log.error("cache.invalidate_failed keys=%s", keys, exc_info=True)

@@ -94,11 +94,7 @@ def _add_context(process: str) -> Any:
         request_id = request_id_var.get()
         if request_id is not None:
             event.setdefault("request_id", request_id)
-        record = event.get("_record")
-        if record is not None:
-            for name in ("error", "traceback"):
-                if name in record.__dict__:
-                    event.setdefault(name, record.__dict__[name])
+        event.pop("color_message", None)  # uvicorn's duplicate of the message
         return event
 
     return add
@@ -118,6 +114,7 @@ def configure_logging(settings: Any, process: str) -> None:
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
+        structlog.stdlib.ExtraAdder(),  # ``extra={...}`` fields of stdlib records
         _add_context(process),
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]

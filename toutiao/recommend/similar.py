@@ -315,3 +315,10 @@ def queue_similar(pipe: Any, article_id: int, limit: int) -> None:
     """Queue the read of the precomputed neighbours, most similar first (not yet filtered by
     status); the result is a list of ids as bytes."""
     pipe.zrevrange(keys.similar(article_id), 0, limit - 1)
+
+
+async def index_built(db: Database, redis: Any) -> bool:
+    """For readiness: a full similarity build has finished (or there is nothing to index)."""
+    if await redis.hget(keys.INDEX_META, "built_at"):
+        return True
+    return await _approved_count(db) == 0

@@ -15,6 +15,8 @@ from typing import Any
 
 import grpc
 
+from toutiao.kit import metrics
+from toutiao.kit.grpc_ops import request_metadata
 from toutiao.recommend.schemas import TRACK_ACTIONS, RecoBatch, RecoItem
 from toutiao.rpc.protos import reco_pb2, reco_pb2_grpc
 
@@ -80,16 +82,20 @@ class RecoClient:
             request = build()
             call = getattr(self._get_stub(), method)
             async with asyncio.timeout(deadline + GUARD):
-                return await call(request, timeout=deadline)
+                response = await call(request, timeout=deadline, metadata=request_metadata())
         except grpc.aio.AioRpcError as exc:
             self._warn(method, exc.code().name, exc.details() or "")
         except TimeoutError:
             self._warn(method, "GUARD_TIMEOUT", f"no answer in {deadline + GUARD:.2f}s")
         except Exception as exc:  # noqa: BLE001 - the contract is "never raise"
             self._warn(method, type(exc).__name__, str(exc))
+        else:
+            metrics.reco_call(method)
+            return response
         return None
 
     def _warn(self, method: str, reason: str, detail: str) -> None:
+        metrics.reco_call(method, reason)
         now = time.monotonic()
         key = f"{method}:{reason}"
         if now - self._warned.get(key, -WARN_EVERY) >= WARN_EVERY:

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from toutiao.config import Settings
+from toutiao.kit.grpc_ops import stop_server
 from toutiao.recommend import text
 from toutiao.recommend.engine import Recommender
 from toutiao.recommend.tasks import RECOMMEND_JOBS, schedule
@@ -63,7 +64,7 @@ async def serve_recommender(
             for job in RECOMMEND_JOBS:  # the caller's scheduler (and lock) outlive us
                 with contextlib.suppress(Exception):
                     scheduler.remove_job(job.name)
-        await server.stop(STOP_GRACE)
+        await stop_server(server, STOP_GRACE)
         await recommender.close()
         log.info("rpc.stopped port=%d", bound)
 

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import grpc
 
+from toutiao.kit.grpc_ops import RequestIdInterceptor, add_health
 from toutiao.recommend.engine import Recommender
 from toutiao.rpc.protos import reco_pb2, reco_pb2_grpc
 
@@ -23,6 +24,8 @@ T = TypeVar("T")
 MAX_ARTICLES = 50
 MAX_USER_ID_CHARS = 128
 LEGACY_SERVICE = "UserRecommend"
+SERVICE = "reco.UserRecommend"
+HEALTH_SERVICES = (SERVICE, LEGACY_SERVICE)
 
 
 def _clamp(value: int) -> int:
@@ -117,13 +120,17 @@ async def start_rpc_server(
     """Start serving ``target`` (a Runtime or a Recommender); port 0 picks a free port."""
     servicer = RecommendServicer(_recommender(target))
     # No SO_REUSEPORT: a second server on a taken port must fail, not silently share it.
-    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    server = grpc.aio.server(
+        options=[("grpc.so_reuseport", 0)], interceptors=[RequestIdInterceptor()]
+    )
     reco_pb2_grpc.add_UserRecommendServicer_to_server(servicer, server)
     server.add_generic_rpc_handlers((_legacy_handlers(servicer),))
+    health = await add_health(server, HEALTH_SERVICES)
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     bound = server.add_insecure_port(address)
     if not bound:
         raise RuntimeError(f"cannot listen on {address}")
     await server.start()
+    server.health = health  # type: ignore[attr-defined]  # stop_server reports NOT_SERVING
     log.info("rpc.started address=%s port=%d", host, bound)
     return server, bound

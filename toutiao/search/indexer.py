@@ -248,3 +248,29 @@ async def ensure_indexed(runtime: Runtime) -> ReindexReport | None:
     if await engine_of(runtime).count() or not await _approved(runtime):
         return None
     return await reindex(runtime, workers=0)
+
+
+@dataclass(frozen=True)
+class IndexState:
+    up: bool
+    documents: int
+    approved: int
+
+    @property
+    def built(self) -> bool:
+        """The index holds (nearly) every approved article: a first build has finished.
+
+        A small lag is normal while new approvals wait in the index queue."""
+        return self.up and self.documents >= self.approved * BUILT_SHARE
+
+
+BUILT_SHARE = 0.95
+
+
+async def index_state(runtime: Runtime) -> IndexState:
+    """For readiness: is the engine answering, and does its index hold the approved articles."""
+    engine = engine_of(runtime)
+    approved = await _approved(runtime)
+    if not await engine.ping():
+        return IndexState(False, 0, approved)
+    return IndexState(True, await engine.count(), approved)

@@ -115,6 +115,30 @@ class ManagerNotifier:
         await self._reset()
 
 
+async def ping_mq(settings: Settings, *, deadline: float = 2.0) -> bool:
+    """For readiness: can a fresh connection reach the broker (``memory://``: always)."""
+    kind = mq_kind(settings.MQ_URL)
+    try:
+        async with asyncio.timeout(deadline):
+            if kind == "amqp":
+                import aio_pika
+
+                connection = await aio_pika.connect(settings.MQ_URL, timeout=deadline)
+                await connection.close()
+            elif kind == "redis":
+                from toutiao.kit.redis import create_redis
+
+                handle = create_redis(settings.MQ_URL, name="toutiao-mq-ping")
+                try:
+                    await handle.client.ping()
+                finally:
+                    await handle.close()
+    except Exception:
+        log.debug("mq.ping_failed", exc_info=True)
+        return False
+    return True
+
+
 def create_notifier(settings: Settings) -> Notifier:
     """The API side: where ``runtime.notifier`` sends. Builds no connection until first use."""
     kind = mq_kind(settings.MQ_URL)
@@ -147,6 +171,7 @@ __all__ = [
     "MqError",
     "create_client_manager",
     "create_notifier",
+    "ping_mq",
     "socket_room",
     "user_room",
 ]
