@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from toutiao.kit.like import contains
 from toutiao.models import (
     Article,
     ArticleContent,
@@ -36,6 +37,7 @@ class ArticleFilter:
     channel_id: int | None = None
     begin: date | None = None
     end: date | None = None
+    title: str | None = None  # words the title contains (case-insensitive)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ def _author_query(author_id: int, where: ArticleFilter) -> Select[Any]:
     query = select(Article).where(
         Article.user_id == author_id, Article.status.in_(_statuses(where.status))
     )
+    if where.title:
+        query = query.where(contains(Article.title, where.title))
     if where.channel_id is not None:
         query = query.where(Article.channel_id == where.channel_id)
     if where.begin is not None:

@@ -115,3 +115,18 @@ async def author_article(
         pubdate=article.create_time,
         reject_reason=_reason(article),
     )
+
+
+async def search_author_articles(
+    runtime: Runtime,
+    session: AsyncSession,
+    author_id: int,
+    words: str,
+    *,
+    offset: int,
+    limit: int,
+) -> tuple[list[AuthorArticle], int]:
+    """The author's own articles (deleted ones aside) whose title contains ``words``. SQL,
+    not the search index: the index holds approved articles only, an author searches all."""
+    where = ArticleFilter(title=words)
+    return await author_articles(runtime, session, author_id, where, offset=offset, limit=limit)

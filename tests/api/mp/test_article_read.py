@@ -168,3 +168,26 @@ class TestDetail:
         await set_row(runtime, article_id, status=S.REJECTED, reject_reason="标题党")
         data = (await author.get(article_id)).json()["data"]
         assert data["status"] == 3 and data["reject_reason"] == "标题党"
+
+
+class TestSearchMine:
+    async def test_title_words_only_mine_not_deleted(self, author, other_author, shelf, client):
+        await other_author.create_id(title="第2篇文章标题也在这")
+        response = await client.get(
+            "/mp/v1_0/search", params={"q": "第2篇"}, headers=author.headers
+        )
+        assert ids_of(response) == [shelf[S.APPROVED]]
+        response = await client.get("/mp/v1_0/search", params={"q": "文章"}, headers=author.headers)
+        assert shelf[S.DELETED] not in ids_of(response) and len(ids_of(response)) == 5
+        percent = await client.get("/mp/v1_0/search", params={"q": "%"}, headers=author.headers)
+        assert ids_of(percent) == []
+
+    @pytest.mark.parametrize(
+        "params", [{}, {"q": ""}, {"q": "x" * 51}, {"q": "a", "per_page": 101}]
+    )
+    async def test_bad_parameters(self, author, client, params):
+        response = await client.get("/mp/v1_0/search", params=params, headers=author.headers)
+        assert_error(response, 400)
+
+    async def test_needs_login(self, client):
+        assert_error(await client.get("/mp/v1_0/search", params={"q": "a"}), 401)

@@ -99,6 +99,21 @@ async def _statistic_items(
     return rows
 
 
+@router.get("/v1_0/search", name="mp.search", response_model=Envelope[ArticlePage])
+async def search_my_articles(
+    author: Author,
+    runtime: RuntimeDep,
+    session: PrimaryReadSessionDep,
+    paging: ListPaging,
+    q: Annotated[str, Query(min_length=1, max_length=50, description="words of the title")],
+) -> dict:
+    """Search my own articles by title, newest first (not deleted; the original's §8.2 item 7)."""
+    items, total = await content_service.search_author_articles(
+        runtime, session, author, q.strip(), offset=paging.offset, limit=paging.per_page
+    )
+    return ok(paging.body([_default_item(item) for item in items], total))
+
+
 @router.get(
     "/v1_0/articles/{article_id:id}", name="mp.article", response_model=Envelope[ArticleDetail]
 )
