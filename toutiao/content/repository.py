@@ -19,10 +19,12 @@ from toutiao.models import (
     ArticleStatistic,
     Channel,
     Collection,
+    Report,
     SensitiveWord,
+    User,
 )
 from toutiao.models.base import local_now
-from toutiao.models.enums import ArticleStatus
+from toutiao.models.enums import ArticleStatus, ReportStatus
 
 S = ArticleStatus
 # What an author's "all" shows (deleted only on request); banned is shown as rejected.
@@ -232,3 +234,89 @@ async def count_holds(session: AsyncSession, words: Sequence[str]) -> None:
             .where(SensitiveWord.word.in_(list(words)))
             .values(hold_count=SensitiveWord.hold_count + 1)
         )
+
+
+# -- staff lists (mis M37, M39) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StaffArticleFilter:
+    """What staff filter articles by (mis M37); None = any."""
+
+    title: str | None = None  # substring of the title
+    channel: str | None = None  # substring of a channel name
+    statuses: tuple[ArticleStatus, ...] | None = None
+    begin: datetime | None = None  # creation time bounds, inclusive
+    end: datetime | None = None
+    channel_id: int | None = None
+    user_id: int | None = None
+    order_by: str | None = None  # "id", "create_time" or None (newest first)
+
+
+@dataclass(frozen=True)
+class StaffArticleRow:
+    article: Article
+    author_name: str | None
+    channel_name: str | None
+
+
+_STAFF_ORDERS: dict[str | None, tuple[Any, ...]] = {
+    None: (Article.create_time.desc(), Article.article_id.desc()),
+    "id": (Article.article_id,),
+    "create_time": (Article.create_time, Article.article_id),
+}
+
+
+def _staff_where(where: StaffArticleFilter) -> list[Any]:
+    found: list[Any] = []
+    if where.title:
+        found.append(contains(Article.title, where.title))
+    if where.channel:
+        names = select(Channel.channel_id).where(contains(Channel.channel_name, where.channel))
+        found.append(Article.channel_id.in_(names))
+    if where.statuses is not None:
+        found.append(Article.status.in_([int(s) for s in where.statuses]))
+    if where.begin is not None:
+        found.append(Article.create_time >= where.begin)
+    if where.end is not None:
+        found.append(Article.create_time <= where.end)
+    if where.channel_id is not None:
+        found.append(Article.channel_id == where.channel_id)
+    if where.user_id is not None:
+        found.append(Article.user_id == where.user_id)
+    return found
+
+
+def _staff_rows() -> Select[Any]:
+    return (
+        select(Article, User.user_name, Channel.channel_name)
+        .outerjoin(User, User.user_id == Article.user_id)
+        .outerjoin(Channel, Channel.channel_id == Article.channel_id)
+    )
+
+
+async def staff_articles(
+    session: AsyncSession, where: StaffArticleFilter, *, offset: int, limit: int
+) -> tuple[list[StaffArticleRow], int]:
+    conditions = _staff_where(where)
+    total = await session.scalar(select(func.count()).select_from(Article).where(*conditions))
+    rows = await session.execute(
+        _staff_rows()
+        .where(*conditions)
+        .order_by(*_STAFF_ORDERS[where.order_by])
+        .offset(offset)
+        .limit(limit)
+    )
+    return [StaffArticleRow(*row) for row in rows], int(total or 0)
+
+
+async def staff_article(session: AsyncSession, article_id: int) -> StaffArticleRow | None:
+    row = (await session.execute(_staff_rows().where(Article.article_id == article_id))).first()
+    return None if row is None else StaffArticleRow(*row)
+
+
+async def pending_report_count(session: AsyncSession, article_id: int) -> int:
+    query = select(func.count()).where(
+        Report.article_id == article_id, Report.status == ReportStatus.PENDING
+    )
+    return int(await session.scalar(query) or 0)

@@ -17,7 +17,8 @@ log = logging.getLogger("toutiao.notify")
 FOLLOWING = "following notify"
 LIKING = "liking notify"
 COMMENT = "comment notify"
-EVENTS = (FOLLOWING, LIKING, COMMENT)
+REVIEW = "review notify"  # to an article's author when staff review it (mis.md §1.11)
+EVENTS = (FOLLOWING, LIKING, COMMENT, REVIEW)
 
 
 class Notifier(Protocol):

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 
 from toutiao.api.mis.endpoints import (
     administrators,
+    articles,
     auth,
     channels,
     comments,
@@ -29,6 +30,7 @@ for module in (
     permissions,
     operationlogs,
     channels,
+    articles,
     comments,
     reports,
     statistics,
