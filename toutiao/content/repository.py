@@ -236,6 +236,40 @@ async def count_holds(session: AsyncSession, words: Sequence[str]) -> None:
         )
 
 
+async def word_page(
+    session: AsyncSession, keyword: str | None, *, by_id: bool, offset: int, limit: int
+) -> tuple[list[SensitiveWord], int]:
+    """Staff's list (mis M57): last update first, or by id."""
+    where = [contains(SensitiveWord.word, keyword)] if keyword else []
+    total = await session.scalar(select(func.count()).select_from(SensitiveWord).where(*where))
+    order = (
+        (SensitiveWord.id,)
+        if by_id
+        else (SensitiveWord.update_time.desc(), SensitiveWord.id.desc())
+    )
+    rows = await session.scalars(
+        select(SensitiveWord).where(*where).order_by(*order).offset(offset).limit(limit)
+    )
+    return list(rows), int(total or 0)
+
+
+async def get_word(session: AsyncSession, word_id: int) -> SensitiveWord | None:
+    return await session.get(SensitiveWord, word_id)
+
+
+async def word_taken(session: AsyncSession, word: str, *, other_than: int | None = None) -> bool:
+    """Case-insensitively (MySQL's collation already is; SQLite compares bytes)."""
+    query = select(SensitiveWord.id).where(func.lower(SensitiveWord.word) == word.lower())
+    if other_than is not None:
+        query = query.where(SensitiveWord.id != other_than)
+    return (await session.scalar(query.limit(1))) is not None
+
+
+async def delete_word(session: AsyncSession, word_id: int) -> bool:
+    result = await session.execute(delete(SensitiveWord).where(SensitiveWord.id == word_id))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 # -- staff lists (mis M37, M39) -----------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 
 from toutiao.api.mis.endpoints import (
     administrators,
+    announcements,
     articles,
     auth,
     channels,
@@ -18,6 +19,7 @@ from toutiao.api.mis.endpoints import (
     operationlogs,
     permissions,
     reports,
+    sensitive_words,
     statistics,
 )
 from toutiao.api.mis.routing import StaffRoute
@@ -33,6 +35,8 @@ for module in (
     articles,
     comments,
     reports,
+    announcements,
     statistics,
+    sensitive_words,
 ):
     router.include_router(module.router, tags=["mis"])
