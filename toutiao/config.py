@@ -79,7 +79,10 @@ class Settings(BaseSettings):
     IMAGE_MAX_PIXELS: int = 40_000_000
     # Image decoding and re-encoding run on this many threads, off the event loop; beyond
     # IMAGE_MAX_WAITING queued jobs an upload is refused with 503.
-    IMAGE_WORKERS: int = Field(default=2, ge=1)
+    # Default: one core left to the event loop (measured in bench/images.py), at most 4.
+    IMAGE_WORKERS: int = Field(
+        default_factory=lambda: max(1, min(4, (os.cpu_count() or 2) - 1)), ge=1
+    )
     IMAGE_MAX_WAITING: int = Field(default=16, ge=0)
 
     # -- SMS ------------------------------------------------------------------------
