@@ -282,7 +282,7 @@ Password = Annotated[
 
 
 def _check_password(password: str) -> None:
-    from toutiao.staff.passwords import meets_policy
+    from toutiao.kit.passwords import meets_policy
 
     if not meets_policy(password):
         console.print("password: 8-64 characters without spaces, with a letter and a digit")

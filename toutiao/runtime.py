@@ -14,6 +14,7 @@ from toutiao.config import Settings
 from toutiao.engines.mq import create_notifier
 from toutiao.engines.sms import SmsProvider, create_sms_provider
 from toutiao.engines.storage import Storage, storage_from_settings
+from toutiao.kit.broadcast import Broadcast
 from toutiao.kit.db import Database
 from toutiao.kit.ids import Snowflake, snowflake_from_settings
 from toutiao.kit.images import ImagePool
@@ -39,6 +40,7 @@ class Runtime:
     search: Any = None  # toutiao.engines.search.SearchEngine
     chat: Any = None  # toutiao.chat.client.ChatClient when an assistant is reachable
     id_lease: Any = None  # toutiao.kit.idlease.WorkerIdLease once started
+    broadcast: Broadcast | None = None  # drops in-process cache entries in every process
 
     @property
     def cache(self) -> Any:
@@ -56,6 +58,9 @@ class Runtime:
 
             self.id_lease = WorkerIdLease(self.store, self.ids)
             await self.id_lease.start()
+        if self.broadcast is None:
+            self.broadcast = Broadcast(self.cache)
+        self.broadcast.start()
         ensure_bucket = getattr(self.storage, "ensure_bucket", None)
         if ensure_bucket is not None:
             await ensure_bucket()
@@ -84,6 +89,8 @@ class Runtime:
             closers.insert(0, sms_close)
         if self.id_lease is not None:
             closers.insert(0, self.id_lease.close)
+        if self.broadcast is not None:
+            closers.insert(0, self.broadcast.close)
         if self.reco is not None:
             closers.insert(0, self.reco.close)
         if self.chat is not None:

@@ -28,10 +28,16 @@ from socketio.exceptions import ConnectionRefusedError as Refused
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from toutiao.config import Settings
-from toutiao.engines.mq import create_client_manager, mq_kind, socket_room, user_room
+from toutiao.engines.mq import (
+    create_client_manager,
+    disconnect_room,
+    mq_kind,
+    socket_room,
+    user_room,
+)
 from toutiao.im.ops import ImOps
 from toutiao.kit import metrics
-from toutiao.notify import MemoryNotifier, now_ms
+from toutiao.notify import SIGN_OUT, MemoryNotifier, now_ms
 from toutiao.runtime import Runtime, build_runtime
 from toutiao.user import service as user_service
 from toutiao.user.tokens import verify_token
@@ -99,6 +105,9 @@ class LocalDelivery:
         self.sio = sio
 
     async def __call__(self, event: str, data: dict[str, Any], room: str) -> None:
+        if event == SIGN_OUT:
+            await disconnect_room(self.sio.manager, socket_room(room))
+            return
         await self.sio.emit(event, data, to=socket_room(room))
 
 

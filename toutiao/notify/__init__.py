@@ -19,6 +19,8 @@ LIKING = "liking notify"
 COMMENT = "comment notify"
 REVIEW = "review notify"  # to an article's author when staff review it (mis.md §1.11)
 EVENTS = (FOLLOWING, LIKING, COMMENT, REVIEW)
+# Not an event clients see: IM nodes close every connection of the addressed user (frozen).
+SIGN_OUT = "toutiao:sign-out"
 
 
 class Notifier(Protocol):

@@ -8,10 +8,10 @@ from typing import TypedDict
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from toutiao.kit import passwords
 from toutiao.kit.errors import BadRequest, Forbidden, NotFound
 from toutiao.models import Administrator, AdministratorGroup
 from toutiao.runtime import Runtime
-from toutiao.staff import passwords
 from toutiao.staff.auth import next_password_change, password_version
 from toutiao.staff.tokens import issue_pair
 

@@ -9,11 +9,12 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from toutiao.kit import passwords
 from toutiao.kit.errors import BadRequest, Conflict, Forbidden, NotFound
 from toutiao.kit.like import any_contains
 from toutiao.models import Administrator, AdministratorGroup
 from toutiao.models.enums import StaffStatus
-from toutiao.staff import passwords, policy, repository
+from toutiao.staff import policy, repository
 from toutiao.staff.accounts import AdministratorOut, administrator_out, one, set_password
 
 

@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from toutiao.kit import passwords
 from toutiao.kit.errors import Forbidden, TooManyRequests, Unauthorized
 from toutiao.models.base import local_now
 from toutiao.models.enums import StaffStatus
 from toutiao.runtime import Runtime
-from toutiao.staff import passwords, repository
+from toutiao.staff import repository
 from toutiao.staff.tokens import StaffClaims, issue_pair, verify_token
 from toutiao.staff.tree import TreeNode, build_tree
 

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from toutiao.kit import passwords
 from toutiao.models import Administrator, AdministratorGroup, Permission
 from toutiao.models.enums import PermissionType, StaffStatus
-from toutiao.staff import passwords, repository
+from toutiao.staff import repository
 from toutiao.staff.auth import next_password_change
 from toutiao.staff.catalog import SUPER_GROUP, TREE, Menu
 

@@ -11,7 +11,15 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from toutiao.kit.cache import ABSENT, INVALIDATED, TTL, cached_json, dumps, invalidate
+from toutiao.kit import broadcast
+from toutiao.kit.cache import (
+    ABSENT,
+    INVALIDATED,
+    TTL,
+    cached_json,
+    dumps,
+    invalidate,
+)
 from toutiao.models import User, UserProfile
 from toutiao.models.enums import UserStatus
 
@@ -21,8 +29,18 @@ STATUS_TTL = TTL(3600, 600)
 ABSENT_TTL = TTL(300, 60)
 
 # Status is checked on every authenticated request: keep it in-process for a few seconds.
-# A staff "disable" reaches every process within this window (and at once through Redis).
+# A status change drops it in every process at once (kit/broadcast.py, topic "user-status").
 _status_l1: TTLCache[int, bool] = TTLCache(maxsize=100_000, ttl=5)
+STATUS_TOPIC = "user-status"
+
+
+def _drop_status(key: str) -> None:
+    for part in key.split(","):
+        if part.isdigit():
+            _status_l1.pop(int(part), None)
+
+
+broadcast.register(STATUS_TOPIC, drop=_drop_status, reset=_status_l1.clear)
 
 
 def profile_key(user_id: int) -> str:
@@ -153,3 +171,27 @@ async def set_status(cache: Any, user_id: int, enabled: bool) -> None:
 
 def forget_status(user_id: int) -> None:
     _status_l1.pop(user_id, None)
+
+
+# A status write holds this tombstone from before its commit until it sets the new value,
+# so no reader can cache the old status in between; if the final SET is lost the tombstone
+# just runs out and readers go to the database.
+STATUS_WRITE_TOMBSTONE = 60
+
+
+async def hold_statuses(cache: Any, user_ids: list[int]) -> None:
+    """Before the commit of a status change; a Redis failure here fails the change."""
+    async with cache.pipeline(transaction=False) as pipe:
+        for user_id in user_ids:
+            pipe.set(status_key(user_id), INVALIDATED, ex=STATUS_WRITE_TOMBSTONE)
+        await pipe.execute()
+
+
+async def publish_statuses(cache: Any, user_ids: list[int], enabled: bool) -> None:
+    """After the commit: the authoritative value in Redis, then every process drops its L1."""
+    for user_id in user_ids:
+        _status_l1[user_id] = enabled
+    async with cache.pipeline(transaction=False) as pipe:
+        for user_id in user_ids:
+            pipe.set(status_key(user_id), "1" if enabled else "0", ex=STATUS_TTL.draw())
+        await pipe.execute()

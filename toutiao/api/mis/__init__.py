@@ -16,11 +16,13 @@ from toutiao.api.mis.endpoints import (
     channels,
     comments,
     groups,
+    legalizes,
     operationlogs,
     permissions,
     reports,
     sensitive_words,
     statistics,
+    users,
 )
 from toutiao.api.mis.routing import StaffRoute
 
@@ -31,6 +33,8 @@ for module in (
     groups,
     permissions,
     operationlogs,
+    users,
+    legalizes,
     channels,
     articles,
     comments,

@@ -24,6 +24,7 @@ from typing import Any
 import socketio
 
 from toutiao.config import Settings
+from toutiao.engines.mq.control import disconnect_room
 from toutiao.notify import MemoryNotifier, Notifier
 
 log = logging.getLogger("toutiao.mq")
@@ -166,6 +167,7 @@ def _manager(kind: str, settings: Settings, *, write_only: bool) -> Any:
 
 
 __all__ = [
+    "disconnect_room",
     "EVERYONE",
     "ManagerNotifier",
     "MqError",

@@ -15,12 +15,14 @@ from typing import Any
 import aio_pika
 import socketio
 
+from toutiao.engines.mq.control import SignOutAware
+
 log = logging.getLogger("toutiao.mq")
 
 CONNECT_TIMEOUT = 2.0  # seconds; the notifier bounds the whole publish as well
 
 
-class AmqpManager(socketio.AsyncAioPikaManager):  # type: ignore[misc]
+class AmqpManager(SignOutAware, socketio.AsyncAioPikaManager):  # type: ignore[misc]
     name = "amqp"
 
     async def _publish(self, data: Any) -> None:

@@ -12,6 +12,8 @@ from typing import Any
 
 import socketio
 
+from toutiao.engines.mq.control import SignOutAware
+
 log = logging.getLogger("toutiao.mq")
 
 # Publisher only: a read timeout on the subscriber would break its idle ``listen()``.
@@ -19,7 +21,7 @@ PUBLISHER_OPTIONS = {"socket_timeout": 2.0, "socket_connect_timeout": 2.0}
 SUBSCRIBER_OPTIONS = {"socket_connect_timeout": 5.0, "health_check_interval": 30}
 
 
-class RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
+class RedisManager(SignOutAware, socketio.AsyncRedisManager):  # type: ignore[misc]
     name = "redis"
 
     def __init__(self, url: str, *, channel: str, write_only: bool = False) -> None:

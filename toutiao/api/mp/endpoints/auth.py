@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
-from toutiao.api.deps import RuntimeDep, SessionDep
+from toutiao.api.deps import ClientIpDep, RuntimeDep, SessionDep
 from toutiao.api.mp.schemas.auth import MpLoginBody, MpTokens
 from toutiao.api.responses import Envelope, ok
 from toutiao.user import service as user_service
 
 router = APIRouter()
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 @router.post(
@@ -23,10 +19,10 @@ def client_ip(request: Request) -> str:
     response_model=Envelope[MpTokens],
 )
 async def login(
-    body: MpLoginBody, request: Request, runtime: RuntimeDep, session: SessionDep
+    body: MpLoginBody, client_ip: ClientIpDep, runtime: RuntimeDep, session: SessionDep
 ) -> dict:
     """Log in with mobile + SMS code; registers the mobile and marks it an author."""
     tokens = await user_service.login(
-        runtime, session, body.mobile, body.code, client_ip(request), media=True
+        runtime, session, body.mobile, body.code, client_ip, media=True
     )
     return ok(tokens)

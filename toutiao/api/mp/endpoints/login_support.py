@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
-from toutiao.api.deps import RuntimeDep
+from toutiao.api.deps import ClientIpDep, RuntimeDep
 from toutiao.api.mp.deps import RefreshingAuthor
-from toutiao.api.mp.endpoints.auth import client_ip
 from toutiao.api.mp.schemas.account import AccessToken, SmsSent
 from toutiao.api.responses import Envelope, ok
 from toutiao.user import service as user_service
@@ -16,9 +15,9 @@ router = APIRouter()
 
 
 @router.get("/v1_0/sms/codes/{mobile:mobile}", name="mp.sms_code", response_model=Envelope[SmsSent])
-async def send_sms_code(mobile: str, request: Request, runtime: RuntimeDep) -> dict:
+async def send_sms_code(mobile: str, client_ip: ClientIpDep, runtime: RuntimeDep) -> dict:
     """Send a 6-digit login code, as the app does (1 per mobile per minute; 429 beyond)."""
-    await user_service.send_sms_code(runtime, mobile, client_ip(request))
+    await user_service.send_sms_code(runtime, mobile, client_ip)
     return ok({"mobile": mobile})
 
 

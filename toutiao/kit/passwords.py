@@ -1,4 +1,4 @@
-"""Staff password hashes: argon2id, with the original's werkzeug ``pbkdf2:sha256`` still read.
+"""Password hashes (staff, and app users created by staff): argon2id, with the original's werkzeug ``pbkdf2:sha256`` still read.
 
 A legacy hash is accepted once and replaced at that login (:func:`needs_upgrade`).
 """
