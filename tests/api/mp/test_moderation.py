@@ -246,3 +246,64 @@ class TestFansComments:
         assert await fans_comments(runtime, article) == 1
         await client.delete(f"{COMMENTS}/{by_fan}", headers=world["author"])
         assert await fans_comments(runtime, article) == 0
+
+
+class TestOriginalCommentActions:
+    async def test_reply_counts_and_is_audited(self, client, runtime, world, caplog):
+        caplog.set_level("INFO", logger="toutiao.audit")
+        parent = await comment(client, world["reader"], world["article"])
+        body = {"target": parent, "content": " thanks! ", "art_id": world["article"]}
+        response = await client.post(COMMENTS, json=body, headers=world["author"])
+        assert response.status_code == 201, response.text
+        data = response.json()["data"]
+        assert (data["target"], data["art_id"]) == (parent, world["article"])
+        assert await counter(runtime, c.COMMENT_REPLIES, parent) == 1
+        assert await counter(runtime, c.ARTICLE_COMMENTS, world["article"]) == 2
+        replies = await client.get(APP_COMMENTS, params={"type": "c", "source": parent})
+        assert [i["com_id"] for i in replies.json()["data"]["results"]] == [data["com_id"]]
+        assert any("mp.comment.reply" in r.getMessage() for r in caplog.records)
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"content": "x"},
+            {"target": 1, "content": "x"},
+            {"target": 1, "art_id": 1},
+            {"target": "first", "content": "x", "art_id": 1},
+        ],
+    )
+    async def test_reply_missing_fields(self, client, world, body):
+        assert_error(await client.post(COMMENTS, json=body, headers=world["author"]), 400)
+
+    async def test_reply_to_a_comment_of_another_article_or_empty(self, client, world):
+        parent = await comment(client, world["reader"], world["theirs"])
+        body = {"target": parent, "content": "x", "art_id": world["article"]}
+        assert_error(await client.post(COMMENTS, json=body, headers=world["author"]), 400)
+        body = {"target": parent, "content": "   ", "art_id": world["theirs"]}
+        assert_error(await client.post(COMMENTS, json=body, headers=world["author"]), 400)
+
+    async def test_reply_when_comments_are_closed(self, client, world):
+        parent = await comment(client, world["reader"], world["article"])
+        switch = await client.put(
+            "/mp/v1_0/comments/status",
+            params={"article_id": world["article"]},
+            json={"allow_comment": False},
+            headers=world["author"],
+        )
+        assert switch.status_code == 201, switch.text
+        body = {"target": parent, "content": "x", "art_id": world["article"]}
+        assert_error(await client.post(COMMENTS, json=body, headers=world["author"]), 403)
+
+    async def test_like_and_unlike(self, client, runtime, world):
+        target = await comment(client, world["reader"], world["article"])
+        url = "/mp/v1_0/comment/likings"
+        for _ in range(2):
+            response = await client.post(url, json={"target": target}, headers=world["author"])
+            assert response.status_code == 201 and response.json()["data"] == {"target": target}
+        assert await counter(runtime, c.COMMENT_LIKES, target) == 1
+        for _ in range(2):
+            response = await client.delete(f"{url}/{target}", headers=world["author"])
+            assert response.status_code == 204
+        assert await counter(runtime, c.COMMENT_LIKES, target) == 0
+        assert_error(await client.post(url, json={"target": 424242}, headers=world["author"]), 400)
+        assert_error(await client.post(url, json={"target": target}), 401)

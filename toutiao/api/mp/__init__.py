@@ -10,6 +10,7 @@ from toutiao.api.mp.endpoints import (
     article,
     auth,
     channel,
+    comment_actions,
     image,
     login_support,
     moderation,
@@ -25,6 +26,7 @@ router.include_router(channel.router, tags=["mp: articles"])
 router.include_router(article.router, tags=["mp: articles"])
 router.include_router(image.router, tags=["mp: images"])
 router.include_router(moderation.router, tags=["mp: comments"])
+router.include_router(comment_actions.router, tags=["mp: comments"])
 router.include_router(statistics.router, tags=["mp: statistics"])
 
 # Where the image library's direct, cross-origin upload posts (mp.md §1.1).

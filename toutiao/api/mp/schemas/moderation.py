@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from toutiao.api.types import Id
 
 
 class Commenter(BaseModel):
@@ -43,3 +45,29 @@ class StickyBody(BaseModel):
 class Sticky(BaseModel):
     target: int
     sticky: bool
+
+
+class ReplyBody(BaseModel):
+    """The original server's author reply: all three fields are required."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    target: Annotated[Id, Field(description="the comment replied to")]
+    content: Annotated[str, Field(description="1-200 characters after trimming spaces")]
+    art_id: Annotated[Id, Field(description="the article of that comment")]
+
+
+class Replied(BaseModel):
+    com_id: int
+    target: int
+    art_id: int
+
+
+class LikeBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    target: Annotated[Id, Field(description="comment or reply id")]
+
+
+class Liked(BaseModel):
+    target: int
