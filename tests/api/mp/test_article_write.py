@@ -352,3 +352,23 @@ class TestSensitiveWords:
                 (await session.execute(select(SensitiveWord.word, SensitiveWord.hold_count))).all()
             )
         assert counts == {"Casino": 1, "赌博": 1}
+
+
+class TestAuditTrail:
+    async def test_author_writes_are_logged_with_the_user(self, author, client, caplog):
+        caplog.set_level("INFO", logger="toutiao.audit")
+        article_id = await author.create_id(draft=True)
+        await author.update(article_id, draft=True)
+        await client.put(
+            f"/mp/v1_0/comments/status?article_id={article_id}",
+            json={"allow_comment": False},
+            headers=author.headers,
+        )
+        await author.delete(article_id)
+        lines = [r.getMessage() for r in caplog.records if r.name == "toutiao.audit"]
+        who = f"actor=author:{author.id} articles={article_id}"
+        for event in ("create", "update", "comments_off", "delete"):
+            assert any(line.startswith(f"article.{event} ") and who in line for line in lines), (
+                event,
+                lines,
+            )
