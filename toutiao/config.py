@@ -6,6 +6,7 @@ Embedded defaults keep everything under ``DATA_DIR`` so ``toutiao serve`` needs 
 from __future__ import annotations
 
 import os
+import secrets
 from enum import StrEnum
 from functools import cached_property
 from ipaddress import IPv4Network, IPv6Network, ip_network
@@ -17,7 +18,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from toutiao.kit.cron import cron_fields
 
-DEV_JWT_SECRET = "development-only-secret-change-me-0123456789"
+JWT_SECRET_FILE = "jwt-secret"
 
 
 class Environment(StrEnum):
@@ -36,6 +37,34 @@ def _split_csv(value: Any) -> Any:
     return value
 
 
+def _local_secret(path: Path) -> str:
+    """A random development secret made once per data dir (owner-only file), never one in source.
+
+    If the data dir cannot be written, the secret lives as long as the process.
+    """
+    try:
+        existing = path.read_text().strip()
+        if len(existing) >= 32:
+            return existing
+    except OSError:
+        pass
+    secret = secrets.token_urlsafe(48)
+    temp = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secret)
+        os.link(temp, path)  # atomic: the first process to get here wins
+    except FileExistsError:
+        return path.read_text().strip()
+    except OSError:
+        pass
+    finally:
+        temp.unlink(missing_ok=True)
+    return secret
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TOUTIAO_", env_file=_env_file(), env_file_encoding="utf-8", extra="ignore"
@@ -52,6 +81,11 @@ class Settings(BaseSettings):
     # Absolute base URL clients use to reach this server; media URLs are built from it.
     PUBLIC_URL: str = "http://127.0.0.1:8000"
     CORS_ORIGINS: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Load shedding per process: this many requests run at once, this many more wait up to
+    # HTTP_QUEUE_TIMEOUT seconds for a slot; the rest get 503 with Retry-After (0: no limit).
+    HTTP_MAX_INFLIGHT: int = 128
+    HTTP_MAX_QUEUE: int = 128
+    HTTP_QUEUE_TIMEOUT: float = 2.0
     # Peers (CIDRs, comma separated) whose X-Forwarded-For is believed; empty: nobody's.
     TRUSTED_PROXIES: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
@@ -74,8 +108,9 @@ class Settings(BaseSettings):
     STORAGE_URL: str = ""  # empty: file:// folder under DATA_DIR, served at /media
     STORAGE_PUBLIC_URL: str = ""  # S3: public base URL of the bucket (CDN), optional
     UPLOAD_MAX_BYTES: int = 5 * 1024 * 1024
-    # Whole request bodies: four base64 images in one profile PATCH fit, anything more is 413.
-    REQUEST_MAX_BYTES: int = 32 * 1024 * 1024
+    # Request bodies (api/limits.py): a route's budget is refused with 413 before it is read.
+    # A JSON body of a few fields gets this much; articles and images get their own budgets.
+    BODY_MAX_BYTES: int = 16 * 1024
     IMAGE_MAX_PIXELS: int = 40_000_000
     # Image decoding and re-encoding run on this many threads, off the event loop; beyond
     # IMAGE_MAX_WAITING queued jobs an upload is refused with 503.
@@ -117,7 +152,8 @@ class Settings(BaseSettings):
     MP_AVATAR_SIDE: int = 512
 
     # -- tokens ---------------------------------------------------------------------
-    JWT_SECRET: str = DEV_JWT_SECRET
+    # Empty outside production: a random secret is made once and kept in DATA_DIR/jwt-secret.
+    JWT_SECRET: str = ""
     JWT_EXPIRY_HOURS: int = 2
     JWT_REFRESH_DAYS: int = 14
     # Staff tokens (/mis); empty: JWT_SECRET (the "mis" audience still keeps surfaces apart).
@@ -200,6 +236,8 @@ class Settings(BaseSettings):
             problems = _production_problems(self) + problems
         if problems:
             raise ValueError("; ".join(problems))
+        if not self.JWT_SECRET:
+            self.JWT_SECRET = _local_secret(self.DATA_DIR.expanduser() / JWT_SECRET_FILE)
         return self
 
     # -- derived ---------------------------------------------------------------------
@@ -262,7 +300,7 @@ def _sms_problems(s: Settings) -> list[str]:
 def _production_problems(s: Settings) -> list[str]:
     """What production refuses: anything that lets a stranger in or reads like a demo."""
     problems = []
-    if s.JWT_SECRET == DEV_JWT_SECRET:
+    if not s.JWT_SECRET:
         problems.append("TOUTIAO_JWT_SECRET must be set in production")
     elif len(s.JWT_SECRET) < 32:
         problems.append("TOUTIAO_JWT_SECRET must be at least 32 characters")

@@ -12,17 +12,19 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 import toutiao
 from toutiao.api.activity import ActivityMiddleware
 from toutiao.api.app import router as app_router
 from toutiao.api.errors import install_error_handlers
+from toutiao.api.guards import install_guards
 from toutiao.api.mis import router as mis_router
 from toutiao.api.mis.routing import check_declared
 from toutiao.api.mp import DIRECT_UPLOAD_PATH
 from toutiao.api.mp import router as mp_router
 from toutiao.api.observe import ObserveMiddleware, RouteCapture
+from toutiao.api.openapi import install_openapi
 from toutiao.api.ops import install_ops_routes
 from toutiao.api.responses import OrjsonResponse
 from toutiao.config import Settings, get_settings
@@ -31,70 +33,6 @@ from toutiao.stats import activity
 from toutiao.stats.rollup import expected_reading_seconds
 
 log = logging.getLogger("toutiao.main")
-
-
-class RequestBodyMiddleware:
-    """Guards on request bodies, before any parsing.
-
-    - Bodies are parsed as JSON whatever Content-Type the client sent (app.md §5.41): clients
-      send ``x-www-form-urlencoded`` or nothing on JSON requests; multipart is left alone.
-    - A body larger than ``max_bytes`` is refused with 413 before it is buffered or spooled
-      to disk, whether it announces its length or streams it chunked.
-    """
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in {"POST", "PUT", "PATCH", "DELETE"}:
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope["headers"])
-        declared = headers.get(b"content-length", b"0")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await self._too_large(scope, send)
-            return
-        current = headers.get(b"content-type", b"")
-        if not current.startswith(b"multipart/") and b"json" not in current:
-            rest = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
-            scope = dict(scope, headers=[*rest, (b"content-type", b"application/json")])
-        state = {"received": 0, "too_large": False, "started": False}
-
-        async def counted_receive() -> Message:
-            if state["too_large"]:
-                return {"type": "http.disconnect"}
-            message = await receive()
-            if message["type"] == "http.request":
-                state["received"] += len(message.get("body", b""))
-                if state["received"] > self.max_bytes:
-                    # Stop feeding the body; whatever the app answers is replaced by a 413.
-                    state["too_large"] = True
-                    return {"type": "http.disconnect"}
-            return message
-
-        async def guarded_send(message: Message) -> None:
-            if state["too_large"] and not state["started"]:
-                return
-            state["started"] = True
-            await send(message)
-
-        try:
-            await self.app(scope, counted_receive, guarded_send)
-        except Exception:
-            if not state["too_large"]:
-                raise
-        if state["too_large"] and not state["started"]:
-            await self._too_large(scope, send)
-
-    @staticmethod
-    async def _too_large(scope: Scope, send: Send) -> None:
-        response = OrjsonResponse({"message": "Request body too large."}, status_code=413)
-        await response(scope, _no_receive, send)
-
-
-async def _no_receive() -> Message:
-    return {"type": "http.disconnect"}
 
 
 class RouteCorsMiddleware:
@@ -172,6 +110,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         generate_unique_id_function=lambda route: route.name,
     )
     install_error_handlers(app)
+    install_openapi(app, settings)
     app.include_router(app_router, prefix="/app")
     app.include_router(mp_router, prefix="/mp")
     app.include_router(mis_router, prefix="/mis")
@@ -193,7 +132,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     app.add_middleware(RouteCapture)  # innermost: sees the route the router matched
     app.add_middleware(ActivityMiddleware, settings=settings)
-    app.add_middleware(RequestBodyMiddleware, max_bytes=settings.REQUEST_MAX_BYTES)
+    install_guards(app, settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -84,7 +84,9 @@ async def test_database_down_is_507_and_health_503(tmp_path):
 
 
 async def test_oversized_bodies_are_refused_before_parsing(client, runtime):
-    limit = runtime.settings.REQUEST_MAX_BYTES
+    limit = runtime.settings.BODY_MAX_BYTES + 4 * (
+        runtime.settings.UPLOAD_MAX_BYTES * 4 // 3 + 1024
+    )
     declared = await client.post("/app/v1_0/authorizations", content=b"x" * (limit + 1))
     assert_error(declared, 413)
 

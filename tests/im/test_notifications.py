@@ -146,14 +146,20 @@ class TestImtest:
             ("c", COMMENT, ARTICLE_FIELDS),
         ],
     )
-    async def test_broadcast_without_a_token(self, im, watchers, code, event, fields):
-        response = await im.http.get(f"/app/imtest/{code}")
+    async def test_emits_to_the_caller(self, im, people, watchers, code, event, fields):
+        response = await im.http.get(f"/app/imtest/{code}", headers=people["author"].headers)
         assert response.status_code == 200, response.text
         body = response.json()
         assert body["message"] == "OK" and set(body["data"]) == fields
         assert_recent_ms(body["data"]["timestamp"])
-        for watcher in watchers.values():
-            assert await watcher.wait_for(event) == [body["data"]]
+        assert await watchers["author"].wait_for(event) == [body["data"]]
+
+    @pytest.mark.parametrize("code", ["f", "l", "c"])
+    async def test_anonymous_callers_broadcast_nothing(self, im, watchers, code):
+        response = await im.http.get(f"/app/imtest/{code}")
+        assert response.status_code == 401
+        await settle()
+        assert all(watcher.received == [] for watcher in watchers.values())
 
     async def test_only_the_callers_connections_with_a_token(self, im, people, watchers):
         response = await im.http.get("/app/imtest/l", headers=people["author"].headers)
@@ -165,8 +171,8 @@ class TestImtest:
         assert watchers["bystander"].received == watchers["hijacker"].received == []
 
     @pytest.mark.parametrize("code", ["x", "F", "fl", "1"])
-    async def test_unknown_event(self, im, watchers, code):
-        response = await im.http.get(f"/app/imtest/{code}")
+    async def test_unknown_event(self, im, people, watchers, code):
+        response = await im.http.get(f"/app/imtest/{code}", headers=people["author"].headers)
         assert response.status_code == 404
         assert isinstance(response.json()["message"], str)
         await settle()

@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from toutiao.api.limits import allowed_methods
 from toutiao.api.responses import OrjsonResponse
 from toutiao.engines.storage import StorageError
 from toutiao.kit import metrics
@@ -63,9 +64,11 @@ async def _on_http_error(request: Request, exc: StarletteHTTPException) -> Any:
         if detail in (None, "Not Found", "Method Not Allowed")
         else detail
     )
-    return _error(
-        exc.status_code, message or "Request failed.", headers=getattr(exc, "headers", None)
-    )
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        # Starlette names only the first route of the path; list every route's methods.
+        headers["Allow"] = ", ".join(sorted(allowed_methods(request.scope) | {"OPTIONS"}))
+    return _error(exc.status_code, message or "Request failed.", headers=headers or None)
 
 
 async def _on_db_error(request: Request, exc: SQLAlchemyError) -> OrjsonResponse:

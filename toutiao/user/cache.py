@@ -22,6 +22,7 @@ from toutiao.kit.cache import (
 )
 from toutiao.models import User, UserProfile
 from toutiao.models.enums import UserStatus
+from toutiao.user.names import public_name
 
 PROFILE_TTL = TTL(1800, 600)
 PROFILEX_TTL = TTL(600, 120)
@@ -62,7 +63,7 @@ def sms_code_key(mobile: str) -> str:
 def profile_dict(user: User) -> dict[str, Any]:
     return {
         "mobile": user.mobile,
-        "name": user.user_name,
+        "name": public_name(user.user_id, user.user_name, user.mobile),
         "photo": user.profile_photo or "",
         "is_media": int(bool(user.is_media)),
         "intro": user.introduction or "",

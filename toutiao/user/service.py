@@ -21,6 +21,7 @@ from toutiao.models.enums import UserStatus
 from toutiao.runtime import Runtime
 from toutiao.stats import counters
 from toutiao.user import cache as user_cache
+from toutiao.user.names import default_name
 from toutiao.user.tokens import issue_token
 
 log = logging.getLogger("toutiao.user")
@@ -67,7 +68,8 @@ async def _find_or_register(runtime: Runtime, session: AsyncSession, mobile: str
     if user is not None:
         return user
     now = datetime.now()  # noqa: DTZ005 - the schema stores server-local naive times
-    user = User(user_id=runtime.ids.next_id(), mobile=mobile, user_name=mobile, last_login=now)
+    user_id = runtime.ids.next_id()
+    user = User(user_id=user_id, mobile=mobile, user_name=default_name(user_id), last_login=now)
     try:
         async with session.begin_nested():
             session.add(user)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from toutiao.models import User, UserProfile
 from toutiao.models.enums import UserStatus
+from toutiao.user.names import default_name
 from toutiao.user.tokens import issue_token, verify_token
 
 
@@ -75,7 +76,7 @@ class TestLogin:
         assert isinstance(payload["user_id"], int)  # the reference client decodes it
         async with runtime.db.session() as session:
             user = await session.get(User, claims.user_id)
-            assert user.user_name == "13911112222" and user.profile_photo is None
+            assert user.user_name == default_name(user.user_id) and user.profile_photo is None
             assert user.last_login is not None
             assert await session.get(UserProfile, claims.user_id) is not None
 

@@ -13,6 +13,7 @@ from tests.fixtures.factories import png_bytes
 from toutiao.models import UserRelation
 from toutiao.models.enums import Relation
 from toutiao.stats import counters
+from toutiao.user.names import default_name
 
 
 def bomb_png() -> bytes:
@@ -57,7 +58,7 @@ class TestMe:
         response = await client.get("/app/v1_0/user/profile", headers=factory.headers(user.user_id))
         assert response.json()["data"] == {
             "id": user.user_id,
-            "name": "13600000001",
+            "name": default_name(user.user_id),  # never the mobile, even for old accounts
             "photo": None,
             "mobile": "13600000001",
             "gender": 0,

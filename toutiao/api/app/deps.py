@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from toutiao.api.deps import Credentials, CredentialsDep, RuntimeDep
+from toutiao.api.openapi import declare_auth
 from toutiao.kit.errors import Forbidden, Unauthorized
 from toutiao.user import service as user_service
 
@@ -42,6 +43,10 @@ async def get_refresh_user(runtime: RuntimeDep, credentials: CredentialsDep) -> 
         raise Forbidden("Wrong refresh token.")
     return await _ensure_enabled(runtime, claims.user_id)
 
+
+declare_auth(get_current_user, required=True, statuses=(401, 403))
+declare_auth(get_optional_user, required=False, statuses=(401, 403))
+declare_auth(get_refresh_user, required=True, statuses=(403,))
 
 CurrentUser = Annotated[int, Depends(get_current_user)]
 OptionalUser = Annotated[int | None, Depends(get_optional_user)]

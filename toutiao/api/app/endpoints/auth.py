@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from toutiao.api.app.deps import RefreshUser
 from toutiao.api.app.schemas.user import AccessToken, LoginBody, SmsSent, TokenPair
 from toutiao.api.deps import ClientIpDep, RuntimeDep, SessionDep
+from toutiao.api.openapi import rate_limited
 from toutiao.api.responses import Envelope, ok
 from toutiao.user import service as user_service
 from toutiao.user.tokens import issue_token
@@ -18,6 +19,7 @@ router = APIRouter()
     "/v1_0/sms/codes/{mobile:mobile}",
     name="user.smsverificationcode",
     response_model=Envelope[SmsSent],
+    openapi_extra=rate_limited(),
 )
 async def send_sms_code(mobile: str, client_ip: ClientIpDep, runtime: RuntimeDep) -> dict:
     """Send a 6-digit login code (1 per mobile per minute; 429 beyond)."""
@@ -30,6 +32,7 @@ async def send_sms_code(mobile: str, client_ip: ClientIpDep, runtime: RuntimeDep
     name="user.authorization",
     status_code=201,
     response_model=Envelope[TokenPair],
+    openapi_extra=rate_limited(),
 )
 async def login(
     body: LoginBody, client_ip: ClientIpDep, runtime: RuntimeDep, session: SessionDep

@@ -2,16 +2,18 @@
 
 Routable only outside production, or in demo mode (the original left its test endpoint open
 in production, reference §14.43). A deployment that wants it anyway sets ``IMTEST_ENABLED``.
+It needs a logged-in caller and reaches only that caller's own connections: an anonymous
+broadcast would let anyone push fake notifications to every client.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-from toutiao.api.deps import CredentialsDep, RuntimeDep
+from toutiao.api.app.deps import CurrentUser
+from toutiao.api.deps import RuntimeDep
 from toutiao.api.responses import ok
 from toutiao.config import Environment, Settings
-from toutiao.engines.mq import EVERYONE
 from toutiao.kit.errors import NotFound
 from toutiao.notify import COMMENT, FOLLOWING, LIKING, now_ms
 
@@ -29,19 +31,19 @@ def imtest_enabled(settings: Settings) -> bool:
     return settings.DEMO or Environment.production != settings.ENV
 
 
-@router.get("/imtest/{event}", name="im.imtest")
-async def trigger_test_notification(
-    event: str, runtime: RuntimeDep, credentials: CredentialsDep
-) -> dict:
-    """Emit a sample f/l/c notification: to the caller's connections with a valid token, else to all."""
-    name = EVENTS.get(event)
-    if name is None or not imtest_enabled(runtime.settings):
+async def _routable(event: str, runtime: RuntimeDep) -> None:
+    """An unknown event, or a deployment without the endpoint, is a path that does not exist."""
+    if event not in EVENTS or not imtest_enabled(runtime.settings):
         raise NotFound("Wrong access path.")
+
+
+@router.get("/imtest/{event}", name="im.imtest", dependencies=[Depends(_routable)])
+async def trigger_test_notification(event: str, runtime: RuntimeDep, user_id: CurrentUser) -> dict:
+    """Emit a sample f/l/c notification to the caller's own connections."""
+    name = EVENTS[event]
     payload: dict = dict(SAMPLE_ACTOR)
     if name != FOLLOWING:
         payload.update(SAMPLE_ARTICLE)
     payload["timestamp"] = now_ms()
-    claims = credentials.claims
-    recipient = str(claims.user_id) if claims is not None and not claims.refresh else EVERYONE
-    await runtime.notifier.emit(name, payload, recipient)
+    await runtime.notifier.emit(name, payload, str(user_id))
     return ok(payload)

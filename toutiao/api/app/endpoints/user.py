@@ -16,6 +16,7 @@ from toutiao.api.app.schemas.user import (
     UserCard,
 )
 from toutiao.api.deps import ReadSessionDep, RuntimeDep, SessionDep
+from toutiao.api.limits import body_limit
 from toutiao.api.responses import Envelope, ok
 from toutiao.kit.errors import BadRequest, Unauthorized
 from toutiao.models.enums import Relation
@@ -48,7 +49,10 @@ async def get_my_profile(
 
 
 @router.patch(
-    "/v1_0/user/profile", name="user.profile_update", response_model=Envelope[ProfileUpdated]
+    "/v1_0/user/profile",
+    name="user.profile_update",
+    response_model=Envelope[ProfileUpdated],
+    openapi_extra=body_limit("images", len(user_service.IMAGE_FIELDS)),
 )
 async def update_my_profile(
     body: ProfileUpdate, user_id: CurrentUser, runtime: RuntimeDep, session: SessionDep
@@ -68,7 +72,12 @@ async def _read_upload(upload: UploadFile, limit: int) -> bytes:
     return data
 
 
-@router.patch("/v1_0/user/photo", name="user.photo", response_model=Envelope[ProfileUpdated])
+@router.patch(
+    "/v1_0/user/photo",
+    name="user.photo",
+    response_model=Envelope[ProfileUpdated],
+    openapi_extra=body_limit("images", len(user_service.IMAGE_FIELDS)),
+)
 async def upload_photos(
     user_id: CurrentUser,
     runtime: RuntimeDep,

@@ -6,9 +6,17 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from toutiao.api.types import StrictInt
+from toutiao.user.names import check_name
 
 ID_NUMBER_RE = r"^(\d{17}[\dXx]|\d{15})$"
 
@@ -43,7 +51,12 @@ class TokenPair(BaseModel):
     refresh_token: str
 
 
-Name = Annotated[str, BeforeValidator(_check_text), StringConstraints(min_length=1, max_length=7)]
+Name = Annotated[
+    str,
+    BeforeValidator(_check_text),
+    StringConstraints(min_length=1, max_length=7),
+    AfterValidator(check_name),
+]
 Intro = Annotated[str, BeforeValidator(_check_text), StringConstraints(max_length=60)]
 Base64Image = Annotated[str, Field(min_length=1, description="base64 image or data: URI")]
 
