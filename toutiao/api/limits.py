@@ -3,7 +3,8 @@
 A route states what its contract can need with ``openapi_extra=body_limit(...)``:
 
 - nothing: a JSON body of a few fields (``BODY_MAX_BYTES``, 16 KiB by default);
-- ``body_limit("article")``: an article (1 MiB of content plus its other fields);
+- ``body_limit("article")``: an article (``MP_CONTENT_MAX_BYTES`` of content, room for JSON
+  escapes, plus its other fields);
 - ``body_limit("images", n)``: up to ``n`` images of ``UPLOAD_MAX_BYTES`` each, as multipart
   files or base64 JSON strings.
 
@@ -46,9 +47,11 @@ class BodyLimits:
             return self.default
         kind, _, count = declared.partition(":")
         if kind == "article":
-            return self.settings.MP_CONTENT_MAX_BYTES + self.default
+            # JSON may escape each 3-byte CJK character as a 6-byte \uXXXX
+            return 2 * self.settings.MP_CONTENT_MAX_BYTES + self.default
         # base64 makes 3 bytes 4; multipart adds a few hundred bytes of headers per part
-        per_image = math.ceil(self.settings.UPLOAD_MAX_BYTES * 4 / 3) + 1024
+        largest = max(self.settings.UPLOAD_MAX_BYTES, self.settings.MP_IMAGE_MAX_BYTES)
+        per_image = math.ceil(largest * 4 / 3) + 1024
         return self.default + int(count or 1) * per_image
 
     def for_route(self, route: Any) -> int:

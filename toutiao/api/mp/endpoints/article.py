@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from toutiao.api.deps import PrimaryReadSessionDep, RuntimeDep, SessionDep
+from toutiao.api.limits import body_limit
 from toutiao.api.mp.deps import Author, WritingAuthor
 from toutiao.api.mp.paging import ListPaging
 from toutiao.api.mp.schemas.article import (
@@ -134,7 +135,11 @@ async def get_article(article_id: int, author: Author, session: PrimaryReadSessi
 
 
 @router.post(
-    "/v1_0/articles", name="mp.article_create", status_code=201, response_model=Envelope[ArticleId]
+    "/v1_0/articles",
+    name="mp.article_create",
+    status_code=201,
+    response_model=Envelope[ArticleId],
+    openapi_extra=body_limit("article"),
 )
 async def create_article(
     body: ArticleBody,
@@ -154,6 +159,7 @@ async def create_article(
     name="mp.article_update",
     status_code=201,
     response_model=Envelope[ArticleId],
+    openapi_extra=body_limit("article"),
 )
 async def update_article(
     article_id: int,

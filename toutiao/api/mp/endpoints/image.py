@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Response, UploadFile
 
 from toutiao.api.deps import ReadSessionDep, RuntimeDep, SessionDep
+from toutiao.api.limits import body_limit
 from toutiao.api.mp.audit import audit
 from toutiao.api.mp.deps import Author, WritingAuthor
 from toutiao.api.mp.paging import ImagePaging
@@ -47,6 +48,7 @@ async def read_upload(upload: UploadFile, limit: int) -> bytes:
     name="mp.image_upload",
     status_code=201,
     response_model=Envelope[UploadedImage],
+    openapi_extra=body_limit("images", 1),
 )
 async def upload_image(
     author: WritingAuthor,

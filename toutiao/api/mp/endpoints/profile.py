@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, UploadFile
 
 from toutiao.api.deps import PrimaryReadSessionDep, RuntimeDep, SessionDep
+from toutiao.api.limits import body_limit
 from toutiao.api.mp.audit import audit
 from toutiao.api.mp.deps import Author, WritingAuthor
 from toutiao.api.mp.endpoints.image import read_upload
@@ -49,6 +50,7 @@ async def update_profile(
     name="mp.photo",
     status_code=201,
     response_model=Envelope[AvatarChanged],
+    openapi_extra=body_limit("images", 1),
 )
 async def change_photo(
     author: WritingAuthor,
