@@ -83,7 +83,7 @@ async def test_metrics_by_route_template(client) -> None:
 
 
 async def test_oversized_bodies_are_still_logged(client, access: AccessLines, runtime) -> None:
-    limit = runtime.settings.REQUEST_MAX_BYTES
+    limit = runtime.settings.BODY_MAX_BYTES
     response = await client.post("/app/v1_0/authorizations", content=b"x" * (limit + 1))
     assert response.status_code == 413
     [(line, _)] = access.lines
