@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from toutiao.announcement import management as announcements
 from toutiao.announcement.repository import AnnouncementFilter
 from toutiao.api.deps import ReadSessionDep, RuntimeDep, SessionDep
+from toutiao.api.limits import body_limit
 from toutiao.api.mis.deps import AuditDep
 from toutiao.api.mis.params import PagingDep, check_order
 from toutiao.api.mis.routing import StaffRoute, requires
@@ -62,7 +63,12 @@ class CreateBody(Body):
     status: StrictInt = 0
 
 
-@router.post("/v1_0/announcements", name="mis.announcements_create", status_code=201)
+@router.post(
+    "/v1_0/announcements",
+    name="mis.announcements_create",
+    status_code=201,
+    openapi_extra=body_limit("article"),
+)
 @requires("announcement-list-post")
 async def create_announcement(
     body: CreateBody, runtime: RuntimeDep, session: SessionDep, log: AuditDep
@@ -95,7 +101,12 @@ class EditBody(Body):
     content: str | None = None
 
 
-@router.put("/v1_0/announcements/{target:id}", name="mis.announcement_update", status_code=201)
+@router.put(
+    "/v1_0/announcements/{target:id}",
+    name="mis.announcement_update",
+    status_code=201,
+    openapi_extra=body_limit("article"),
+)
 @requires("announcement-put")
 async def update_announcement(
     target: int, body: EditBody, runtime: RuntimeDep, session: SessionDep, log: AuditDep
