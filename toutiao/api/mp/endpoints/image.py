@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Response, UploadFile
 
-from toutiao.api.deps import ReadSessionDep, RuntimeDep, SessionDep
+from toutiao.api.deps import PrimaryReadSessionDep, RuntimeDep, SessionDep
 from toutiao.api.limits import body_limit
 from toutiao.api.mp.audit import audit
 from toutiao.api.mp.deps import Author, WritingAuthor
@@ -24,7 +24,7 @@ router = APIRouter()
 async def list_images(
     author: Author,
     runtime: RuntimeDep,
-    session: ReadSessionDep,
+    session: PrimaryReadSessionDep,  # my own list, reloaded right after my own writes
     paging: ImagePaging,
     collect: Annotated[QueryBool, Query(description="true: starred only; false: all")] = False,
 ) -> dict:

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from toutiao.api.deps import ReadSessionDep, RuntimeDep, SessionDep
+from toutiao.api.deps import PrimaryReadSessionDep, RuntimeDep, SessionDep
 from toutiao.api.mp.audit import audit
 from toutiao.api.mp.deps import Author, WritingAuthor
 from toutiao.api.mp.paging import ListPaging
@@ -25,7 +25,7 @@ OriginalLimit = Annotated[StrictInt, Query(ge=1, le=50, description="page size (
 async def list_comments(
     author: Author,
     runtime: RuntimeDep,
-    session: ReadSessionDep,
+    session: PrimaryReadSessionDep,
     paging: ListPaging,
     article_id: Annotated[Id | None, Query(description="one of my articles")] = None,
     kind: Annotated[
