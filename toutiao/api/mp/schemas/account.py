@@ -5,8 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StringConstraints,
+    field_validator,
+)
 
+from toutiao.user.names import check_name
 from toutiao.user.profile import AuthorProfileChanges
 
 
@@ -20,6 +28,17 @@ class AccessToken(BaseModel):
 
 def _trimmed(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
+
+
+# The user domain's rule for display names (no control or bidi characters), at mp's length.
+Name = Annotated[
+    str,
+    BeforeValidator(_trimmed),
+    StringConstraints(min_length=1, max_length=32),
+    AfterValidator(check_name),
+]
+Intro = Annotated[str, BeforeValidator(_trimmed), StringConstraints(max_length=50)]
+Email = Annotated[str, BeforeValidator(_trimmed), StringConstraints(max_length=100)]
 
 
 class AuthorProfile(BaseModel):
@@ -38,14 +57,9 @@ class AuthorProfileChange(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    name: (
-        Annotated[str, BeforeValidator(_trimmed), StringConstraints(min_length=1, max_length=32)]
-        | None
-    ) = None
-    intro: Annotated[str, BeforeValidator(_trimmed), StringConstraints(max_length=50)] | None = None
-    email: Annotated[str, BeforeValidator(_trimmed), StringConstraints(max_length=100)] | None = (
-        None
-    )
+    name: Name | None = None
+    intro: Intro | None = None
+    email: Email | None = None
 
     @field_validator("email")
     @classmethod
