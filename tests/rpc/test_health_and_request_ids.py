@@ -4,6 +4,7 @@ assistant, and request ids that travel from the caller into the server's log lin
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 import pytest
 
@@ -29,7 +30,7 @@ class SeenIds(logging.Handler):
 
 
 @pytest.fixture
-def seen_ids() -> SeenIds:
+def seen_ids() -> Iterator[SeenIds]:
     handler = SeenIds()
     logger = logging.getLogger("toutiao.rpc.access")
     logger.addHandler(handler)

@@ -27,7 +27,7 @@ UNMATCHED = "<unmatched>"
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key == name:
-            return value.decode("latin-1")
+            return bytes(value).decode("latin-1")
     return None
 
 
@@ -55,7 +55,7 @@ def route_template(route: Any, path: str) -> str | None:
 
     A route included under a prefix knows only its own part, so the prefix is the part of
     the request path before the segment where the route's pattern matches."""
-    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    template: str | None = getattr(route, "path_format", None) or getattr(route, "path", None)
     pattern = getattr(route, "path_regex", None)
     if template is None or pattern is None or pattern.fullmatch(path):
         return template

@@ -85,7 +85,7 @@ def _with_request_id(method: str, behaviour: Behaviour) -> Behaviour:
     return handle
 
 
-class RequestIdInterceptor(grpc.aio.ServerInterceptor):
+class RequestIdInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """Unary-unary calls run with the caller's request id (or a new one) and are logged."""
 
     async def intercept_service(
