@@ -104,7 +104,7 @@ def test_all_problems_are_named_together() -> None:
     assert "TOUTIAO_JWT_SECRET" in message and "TOUTIAO_DEMO" in message
 
 
-def test_development_defaults_still_start() -> None:
-    settings = Settings(_env_file=None)
+def test_development_defaults_still_start(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, DATA_DIR=tmp_path)
     assert Environment.development == settings.ENV
     assert settings.SMS_PROVIDER == "log"
