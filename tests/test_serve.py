@@ -27,6 +27,17 @@ def _get(url: str) -> tuple[int, dict]:
         return exc.code, json.load(exc)
 
 
+def _post(url: str, body: dict) -> int:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
 def test_serve_starts_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOUTIAO_")}
@@ -64,6 +75,8 @@ def test_serve_starts_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
         assert _get(base + "/healthz") == (200, {"status": "ok"})
         status, channels = _get(base + "/app/v1_0/channels")
         assert status == 200 and channels["data"] == {"channels": []}  # no --demo: empty
+        demo_admin = {"account": "admin", "password": "admin246810"}
+        assert _post(base + "/mis/v1_0/authorizations", demo_admin) == 403  # no --demo: none
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0
     finally:

@@ -97,3 +97,29 @@ class TestClientIp:
         response = await client.patch("/mis/v1_0/profile", json={"name": "A"}, headers=headers)
         assert response.status_code == 201
         assert [r.ip for r in await log_rows(runtime)] == ["127.0.0.1"]
+
+
+class TestTrustedProxies:
+    async def test_forwarded_for_believed_from_a_trusted_proxy(
+        self, client, runtime, staff, monkeypatch
+    ):
+        trusting = runtime.settings.model_copy(update={"TRUSTED_PROXIES": ["127.0.0.0/8"]})
+        trusting.__dict__.pop("trusted_proxies", None)  # a cached value copied along
+        monkeypatch.setattr(runtime, "settings", trusting)
+        member = await staff.member([])
+        headers = {**staff.headers_for(member), "X-Forwarded-For": "6.6.6.6, 203.0.113.9"}
+        response = await client.patch("/mis/v1_0/profile", json={"name": "A"}, headers=headers)
+        assert response.status_code == 201
+        assert [r.ip for r in await log_rows(runtime)] == ["203.0.113.9"]
+
+    async def test_app_login_limit_can_not_be_dodged_with_forwarded_for(self, client, runtime):
+        rule = runtime.settings.LOGIN_RATE_PER_IP
+        limit = int(rule.split("/")[0])
+        for _ in range(limit):
+            await runtime.limiter.hit(rule, "login:ip", "127.0.0.1")
+        response = await client.post(
+            "/app/v1_0/authorizations",
+            json={"mobile": "13912345678", "code": "123456"},
+            headers={"X-Forwarded-For": "198.51.100.1"},
+        )
+        assert_error(response, 429)
