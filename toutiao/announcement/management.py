@@ -21,6 +21,7 @@ from toutiao.kit.errors import BadRequest, Conflict, NotFound
 from toutiao.models import Announcement
 from toutiao.models.base import local_now
 from toutiao.models.enums import AnnouncementStatus
+from toutiao.runtime import Runtime
 
 TITLE_MAX = 32
 CONTENT_MAX = 20_000
@@ -91,8 +92,15 @@ def clean_content(content: str, sanitize: Callable[[str], str]) -> str:
     return cleaned
 
 
-def _forget_after_commit(cache: Any, session: AsyncSession, announcement_id: int) -> None:
-    on_commit(session, lambda: app_view.forget(cache, announcement_id))
+def _forget_after_commit(runtime: Runtime, session: AsyncSession, announcement_id: int) -> None:
+    """The app's caches (Redis and this process's L1), then every other process's L1."""
+
+    async def forget() -> None:
+        await app_view.forget(runtime.cache, announcement_id)
+        if runtime.broadcast is not None:
+            await runtime.broadcast.publish(app_view.BROADCAST_TOPIC, str(announcement_id))
+
+    on_commit(session, forget)
 
 
 async def list_announcements(
@@ -112,7 +120,7 @@ async def get(session: AsyncSession, announcement_id: int) -> AnnouncementView:
 
 
 async def create(
-    cache: Any, session: AsyncSession, *, title: str, content: str, publish: bool
+    runtime: Runtime, session: AsyncSession, *, title: str, content: str, publish: bool
 ) -> AnnouncementView:
     """A draft, or (``publish``) a published announcement the app lists at once."""
     now = local_now()
@@ -127,12 +135,12 @@ async def create(
     AnnouncementRepository.from_session(session).add(row)
     await session.flush()
     if publish:
-        _forget_after_commit(cache, session, row.announcement_id)
+        _forget_after_commit(runtime, session, row.announcement_id)
     return AnnouncementView.of(row)
 
 
 async def edit(
-    cache: Any,
+    runtime: Runtime,
     session: AsyncSession,
     announcement_id: int,
     *,
@@ -151,12 +159,12 @@ async def edit(
     row.update_time = local_now()
     await session.flush()
     if row.status == AnnouncementStatus.PUBLISHED:
-        _forget_after_commit(cache, session, announcement_id)
+        _forget_after_commit(runtime, session, announcement_id)
     return AnnouncementView.of(row)
 
 
 async def set_status(
-    cache: Any, session: AsyncSession, announcement_id: int, status: AnnouncementStatus
+    runtime: Runtime, session: AsyncSession, announcement_id: int, status: AnnouncementStatus
 ) -> AnnouncementView:
     """Publish (from draft or withdrawn) or withdraw (from published); else 409."""
     repo = AnnouncementRepository.from_session(session)
@@ -174,15 +182,15 @@ async def set_status(
             f"to {int(status)}."
         )
     await repo.refresh(row)
-    _forget_after_commit(cache, session, announcement_id)
+    _forget_after_commit(runtime, session, announcement_id)
     return AnnouncementView.of(row)
 
 
-async def remove(cache: Any, session: AsyncSession, announcement_id: int) -> bool:
+async def remove(runtime: Runtime, session: AsyncSession, announcement_id: int) -> bool:
     """Delete a draft or withdrawn announcement; True when a row went. Published: 409."""
     repo = AnnouncementRepository.from_session(session)
     if await repo.delete_unpublished(announcement_id):
-        _forget_after_commit(cache, session, announcement_id)
+        _forget_after_commit(runtime, session, announcement_id)
         return True
     if await repo.get(announcement_id) is not None:
         raise Conflict(f"Announcement {announcement_id} is published: withdraw it first.")

@@ -10,7 +10,8 @@ Cached in three levels: a few seconds in-process (L1), Redis (cache role), the d
 - ``announcement:{id}`` (JSON string) ``{id, title, content, pubdate}``, or the absent marker
   ``-1`` for an unknown or unpublished id (anti-penetration).
 
-Staff changes call :func:`forget`; other processes see them once their L1 copy expires.
+Staff changes call :func:`forget`, and publish the ``announcements`` broadcast topic so that
+every other process drops its L1 copy too.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from cachetools import TTLCache
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from toutiao.kit import broadcast
 from toutiao.kit.cache import TTL, cached_json, invalidate
 from toutiao.kit.errors import BadRequest
 from toutiao.models import Announcement
@@ -35,6 +37,9 @@ L1_SECONDS = 5
 
 _MISSING = object()
 _l1: TTLCache[str, Any] = TTLCache(maxsize=1024, ttl=L1_SECONDS)
+# Staff changes drop the L1 of every process at once (kit/broadcast.py, topic "announcements").
+BROADCAST_TOPIC = "announcements"
+broadcast.register(BROADCAST_TOPIC, drop=lambda _key: _l1.clear(), reset=_l1.clear)
 
 
 class AnnouncementNotFound(BadRequest):

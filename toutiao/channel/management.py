@@ -1,8 +1,9 @@
 """Channels and pinned articles as staff manage them (mis M31-M36).
 
 After any change, the app's and mp's channel lists follow on the next request: the global
-lists (``ch:all``, ``ch:user:default``, and this process's copy) are dropped after the commit,
-and so are the cached lists of users subscribed to a deleted channel. Users' own lists are
+lists (``ch:all``, ``ch:user:default``) are dropped after the commit, with the in-process
+copies of every process (the ``channels`` broadcast topic), and so are the cached lists of
+users subscribed to a deleted channel. Users' own lists are
 filtered against visible channels when they are loaded, so hiding a channel needs no per-user
 work beyond that.
 
@@ -28,6 +29,7 @@ from toutiao.kit.errors import BadRequest, Conflict, NotFound, Unavailable
 from toutiao.models import Channel
 from toutiao.models.base import local_now
 from toutiao.models.enums import ArticleStatus
+from toutiao.runtime import Runtime
 
 NAME_MAX = 32
 MAX_PINNED = 10
@@ -68,10 +70,14 @@ def clean_name(name: str) -> str:
     return text
 
 
-def _after_commit(cache: Any, session: AsyncSession, *user_ids: int) -> None:
+def _after_commit(runtime: Runtime, session: AsyncSession, *user_ids: int) -> None:
+    """Redis copies and this process's L1, then every other process's L1."""
+
     async def forget() -> None:
-        await app_lists.forget_global_lists(cache)
-        await invalidate(cache, *(app_lists.user_key(u) for u in user_ids))
+        await app_lists.forget_global_lists(runtime.cache)
+        await invalidate(runtime.cache, *(app_lists.user_key(u) for u in user_ids))
+        if runtime.broadcast is not None:
+            await runtime.broadcast.publish(app_lists.BROADCAST_TOPIC, "all")
 
     on_commit(session, forget)
 
@@ -92,7 +98,7 @@ async def _unique(repo: ChannelRepository, name: str, other_than: int | None = N
 
 
 async def create(
-    cache: Any,
+    runtime: Runtime,
     session: AsyncSession,
     *,
     name: str,
@@ -116,12 +122,12 @@ async def create(
             session.add(row)
     except IntegrityError as exc:  # the same name created in parallel
         raise Conflict(f"Channel name {name!r} is already taken.") from exc
-    _after_commit(cache, session)
+    _after_commit(runtime, session)
     return row
 
 
 async def edit(
-    cache: Any, session: AsyncSession, channel_id: int, changes: ChannelChanges
+    runtime: Runtime, session: AsyncSession, channel_id: int, changes: ChannelChanges
 ) -> Channel:
     repo = ChannelRepository.from_session(session)
     row = await repo.get(channel_id)
@@ -142,11 +148,11 @@ async def edit(
             await session.flush()
     except IntegrityError as exc:
         raise Conflict(f"Channel name {changes.name!r} is already taken.") from exc
-    _after_commit(cache, session)
+    _after_commit(runtime, session)
     return row
 
 
-async def remove(cache: Any, store: Any, session: AsyncSession, channel_id: int) -> bool:
+async def remove(runtime: Runtime, session: AsyncSession, channel_id: int) -> bool:
     """Delete a channel that no article belongs to (409 otherwise), with its subscriptions
     and its pinned list; True when a row went."""
     repo = ChannelRepository.from_session(session)
@@ -155,10 +161,10 @@ async def remove(cache: Any, store: Any, session: AsyncSession, channel_id: int)
     subscribers = await repo.subscribers(channel_id)
     if not await repo.delete(channel_id):
         return False
-    _after_commit(cache, session, *subscribers)
+    _after_commit(runtime, session, *subscribers)
 
     async def unpin() -> None:
-        await store.delete(pinned_key(channel_id))
+        await runtime.store.delete(pinned_key(channel_id))
 
     on_commit(session, unpin)
     return True

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from toutiao.kit import broadcast
 from toutiao.kit.cache import TTL, cached_json, invalidate
 from toutiao.kit.db import on_commit
 from toutiao.kit.errors import BadRequest, Conflict
@@ -23,7 +24,10 @@ USER_TTL = TTL(3600, 600)
 ABSENT_TTL = TTL(300, 60)
 
 # Channel lists change only through operations staff; a 30 s in-process copy (L1) spares Redis.
+# A staff change drops it in every process at once (kit/broadcast.py, topic "channels").
 _l1: TTLCache[str, list[dict[str, Any]]] = TTLCache(maxsize=8, ttl=30)
+BROADCAST_TOPIC = "channels"
+broadcast.register(BROADCAST_TOPIC, drop=lambda _key: _l1.clear(), reset=_l1.clear)
 
 
 def user_key(user_id: int) -> str:

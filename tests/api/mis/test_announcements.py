@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api.mis.helpers import assert_error, log_rows
+from toutiao.kit import broadcast
 
 BASE = "/mis/v1_0/announcements"
 ALL = (
@@ -138,3 +139,28 @@ class TestErrors:
         for params in ({"status": 3}, {"order_by": "title"}, {"per_page": 100}):
             assert_error(await client.get(BASE, params=params, headers=headers), 400)
         assert [r.operation for r in await log_rows(runtime)] == ["announcement.create"]
+
+
+async def test_other_processes_drop_their_copies(client, runtime, staff):
+    """Publishing is announced on the L1 broadcast channel every API process listens to."""
+    pubsub = runtime.cache.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(broadcast.CHANNEL)
+    try:
+        headers = await staff.headers("announcement-list-post")
+        created = await client.post(
+            BASE, json={"title": "t", "content": "x", "status": 1}, headers=headers
+        )
+        wanted = f"announcements:{created.json()['data']['announcement_id']}"
+        assert wanted in await heard(pubsub)
+    finally:
+        await pubsub.aclose()
+
+
+async def heard(pubsub) -> list[str]:
+    """Messages of the next two seconds (other test workers may share the Redis server)."""
+    found = []
+    for _ in range(20):
+        message = await pubsub.get_message(timeout=0.1)
+        if message is not None:
+            found.append(message["data"])
+    return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api.mis.helpers import assert_error, log_rows
+from toutiao.kit import broadcast
 from toutiao.models import Article
 from toutiao.models.enums import ArticleStatus
 
@@ -246,3 +247,26 @@ class TestPinned:
         assert_error(await client.get(f"{CHANNELS}/999/top_articles", headers=headers), 404)
         assert_error(await client.get(f"{CHANNELS}/x/top_articles", headers=headers), 404)
         assert [r.operation for r in await log_rows(runtime)] == ["channel.top.update"]
+
+
+async def test_other_processes_drop_their_copies(client, runtime, staff):
+    """Each change is published on the L1 broadcast channel every API process listens to."""
+    pubsub = runtime.cache.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(broadcast.CHANNEL)
+    try:
+        headers = await staff.headers("channel-list-post")
+        created = await client.post(CHANNELS, json={"name": "新", "is_visible": 1}, headers=headers)
+        assert created.status_code == 201
+        assert "channels:all" in await heard(pubsub)
+    finally:
+        await pubsub.aclose()
+
+
+async def heard(pubsub) -> list[str]:
+    """Messages of the next two seconds (other test workers may share the Redis server)."""
+    found = []
+    for _ in range(20):
+        message = await pubsub.get_message(timeout=0.1)
+        if message is not None:
+            found.append(message["data"])
+    return found

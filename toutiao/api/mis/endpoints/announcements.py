@@ -79,7 +79,7 @@ async def create_announcement(
     title = announcements.clean_title(body.title)
     content = _content(runtime, body.content)
     created = await announcements.create(
-        runtime.cache, session, title=title, content=content, publish=body.status == 1
+        runtime, session, title=title, content=content, publish=body.status == 1
     )
     published = ", published" if body.status == 1 else ""
     log.log(
@@ -115,7 +115,7 @@ async def update_announcement(
     if body.title is None and body.content is None:
         raise BadRequest("Send title, content or both.")
     updated = await announcements.edit(
-        runtime.cache,
+        runtime,
         session,
         target,
         title=None if body.title is None else announcements.clean_title(body.title),
@@ -143,7 +143,7 @@ async def set_announcement_status(
     if body.status not in (1, 2):
         raise BadRequest("status: 1 (publish) or 2 (withdraw)")
     status = AnnouncementStatus(body.status)
-    updated = await announcements.set_status(runtime.cache, session, target, status)
+    updated = await announcements.set_status(runtime, session, target, status)
     verb = "publish" if status == AnnouncementStatus.PUBLISHED else "withdraw"
     log.log(f"announcement.{verb}", f"{verb} announcement {target}")
     return ok(updated.as_json())
@@ -160,6 +160,6 @@ async def delete_announcement(
     target: int, runtime: RuntimeDep, session: SessionDep, log: AuditDep
 ) -> Response:
     """M50: delete a draft or withdrawn announcement (204 also when it does not exist)."""
-    await announcements.remove(runtime.cache, session, target)
+    await announcements.remove(runtime, session, target)
     log.log("announcement.delete", f"delete announcement {target}")
     return no_content()

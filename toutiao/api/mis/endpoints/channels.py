@@ -80,7 +80,7 @@ async def create_channel(
 ) -> dict:
     """M32: a new channel; the app and mp see it on their next request."""
     row = await channels.create(
-        runtime.cache,
+        runtime,
         session,
         name=channels.clean_name(body.name),
         is_visible=bool(body.is_visible),
@@ -103,7 +103,7 @@ async def update_channel(
         sequence=body.sequence,
         is_default=None if body.is_default is None else bool(body.is_default),
     )
-    row = await channels.edit(runtime.cache, session, target, changes)
+    row = await channels.edit(runtime, session, target, changes)
     log.log("channel.update", f"update channel {target}: {', '.join(changes.sent()) or 'nothing'}")
     return ok(channels.channel_json(row))
 
@@ -119,7 +119,7 @@ async def delete_channel(
     target: int, runtime: RuntimeDep, session: SessionDep, log: AuditDep
 ) -> Response:
     """M34: delete a channel no article belongs to (204 also when it does not exist)."""
-    await channels.remove(runtime.cache, runtime.store, session, target)
+    await channels.remove(runtime, session, target)
     log.log("channel.delete", f"delete channel {target}")
     return no_content()
 
