@@ -80,6 +80,7 @@ async def settings(data_dir: Path) -> AsyncIterator[Settings]:
         "SMS_UNIVERSAL_CODE": None,
         # Tests flush the statistics buffer themselves (a timer would race the reset).
         "STATS_FLUSH_SECONDS": 3600.0,
+        "TASK_BROKER_URL": "local://",  # tasks run in the test; tests/worker use real brokers
     }
     if db_server:
         values["DATABASE_URL"] = await _create_mysql_db(db_server, db_name)

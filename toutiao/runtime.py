@@ -41,6 +41,7 @@ class Runtime:
     chat: Any = None  # toutiao.chat.client.ChatClient when an assistant is reachable
     id_lease: Any = None  # toutiao.kit.idlease.WorkerIdLease once started
     broadcast: Broadcast | None = None  # drops in-process cache entries in every process
+    tasks: Any = None  # toutiao.engines.tasks.TaskQueue: hands work to the task tier
 
     @property
     def cache(self) -> Any:
@@ -97,6 +98,8 @@ class Runtime:
             closers.insert(0, self.chat.close)
         if self.search is not None:
             closers.insert(0, self.search.close)
+        if self.tasks is not None:
+            closers.insert(0, self.tasks.close)
         notifier_close = getattr(self.notifier, "close", None)
         if notifier_close is not None:
             closers.insert(0, notifier_close)
@@ -141,6 +144,10 @@ def build_runtime(settings: Settings, *, name: str = "api") -> Runtime:
 
     runtime.search = create_search_engine(settings)
     runtime.notifier = create_notifier(settings)
+    from toutiao.engines.tasks import create_task_queue
+    from toutiao.worker.jobs import JOBS  # the task table (run in-process by local:// only)
+
+    runtime.tasks = create_task_queue(settings, redis.storage, JOBS, runtime)
     if settings.CHATBOT_TARGET:  # grpc loads only where it is used
         from toutiao.chat.client import ChatClient
 

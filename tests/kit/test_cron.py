@@ -10,7 +10,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from toutiao.kit.cron import cron_fields, weekday_field
-from toutiao.stats.tasks import schedule_stats
+from toutiao.worker.schedule import schedule_tasks
 
 UTC = UTC
 SATURDAY = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)  # a Saturday, after 03:00
@@ -63,6 +63,6 @@ def test_bad_expressions_are_refused(expression: str) -> None:
 
 async def test_stats_reconcile_runs_on_the_crontab_weekday(runtime) -> None:
     jobs = AsyncIOScheduler(timezone=UTC)
-    schedule_stats(jobs, runtime.db, runtime.store, cron="0 3 * * 1")
-    trigger = jobs.get_job("stats.reconcile").trigger
+    schedule_tasks(jobs, runtime, stats_cron="0 3 * * 1")
+    trigger = jobs.get_job("stats.fix").trigger
     assert trigger.get_next_fire_time(None, SATURDAY).strftime("%a %H:%M") == "Mon 03:00"

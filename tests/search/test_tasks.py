@@ -1,8 +1,8 @@
-"""The index queue: changes reach the index in the background and survive failures."""
+"""Index tasks: what ``search.index`` / ``search.remove`` do, and that writers send them only
+after a commit (the tier itself, brokers and workers: tests/worker)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,13 +10,15 @@ import pytest
 
 from tests.fixtures.factories import Factory
 from tests.search.helpers import own_engine
+from tests.worker.helpers import decode_messages
 from toutiao.engines.search import SearchUnavailable
 from toutiao.engines.search.tantivy_engine import TantivySearch
+from toutiao.engines.tasks import broker_url
+from toutiao.engines.tasks.celery_queue import CeleryQueue
 from toutiao.kit.db import commit
 from toutiao.models.enums import ArticleStatus
 from toutiao.runtime import Runtime
 from toutiao.search import tasks
-from toutiao.search.tasks import PROCESSING_KEY, QUEUE_KEY
 
 
 @pytest.fixture
@@ -36,49 +38,33 @@ async def found(engine: TantivySearch, query: str) -> list[int]:
     return (await engine.search(query, offset=0, limit=10)).ids
 
 
-class TestQueue:
+class TestTasks:
     async def test_index_then_withdraw_then_remove(
         self, runtime: Runtime, engine: TantivySearch, factory: Factory, place: tuple[int, int]
     ) -> None:
         article_id = await factory.article(*place, title="时序数据库压缩算法")
-        await tasks.enqueue_index(runtime, article_id)
-        assert await found(engine, "时序数据库") == []  # nothing happens in the request
-        assert await tasks.drain_once(runtime) == 1
+        await tasks.index_articles(runtime, [article_id])
         assert await found(engine, "时序数据库") == [article_id]
-        assert await tasks.drain_once(runtime) == 0
 
         other = await factory.article(*place, title="时序数据库选型", status=ArticleStatus.PENDING)
-        await tasks.enqueue_index(runtime, other)  # not approved: stays out
-        await tasks.enqueue_remove(runtime, article_id)
-        assert await tasks.drain_once(runtime) == 2
+        await tasks.index_articles(runtime, [other, article_id])  # not approved: stays out
+        assert await found(engine, "时序数据库") == [article_id]
+        await tasks.remove_articles(runtime, [article_id])
         assert await found(engine, "时序数据库") == []
-        assert await runtime.store.llen(QUEUE_KEY) == 0
-        assert await runtime.store.exists(PROCESSING_KEY) == 0
 
-    async def test_the_last_operation_wins(
+    async def test_repeats_in_any_order_end_in_the_database_state(
         self, runtime: Runtime, engine: TantivySearch, factory: Factory, place: tuple[int, int]
     ) -> None:
         first = await factory.article(*place, title="布隆过滤器误判率")
-        second = await factory.article(*place, title="布隆过滤器的删除")
-        await tasks.enqueue_index(runtime, first, second)
-        await tasks.enqueue_remove(runtime, first)
-        await tasks.enqueue_remove(runtime, second)
-        await tasks.enqueue_index(runtime, second)
-        await runtime.store.lpush(QUEUE_KEY, "not json", '{"op": "explode", "article_id": 1}')
-        assert await tasks.drain_once(runtime, batch=50) == 7
-        assert await found(engine, "布隆过滤器") == [second]
+        second = await factory.article(
+            *place, title="布隆过滤器的删除", status=ArticleStatus.DELETED
+        )
+        await tasks.remove_articles(runtime, [first])
+        await tasks.index_articles(runtime, [first, second])
+        await tasks.index_articles(runtime, [second, first])
+        assert await found(engine, "布隆过滤器") == [first]
 
-    async def test_batches(
-        self, runtime: Runtime, engine: TantivySearch, factory: Factory, place: tuple[int, int]
-    ) -> None:
-        ids = [await factory.article(*place, title=f"批量文章{i}") for i in range(5)]
-        await tasks.enqueue_index(runtime, *ids)
-        assert await tasks.drain_once(runtime, batch=2, block=0.1) == 2
-        assert await tasks.drain_once(runtime, batch=2) == 2
-        assert await tasks.drain_once(runtime, batch=2) == 1
-        assert (await engine.search("批量文章", offset=0, limit=10)).total == 5
-
-    async def test_an_outage_loses_nothing(
+    async def test_an_engine_failure_raises_so_the_task_is_retried(
         self,
         runtime: Runtime,
         engine: TantivySearch,
@@ -87,67 +73,35 @@ class TestQueue:
         tmp_path: Path,
     ) -> None:
         article_id = await factory.article(*place, title="一致性哈希虚拟节点")
-        await tasks.enqueue_index(runtime, article_id)
         blocker = tmp_path / "not-a-dir"
         blocker.write_text("")
         runtime.search = TantivySearch(blocker)
         with pytest.raises(SearchUnavailable):
-            await tasks.drain_once(runtime)
-        assert await runtime.store.llen(PROCESSING_KEY) == 1
-        await tasks.enqueue_index(runtime, 12345)  # queued behind the failed batch
+            await tasks.index_articles(runtime, [article_id])
         runtime.search = engine
-        assert await tasks.drain_once(runtime) == 1  # the leftover batch first
+        await tasks.index_articles(runtime, [article_id])  # the retry
         assert await found(engine, "一致性哈希") == [article_id]
-        assert await tasks.drain_once(runtime) == 1
 
-    async def test_enqueued_only_after_a_commit(
-        self, runtime: Runtime, engine: TantivySearch
-    ) -> None:
-        async with runtime.db.session() as session:
-            tasks.index_after_commit(session, runtime, 1)
-            tasks.remove_after_commit(session, runtime, 2)
-            await session.rollback()
-        async with runtime.db.session() as session:
-            tasks.index_after_commit(session, runtime, 3)
-            tasks.remove_after_commit(session, runtime, 4)
-            await commit(session)
-        queued = await runtime.store.lrange(QUEUE_KEY, 0, -1)
-        assert queued == [
-            '{"op":"remove","article_id":4}',
-            '{"op":"index","article_id":3}',
-        ]
-
-
-class TestWorker:
-    async def test_drains_in_the_background_and_stops(
-        self, runtime: Runtime, engine: TantivySearch, factory: Factory, place: tuple[int, int]
-    ) -> None:
-        stop = asyncio.Event()
-        worker = asyncio.create_task(tasks.run_index_worker(runtime, stop, idle_wait=0.1))
+    async def test_sent_only_after_a_commit(self, runtime: Runtime) -> None:
+        settings = runtime.settings.model_copy(
+            update={"TASK_BROKER_URL": "", "TASK_QUEUE_PREFIX": "test-search-tasks"}
+        )
+        queue = CeleryQueue(settings, broker_url(settings, runtime.redis.storage), runtime.store)
+        local, runtime.tasks = runtime.tasks, queue
         try:
-            article_id = await factory.article(*place, title="后台索引的文章")
-            await tasks.enqueue_index(runtime, article_id)
-            for _ in range(100):
-                if await found(engine, "后台索引"):
-                    break
-                await asyncio.sleep(0.05)
-            assert await found(engine, "后台索引") == [article_id]
+            async with runtime.db.session() as session:
+                tasks.index_after_commit(session, runtime, 1)
+                tasks.remove_after_commit(session, runtime, 2)
+                await session.rollback()
+            async with runtime.db.session() as session:
+                tasks.index_after_commit(session, runtime, 3)
+                tasks.remove_after_commit(session, runtime, 4)
+                await commit(session)
         finally:
-            stop.set()
-            await asyncio.wait_for(worker, 5)
-        assert await runtime.store.exists("reco:lock:search-indexer") == 0
-
-    async def test_survives_failures(
-        self, runtime: Runtime, engine: TantivySearch, tmp_path: Path
-    ) -> None:
-        blocker = tmp_path / "not-a-dir"
-        blocker.write_text("")
-        runtime.search = TantivySearch(blocker)
-        await tasks.enqueue_index(runtime, 1)
-        stop = asyncio.Event()
-        worker = asyncio.create_task(tasks.run_index_worker(runtime, stop, idle_wait=0.1))
-        await asyncio.sleep(0.3)
-        assert not worker.done()
-        stop.set()
-        await asyncio.wait_for(worker, 5)
-        assert await runtime.store.llen(PROCESSING_KEY) == 1
+            runtime.tasks = local
+            await queue.close()
+        queued = await runtime.store.lrange("test-search-tasks.search", 0, -1)
+        assert sorted(decode_messages(queued)) == [
+            ("search.index", [[3]]),
+            ("search.remove", [[4]]),
+        ]

@@ -18,7 +18,7 @@ from toutiao.models.enums import ArticleStatus, ReadSource, StatisticsType, User
 from toutiao.runtime import Runtime
 from toutiao.search import indexer
 from toutiao.stats import activity, figures, keys, rollup
-from toutiao.stats.tasks import schedule_stats
+from toutiao.worker.schedule import schedule_tasks
 
 BASE = "/app/v1_0"
 
@@ -185,16 +185,17 @@ class TestRollup:
 
     async def test_scheduled_under_the_leader_lock(self, runtime: Runtime) -> None:
         scheduler = AsyncIOScheduler()
-        schedule_stats(scheduler, runtime.db, runtime.store, cron="0 3 * * *")
+        schedule_tasks(scheduler, runtime)
         job = scheduler.get_job("stats.rollup")
         assert job is not None and job.trigger.interval == timedelta(minutes=5)
-        # The leader wrapper: a process that cannot take the lock does not run the body.
-        await runtime.store.set("reco:lock:stats", "someone-else", px=30_000)
+        # The leader wrapper: a process that cannot take the lock does not enqueue the task
+        # (the tests' local:// task tier runs what is enqueued at once).
+        await runtime.store.set("reco:lock:task-scheduler", "someone-else", px=30_000)
         activity.buffer().read()
         await activity.flush(runtime.store)
         await job.func()
         assert await rows(runtime, StatisticsType.READ) == 0
-        await runtime.store.delete("reco:lock:stats")
+        await runtime.store.delete("reco:lock:task-scheduler")
         await job.func()
         assert await rows(runtime, StatisticsType.READ) == 1
 

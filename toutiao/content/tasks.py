@@ -1,4 +1,5 @@
-"""Scheduled work of the content domain: the outbox sweep (``content.sync.sweep``)."""
+"""Scheduled work of the content domain: the outbox sweep (``content.sync.sweep``), run as
+the ``content.sweep`` task that ``toutiao scheduler`` enqueues every half minute."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ async def sweep_job(runtime: Runtime) -> int:
             await lock.release()
 
 
-def schedule_content(scheduler: Any, runtime: Runtime) -> None:
+def schedule_content(  # in-process variant; the scheduler enqueues content.sweep instead
+    scheduler: Any, runtime: Runtime
+) -> None:
     scheduler.add_job(
         sweep_job,
         "interval",

@@ -100,17 +100,9 @@ async def rebuild_similarity_job(db: Database, redis: Any) -> IndexReport:
     return await rebuild_similarity(db, redis)
 
 
-RECOMMEND_JOBS = (
-    Job("recommend.fold_events", fold_events_job, "interval", {"seconds": 10}),
-    Job(
-        "recommend.similar_refresh",
-        refresh_similarity_job,
-        "interval",
-        {"minutes": 5},
-        run_at_start=True,  # the first run on an empty index is a full build
-    ),
-    Job("recommend.similar_rebuild", rebuild_similarity_job, "cron", {"hour": 4, "minute": 30}),
-)
+# The similar-articles refresh and rebuild are Celery tasks (``toutiao.worker``), enqueued by
+# ``toutiao scheduler``; only the event fold stays with the recommender process.
+RECOMMEND_JOBS = (Job("recommend.fold_events", fold_events_job, "interval", {"seconds": 10}),)
 
 
 def leader_only(leader: LeaderLock, job: Job, db: Database, redis: Any) -> Callable[[], Any]:

@@ -1,9 +1,9 @@
 """Counter reconciliation jobs.
 
-- ``stats.reconcile`` (leader only, cron, nightly by default): rebuild every counter zset
-  from the database (reference-facts §9, with §14.5-7 fixed).
-- ``stats.rollup`` (leader only, every 5 minutes): the site statistics of the current and
-  the previous hour (mis.md §5, :mod:`toutiao.stats.rollup`).
+- ``stats.fix`` (a task: ``toutiao scheduler`` enqueues it, nightly by default, and a worker
+  runs :func:`reconcile_job`): rebuild every counter zset from the database.
+- ``stats.rollup`` (a task, every 5 minutes): the site statistics of the current and the
+  previous hour (mis.md §5, :func:`toutiao.stats.rollup.rollup_job`).
 - ``stats.repair`` (every process, every minute): when an after-commit counter update failed
   in this process (Redis was down), rebuild as soon as Redis answers again, instead of
   leaving the drift until the night.
@@ -18,8 +18,6 @@ from redis.exceptions import RedisError
 
 from toutiao.kit.cron import cron_fields
 from toutiao.kit.db import Database, after_commit_redis_failure
-from toutiao.recommend.tasks import Job, LeaderLock, schedule
-from toutiao.stats.rollup import rollup_job
 from toutiao.stats.service import rebuild_counters
 
 log = logging.getLogger("toutiao.stats")
@@ -64,18 +62,9 @@ def cron_options(expression: str) -> dict[str, str]:
     return cron_fields(expression)
 
 
-def schedule_stats(scheduler: Any, db: Database, redis: Any, *, cron: str) -> LeaderLock:
-    leader = schedule(
-        scheduler,
-        db,
-        redis,
-        jobs=[
-            Job("stats.reconcile", reconcile_job, "cron", cron_options(cron)),
-            # mis.md §5.1: the current and the previous hour, every 5 minutes.
-            Job("stats.rollup", rollup_job, "interval", {"minutes": 5}, run_at_start=True),
-        ],
-        leader=LeaderLock(redis, "stats"),
-    )
+def schedule_repair(scheduler: Any, db: Database, redis: Any) -> None:
+    """``stats.repair`` every minute in this process (the nightly rebuild is the ``stats.fix``
+    task that ``toutiao scheduler`` enqueues)."""
     scheduler.add_job(
         repair_job,
         "interval",
@@ -86,4 +75,3 @@ def schedule_stats(scheduler: Any, db: Database, redis: Any, *, cron: str) -> Le
         coalesce=True,
         replace_existing=True,
     )
-    return leader

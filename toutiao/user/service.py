@@ -46,12 +46,18 @@ async def send_sms_code(runtime: Runtime, mobile: str, client_ip: str) -> None:
     key = user_cache.sms_code_key(mobile)
     await runtime.store.set(key, code, ex=settings.SMS_CODE_TTL)
     try:
-        await runtime.sms.send_code(mobile, code)
+        # Delivered by the task tier (retried with backoff), never inside this request.
+        await runtime.tasks.send("sms.send_code", mobile, code)
     except Exception as exc:
-        # An undelivered code must not stay valid, and the client must learn it failed.
+        # Neither the broker nor the outbox took it: the code must not stay valid.
         await runtime.store.delete(key)
-        log.exception("sms.send_failed mobile=%s", mobile)
+        log.exception("sms.enqueue_failed mobile=%s", mobile)
         raise Unavailable("SMS service unavailable, please try again later.") from exc
+
+
+async def deliver_sms_code(runtime: Runtime, mobile: str, code: str) -> None:
+    """The ``sms.send_code`` task: hand the code to the provider (raises to be retried)."""
+    await runtime.sms.send_code(mobile, code)
 
 
 async def _check_code(runtime: Runtime, mobile: str, code: str) -> bool:
