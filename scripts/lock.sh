@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 UV="${UV:-$(command -v uv || echo .venv/bin/uv)}"
 "$UV" pip compile --universal --python-version 3.11 pyproject.toml \
-  --extra dev --extra deploy -o requirements.lock "$@"
+  --extra dev --extra deploy --custom-compile-command scripts/lock.sh -o requirements.lock "$@"

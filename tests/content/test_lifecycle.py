@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from tests.worker.helpers import on_a_broker
 from toutiao.article import cache as article_cache
 from toutiao.content import lifecycle, sync
 from toutiao.content.authoring import ArticleInput
@@ -16,7 +17,6 @@ from toutiao.kit.db import commit
 from toutiao.kit.errors import BadRequest, Conflict, NotFound
 from toutiao.models import Article, ArticleOutbox
 from toutiao.models.enums import ArticleStatus
-from toutiao.search import tasks as search_tasks
 from toutiao.stats import counters as c
 
 S = ArticleStatus
@@ -138,10 +138,9 @@ class TestAfterCommit:
         (article_id,) = await submitted(runtime, desk)
         async with runtime.db.session() as session:
             assert await article_cache.get_card(runtime.cache, session, article_id) is None
-        await runtime.store.delete(search_tasks.QUEUE_KEY)
-        await run(runtime, lifecycle.approve, [article_id], STAFF)
-        queued = await runtime.store.lrange(search_tasks.QUEUE_KEY, 0, -1)
-        assert any(str(article_id) in item for item in queued)
+        async with on_a_broker(runtime) as queued:
+            await run(runtime, lifecycle.approve, [article_id], STAFF)
+            assert ("search.index", [[article_id]]) in await queued("search")
         async with runtime.db.session() as session:  # the cached "absent" was dropped
             assert (await article_cache.get_card(runtime.cache, session, article_id))[
                 "art_id"
@@ -161,12 +160,11 @@ class TestAfterCommit:
         async with runtime.db.session() as session:
             assert await session.scalar(select(ArticleOutbox.attempts)) == 1
         monkeypatch.undo()
-        await runtime.store.delete(search_tasks.QUEUE_KEY)
         await runtime.store.zrem(c.USER_ARTICLES.key, str(desk["author"]))
-        assert await sync.sweep(runtime, older_than=timedelta(0)) == 1
+        async with on_a_broker(runtime) as queued:
+            assert await sync.sweep(runtime, older_than=timedelta(0)) == 1
+            assert ("search.index", [[article_id]]) in await queued("search")
         assert await outbox_size(runtime) == 0
-        queued = await runtime.store.lrange(search_tasks.QUEUE_KEY, 0, -1)
-        assert any(str(article_id) in item for item in queued)
         assert await c.USER_ARTICLES.get(runtime.store, desk["author"]) == 1
 
     async def test_young_rows_are_left_to_their_request(self, runtime, desk, monkeypatch):

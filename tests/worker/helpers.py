@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +89,28 @@ class WorkerProcess:
                 self.process.kill()
                 self.process.wait()
             self.out.close()
+
+
+@contextlib.asynccontextmanager
+async def on_a_broker(
+    runtime: Any, prefix: str = "test-broker"
+) -> AsyncIterator[Callable[[str], Awaitable[list[tuple[str, list[Any]]]]]]:
+    """Send the runtime's tasks to a real broker (its storage Redis) instead of running them
+    (the tests' ``local://``); yields ``queued(family)``: the (task, args) waiting in a queue."""
+    from toutiao.engines.tasks import broker_url
+    from toutiao.engines.tasks.celery_queue import CeleryQueue
+
+    settings = runtime.settings.model_copy(
+        update={"TASK_BROKER_URL": "", "TASK_QUEUE_PREFIX": prefix}
+    )
+    queue = CeleryQueue(settings, broker_url(settings, runtime.redis.storage), runtime.store)
+
+    async def queued(family: str) -> list[tuple[str, list[Any]]]:
+        return decode_messages(await runtime.store.lrange(f"{prefix}.{family}", 0, -1))
+
+    local, runtime.tasks = runtime.tasks, queue
+    try:
+        yield queued
+    finally:
+        runtime.tasks = local
+        await queue.close()
