@@ -3,7 +3,7 @@
 # the article being found by /app search AND listed first in the author's /app article list,
 # p50/p99) and /mp article list throughput against the floor GET /app/ of the same run.
 # A MariaDB database of its own (toutiao_bench_mp), Redis db 13, the API under gunicorn
-# (TOUTIAO_MP_AUTO_APPROVE=true, the write limit lifted), the index worker as its own process;
+# (TOUTIAO_MP_AUTO_APPROVE=true, the write limit lifted), a task worker (search queue) of its own;
 # prints the table, writes bench/results/mp.json, stops everything it started.
 #
 #   bench/mp.sh [--fresh] [mp.py options, e.g. --publishes 100 --duration 10]
@@ -42,10 +42,10 @@ if [ ! -d "$DATA/search" ] || [ "$FRESH" = 1 ]; then
 fi
 
 start_api "$LOGS/api.log"
-"$PY" bench/index_worker.py >"$LOGS/worker.log" 2>&1 &
+"$TOUTIAO" worker --queues toutiao.search >"$LOGS/worker.log" 2>&1 &
 WORKER_PID=$!
 PIDS+=("$WORKER_PID")
-say "index worker: pid $WORKER_PID"
+say "task worker (search queue): pid $WORKER_PID"
 
 set +e
 "$PY" bench/mp.py --base "$BASE" --api-pid "$API_PID" --redis-port "$REDIS_PORT" \
