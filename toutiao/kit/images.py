@@ -189,6 +189,10 @@ class ImageRules:
     max_bytes: int
     max_pixels: int
     max_side: int | None = None
+    formats: frozenset[str] | None = None  # a subset of the allowed formats; None: all
+
+
+WEB_FORMATS = frozenset({"JPEG", "PNG", "GIF", "WEBP"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +208,11 @@ class CleanImage:
 
 
 def check_image(data: bytes, rules: ImageRules) -> ImageInfo:
+    if rules.formats is not None and data:
+        fmt = sniff_format(data)
+        if fmt is not None and fmt not in rules.formats:
+            allowed = ", ".join(sorted(rules.formats))
+            raise InvalidImage(f"Unsupported image format {fmt}; use {allowed}.")
     return inspect_image(
         data, max_bytes=rules.max_bytes, max_pixels=rules.max_pixels, max_side=rules.max_side
     )

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from toutiao.kit.errors import BadRequest, NotFound
-from toutiao.kit.images import CleanImage, ImageRules, InvalidImage
+from toutiao.kit.images import WEB_FORMATS, CleanImage, ImageRules, InvalidImage
 from toutiao.material import policy
 from toutiao.material.repository import MaterialRepository
 from toutiao.models import Material
@@ -56,7 +56,7 @@ def media_url(runtime: Runtime, stored: str) -> str:
 def image_rules(runtime: Runtime) -> ImageRules:
     settings = runtime.settings
     side = settings.MP_IMAGE_MAX_SIDE
-    return ImageRules(settings.MP_IMAGE_MAX_BYTES, side * side, side)
+    return ImageRules(settings.MP_IMAGE_MAX_BYTES, side * side, side, WEB_FORMATS)
 
 
 def _item(runtime: Runtime, row: Material) -> LibraryImage:

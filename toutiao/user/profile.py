@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from toutiao.kit.cache import invalidate
 from toutiao.kit.db import on_commit
 from toutiao.kit.errors import BadRequest, Unauthorized
-from toutiao.kit.images import ImageRules, InvalidImage
+from toutiao.kit.images import WEB_FORMATS, ImageRules, InvalidImage
 from toutiao.models import User, UserProfile
 from toutiao.runtime import Runtime
 from toutiao.user import cache as user_cache
@@ -127,7 +127,7 @@ async def change_avatar(
 ) -> AvatarChanged:
     settings = runtime.settings
     side = settings.MP_IMAGE_MAX_SIDE
-    rules = ImageRules(settings.MP_IMAGE_MAX_BYTES, side * side, side)
+    rules = ImageRules(settings.MP_IMAGE_MAX_BYTES, side * side, side, WEB_FORMATS)
     try:
         avatar = await runtime.images.avatar(data, rules, settings.MP_AVATAR_SIDE)
     except InvalidImage as exc:

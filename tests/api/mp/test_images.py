@@ -66,7 +66,13 @@ class TestUpload:
 
     @pytest.mark.parametrize(
         "data",
-        [b"<html>not an image</html>", b"", b"\x89PNG\r\n\x1a\nbroken", png_bytes(fmt="TIFF")],
+        [
+            b"<html>not an image</html>",
+            b"",
+            b"\x89PNG\r\n\x1a\nbroken",
+            png_bytes(fmt="TIFF"),
+            png_bytes(fmt="BMP"),
+        ],
     )
     async def test_not_an_allowed_image(self, client, headers, data):
         assert_error(await upload(client, headers, data, name="a.png"), 400)

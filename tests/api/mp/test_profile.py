@@ -156,6 +156,7 @@ class TestPhoto:
             await client.patch(PHOTO, files={"image": ("a", png_bytes())}, headers=headers), 400
         )
         assert_error(await _photo(client, headers, b"GIF89a-not-really"), 400)
+        assert_error(await _photo(client, headers, png_bytes(fmt="BMP")), 400)
         async with runtime.db.session() as session:
             assert (await session.get(User, author.user_id)).profile_photo is None
 
