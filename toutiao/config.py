@@ -161,6 +161,10 @@ class Settings(BaseSettings):
 
     # -- operations console (/mis) ----------------------------------------------------
     MIS_CAPTCHA: str = "off"  # off | geetest
+    MIS_GEETEST_ID: str = ""  # the GeeTest site id ("gt")
+    MIS_GEETEST_KEY: str = ""  # the GeeTest private key
+    MIS_GEETEST_URL: str = "https://api.geetest.com"
+    MIS_GEETEST_TIMEOUT: float = 3.0
     MIS_LOGIN_RATE_PER_IP: str = "20/minute"
     MIS_CAPTCHA_RATE_PER_IP: str = "20/minute"
     MIS_LOGIN_MAX_FAILURES: int = 5  # failed logins of one account within the lock time ...
@@ -227,8 +231,8 @@ class Settings(BaseSettings):
     @field_validator("MIS_CAPTCHA")
     @classmethod
     def _check_captcha(cls, value: str) -> str:
-        if value != "off":
-            raise ValueError("TOUTIAO_MIS_CAPTCHA: only 'off' is supported by this build")
+        if value not in ("off", "geetest"):
+            raise ValueError("one of off, geetest")
         return value
 
     @field_validator("STATS_FIX_CRON")
@@ -240,6 +244,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:
         problems = _sms_problems(self)
+        if self.MIS_CAPTCHA == "geetest" and not (self.MIS_GEETEST_ID and self.MIS_GEETEST_KEY):
+            problems.append(
+                "TOUTIAO_MIS_CAPTCHA=geetest needs TOUTIAO_MIS_GEETEST_ID and TOUTIAO_MIS_GEETEST_KEY"
+            )
         if Environment.production == self.ENV:
             problems = _production_problems(self) + problems
         if problems:
@@ -322,6 +330,8 @@ def _production_problems(s: Settings) -> list[str]:
         )
     if "*" in s.CORS_ORIGINS:
         problems.append("TOUTIAO_CORS_ORIGINS must list origins, not '*', in production")
+    if s.MIS_JWT_SECRET and len(s.MIS_JWT_SECRET) < 32:
+        problems.append("TOUTIAO_MIS_JWT_SECRET must be at least 32 characters")
     return problems
 
 

@@ -18,7 +18,7 @@ from toutiao.kit.errors import Forbidden, TooManyRequests, Unauthorized
 from toutiao.models.base import local_now
 from toutiao.models.enums import StaffStatus
 from toutiao.runtime import Runtime
-from toutiao.staff import repository
+from toutiao.staff import captcha, repository
 from toutiao.staff.tokens import StaffClaims, issue_pair, verify_token
 from toutiao.staff.tree import TreeNode, build_tree
 
@@ -133,11 +133,17 @@ class LoginResult:
 
 
 async def login(
-    runtime: Runtime, session: AsyncSession, account: str, password: str, client_ip: str
+    runtime: Runtime,
+    session: AsyncSession,
+    account: str,
+    password: str,
+    client_ip: str,
+    captcha_answer: tuple[str | None, str | None, str | None] = (None, None, None),
 ) -> LoginResult:
     """Check throttles, credentials, account and group; count the login. The caller writes
     the operation-log row into the same session."""
     await _check_throttle(runtime, account, client_ip)
+    await captcha.check(runtime, account, *captcha_answer)
     admin = await repository.account_by_name(session, account, for_update=True)
     if admin is None:
         passwords.verify_password(_DUMMY_HASH, password)

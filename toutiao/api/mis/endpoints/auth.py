@@ -5,19 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from pydantic import Field
 
 from toutiao.api.deps import ClientIpDep, RuntimeDep, SessionDep
 from toutiao.api.mis.deps import Audit, AuditDep, CurrentStaff
 from toutiao.api.mis.routing import LOGIN_ONLY, PUBLIC, REFRESH, StaffRoute, requires
 from toutiao.api.mis.schemas import Body, Email, Mobile, NonEmpty, StaffName
 from toutiao.api.responses import ok
-from toutiao.staff import accounts, audit
+from toutiao.staff import accounts, audit, captcha
 from toutiao.staff import auth as staff_auth
 from toutiao.staff.tokens import issue_token
 
 router = APIRouter(route_class=StaffRoute)
-
-CAPTCHA_OFF = {"success": 0, "gt": "", "challenge": "", "new_captcha": True, "enabled": False}
 
 
 @router.get("/v1_0/captchas/{account}", name="mis.captcha")
@@ -25,13 +24,16 @@ CAPTCHA_OFF = {"success": 0, "gt": "", "challenge": "", "new_captcha": True, "en
 async def start_captcha(account: str, runtime: RuntimeDep, client_ip: ClientIpDep) -> dict:
     """M01: start a login captcha; with captchas off (the default) it says so."""
     await runtime.limiter.hit(runtime.settings.MIS_CAPTCHA_RATE_PER_IP, "mis:captcha", client_ip)
-    return ok(CAPTCHA_OFF)
+    return ok(await captcha.start(runtime, account, client_ip))
 
 
 class LoginBody(Body):
     account: NonEmpty
     password: NonEmpty
-    # challenge / validate / seccode: read only when captchas are on (not in this build)
+    # GeeTest answer fields, read only when captchas are on
+    challenge: str | None = None
+    validate_: str | None = Field(None, alias="validate")
+    seccode: str | None = None
 
 
 @router.post("/v1_0/authorizations", name="mis.login", status_code=201)
@@ -44,7 +46,10 @@ async def login(
     client_ip: ClientIpDep,
 ) -> dict:
     """M02: account + password; tokens and the group's permission tree."""
-    result = await staff_auth.login(runtime, session, body.account, body.password, client_ip)
+    answer = (body.challenge, body.validate_, body.seccode)
+    result = await staff_auth.login(
+        runtime, session, body.account, body.password, client_ip, answer
+    )
     actor = audit.Actor(result.administrator_id, client_ip)
     Audit(request, session, actor).log("login", f"login of account {body.account}")
     return ok(
