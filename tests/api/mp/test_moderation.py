@@ -121,6 +121,7 @@ class TestList:
         assert [i["com_id"] for i in data["results"]] == [first]
         assert data["results"][0]["is_liking"] == 0 and type(data["results"][0]["is_liking"]) is int
         assert data["end_id"] == first and data["last_id"] == first
+        assert "page" not in data and "per_page" not in data
         assert_error(await client.get(COMMENTS, params={"type": "a"}, headers=world["author"]), 400)
 
 

@@ -10,7 +10,12 @@ from toutiao.api.deps import PrimaryReadSessionDep, RuntimeDep, SessionDep
 from toutiao.api.mp.audit import audit
 from toutiao.api.mp.deps import Author, WritingAuthor
 from toutiao.api.mp.paging import ListPaging
-from toutiao.api.mp.schemas.moderation import ModerationPage, Sticky, StickyBody
+from toutiao.api.mp.schemas.moderation import (
+    ModerationPage,
+    OriginalCommentPage,
+    Sticky,
+    StickyBody,
+)
 from toutiao.api.responses import Envelope, no_content, ok
 from toutiao.api.types import Id, StrictInt
 from toutiao.comment import moderation
@@ -21,7 +26,11 @@ router = APIRouter()
 OriginalLimit = Annotated[StrictInt, Query(ge=1, le=50, description="page size (with type)")]
 
 
-@router.get("/v1_0/comments", name="mp.comments", response_model=Envelope[ModerationPage])
+@router.get(
+    "/v1_0/comments",
+    name="mp.comments",
+    response_model=Envelope[ModerationPage | OriginalCommentPage],
+)
 async def list_comments(
     author: Author,
     runtime: RuntimeDep,

@@ -26,14 +26,21 @@ class ModeratedComment(BaseModel):
 
 
 class ModerationPage(BaseModel):
-    """The §6.7 page; with ``type`` the original's cursor form instead (extra keys)."""
+    total_count: int
+    page: int
+    per_page: int
+    results: list[ModeratedComment]
+
+
+class OriginalCommentPage(BaseModel):
+    """With ``type``: the app's cursor page, plus ``art_*`` for an article's comments."""
 
     model_config = ConfigDict(extra="allow")
 
     total_count: int
-    page: int | None = None
-    per_page: int | None = None
-    results: list[ModeratedComment] | list[dict[str, Any]]
+    end_id: int | None
+    last_id: int | None
+    results: list[dict[str, Any]]
 
 
 class StickyBody(BaseModel):
