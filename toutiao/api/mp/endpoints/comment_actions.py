@@ -9,6 +9,7 @@ from toutiao.api.deps import RuntimeDep, SessionDep
 from toutiao.api.mp.audit import audit
 from toutiao.api.mp.deps import WritingAuthor
 from toutiao.api.mp.schemas.moderation import LikeBody, Liked, Replied, ReplyBody
+from toutiao.api.openapi import rate_limited
 from toutiao.api.responses import Envelope, no_content, ok
 from toutiao.comment import service as comment_service
 
@@ -16,7 +17,11 @@ router = APIRouter()
 
 
 @router.post(
-    "/v1_0/comments", name="mp.comment_reply", status_code=201, response_model=Envelope[Replied]
+    "/v1_0/comments",
+    name="mp.comment_reply",
+    status_code=201,
+    response_model=Envelope[Replied],
+    openapi_extra=rate_limited(),
 )
 async def reply_to_comment(
     body: ReplyBody, author: WritingAuthor, runtime: RuntimeDep, session: SessionDep
@@ -30,7 +35,11 @@ async def reply_to_comment(
 
 
 @router.post(
-    "/v1_0/comment/likings", name="mp.comment_like", status_code=201, response_model=Envelope[Liked]
+    "/v1_0/comment/likings",
+    name="mp.comment_like",
+    status_code=201,
+    response_model=Envelope[Liked],
+    openapi_extra=rate_limited(),
 )
 async def like_comment(
     body: LikeBody, author: WritingAuthor, runtime: RuntimeDep, session: SessionDep
@@ -43,6 +52,7 @@ async def like_comment(
 @router.delete(
     "/v1_0/comment/likings/{target:id}",
     name="mp.comment_unlike",
+    openapi_extra=rate_limited(),
     status_code=204,
     response_class=Response,
 )

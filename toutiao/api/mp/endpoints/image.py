@@ -12,6 +12,7 @@ from toutiao.api.mp.audit import audit
 from toutiao.api.mp.deps import Author, WritingAuthor
 from toutiao.api.mp.paging import ImagePaging
 from toutiao.api.mp.schemas.image import LibraryPage, StarBody, Starred, UploadedImage
+from toutiao.api.openapi import rate_limited
 from toutiao.api.responses import Envelope, no_content, ok
 from toutiao.api.types import QueryBool
 from toutiao.kit.errors import BadRequest
@@ -48,7 +49,7 @@ async def read_upload(upload: UploadFile, limit: int) -> bytes:
     name="mp.image_upload",
     status_code=201,
     response_model=Envelope[UploadedImage],
-    openapi_extra=body_limit("images", 1),
+    openapi_extra={**body_limit("images", 1), **rate_limited()},
 )
 async def upload_image(
     author: WritingAuthor,
@@ -66,6 +67,7 @@ async def upload_image(
 @router.put(
     "/v1_0/user/images/{image_id:id}",
     name="mp.image_star",
+    openapi_extra=rate_limited(),
     status_code=201,
     response_model=Envelope[Starred],
 )
@@ -81,6 +83,7 @@ async def star_image(
 @router.delete(
     "/v1_0/user/images/{image_id:id}",
     name="mp.image_delete",
+    openapi_extra=rate_limited(),
     status_code=204,
     response_class=Response,
 )

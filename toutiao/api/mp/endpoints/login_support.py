@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from toutiao.api.deps import ClientIpDep, RuntimeDep
 from toutiao.api.mp.deps import RefreshingAuthor
 from toutiao.api.mp.schemas.account import AccessToken, SmsSent
+from toutiao.api.openapi import rate_limited
 from toutiao.api.responses import Envelope, ok
 from toutiao.user import service as user_service
 from toutiao.user.tokens import issue_token
@@ -14,7 +15,12 @@ from toutiao.user.tokens import issue_token
 router = APIRouter()
 
 
-@router.get("/v1_0/sms/codes/{mobile:mobile}", name="mp.sms_code", response_model=Envelope[SmsSent])
+@router.get(
+    "/v1_0/sms/codes/{mobile:mobile}",
+    name="mp.sms_code",
+    response_model=Envelope[SmsSent],
+    openapi_extra=rate_limited(),
+)
 async def send_sms_code(mobile: str, client_ip: ClientIpDep, runtime: RuntimeDep) -> dict:
     """Send a 6-digit login code, as the app does (1 per mobile per minute; 429 beyond)."""
     await user_service.send_sms_code(runtime, mobile, client_ip)

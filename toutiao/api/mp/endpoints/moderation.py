@@ -16,6 +16,7 @@ from toutiao.api.mp.schemas.moderation import (
     Sticky,
     StickyBody,
 )
+from toutiao.api.openapi import rate_limited
 from toutiao.api.responses import Envelope, no_content, ok
 from toutiao.api.types import Id, StrictInt
 from toutiao.comment import moderation
@@ -64,6 +65,7 @@ async def list_comments(
 @router.put(
     "/v1_0/comments/{comment_id:id}/sticky",
     name="mp.comment_sticky",
+    openapi_extra=rate_limited(),
     status_code=201,
     response_model=Envelope[Sticky],
 )
@@ -83,6 +85,7 @@ async def pin_comment(
 @router.delete(
     "/v1_0/comments/{comment_id:id}",
     name="mp.comment_delete",
+    openapi_extra=rate_limited(),
     status_code=204,
     response_class=Response,
 )

@@ -17,6 +17,7 @@ from toutiao.api.mp.schemas.account import (
     AuthorProfileUpdated,
     AvatarChanged,
 )
+from toutiao.api.openapi import rate_limited
 from toutiao.api.responses import Envelope, ok
 from toutiao.user import profile as profile_service
 
@@ -32,6 +33,7 @@ async def get_profile(author: Author, runtime: RuntimeDep, session: PrimaryReadS
 @router.patch(
     "/v1_0/user/profile",
     name="mp.profile_update",
+    openapi_extra=rate_limited(),
     status_code=201,
     response_model=Envelope[AuthorProfileUpdated],
 )
@@ -50,7 +52,7 @@ async def update_profile(
     name="mp.photo",
     status_code=201,
     response_model=Envelope[AvatarChanged],
-    openapi_extra=body_limit("images", 1),
+    openapi_extra={**body_limit("images", 1), **rate_limited()},
 )
 async def change_photo(
     author: WritingAuthor,
