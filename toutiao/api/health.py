@@ -3,7 +3,7 @@
 Readiness asks every engine the process depends on, concurrently, each within
 ``CHECK_SECONDS``: the database, both Redis roles, object storage, the search engine (and
 that its index holds the approved articles), the recommender (its gRPC health service and
-its similar-articles index), the chat assistant and the message queue. A dependency that
+its similar-articles index), the chat assistant, the message queue and the task broker. A dependency that
 is not configured (no recommender or assistant named) is reported as such and does not make
 the process unready. Answers are reused for ``REUSE_SECONDS`` so probes cannot overload the
 engines.
@@ -77,6 +77,12 @@ async def _mq(runtime: Runtime) -> Check:
     }
 
 
+async def _tasks(runtime: Runtime) -> Check:
+    if runtime.tasks is None:
+        return {"configured": False, "up": True}
+    return {"engine": runtime.tasks.name, "up": await runtime.tasks.ping()}
+
+
 async def _engines(runtime: Runtime) -> Check:
     return await runtime.health()
 
@@ -103,6 +109,7 @@ async def readiness(runtime: Runtime) -> dict[str, Check]:
         _bounded("recommender", _recommender(runtime)),
         _bounded("chat", _chat(runtime)),
         _bounded("mq", _mq(runtime)),
+        _bounded("tasks", _tasks(runtime)),
     )
     checks: dict[str, Check] = {}
     for name, check in results:

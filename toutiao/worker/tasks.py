@@ -11,6 +11,7 @@ from typing import Any
 
 from celery import Celery, Task
 
+from toutiao.kit import metrics
 from toutiao.worker.jobs import TASKS, TaskSpec
 from toutiao.worker.loop import WorkerLoop
 
@@ -32,11 +33,14 @@ def _task(app: Celery, loop: WorkerLoop, name: str, spec: TaskSpec) -> Task:
         try:
             loop.run(spec.func, *args, request_id=self.request.get("request_id"))
         except Exception as exc:
+            metrics.observe_task(name, time.perf_counter() - started, ok=False)
             log.warning(
                 "task.failed task=%s attempt=%d error=%s", name, self.request.retries + 1, exc
             )
             raise
-        log.info("task.done task=%s seconds=%.3f", name, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        metrics.observe_task(name, seconds)
+        log.info("task.done task=%s seconds=%.3f", name, seconds)
 
     return run
 

@@ -153,6 +153,28 @@ class CeleryQueue:
         except Exception:  # noqa: BLE001 - any failure means "down" for a health check
             return False
 
+    async def depths(self) -> dict[str, int]:
+        """Messages waiting in each of this prefix's queues (a passive declare per queue)."""
+
+        def measure() -> dict[str, int]:
+            from kombu.exceptions import ChannelError, OperationalError
+
+            found = {}
+            with self.app.connection_for_read() as conn:
+                for name in queue_names(self.prefix):
+                    # A channel per queue: on AMQP a failed passive declare closes the channel.
+                    channel = conn.channel()
+                    try:
+                        declared = channel.queue_declare(name, passive=True)
+                        found[name] = int(declared.message_count)
+                    except (ChannelError, OperationalError):
+                        found[name] = 0  # not declared yet: nothing was ever sent to it
+                    finally:
+                        channel.close()
+            return found
+
+        return await asyncio.wait_for(asyncio.to_thread(measure), self.timeout * 3)
+
     async def close(self) -> None:
         if self._app is not None:
             await asyncio.to_thread(self._app.close)
