@@ -16,7 +16,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import orjson
 from redis.exceptions import RedisError
@@ -50,7 +50,7 @@ class SingleFlight:
     async def do(self, key: str, loader: Callable[[], Awaitable[T]]) -> T:
         existing = self._calls.get(key)
         if existing is not None:
-            return await asyncio.shield(existing)  # type: ignore[no-any-return]
+            return cast(T, await asyncio.shield(existing))
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._calls[key] = future
         try:

@@ -72,7 +72,7 @@ async def schema_diff(database_url: str) -> list[Any]:
 
     def diff(connection: Connection) -> list[Any]:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        return compare_metadata(context, Base.metadata)
+        return list(compare_metadata(context, Base.metadata))
 
     return await _run_on(database_url, diff)
 

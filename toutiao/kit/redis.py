@@ -140,16 +140,18 @@ def create_redis(url: str, *, name: str = "toutiao", socket_timeout: float = 2.0
         segments = [s for s in parts.path.split("/") if s]
         service = segments[0] if segments else "mymaster"
         db = int(segments[1]) if len(segments) > 1 else 0
-        sentinel = Sentinel(hosts, socket_timeout=socket_timeout, password=password)
+        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+            hosts, socket_timeout=socket_timeout, password=password
+        )
         client = sentinel.master_for(service, db=db, password=password, client_name=name, **common)
         return RedisHandle(client=client, kind="sentinel", url=url)
     if scheme == "redis+cluster":
         password, hosts = _hosts(parts.netloc)
         cluster_opts = {k: v for k, v in common.items() if k != "health_check_interval"}
-        client = RedisCluster(
+        cluster = RedisCluster(
             startup_nodes=[ClusterNode(h, p) for h, p in hosts], password=password, **cluster_opts
         )
-        return RedisHandle(client=client, kind="cluster", url=url)
+        return RedisHandle(client=cluster, kind="cluster", url=url)
     raise ValueError(f"unsupported Redis URL scheme: {scheme!r}")
 
 

@@ -24,7 +24,7 @@ async def upsert(
     needs them; MySQL finds the key itself)."""
     if not rows:
         return
-    if session.bind.dialect.name == "mysql":
+    if session.get_bind().dialect.name == "mysql":
         stmt: Any = mysql_insert(table).values(list(rows))
         stmt = stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in update})
     else:

@@ -19,7 +19,7 @@ log = logging.getLogger("toutiao.worker")
 
 
 def _task(app: Celery, loop: WorkerLoop, name: str, spec: TaskSpec) -> Task:
-    @app.task(
+    @app.task(  # type: ignore[untyped-decorator]
         name=name,
         bind=True,
         autoretry_for=(Exception,),

@@ -41,9 +41,14 @@ def queue_names(prefix: str) -> list[str]:
     return [f"{prefix}.{family}" for family in FAMILIES]
 
 
-def celery_config(settings: Settings, broker: str) -> dict[str, Any]:
+def _queue(name: str) -> Any:
+    """A durable queue on a direct exchange of the same name."""
     from kombu import Exchange, Queue
 
+    return Queue(name, Exchange(name, type="direct"), routing_key=name)  # type: ignore[no-untyped-call]
+
+
+def celery_config(settings: Settings, broker: str) -> dict[str, Any]:
     prefix = settings.TASK_QUEUE_PREFIX
     options: dict[str, Any] = {}
     if broker.startswith(("amqp", "pyamqp")):
@@ -55,9 +60,7 @@ def celery_config(settings: Settings, broker: str) -> dict[str, Any]:
         "broker_connection_timeout": settings.TASK_PUBLISH_TIMEOUT,
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": options,
-        "task_queues": [
-            Queue(n, Exchange(n, type="direct"), routing_key=n) for n in queue_names(prefix)
-        ],
+        "task_queues": [_queue(n) for n in queue_names(prefix)],
         "task_default_queue": f"{prefix}.default",
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
