@@ -49,18 +49,25 @@ if "$TOUTIAO" rpc --help >/dev/null 2>&1; then
     "import socket; socket.create_connection(('127.0.0.1', $RPC_PORT), 1).close()"
   export TOUTIAO_RECO_TARGET=127.0.0.1:$RPC_PORT
   RPC="toutiao rpc on 127.0.0.1:$RPC_PORT (pid $RPC_PID)"
+  # The similar-articles index is built by the task tier: the scheduler enqueues its refresh
+  # at start (a full build on an empty index), a worker runs it.
+  "$TOUTIAO" worker >"$LOGS/worker.log" 2>&1 &
+  TASK_PID=$!
+  PIDS+=("$TASK_PID")
+  "$TOUTIAO" scheduler >"$LOGS/scheduler.log" 2>&1 &
+  PIDS+=("$!")
 fi
 say "recommendation service: $RPC"
 
 start_api "$LOGS/api.log"
 
 if [ -n "$RPC_PID" ]; then
-  # Its start-up job builds the similar-articles index from scratch (Redis was flushed), in
+  # The task worker builds the similar-articles index from scratch (Redis was flushed), in
   # worker processes; nothing is measured before it is done: wait for the index's meta key,
-  # then for the service and its children to idle (< 5 % of a core over 3 s).
-  say "waiting for the recommendation service's start-up index build"
+  # then for the worker and its children to idle (< 5 % of a core over 3 s).
+  say "waiting for the start-up similar-articles index build (task worker)"
   started=$SECONDS
-  "$PY" - "$RPC_PID" 300 <<'PY' || die "toutiao rpc not ready after 300 s; log: $LOGS/rpc.log"
+  "$PY" - "$TASK_PID" 300 <<'PY' || die "similar-articles index not built after 300 s; log: $LOGS/worker.log"
 import os, sys, time
 
 import redis
@@ -104,7 +111,7 @@ while True:
         sys.exit(1)
 PY
   say "recommendation service ready after $((SECONDS - started)) s:" \
-    "$(grep -o 'recommend.similar_rebuilt.*' "$LOGS/rpc.log" | tail -n 1)"
+    "$(grep -o 'recommend.similar_rebuilt.*' "$LOGS/worker.log" | tail -n 1)"
 fi
 
 # -- load ------------------------------------------------------------------------------------
