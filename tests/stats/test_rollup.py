@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 
 from tests.fixtures.factories import Factory
 from tests.search.helpers import own_engine
+from toutiao.kit.db import count_queries
 from toutiao.models import StatisticsBasic, StatisticsSearch, StatisticsSearchTotal, UserProfile
 from toutiao.models.base import local_now
 from toutiao.models.enums import ArticleStatus, ReadSource, StatisticsType, UserStatus
@@ -287,3 +288,11 @@ class TestDashboard:
         assert (today["new_users"], today["reads"], today["new_articles"]) == (2, 1, 2)
         with pytest.raises(figures.BadRequest):
             figures.DayRange.dashboard(date(2026, 1, 1), date(2026, 6, 1))
+
+    async def test_three_statements_whatever_the_range(self, runtime: Runtime) -> None:
+        for days in (1, 92):
+            first = local_now().date() - timedelta(days=days - 1)
+            async with runtime.db.read_session() as session:
+                with count_queries(runtime.db.engines()) as found:
+                    await figures.dashboard(session, figures.DayRange.dashboard(first, None))
+            assert found.count == 3, found.statements

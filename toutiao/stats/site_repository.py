@@ -32,11 +32,19 @@ from toutiao.models.enums import (
 
 
 @dataclass(frozen=True)
-class UserTotals:
+class LiveCounts:
+    """The dashboard's current figures (M56 ``totals`` and ``pending``)."""
+
     user_count: int
     frozen_user_count: int
     media_user_count: int
     verified_user_count: int
+    approved_article_count: int
+    visible_channel_count: int
+    pending_article_count: int
+    pending_legalize_count: int
+    report_article_count: int
+    pending_comment_count: int
 
 
 @dataclass(frozen=True)
@@ -44,10 +52,6 @@ class KeywordTotal:
     keyword: str
     count: int
     user_count: int
-
-
-def _count_if(condition: Any) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 def _as_date(value: Any) -> date:
@@ -63,45 +67,41 @@ class SiteCountsRepository:
     def from_session(cls, session: AsyncSession) -> SiteCountsRepository:
         return cls(session)
 
-    async def user_totals(self) -> UserTotals:
+    async def live_counts(self) -> LiveCounts:
+        """Every figure in ONE statement of scalar subqueries (one round trip)."""
+
+        def count(model: Any, *where: Any, what: Any = None) -> Any:
+            return (
+                select(what if what is not None else func.count())
+                .select_from(model)
+                .where(*where)
+                .scalar_subquery()
+            )
+
         row = (
             await self.session.execute(
                 select(
-                    func.count(),
-                    _count_if(User.status == UserStatus.DISABLED),
-                    _count_if(User.is_media.is_(True)),
-                    _count_if(User.is_verified.is_(True)),
-                ).select_from(User)
+                    count(User),
+                    count(User, User.status == UserStatus.DISABLED),
+                    count(User, User.is_media.is_(True)),
+                    count(User, User.is_verified.is_(True)),
+                    count(Article, Article.status == ArticleStatus.APPROVED),
+                    count(Channel, Channel.is_visible.is_(True)),
+                    count(Article, Article.status == ArticleStatus.PENDING),
+                    count(UserLegalizeLog, UserLegalizeLog.status == LegalizeStatus.PROCESSING),
+                    count(
+                        Report,
+                        Report.status == ReportStatus.PENDING,
+                        what=func.count(func.distinct(Report.article_id)),
+                    ),
+                    count(Comment, Comment.status == CommentStatus.PENDING),
+                )
             )
         ).one()
-        return UserTotals(*(int(v) for v in row))
+        return LiveCounts(*(int(v or 0) for v in row))
 
     async def user_count(self) -> int:
         return int(await self.session.scalar(select(func.count()).select_from(User)) or 0)
-
-    async def articles_by_status(self) -> dict[ArticleStatus, int]:
-        rows = await self.session.execute(
-            select(Article.status, func.count()).group_by(Article.status)
-        )
-        return {ArticleStatus(status): int(count) for status, count in rows}
-
-    async def visible_channels(self) -> int:
-        query = select(func.count()).select_from(Channel).where(Channel.is_visible.is_(True))
-        return int(await self.session.scalar(query) or 0)
-
-    async def pending_legalizes(self) -> int:
-        query = select(func.count()).where(UserLegalizeLog.status == LegalizeStatus.PROCESSING)
-        return int(await self.session.scalar(query) or 0)
-
-    async def articles_with_pending_reports(self) -> int:
-        query = select(func.count(func.distinct(Report.article_id))).where(
-            Report.status == ReportStatus.PENDING
-        )
-        return int(await self.session.scalar(query) or 0)
-
-    async def pending_comments(self) -> int:
-        query = select(func.count()).where(Comment.status == CommentStatus.PENDING)
-        return int(await self.session.scalar(query) or 0)
 
     async def submitted_articles_per_day(self, begin: date, end: date) -> dict[date, int]:
         """Articles created each day that are not drafts now."""
