@@ -90,10 +90,12 @@ def split_l1(ids: Iterable[int]) -> tuple[dict[int, dict[str, Any]], list[int]]:
 
 
 async def absorb(
-    cache: Any, session: AsyncSession, lacking: list[int], raws: list[Any]
+    cache: Any, session: AsyncSession, lacking: list[int], raws: list[Any], *, load: bool = True
 ) -> dict[int, dict[str, Any]]:
     """Cards for ``lacking`` from their Redis values (``raws``, None when not read): decoded
-    into L1, and what Redis lacks loaded with one query and filled in one pipeline.
+    into L1, and what Redis lacks loaded with one query and filled in one pipeline
+    (``load=False``: left out, for a reader serving from Redis alone while the database is
+    down).
 
     Callers that read the card keys inside a larger pipeline (feed, detail) share this."""
     found: dict[int, dict[str, Any]] = {}
@@ -108,7 +110,7 @@ async def absorb(
     metrics.cache_lookup(
         "article:card", "redis", hits=len(lacking) - len(to_load), misses=len(to_load)
     )
-    if to_load:
+    if to_load and load:
         loaded = await _load_cards(session, to_load)
         found.update(loaded)
         await _fill(cache, to_load, loaded)
@@ -116,10 +118,10 @@ async def absorb(
 
 
 async def get_cards(
-    cache: Any, session: AsyncSession, ids: Iterable[int]
+    cache: Any, session: AsyncSession, ids: Iterable[int], *, load: bool = True
 ) -> dict[int, dict[str, Any]]:
     """Cards of the approved articles among ``ids``: one MGET for what L1 lacks, one query for
-    what Redis lacks, one pipelined fill."""
+    what Redis lacks (not with ``load=False``), one pipelined fill."""
     found, lacking = split_l1(ids)
     if not lacking:
         return found
@@ -128,7 +130,7 @@ async def get_cards(
     except RedisError:
         metrics.dependency_error("redis", "article.cards")
         raws = []
-    found.update(await absorb(cache, session, lacking, raws))
+    found.update(await absorb(cache, session, lacking, raws, load=load))
     return found
 
 

@@ -17,6 +17,7 @@ import orjson
 from cachetools import TTLCache
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from toutiao.kit import metrics
@@ -114,7 +115,11 @@ async def _remember_authors(
     missing.extend(need[len(raws) :])
     metrics.cache_lookup("author", "redis", hits=len(need) - len(missing), misses=len(missing))
     if missing:
-        profiles = await user_cache.get_profiles(runtime.cache, session, missing)
+        try:
+            profiles = await user_cache.get_profiles(runtime.cache, session, missing)
+        except SQLAlchemyError:  # database down: the cards still show, unnamed this time
+            log.warning("article.authors_unavailable count=%d", len(missing))
+            return
         for author_id in missing:
             _l1_authors[author_id] = _author(profiles.get(author_id, {"name": "", "photo": ""}))
 

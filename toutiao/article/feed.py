@@ -1,21 +1,38 @@
-"""The channel feed (app.md E32, E33): pinned articles + the recommender's batch.
+"""The channel feed (app.md E32, E33): pinned articles + this reader's next batch.
 
-Warm cost: zero SQL and at most two Redis round trips. Round trip 1 reads the pinned list and
-the cards L1 lacks in one pipeline; round trip 2 is ``cards.stage_two`` (authors, comment
-counters and the exposure event). The recommender is a gRPC call with a deadline; when it
-fails, a chronological local recall answers instead (the only SQL on this path).
+Where the batch comes from, cheapest first:
+
+1. a **replay** of the batch recorded at the requested time (the history, read in round
+   trip 1);
+2. a **fresh batch from the reader's wait queue** (``recommend.serving``): checked in memory,
+   recorded in round trip 2 with the cards' counters and the exposure event: no gRPC call,
+   no SQL. The recommender refills the queue ahead of need;
+3. the **recommender** (gRPC, with a deadline) when too little is queued: it ranks, records
+   the batch and queues the next ones;
+4. the **local recall** when the recommender is unavailable or has nothing: the channel's
+   newest articles minus what this reader was just shown (the only SQL on this path),
+   recorded like a queued batch;
+5. **the database down**: what Redis holds (the queue, the channel's popular articles, the
+   history, cached cards), said once per outage in the log.
+
+Warm cost of 1 and 2: zero SQL and two Redis round trips (one more when the worker's L1
+lacks cards of the queue head).
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
 from redis.exceptions import RedisError
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from toutiao.article import cache as article_cache
@@ -24,15 +41,44 @@ from toutiao.channel import service as channel_service
 from toutiao.kit.errors import BadRequest
 from toutiao.models import Article
 from toutiao.models.enums import ArticleStatus
-from toutiao.recommend import events
+from toutiao.recommend import events, history, keys, schemas, serving
+from toutiao.recommend.waiting import Exclusions
 from toutiao.runtime import Runtime
 
 log = logging.getLogger("toutiao.feed")
 
 BATCH_SIZE = 10
 MAX_PINNED = 20
+HOT_READ = 100  # popular articles read when serving from Redis alone
+OUTAGE_GAP = 300.0  # seconds without a database failure that end an outage (for the log)
+_outage = {"last": -OUTAGE_GAP}
 # Last pinned ids seen per channel: lets round trip 1 fetch their cards before it knows them.
 _pinned_guess: dict[int, list[int]] = {}
+
+Picks = list[tuple[int, dict[str, str]]]  # (article id, its trace strings)
+
+
+@dataclass
+class Page:
+    picks: Picks
+    pre_timestamp: int
+    exposure: str = ""
+    record: Callable[[Any], None] | None = None  # queued on round trip 2's pipeline
+
+
+@dataclass
+class Ask:
+    """One feed request, as the batch sources see it."""
+
+    runtime: Runtime
+    session: AsyncSession
+    reader: serving.Reader | None  # None: no id to keep a history under
+    channel_id: int
+    timestamp: int
+    count: int
+    pinned: list[int]
+    cards: dict[int, dict[str, Any]]  # filled as sources read cards
+    state: serving.QueueState | None  # None when Redis could not be read
 
 
 def pinned_key(channel_id: int) -> str:
@@ -48,42 +94,41 @@ async def check_channel(runtime: Runtime, session: AsyncSession, channel_id: int
 
 
 async def _round_trip_one(
-    runtime: Runtime, session: AsyncSession, channel_id: int, wanted: list[int]
-) -> tuple[list[int], dict[int, dict[str, Any]]]:
-    """Pinned ids (fresh) and the cards of ``wanted`` + likely pinned ids, in one pipeline."""
-    guess = _pinned_guess.get(channel_id, [])
-    ids = list(dict.fromkeys([*guess, *wanted]))
-    cards, lacking = article_cache.split_l1(ids)
-    shared = runtime.redis.cache is runtime.redis.storage
-    pinned: list[int] = []
+    runtime: Runtime, session: AsyncSession, ask: Ask, *, load: bool = True
+) -> None:
+    """Pinned ids, the reader's queue state and the cards of likely pinned ids: one pipeline
+    (two concurrent ones when the cache and storage roles are two servers)."""
+    guess = _pinned_guess.get(ask.channel_id, [])
+    ask.cards, lacking = article_cache.split_l1(guess)
+    reader = ask.reader
     raws: list[Any] = []
     try:
-        if shared:
-            async with runtime.store.pipeline(transaction=False) as pipe:
-                pipe.zrevrange(pinned_key(channel_id), 0, MAX_PINNED - 1)
-                if lacking:
-                    pipe.mget([article_cache.card_key(i) for i in lacking])
-                results = await pipe.execute()
-            pinned, raws = [int(m) for m in results[0]], (results[1] if lacking else [])
-        else:
-            pinned = [
-                int(m)
-                for m in await runtime.store.zrevrange(pinned_key(channel_id), 0, MAX_PINNED - 1)
-            ]
+        async with runtime.store.pipeline(transaction=False) as pipe:
+            pipe.zrevrange(pinned_key(ask.channel_id), 0, MAX_PINNED - 1)
+            if reader is not None:
+                serving.queue_read(pipe, reader, ask.timestamp)
+            shared = runtime.redis.cache is runtime.redis.storage
+            if lacking and shared:
+                pipe.mget([article_cache.card_key(i) for i in lacking])
+            results = await pipe.execute()
+        ask.pinned = [int(m) for m in results[0]]
+        if reader is not None:
+            ask.state = serving.parse_state(reader, results[1 : 1 + serving.commands(reader)])
+        if lacking:
             raws = (
-                await runtime.cache.mget([article_cache.card_key(i) for i in lacking])
-                if lacking
-                else []
+                results[-1]
+                if shared
+                else await runtime.cache.mget([article_cache.card_key(i) for i in lacking])
             )
     except RedisError:
-        log.warning("feed.redis_degraded channel=%s", channel_id)
-        raws = []
-    _pinned_guess[channel_id] = pinned
-    cards.update(await article_cache.absorb(runtime.cache, session, lacking, raws))
-    unguessed = [i for i in pinned if i not in ids]  # pinning changed since the last request
-    if unguessed:
-        cards.update(await article_cache.get_cards(runtime.cache, session, unguessed))
-    return pinned, cards
+        log.warning("feed.redis_degraded channel=%s", ask.channel_id)
+    _pinned_guess[ask.channel_id] = ask.pinned
+    ask.cards.update(await article_cache.absorb(runtime.cache, session, lacking, raws, load=load))
+    unguessed = [i for i in ask.pinned if i not in ask.cards and i not in guess]
+    if unguessed:  # pinning changed since the last request
+        ask.cards.update(
+            await article_cache.get_cards(runtime.cache, session, unguessed, load=load)
+        )
 
 
 def _trace(kind: str, article_id: int, channel_id: int, viewer: str) -> str:
@@ -120,6 +165,124 @@ async def local_recall(
     return [row.article_id for row in rows], pre
 
 
+def picks_of(ask: Ask, batch: serving.Pairs) -> Picks:
+    uid = ask.reader.uid if ask.reader else ""
+    return [(aid, schemas.tracks(uid, aid, label)) for aid, label in batch]
+
+
+def recorder(
+    ask: Ask, reader: serving.Reader, served: serving.Served, *, refill: bool = True
+) -> Callable[[Any], None]:
+    """Round trip 2's share of recording a batch the API chose."""
+    cards = ask.cards
+    channel_of = {aid: cards[aid]["ch_id"] for aid, _ in served.batch if aid in cards}
+    now_ms = time.time() * 1000
+
+    def record(pipe: Any) -> None:
+        serving.queue_record(
+            pipe,
+            reader,
+            ask.timestamp,
+            served,
+            channel_of=channel_of,
+            now_ms=now_ms,
+            count=ask.count,
+            refill=refill,
+        )
+
+    return record
+
+
+async def visible_channels(ask: Ask) -> set[int]:
+    if ask.channel_id:
+        return set()
+    return {ch["id"] for ch in await channel_service.all_channels(ask.runtime.cache, ask.session)}
+
+
+async def _from_queue(ask: Ask, state: serving.QueueState, reader: serving.Reader) -> Page | None:
+    head = serving.head(state, ask.count)
+    lacking = [a for a in head if a not in ask.cards]
+    ask.cards.update(await article_cache.get_cards(ask.runtime.cache, ask.session, lacking))
+    facts = {a: (ask.cards[a]["aut_id"], ask.cards[a]["ch_id"]) for a in head if a in ask.cards}
+    served = serving.choose(
+        state,
+        reader,
+        ask.count,
+        pinned=set(ask.pinned),
+        facts=facts,
+        visible=await visible_channels(ask),
+    )
+    if served is None:
+        return None
+    ids = [aid for aid, _ in served.batch]
+    return Page(
+        picks_of(ask, served.batch),
+        state.position.latest,
+        schemas.exposure(reader.uid, ids),
+        recorder(ask, reader, served),
+    )
+
+
+async def _from_recommender(ask: Ask) -> Page | None:
+    reco = ask.runtime.reco
+    if reco is None:
+        return None
+    uid = ask.reader.uid if ask.reader else ""
+    batch = await reco.user_recommend(uid, ask.channel_id, ask.count, ask.timestamp)
+    if batch is None:
+        return None
+    fresh = ask.state is None or ask.state.position.is_fresh(ask.timestamp)
+    if not batch.items and fresh:
+        return None  # nothing left for this reader: the local recall answers
+    picks = [(item.article_id, item.track) for item in batch.items]
+    return Page(picks, batch.time_stamp, batch.exposure)
+
+
+async def _from_local_recall(ask: Ask) -> Page:
+    state = ask.state
+    recent = state.position.recent if state else set()
+    ids, pre = await local_recall(
+        ask.session, ask.channel_id, ask.timestamp, [*ask.pinned, *recent], ask.count
+    )
+    if len(ids) < ask.count and state is not None and state.position.newest:
+        # a small channel: skipping only the last batch still never repeats it
+        skip = [*ask.pinned, *state.position.newest, *ids]
+        more, older = await local_recall(
+            ask.session, ask.channel_id, ask.timestamp, skip, ask.count - len(ids)
+        )
+        ids, pre = ids + more, older if more else pre
+    ask.cards.update(
+        await article_cache.get_cards(
+            ask.runtime.cache, ask.session, [i for i in ids if i not in ask.cards]
+        )
+    )
+    ids = [i for i in ids if i in ask.cards]
+    reader = ask.reader
+    if reader is None or state is None:
+        viewer = reader.uid if reader else ""
+        return Page([(i, local_traces(i, ask.channel_id, viewer)) for i in ids], pre)
+    batch = [(i, "recent") for i in ids]
+    page = Page(picks_of(ask, batch), pre, schemas.exposure(reader.uid, ids) if ids else "")
+    if ids and state.position.is_fresh(ask.timestamp):  # the next pull skips these
+        page.record = recorder(
+            ask, reader, serving.Served(batch, [], 0), refill=ask.runtime.reco is not None
+        )
+    return page
+
+
+async def _batch(ask: Ask) -> Page:
+    state, reader = ask.state, ask.reader
+    if state is not None and reader is not None:
+        position = state.position
+        if not position.is_fresh(ask.timestamp) and position.at:
+            return Page(picks_of(ask, position.batch), position.older)
+        if position.is_fresh(ask.timestamp):
+            page = await _from_queue(ask, state, reader)
+            if page is not None:
+                return page
+    return await _from_recommender(ask) or await _from_local_recall(ask)
+
+
 async def channel_feed(
     runtime: Runtime,
     session: AsyncSession,
@@ -132,45 +295,102 @@ async def channel_feed(
 ) -> dict[str, Any]:
     """``{pre_timestamp, results}`` for E33 (E32 calls it with the current time)."""
     await check_channel(runtime, session, channel_id)
-    batch = (
-        await runtime.reco.user_recommend(viewer, channel_id, count, timestamp)
-        if runtime.reco
-        else None
-    )
-    if batch is not None:
-        picks = [(item.article_id, item.track) for item in batch.items]
-        pre_timestamp, exposure = batch.time_stamp, batch.exposure
-    else:
-        picks, pre_timestamp, exposure = [], 0, ""
-    pinned, cards = await _round_trip_one(runtime, session, channel_id, [a for a, _ in picks])
-    if batch is None:
-        ids, pre_timestamp = await local_recall(session, channel_id, timestamp, pinned, count)
-        picks = [(i, local_traces(i, channel_id, viewer)) for i in ids]
-        cards.update(
-            await article_cache.get_cards(
-                runtime.cache, session, [i for i in ids if i not in cards]
-            )
+    reader = serving.Reader(viewer, channel_id) if viewer else None
+    ask = Ask(runtime, session, reader, channel_id, timestamp, count, [], {}, None)
+    try:
+        await _round_trip_one(runtime, session, ask)
+        page = await _batch(ask)
+        await _cards_of(ask, page, load=True)
+    except SQLAlchemyError:
+        _database_down(channel_id)
+        page = await _from_redis(ask)
+        await _cards_of(ask, page, load=False)
+    return await _present(ask, page, with_top=with_top, viewer=viewer)
+
+
+async def _cards_of(ask: Ask, page: Page, *, load: bool) -> None:
+    """Cards of picks no source has read yet (the recommender's, a replay's)."""
+    lacking = [aid for aid, _ in page.picks if aid not in ask.cards]
+    if lacking:
+        found = await article_cache.get_cards(ask.runtime.cache, ask.session, lacking, load=load)
+        ask.cards.update(found)
+
+
+def _database_down(channel_id: int) -> None:
+    now = time.monotonic()
+    if now - _outage["last"] > OUTAGE_GAP:
+        log.warning(
+            "feed.database_down channel=%s: feeds served from Redis (queued batches, popular "
+            "articles, cached cards) until the database answers",
+            channel_id,
         )
+    _outage["last"] = now
+
+
+async def _from_redis(ask: Ask) -> Page:
+    """The next batch from Redis alone: the queue, then the channel's popular articles, with
+    cached cards only; a replay when the history has the batch."""
+    await _round_trip_one(ask.runtime, ask.session, ask, load=False)
+    reader, state = ask.reader, ask.state
+    if state is not None and not state.position.is_fresh(ask.timestamp):
+        return Page(picks_of(ask, state.position.batch), state.position.older)
+    try:
+        hot = await ask.runtime.store.zrevrange(keys.hot(ask.channel_id), 0, HOT_READ - 1)
+    except RedisError:
+        hot = []
+    queued = state.waiting if state else []
+    seen = {a for a, _ in queued}
+    pairs = [*queued, *((int(a), "hot") for a in hot if int(a) not in seen)]
+    lacking = [a for a, _ in pairs if a not in ask.cards]
+    ask.cards.update(
+        await article_cache.get_cards(ask.runtime.cache, ask.session, lacking, load=False)
+    )
+    facts = {a: (ask.cards[a]["aut_id"], ask.cards[a]["ch_id"]) for a, _ in pairs if a in ask.cards}
+    position = state.position if state else history.Position(0, 0, 0)
+    candidates = serving.QueueState(position, pairs, (state and state.exclusions) or None)
+    if candidates.exclusions is None:
+        candidates.exclusions = Exclusions(set(), set(), "")
+    served = serving.choose(
+        candidates,
+        reader or serving.Reader("", ask.channel_id),
+        ask.count,
+        pinned=set(ask.pinned),
+        facts=facts,
+        visible={channel for _, channel in facts.values()},  # the channel list may be gone
+        partial=True,
+    )
+    if served is None:
+        return Page([], 0)
+    page = Page(picks_of(ask, served.batch), position.latest)
+    if reader is not None and state is not None:
+        page.record = recorder(ask, reader, served, refill=False)
+    return page
+
+
+async def _present(ask: Ask, page: Page, *, with_top: bool, viewer: str) -> dict[str, Any]:
+    cards, pinned, channel_id = ask.cards, ask.pinned, ask.channel_id
     chosen = [cards[i] for i in pinned if i in cards] if with_top else []
     tops = len(chosen)
     tracks = []
-    for article_id, track in picks:
+    for article_id, track in page.picks:
         if article_id in cards and article_id not in pinned:
             chosen.append(cards[article_id])
             tracks.append(track)
 
-    def record_exposure(pipe: Any) -> None:
-        if exposure and picks:
+    def extra(pipe: Any) -> None:
+        if page.record is not None:
+            page.record(pipe)
+        if page.exposure and page.picks:
             events.queue_event(
                 pipe,
                 action="exposure",
                 user_id=viewer,
                 article_id=None,
                 channel_id=channel_id,
-                param=exposure,
+                param=page.exposure,
             )
 
-    items, _ = await present_cards(runtime, session, chosen, extra=record_exposure)
+    items, _ = await present_cards(ask.runtime, ask.session, chosen, extra=extra)
     for index, item in enumerate(items):
         item["is_top"] = 1 if index < tops else 0
         item["trace"] = (
@@ -178,4 +398,4 @@ async def channel_feed(
             if index >= tops
             else local_traces(item["art_id"], channel_id, viewer)
         )
-    return {"pre_timestamp": pre_timestamp, "results": items}
+    return {"pre_timestamp": page.pre_timestamp, "results": items}

@@ -12,7 +12,6 @@ replay costs one round trip.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,13 +30,10 @@ from toutiao.recommend.meta import (
 )
 from toutiao.recommend.profile import Profile, bootstrap_profile, parse_profile
 from toutiao.recommend.recall import Candidate, Pool
-from toutiao.recommend.schemas import TRACK_ACTIONS, RecoBatch, RecoItem
+from toutiao.recommend.schemas import RecoBatch, RecoItem, exposure, tracks
 from toutiao.recommend.similar import queue_similar
 from toutiao.recommend.waiting import Exclusions, Pairs
 
-ALGORITHM = "reco-v1"
-SHOWN_CAP = 600  # ~60 batches; bounds the heaviest readers to ~50 KB
-SHOWN_TTL = 7 * 86400
 # With too few unseen candidates, articles shown at least this long ago may come back.
 RESHOW_AFTER = 6 * 3600.0
 PROFILE_READ = 100
@@ -53,6 +49,7 @@ class _State:
     profile: Profile = field(default_factory=Profile)
     pinned: set[int] = field(default_factory=set)
     waiting: Pairs = field(default_factory=list)
+    last_rank: int = -1  # the highest rank in the queue (-1: empty)
     # None until known: a registered user's cached copy was missing or stale
     exclusions: Exclusions | None = field(default_factory=lambda: Exclusions(set(), set(), ""))
     exclusions_version: str = ""  # keys.exclusions_version as read with the state
@@ -65,30 +62,6 @@ class _Request:
     channel_id: int
     count: int
     now: float
-
-
-def _registered(uid: str) -> int | None:
-    if uid.isascii() and uid.isdigit() and len(uid) <= 19 and int(uid) < 2**63:
-        return int(uid)
-    return None
-
-
-def _json(value: dict[str, str]) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def tracks(uid: str, article_id: int, sources: str) -> dict[str, str]:
-    """The four track strings: the same JSON as ``_json`` would write, assembled from one
-    encoding of the variable parts (40 per batch)."""
-    tail = _json({"userId": uid, "articleId": str(article_id), "algorithmCombine": sources})
-    return {action: f'{{"action":"{action}",{tail[1:]}' for action in TRACK_ACTIONS}
-
-
-def exposure(uid: str, article_ids: list[int]) -> str:
-    ids = "[" + ",".join(map(str, article_ids)) + "]"
-    return _json(
-        {"action": "exposure", "userId": uid, "articleId": ids, "algorithmCombine": ALGORITHM}
-    )
 
 
 class Recommender:
@@ -113,17 +86,14 @@ class Recommender:
         self, user_id: str, channel_id: int, article_num: int, time_stamp: int
     ) -> RecoBatch:
         uid = user_id.strip()
-        req = _Request(uid, _registered(uid), channel_id, article_num, self.clock())
+        req = _Request(uid, keys.registered_user(uid), channel_id, article_num, self.clock())
         state = await self._read_state(req, time_stamp)
         if uid and not state.position.is_fresh(time_stamp):
             return self._replay(req, state.position)
         ranked = await self._from_queue(req, state)
         if ranked is None:
             if uid:  # only ranking needs the profile
-                state.profile, booted = await self._read_profile(uid)
-                if not booted and req.user_id is not None:
-                    await bootstrap_profile(self.db, self.redis, uid, req.user_id)
-                    state.profile, _ = await self._read_profile(uid)
+                await self._load_profile(req, state)
             want = req.count * waiting.WAIT_BATCHES if uid else req.count
             ranked = [(c.article_id, c.label) for c in await self._fresh(req, state, want)]
         batch, rest = ranked[: req.count], ranked[req.count :]
@@ -179,10 +149,17 @@ class Recommender:
             latest, around, queued = results[2:5]
             state.position = history.parse_position(latest, around)
             state.waiting = waiting.parse_waiting(queued)
+            state.last_rank = waiting.last_rank(queued)
         if registered:
             state.exclusions_version = waiting.version_text(results[6])
             state.exclusions = waiting.parse_exclusions(results[5], state.exclusions_version)
         return state
+
+    async def _load_profile(self, req: _Request, state: _State) -> None:
+        state.profile, booted = await self._read_profile(req.uid)
+        if not booted and req.user_id is not None:
+            await bootstrap_profile(self.db, self.redis, req.uid, req.user_id)
+            state.profile, _ = await self._read_profile(req.uid)
 
     async def _read_profile(self, uid: str) -> tuple[Profile, bool]:
         """The user's interest profile, and whether it exists or was bootstrapped lately."""
@@ -210,13 +187,9 @@ class Recommender:
     ) -> None:
         """Record the batch, mark it shown, queue ``rest`` (and take the batch out of the
         user's other queue), cache freshly read exclusions: one round trip."""
-        shown_key = keys.shown(req.uid)
-        now_ms = req.now * 1000
 
         def mark_shown(pipe: Any) -> None:
-            pipe.zadd(shown_key, {str(aid): now_ms for aid, _ in batch})
-            pipe.zremrangebyrank(shown_key, 0, -SHOWN_CAP - 1)
-            pipe.expire(shown_key, SHOWN_TTL)
+            waiting.queue_mark_shown(pipe, req.uid, (aid for aid, _ in batch), req.now * 1000)
             waiting.queue_waiting(pipe, req.uid, req.channel_id, rest)
             self._unqueue_elsewhere(pipe, req, batch)
             if exclusions is not None and exclusions.loaded:
@@ -227,17 +200,37 @@ class Recommender:
         )
 
     def _unqueue_elsewhere(self, pipe: Any, req: _Request, batch: history.Batch) -> None:
-        """An article waits in at most two of a user's queues: its channel's and channel 0's."""
-        served = [a for a, _ in batch]
+        known, _ = self._meta.lookup(aid for aid, _ in batch)
+        channel_of = {aid: meta.channel_id for aid, meta in known.items()}
         if req.channel_id:
-            waiting.queue_unqueue(pipe, req.uid, 0, served)
-            return
-        known, _ = self._meta.lookup(served)
-        by_channel: dict[int, list[int]] = {}
-        for aid, meta in known.items():
-            by_channel.setdefault(meta.channel_id, []).append(aid)
-        for channel_id, ids in by_channel.items():
-            waiting.queue_unqueue(pipe, req.uid, channel_id, ids)
+            channel_of = {aid: req.channel_id for aid, _ in batch}
+        waiting.queue_unqueue_elsewhere(pipe, req.uid, req.channel_id, channel_of)
+
+    # -- refilling a queue ahead of need -----------------------------------------------------
+
+    async def refill(self, uid: str, channel_id: int, count: int) -> int:
+        """Top the user's queue of ``channel_id`` up to ``REFILL_BATCHES`` batches when fewer
+        than ``REFILL_BELOW`` wait; returns how many articles were added."""
+        uid = uid.strip()
+        if not uid:
+            return 0
+        req = _Request(uid, keys.registered_user(uid), channel_id, count, self.clock())
+        state = await self._read_state(req, 0)
+        if len(state.waiting) >= waiting.REFILL_BELOW * count:
+            return 0
+        await self._load_profile(req, state)
+        queued = {a for a, _ in state.waiting}
+        want = count * waiting.REFILL_BATCHES
+        found = await self._fresh(req, state, want)
+        added = [(c.article_id, c.label) for c in found if c.article_id not in queued]
+        added = added[: max(want - len(queued), 0)]
+        exclusions = state.exclusions
+        async with self.redis.pipeline(transaction=False) as pipe:
+            waiting.queue_append(pipe, uid, channel_id, added, state.last_rank)
+            if exclusions is not None and exclusions.loaded:
+                waiting.queue_exclusions(pipe, uid, exclusions)
+            await pipe.execute()
+        return len(added)
 
     # -- a fresh batch ---------------------------------------------------------------------
 
@@ -260,18 +253,25 @@ class Recommender:
         return left if len(left) >= req.count else None
 
     async def _fresh(self, req: _Request, state: _State, want: int) -> list[Candidate]:
-        """Recall, rank and check ``want`` articles (the first batch and the queue)."""
+        """Recall, rank and check ``want`` articles (the first batch and the queue); articles
+        shown before come after every unseen one."""
         async with self.db.read_session() as session:
             cands, excluded = await self._candidates(session, req, state)
+            again: list[Candidate] = []
             if req.uid and cands:
-                cands = await self._not_shown(session, req, state, cands, excluded, want)
+                cands, again = await self._not_shown(session, req, state, cands, excluded, want)
             cands = rank.shortlist(cands, SHORTLIST, state.profile, req.now)
-            if not cands:
+            if not cands and not again:
                 return []
             async with self.redis.pipeline(transaction=False) as pipe:
-                recall.queue_features(pipe, [c.article_id for c in cands])
-                recall.apply_features(cands, await pipe.execute())
-        return rank.pick(cands, want, state.profile, req.now, mixed_channels=req.channel_id == 0)
+                recall.queue_features(pipe, [c.article_id for c in [*cands, *again]])
+                recall.apply_features([*cands, *again], await pipe.execute())
+        mixed = req.channel_id == 0
+        chosen = rank.pick(cands, want, state.profile, req.now, mixed_channels=mixed)
+        if len(chosen) < want and again:
+            left = want - len(chosen)
+            chosen += rank.pick(again, left, state.profile, req.now, mixed_channels=mixed)
+        return chosen
 
     def _eligible(self, meta: ArticleMeta, req: _Request, blocked: set[int]) -> bool:
         if meta.author_id in blocked:
@@ -332,10 +332,12 @@ class Recommender:
         cands: list[Candidate],
         excluded: Exclusions,
         want: int,
-    ) -> list[Candidate]:
-        """Drop what this user was shown. Too little left: dig older articles of the channel;
-        still too little: bring back what was shown longest ago (at least RESHOW_AFTER ago)."""
-        fresh, stale = await self._split_shown(cands, req)
+    ) -> tuple[list[Candidate], list[Candidate]]:
+        """(unseen, shown before) candidates: drop what this user was shown. Too little left: dig older articles of the channel;
+        still too little: bring back what was shown longest ago (not in the newest batches,
+        or at least RESHOW_AFTER ago)."""
+        recent = state.position.recent
+        fresh, stale = await self._split_shown(cands, req, recent)
         if len(fresh) < want:
             disliked, blocked = excluded.disliked, excluded.blocked
             listed = [c.published for c in cands if c.sources & {"recent", "interest"}]
@@ -347,23 +349,28 @@ class Recommender:
                     pool.add([aid], "recent")
                     known[aid] = meta
             more_fresh, more_stale = await self._split_shown(
-                self._admit(pool, known, req, blocked), req
+                self._admit(pool, known, req, blocked), req, recent
             )
             fresh += more_fresh
             stale = sorted([*stale, *more_stale], key=lambda ws: ws[0])
-        return fresh + [c for _, c in stale[: max(want - len(fresh), 0)]]
+        return fresh, [c for _, c in stale[: max(want - len(fresh), 0)]]
 
     async def _split_shown(
-        self, cands: list[Candidate], req: _Request
+        self, cands: list[Candidate], req: _Request, recent: set[int]
     ) -> tuple[list[Candidate], list[tuple[float, Candidate]]]:
-        """(never shown, (when, candidate) shown at least RESHOW_AFTER ago)."""
+        """(never shown, (when, candidate) shown before: not in the ``recent`` batches or at
+        least RESHOW_AFTER ago)."""
         if not cands:
             return [], []
         members = [str(c.article_id) for c in cands]
         shown_ms = await self.redis.zmscore(keys.shown(req.uid), members)
         cutoff = (req.now - RESHOW_AFTER) * 1000
         fresh = [c for c, when in zip(cands, shown_ms, strict=True) if when is None]
-        stale = [(w, c) for c, w in zip(cands, shown_ms, strict=True) if w and w <= cutoff]
+        stale = [
+            (w, c)
+            for c, w in zip(cands, shown_ms, strict=True)
+            if w and (w <= cutoff or c.article_id not in recent)
+        ]
         return fresh, sorted(stale, key=lambda ws: ws[0])
 
     async def _recall_redis(self, req: _Request, profile: Profile) -> Pool:

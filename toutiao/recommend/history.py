@@ -19,6 +19,7 @@ from toutiao.recommend import keys
 
 MAX_BATCHES = 30
 HISTORY_TTL = 30 * 86400
+RECENT_BATCHES = 3  # the newest batches read with a position: what the reader just saw
 
 Batch = list[tuple[int, str]]  # (article id, the recall sources that found it)
 
@@ -31,6 +32,8 @@ class Position:
     at: int  # newest batch recorded at or before the request, 0 if none
     older: int  # the batch before ``at``, 0 if none
     batch: Batch = field(default_factory=list)  # the batch recorded at ``at``
+    recent: set[int] = field(default_factory=set)  # articles of the newest RECENT_BATCHES
+    newest: set[int] = field(default_factory=set)  # articles of the newest batch
 
     def is_fresh(self, time_stamp: int) -> bool:
         return time_stamp > self.latest
@@ -38,7 +41,7 @@ class Position:
 
 def queue_position(pipe: Any, uid: str, channel_id: int, time_stamp: int) -> None:
     key = keys.history(uid, channel_id)
-    pipe.zrevrange(key, 0, 0, withscores=True)
+    pipe.zrevrange(key, 0, RECENT_BATCHES - 1, withscores=True)
     pipe.zrevrangebyscore(key, time_stamp, "-inf", start=0, num=2, withscores=True)
 
 
@@ -57,6 +60,8 @@ def parse_position(latest: list[Any], around: list[Any]) -> Position:
         at=stamps[0] if stamps else 0,
         older=stamps[1] if len(stamps) > 1 else 0,
         batch=_decode(around[0][0]) if around else [],
+        recent={aid for member, _ in latest for aid, _ in _decode(member)},
+        newest={aid for aid, _ in _decode(latest[0][0])} if latest else set(),
     )
 
 
@@ -70,12 +75,16 @@ async def record_batch(
     extra: Callable[[Any], None] | None = None,
 ) -> None:
     """Record a batch; ``extra`` queues more commands on the same pipeline."""
-    his = keys.history(uid, channel_id)
-    member = f"{time_stamp}|{json.dumps(batch, separators=(',', ':'))}"
     async with redis.pipeline(transaction=False) as pipe:
         if extra is not None:
             extra(pipe)
-        pipe.zadd(his, {member: time_stamp})
-        pipe.zremrangebyrank(his, 0, -MAX_BATCHES - 1)
-        pipe.expire(his, HISTORY_TTL)
+        queue_record_batch(pipe, uid, channel_id, time_stamp, batch)
         await pipe.execute()
+
+
+def queue_record_batch(pipe: Any, uid: str, channel_id: int, time_stamp: int, batch: Batch) -> None:
+    his = keys.history(uid, channel_id)
+    member = f"{time_stamp}|{json.dumps(batch, separators=(',', ':'))}"
+    pipe.zadd(his, {member: time_stamp})
+    pipe.zremrangebyrank(his, 0, -MAX_BATCHES - 1)
+    pipe.expire(his, HISTORY_TTL)

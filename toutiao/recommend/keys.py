@@ -9,7 +9,8 @@
 | ``reco:user:{uid}:shown`` | zset | articles shown in fresh batches -> time (ms), 600, 7 days |
 | ``reco:user:{uid}:{cid}:his`` | zset | ``"{ts}|[[article_id, sources], ...]"`` -> ts (ms); 30, 30 days |
 | ``reco:user:{uid}:boot`` | string | marker: interest bootstrapped from the database lately |
-| ``reco:user:{uid}:{cid}:wait`` | list | ranked ``"{article_id} {sources}"`` waiting to be served, 10 min |
+| ``reco:user:{uid}:{cid}:wait`` | zset | article -> rank x 64 + recall-source bits, waiting to be served, 10 min |
+| ``reco:refill`` | list | ``"{cid} {count} {uid}"``: queues the API found running low (``waiting.py``) |
 | ``reco:user:{uid}:excl`` | string | JSON cache of the user's dislikes and blocked authors, 10 min |
 | ``reco:user:{uid}:excl:v`` | string | bumped by the API when those change (``events.exclusions_changed``) |
 | ``reco:catalog:v`` | string | bumped when an approved article stops being servable |
@@ -41,6 +42,7 @@ HOT = "reco:hot"
 ART_KEYWORDS = "reco:idx:artkw"
 DF = "reco:idx:df"
 INDEX_META = "reco:idx:meta"
+REFILL = "reco:refill"
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
 
@@ -50,6 +52,13 @@ def user_part(user_id: str) -> str:
     if _SAFE_ID.fullmatch(user_id):
         return user_id
     return "h:" + hashlib.sha1(user_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def registered_user(uid: str) -> int | None:
+    """The user id when ``uid`` names a registered user (anonymous ids are ``anon:...``)."""
+    if uid.isascii() and uid.isdigit() and len(uid) <= 19 and int(uid) < 2**63:
+        return int(uid)
+    return None
 
 
 def interest(uid: str) -> str:

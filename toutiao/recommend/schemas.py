@@ -1,10 +1,13 @@
-"""The recommender's answers, shared by the engine, the gRPC server and its client."""
+"""The recommender's answers and track strings, shared by the engine, the gRPC server and
+its client, and the API when it serves a queued batch itself."""
 
 from __future__ import annotations
 
+import json
 from typing import NamedTuple
 
 TRACK_ACTIONS = ("click", "collect", "share", "read")
+ALGORITHM = "reco-v1"
 
 
 class RecoItem(NamedTuple):
@@ -16,3 +19,21 @@ class RecoBatch(NamedTuple):
     exposure: str  # empty for a history replay
     time_stamp: int  # cursor of the previous (older) batch, 0 when there is none
     items: list[RecoItem]
+
+
+def _json(value: dict[str, str]) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def tracks(uid: str, article_id: int, sources: str) -> dict[str, str]:
+    """The four track strings: the same JSON as ``_json`` would write, assembled from one
+    encoding of the variable parts (40 per batch)."""
+    tail = _json({"userId": uid, "articleId": str(article_id), "algorithmCombine": sources})
+    return {action: f'{{"action":"{action}",{tail[1:]}' for action in TRACK_ACTIONS}
+
+
+def exposure(uid: str, article_ids: list[int]) -> str:
+    ids = "[" + ",".join(map(str, article_ids)) + "]"
+    return _json(
+        {"action": "exposure", "userId": uid, "articleId": ids, "algorithmCombine": ALGORITHM}
+    )

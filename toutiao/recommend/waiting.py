@@ -12,6 +12,14 @@ recall and ranking:
   the version the API bumps after every committed change (``events.queue_exclusions_changed``):
   a copy read under another version is stale and reloaded.
 
+Who serves from the queue: the API itself (``serving.py``: no gRPC call, no SQL) while at
+least a batch's worth passes its checks; the recommender when the API finds too little
+queued. After serving, an API that leaves fewer than ``REFILL_BELOW`` batches queued pushes
+a refill request (``keys.REFILL``, a bounded list) in the same pipeline, and every
+recommender process pops those requests and tops the queue up to ``REFILL_BATCHES``
+(``refill.py``), so a steady reader finds the queue full and the recommender is called
+inline only for a new reader or a cold channel.
+
 The reference system kept the same kind of queue (``reco:{user}:{channel}:art``, pre-ranked
 candidates moved in from offline recall).
 """
@@ -29,6 +37,11 @@ from toutiao.recommend.rank import SOURCE_WEIGHTS
 WAIT_BATCHES = 4
 WAIT_TTL = 600
 EXCLUSIONS_TTL = 600
+REFILL_BELOW = 2  # batches: fewer left after serving asks for a refill
+REFILL_BATCHES = 8  # batches: what a refill tops the queue up to
+REFILL_MAX = 10_000  # pending refill requests kept (the oldest are dropped)
+SHOWN_CAP = 600  # ~60 batches; bounds the heaviest readers to ~50 KB
+SHOWN_TTL = 7 * 86400
 
 Pairs = list[tuple[int, str]]  # (article id, the recall sources that found it)
 
@@ -73,11 +86,72 @@ def queue_waiting(pipe: Any, uid: str, channel_id: int, pairs: Pairs) -> None:
         pipe.expire(key, WAIT_TTL)
 
 
+def queue_append(pipe: Any, uid: str, channel_id: int, pairs: Pairs, after: int) -> None:
+    """Add ``pairs`` behind what waits (``after``: the number of queue slots in use; a
+    member already there keeps its place)."""
+    if not pairs:
+        return
+    key = keys.waiting(uid, channel_id)
+    start = after + 1
+    members = {str(a): (start + i) * _SLOTS + _bits(label) for i, (a, label) in enumerate(pairs)}
+    pipe.zadd(key, members, nx=True)
+    pipe.expire(key, WAIT_TTL)
+
+
+def last_rank(raw: list[Any]) -> int:
+    """The highest rank in a queue read by :func:`queue_read_waiting` (-1 when empty)."""
+    return max((int(score) // _SLOTS for _, score in raw), default=-1)
+
+
 def queue_unqueue(pipe: Any, uid: str, channel_id: int, article_ids: Iterable[int]) -> None:
     """Served elsewhere: drop these from the user's queue of ``channel_id``."""
     members = [str(a) for a in article_ids]
     if members:
         pipe.zrem(keys.waiting(uid, channel_id), *members)
+
+
+def queue_unqueue_elsewhere(
+    pipe: Any, uid: str, channel_id: int, channel_of: dict[int, int]
+) -> None:
+    """An article waits in at most two of a user's queues (its channel's and channel 0's):
+    served from one (``channel_of``: article -> its channel), it leaves the other."""
+    if channel_id:
+        queue_unqueue(pipe, uid, 0, channel_of)
+        return
+    by_channel: dict[int, list[int]] = {}
+    for aid, cid in channel_of.items():
+        by_channel.setdefault(cid, []).append(aid)
+    for cid, ids in by_channel.items():
+        queue_unqueue(pipe, uid, cid, ids)
+
+
+def queue_mark_shown(pipe: Any, uid: str, article_ids: Iterable[int], now_ms: float) -> None:
+    key = keys.shown(uid)
+    members = {str(aid): now_ms for aid in article_ids}
+    if members:
+        pipe.zadd(key, members)
+        pipe.zremrangebyrank(key, 0, -SHOWN_CAP - 1)
+        pipe.expire(key, SHOWN_TTL)
+
+
+@dataclass(frozen=True)
+class RefillRequest:
+    uid: str
+    channel_id: int
+    count: int
+
+
+def queue_refill_request(pipe: Any, request: RefillRequest) -> None:
+    pipe.lpush(keys.REFILL, f"{request.channel_id} {request.count} {request.uid}")
+    pipe.ltrim(keys.REFILL, 0, REFILL_MAX - 1)
+
+
+def parse_refill_request(raw: str) -> RefillRequest | None:
+    channel, _, rest = raw.partition(" ")
+    count, _, uid = rest.partition(" ")
+    if not (channel.isdigit() and count.isdigit() and uid):
+        return None
+    return RefillRequest(uid, int(channel), min(max(int(count), 1), 50))
 
 
 @dataclass

@@ -17,6 +17,7 @@ from toutiao.config import Settings
 from toutiao.kit.grpc_ops import stop_server
 from toutiao.recommend import text
 from toutiao.recommend.engine import Recommender
+from toutiao.recommend.refill import run_refills
 from toutiao.recommend.tasks import RECOMMEND_JOBS, schedule
 from toutiao.rpc.server import start_rpc_server
 from toutiao.runtime import Runtime, build_runtime
@@ -37,12 +38,14 @@ async def serve_recommender(
 ) -> AsyncIterator[int]:
     """Serve until the block exits; yields the bound port.
 
-    Jobs go on ``scheduler`` when one is given (the caller starts and stops it), else on a
+    The queue refiller (``recommend.refill``) always runs. Jobs go on ``scheduler`` when one is given (the caller starts and stops it), else on a
     scheduler of our own; ``run_jobs=False`` leaves them to another process.
     """
     text.configure(runtime.settings.data_dir / "jieba")
     recommender = Recommender(runtime.db, runtime.store)
     server, bound = await start_rpc_server(recommender, host=host, port=port)
+    stop_refills = asyncio.Event()
+    refills = asyncio.create_task(run_refills(recommender, runtime.store, stop_refills))
     own = None
     leader = None
     try:
@@ -56,6 +59,11 @@ async def serve_recommender(
                 own.start()
         yield bound
     finally:
+        stop_refills.set()
+        try:
+            await asyncio.wait_for(refills, STOP_GRACE)
+        except (TimeoutError, asyncio.CancelledError):
+            log.warning("rpc.refills_cancelled")
         if own is not None:
             own.shutdown(wait=False)
             with contextlib.suppress(Exception):
@@ -66,6 +74,7 @@ async def serve_recommender(
                     scheduler.remove_job(job.name)
         await stop_server(server, STOP_GRACE)
         await recommender.close()
+
         log.info("rpc.stopped port=%d", bound)
 
 

@@ -271,3 +271,34 @@ async def test_reads_keep_working_when_redis_is_down(settings, world):
             assert detail.status_code == 200 and detail.json()["data"]["aut_name"] == "作者"
             assert (await http.get("/app/v1_0/channels")).status_code == 200
             assert (await http.get(f"/app/v1_0/users/{world['author'].user_id}")).status_code == 200
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Anony phone-1"}])
+async def test_anonymous_readers_page_like_everyone_else(client, world, headers):
+    """Issue: a reader without a header got the same batch with ``pre_timestamp: 0`` on every
+    pull. Now every pull (here from the local recall: no recommender) brings articles the
+    previous one did not show, and ``pre_timestamp`` leads to older ones."""
+    start = ms(datetime.now())
+    pages = []
+    for pull in range(8):
+        body = (await client.get(feed_url(world["go"], start + pull, 0), headers=headers)).json()
+        pages.append(body["data"])
+    for n, page in enumerate(pages):
+        ids = [r["art_id"] for r in page["results"]]
+        assert ids and world["pinned"] not in ids and page["pre_timestamp"] > 0
+        if n:
+            assert not set(ids) & {r["art_id"] for r in pages[n - 1]["results"]}
+    scrolled = (
+        await client.get(feed_url(world["go"], pages[-1]["pre_timestamp"], 0), headers=headers)
+    ).json()["data"]
+    last = {r["art_id"] for r in pages[-1]["results"]}
+    assert scrolled["results"] and not {r["art_id"] for r in scrolled["results"]} & last
+
+
+async def test_another_device_has_its_own_history(client, world):
+    start = ms(datetime.now())
+    first = await client.get(feed_url(world["go"], start, 0), headers={"User-Agent": "a"})
+    other = await client.get(feed_url(world["go"], start + 1, 0), headers={"User-Agent": "b"})
+    assert [r["art_id"] for r in first.json()["data"]["results"]] == [
+        r["art_id"] for r in other.json()["data"]["results"]
+    ]

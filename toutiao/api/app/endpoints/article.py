@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 
 from toutiao.api.app.deps import OptionalUser
 from toutiao.api.app.schemas.feed import ArticleDetail, FeedPage, FeedV10Page
@@ -39,16 +40,24 @@ def _flag(name: str, value: str) -> bool:
     raise BadRequest(f"{name}: must be 0 or 1")
 
 
-def _viewer(user_id: int | None, anonymous_id: str | None) -> str:
+def _viewer(user_id: int | None, anonymous_id: str | None, request: Request) -> str:
     """The recommender's user id; anonymous devices are namespaced so an ``Anony <user id>``
-    header can't read a real user's history."""
+    header can't read a real user's history. A reader without any header pages under an id
+    derived from its address and User-Agent, so it too gets new articles on every pull and
+    a history to scroll back through."""
     if user_id is not None:
         return str(user_id)
-    return f"anon:{anonymous_id}" if anonymous_id else ""
+    if anonymous_id:
+        return f"anon:{anonymous_id}"
+    host = request.client.host if request.client else ""
+    agent = request.headers.get("user-agent", "")
+    digest = hashlib.blake2b(f"{host}|{agent}".encode(errors="replace"), digest_size=8)
+    return f"anon:net:{digest.hexdigest()}"
 
 
 @router.get("/v1_1/articles", name="news.articles_v1_1", response_model=Envelope[FeedPage])
 async def get_feed(
+    request: Request,
     runtime: RuntimeDep,
     session: ReadSessionDep,
     user_id: OptionalUser,
@@ -61,7 +70,7 @@ async def get_feed(
     page = await channel_feed(
         runtime,
         session,
-        viewer=_viewer(user_id, credentials.anonymous_id),
+        viewer=_viewer(user_id, credentials.anonymous_id, request),
         channel_id=_int("channel_id", channel_id, minimum=0),
         timestamp=_int("timestamp", timestamp, minimum=1, maximum=MAX_TIMESTAMP),
         with_top=_flag("with_top", with_top),
@@ -71,6 +80,7 @@ async def get_feed(
 
 @router.get("/v1_0/articles", name="news.articles", response_model=Envelope[FeedV10Page])
 async def get_feed_v1_0(
+    request: Request,
     runtime: RuntimeDep,
     session: ReadSessionDep,
     user_id: OptionalUser,
@@ -85,7 +95,7 @@ async def get_feed_v1_0(
     result = await channel_feed(
         runtime,
         session,
-        viewer=_viewer(user_id, credentials.anonymous_id),
+        viewer=_viewer(user_id, credentials.anonymous_id, request),
         channel_id=_int("channel_id", channel_id, minimum=0),
         timestamp=int(time.time() * 1000),
         with_top=number == 1,

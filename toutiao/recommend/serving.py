@@ -1,0 +1,145 @@
+"""A fresh batch straight from the reader's wait queue, in the API process.
+
+The recommender ranks ahead (``waiting.py``, ``refill.py``); the API only reads:
+
+1. with its first round trip it reads the reader's position in the feed history (the newest
+   batches included), the wait queue and, for a registered reader, the cached exclusions and
+   their version (:func:`queue_read`);
+2. it checks the head of the queue in memory against what the article cards say (approved,
+   in the channel, by which author) and the pinned list, dislikes and blocked authors
+   (:func:`choose`); the cards come from the worker's L1 (one MGET when it lacks some);
+3. its second round trip records the batch (history, shown, the served and the unservable
+   articles out of the queue, a refill request when the queue runs low) together with the
+   cards' counters and the exposure event (:func:`queue_record`).
+
+When fewer than a batch pass, or a registered reader's exclusions are not cached under the
+current version, the caller asks the recommender (which reloads and caches them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from toutiao.recommend import history, keys, waiting
+from toutiao.recommend.waiting import Exclusions, Pairs, RefillRequest
+
+HEAD = 2  # batches' worth of the queue head whose cards are checked
+
+Facts = Mapping[int, tuple[int, int]]  # approved article -> (author id, channel id)
+
+
+@dataclass(frozen=True)
+class Reader:
+    uid: str  # the recommender's user id: a user id or "anon:<device>"
+    channel_id: int
+
+    @property
+    def registered(self) -> bool:
+        return keys.registered_user(self.uid) is not None
+
+
+@dataclass
+class QueueState:
+    position: history.Position
+    waiting: Pairs = field(default_factory=list)
+    exclusions: Exclusions | None = None  # None: not cached under the current version
+
+
+@dataclass
+class Served:
+    batch: Pairs  # what is served, best first
+    scanned: list[int]  # leaves the queue: served, or no longer servable to this reader
+    left: int  # still queued afterwards
+
+
+def queue_read(pipe: Any, reader: Reader, time_stamp: int) -> None:
+    history.queue_position(pipe, reader.uid, reader.channel_id, time_stamp)
+    waiting.queue_read_waiting(pipe, reader.uid, reader.channel_id)
+    if reader.registered:
+        pipe.get(keys.exclusions(reader.uid))
+        pipe.get(keys.exclusions_version(reader.uid))
+
+
+def commands(reader: Reader) -> int:
+    """How many results :func:`queue_read` adds to a pipeline."""
+    return 5 if reader.registered else 3
+
+
+def parse_state(reader: Reader, results: list[Any]) -> QueueState:
+    latest, around, queued = results[:3]
+    state = QueueState(history.parse_position(latest, around), waiting.parse_waiting(queued))
+    if reader.registered:
+        version = waiting.version_text(results[4])
+        state.exclusions = waiting.parse_exclusions(results[3], version)
+    else:
+        state.exclusions = Exclusions(set(), set(), "")
+    return state
+
+
+def head(state: QueueState, count: int) -> list[int]:
+    """The queued articles whose cards :func:`choose` needs."""
+    return [aid for aid, _ in state.waiting[: count * HEAD]]
+
+
+def choose(
+    state: QueueState,
+    reader: Reader,
+    count: int,
+    *,
+    pinned: Collection[int],
+    facts: Facts,
+    visible: Collection[int],
+    partial: bool = False,
+) -> Served | None:
+    """The next ``count`` servable queued articles, or None when fewer are queued (with
+    ``partial``: as many as there are, looking at the whole queue) or the exclusions are
+    unknown."""
+    if state.exclusions is None:
+        return None
+    disliked, blocked = state.exclusions.disliked, state.exclusions.blocked
+    recent = state.position.recent
+    batch: Pairs = []
+    scanned: list[int] = []
+    for aid, label in state.waiting if partial else state.waiting[: count * HEAD]:
+        scanned.append(aid)
+        fact = facts.get(aid)
+        if fact is None or aid in pinned or aid in disliked or aid in recent:
+            continue
+        author, channel = fact
+        in_channel = channel == reader.channel_id if reader.channel_id else channel in visible
+        if author in blocked or not in_channel:
+            continue
+        batch.append((aid, label))
+        if len(batch) == count:
+            break
+    if len(batch) < count and not (partial and batch):
+        return None
+    return Served(batch, scanned, len(state.waiting) - len(scanned))
+
+
+def queue_record(
+    pipe: Any,
+    reader: Reader,
+    time_stamp: int,
+    served: Served,
+    *,
+    channel_of: Mapping[int, int],
+    now_ms: float,
+    count: int,
+    refill: bool = True,
+) -> None:
+    """Record a batch served without the recommender (one pipeline with the caller's)."""
+    uid, channel_id = reader.uid, reader.channel_id
+    history.queue_record_batch(pipe, uid, channel_id, time_stamp, served.batch)
+    waiting.queue_mark_shown(pipe, uid, (aid for aid, _ in served.batch), now_ms)
+    waiting.queue_unqueue(pipe, uid, channel_id, served.scanned)
+    waiting.queue_unqueue_elsewhere(
+        pipe,
+        uid,
+        channel_id,
+        {aid: channel_of[aid] for aid, _ in served.batch if aid in channel_of},
+    )
+    if refill and served.left < waiting.REFILL_BELOW * count:
+        waiting.queue_refill_request(pipe, RefillRequest(uid, channel_id, count))
