@@ -104,6 +104,8 @@ class Platform:
             waiting.queue_waiting(
                 pipe, str(reader_id), self.channel_id, [(article_id, "recent"), *queued]
             )
+            # the API never serves again what the newest batches showed: forget them
+            pipe.delete(keys.history(str(reader_id), self.channel_id))
             await pipe.execute()
 
     async def in_lists(self, author_id: int, article_id: int, reader_headers) -> dict[str, bool]:
