@@ -240,7 +240,7 @@ class Recommender:
         if not state.waiting or state.exclusions is None:
             return None
         disliked, blocked = state.exclusions.disliked, state.exclusions.blocked
-        skip = disliked | state.pinned
+        skip = disliked | state.pinned | state.position.recent  # never the newest batches again
         queued = [(a, label) for a, label in state.waiting if a not in skip]
         known, missing = self._meta.lookup(a for a, _ in queued)
         if missing or (req.channel_id == 0 and not self._visible):
