@@ -85,10 +85,10 @@ def freeze_routes(app: Any) -> None:
 
 def _matches(route: Any, scope: Scope) -> Match:
     try:
-        match, _ = route.matches(scope)
+        matched: tuple[Match, Any] = route.matches(scope)
     except (AttributeError, AssertionError):
         return Match.NONE
-    return match
+    return matched[0]
 
 
 def matching_route(scope: Scope) -> Any | None:

@@ -115,7 +115,7 @@ class StaffRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         rule = self.rule
-        writes = bool(self.methods & WRITE_METHODS) and rule.audited
+        writes = bool((self.methods or set()) & WRITE_METHODS) and rule.audited
 
         async def guarded(request: Request) -> Response:
             await guard(request, rule)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from toutiao.announcement import service as announcement_service
@@ -20,7 +22,7 @@ router = APIRouter()
 )
 async def list_announcements(
     paging: PagingDep, runtime: RuntimeDep, session: ReadSessionDep
-) -> dict:
+) -> dict[str, Any]:
     """Published announcements, newest first."""
     page = await announcement_service.announcements(
         runtime.cache, session, page=paging.page, per_page=paging.per_page
@@ -33,6 +35,8 @@ async def list_announcements(
     name="notice.announcement",
     response_model=Envelope[AnnouncementDetail],
 )
-async def get_announcement(target: int, runtime: RuntimeDep, session: ReadSessionDep) -> dict:
+async def get_announcement(
+    target: int, runtime: RuntimeDep, session: ReadSessionDep
+) -> dict[str, Any]:
     """One published announcement with its content (400 if unknown)."""
     return ok(await announcement_service.announcement(runtime.cache, session, target))

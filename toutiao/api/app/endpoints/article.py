@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 
@@ -65,7 +65,7 @@ async def get_feed(
     channel_id: Annotated[str, Query(description="channel id; 0 = recommended (all channels)")],
     timestamp: Annotated[str, Query(description="ms; now for fresh, pre_timestamp for older")],
     with_top: Annotated[str, Query(description="1 to prepend pinned articles")],
-) -> dict:
+) -> dict[str, Any]:
     """Channel feed paged by timestamp: pinned articles, then the reader's recommendations."""
     page = await channel_feed(
         runtime,
@@ -88,7 +88,7 @@ async def get_feed_v1_0(
     channel_id: Annotated[str, Query()],
     page: Annotated[str, Query()] = "1",
     per_page: Annotated[str, Query()] = "10",
-) -> dict:
+) -> dict[str, Any]:
     """Channel feed paged by page number: pinned articles on page 1, then fresh recommendations."""
     number = _int("page", page, minimum=1)
     size = _int("per_page", per_page, minimum=1, maximum=50)
@@ -113,7 +113,7 @@ async def get_article(
     session: ReadSessionDep,
     user_id: OptionalUser,
     trace: Annotated[str | None, Header(alias="Trace")] = None,
-) -> dict:
+) -> dict[str, Any]:
     """Article detail; records the read for the caller (history, counters, click event)."""
     return ok(
         await article_detail(runtime, session, article_id=article_id, user_id=user_id, trace=trace)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Response
 
@@ -38,7 +38,7 @@ async def collect_article(
     runtime: RuntimeDep,
     session: SessionDep,
     trace: TraceHeader = None,
-) -> dict:
+) -> dict[str, Any]:
     """Collect an article (idempotent); ``Trace`` carries the feed item's ``collect`` value."""
     await collection_service.collect(runtime, session, user_id, body.target, trace=trace)
     return ok({"target": body.target})
@@ -66,7 +66,7 @@ async def uncollect_article(
 )
 async def like_article(
     body: TargetBody, user_id: CurrentUser, runtime: RuntimeDep, session: SessionDep
-) -> dict:
+) -> dict[str, Any]:
     """Like an article (replaces a dislike; idempotent)."""
     await attitude_service.set_attitude(runtime, session, user_id, body.target, Attitude.LIKE)
     return ok({"target": body.target})
@@ -94,7 +94,7 @@ async def unlike_article(
 )
 async def dislike_article(
     body: TargetBody, user_id: CurrentUser, runtime: RuntimeDep, session: SessionDep
-) -> dict:
+) -> dict[str, Any]:
     """Dislike an article (replaces a like; idempotent)."""
     await attitude_service.set_attitude(runtime, session, user_id, body.target, Attitude.DISLIKE)
     return ok({"target": body.target})
@@ -122,7 +122,7 @@ async def undislike_article(
 )
 async def report_article(
     body: ReportBody, user_id: CurrentUser, runtime: RuntimeDep, session: SessionDep
-) -> dict:
+) -> dict[str, Any]:
     """Report an article; 409 if I already reported it."""
     await attitude_service.report(
         runtime, session, user_id, body.target, ReportType(body.type), body.remark
@@ -142,7 +142,7 @@ async def report_reading_duration(
     runtime: RuntimeDep,
     session: ReadSessionDep,
     trace: TraceHeader = None,
-) -> dict:
+) -> dict[str, Any]:
     """Report how long an article was read; the ``Trace`` header is required."""
     await reading_service.record_reading(
         runtime, session, user_id, body.art_id, body.duration, trace

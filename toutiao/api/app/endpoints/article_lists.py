@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from toutiao.api.app.deps import CurrentUser, OptionalUser
@@ -17,7 +19,7 @@ router = APIRouter()
 @router.get("/v1_0/user/articles", name="user.articles", response_model=Envelope[ArticlePage])
 async def list_my_articles(
     user_id: CurrentUser, paging: PagingDep, runtime: RuntimeDep, session: ReadSessionDep
-) -> dict:
+) -> dict[str, Any]:
     """My published articles, newest first."""
     page = await list_service.my_articles(
         runtime, session, user_id, page=paging.page, per_page=paging.per_page
@@ -36,7 +38,7 @@ async def list_user_articles(
     paging: PagingDep,
     runtime: RuntimeDep,
     session: ReadSessionDep,
-) -> dict:
+) -> dict[str, Any]:
     """A user's published articles, newest first, with whether I liked each."""
     page = await list_service.user_articles(
         runtime, session, viewer_id, user_id, page=paging.page, per_page=paging.per_page
@@ -51,7 +53,7 @@ async def list_user_articles(
 )
 async def list_my_collections(
     user_id: CurrentUser, paging: PagingDep, runtime: RuntimeDep, session: PrimaryReadSessionDep
-) -> dict:
+) -> dict[str, Any]:
     """The articles I collected, most recently collected first."""
     page = await list_service.my_collections(
         runtime, session, user_id, page=paging.page, per_page=paging.per_page
@@ -64,7 +66,7 @@ async def list_my_collections(
 )
 async def list_my_history(
     user_id: CurrentUser, paging: PagingDep, runtime: RuntimeDep, session: PrimaryReadSessionDep
-) -> dict:
+) -> dict[str, Any]:
     """The articles I read, most recent first (at most 100)."""
     page = await list_service.my_history(
         runtime, session, user_id, page=paging.page, per_page=paging.per_page

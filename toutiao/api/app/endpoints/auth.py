@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from toutiao.api.app.deps import RefreshUser
@@ -21,7 +23,7 @@ router = APIRouter()
     response_model=Envelope[SmsSent],
     openapi_extra=rate_limited(),
 )
-async def send_sms_code(mobile: str, client_ip: ClientIpDep, runtime: RuntimeDep) -> dict:
+async def send_sms_code(mobile: str, client_ip: ClientIpDep, runtime: RuntimeDep) -> dict[str, Any]:
     """Send a 6-digit login code (1 per mobile per minute; 429 beyond)."""
     await user_service.send_sms_code(runtime, mobile, client_ip)
     return ok({"mobile": mobile})
@@ -36,7 +38,7 @@ async def send_sms_code(mobile: str, client_ip: ClientIpDep, runtime: RuntimeDep
 )
 async def login(
     body: LoginBody, client_ip: ClientIpDep, runtime: RuntimeDep, session: SessionDep
-) -> dict:
+) -> dict[str, Any]:
     """Log in with mobile + SMS code; registers the mobile on first use."""
     tokens = await user_service.login(runtime, session, body.mobile, body.code, client_ip)
     return ok(tokens)
@@ -48,6 +50,6 @@ async def login(
     status_code=201,
     response_model=Envelope[AccessToken],
 )
-async def refresh_token(user_id: RefreshUser, runtime: RuntimeDep) -> dict:
+async def refresh_token(user_id: RefreshUser, runtime: RuntimeDep) -> dict[str, Any]:
     """A new access token for the refresh token sent as ``Authorization: Bearer``."""
     return ok({"token": issue_token(runtime.settings, user_id)})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Response
 
 from toutiao.api.app.deps import CurrentUser, OptionalUser
@@ -21,7 +23,7 @@ router = APIRouter()
 
 
 @router.get("/v1_0/channels", name="news.channels", response_model=Envelope[ChannelList])
-async def list_channels(runtime: RuntimeDep, session: ReadSessionDep) -> dict:
+async def list_channels(runtime: RuntimeDep, session: ReadSessionDep) -> dict[str, Any]:
     """All visible channels."""
     return ok({"channels": await channel_service.all_channels(runtime.cache, session)})
 
@@ -29,7 +31,7 @@ async def list_channels(runtime: RuntimeDep, session: ReadSessionDep) -> dict:
 @router.get("/v1_0/user/channels", name="user.channels", response_model=Envelope[ChannelList])
 async def list_my_channels(
     user_id: OptionalUser, runtime: RuntimeDep, session: PrimaryReadSessionDep
-) -> dict:
+) -> dict[str, Any]:
     """My channels ("推荐" first); the default channels when anonymous or none saved."""
     return ok({"channels": await channel_service.user_channels(runtime.cache, session, user_id)})
 
@@ -42,7 +44,7 @@ async def list_my_channels(
 )
 async def add_my_channels(
     body: UserChannelsBody, user_id: CurrentUser, runtime: RuntimeDep, session: SessionDep
-) -> dict:
+) -> dict[str, Any]:
     """Add channels; 409 (and nothing saved) if I already have one of them."""
     await channel_service.add(runtime.cache, session, user_id, body.items())
     return ok({"channels": body.channels})
@@ -56,7 +58,7 @@ async def add_my_channels(
 )
 async def patch_my_channels(
     body: UserChannelsBody, user_id: CurrentUser, runtime: RuntimeDep, session: SessionDep
-) -> dict:
+) -> dict[str, Any]:
     """Add or re-order the channels sent; the others are kept."""
     await channel_service.upsert(runtime.cache, session, user_id, body.items(), replace=False)
     return ok({"channels": body.channels})
@@ -70,7 +72,7 @@ async def patch_my_channels(
 )
 async def replace_my_channels(
     body: UserChannelsBody, user_id: CurrentUser, runtime: RuntimeDep, session: SessionDep
-) -> dict:
+) -> dict[str, Any]:
     """Replace my channel list with exactly the channels sent."""
     await channel_service.upsert(runtime.cache, session, user_id, body.items(), replace=True)
     return ok({"channels": body.channels})
@@ -95,7 +97,7 @@ async def delete_my_channels(
 )
 async def set_my_channel_seq(
     target: int, body: SeqBody, user_id: CurrentUser, runtime: RuntimeDep, session: SessionDep
-) -> dict:
+) -> dict[str, Any]:
     """Set one channel's order (adds it if I don't have it)."""
     await channel_service.upsert(
         runtime.cache, session, user_id, [(target, body.seq)], replace=False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import Field
@@ -34,7 +34,7 @@ async def list_comments(
     source: Annotated[Id, Query(description="article id (type=a) or comment id (type=c)")],
     offset: Annotated[Id | None, Query(description="exclusive cursor: the last_id seen")] = None,
     limit: Annotated[Limit, Query(description="page size, 1-50")] = 10,
-) -> dict:
+) -> dict[str, Any]:
     """Comments of an article or replies of a comment, newest first, paged by comment id."""
     page = await comment_service.list_comments(
         runtime, session, kind=kind, source=source, offset=offset, limit=limit, user_id=user_id
@@ -50,7 +50,7 @@ async def list_comments(
 )
 async def create_comment(
     body: CommentCreate, user_id: CurrentUser, runtime: RuntimeDep, session: SessionDep
-) -> dict:
+) -> dict[str, Any]:
     """Comment on an article, or reply to a comment (with ``art_id``)."""
     created = await comment_service.create_comment(
         runtime, session, user_id, target=body.target, content=body.content, art_id=body.art_id
@@ -66,7 +66,7 @@ async def create_comment(
 )
 async def like_comment(
     body: CommentTarget, user_id: CurrentUser, runtime: RuntimeDep, session: SessionDep
-) -> dict:
+) -> dict[str, Any]:
     """Like a comment or reply (idempotent)."""
     await comment_service.like(runtime, session, user_id, body.target)
     return ok({"target": body.target})

@@ -8,6 +8,8 @@ broadcast would let anyone push fake notifications to every client.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends
 
 from toutiao.api.app.deps import CurrentUser
@@ -38,10 +40,12 @@ async def _routable(event: str, runtime: RuntimeDep) -> None:
 
 
 @router.get("/imtest/{event}", name="im.imtest", dependencies=[Depends(_routable)])
-async def trigger_test_notification(event: str, runtime: RuntimeDep, user_id: CurrentUser) -> dict:
+async def trigger_test_notification(
+    event: str, runtime: RuntimeDep, user_id: CurrentUser
+) -> dict[str, Any]:
     """Emit a sample f/l/c notification to the caller's own connections."""
     name = EVENTS[event]
-    payload: dict = dict(SAMPLE_ACTOR)
+    payload: dict[str, Any] = dict(SAMPLE_ACTOR)
     if name != FOLLOWING:
         payload.update(SAMPLE_ARTICLE)
     payload["timestamp"] = now_ms()

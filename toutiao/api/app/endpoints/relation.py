@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,7 +37,7 @@ PrimaryReadSessionDep = Annotated[AsyncSession, Depends(get_primary_read_session
 )
 async def follow_user(
     body: TargetBody, user_id: CurrentUser, runtime: RuntimeDep, session: SessionDep
-) -> dict:
+) -> dict[str, Any]:
     """Follow a user (201 again if I already follow them)."""
     await relation_service.follow(runtime, session, user_id, body.target)
     return ok({"target": body.target})
@@ -60,7 +60,7 @@ async def unfollow_user(
 @router.get("/v1_0/user/followings", name="user.followings", response_model=Envelope[FollowPage])
 async def list_followings(
     user_id: CurrentUser, paging: PagingDep, runtime: RuntimeDep, session: PrimaryReadSessionDep
-) -> dict:
+) -> dict[str, Any]:
     """Users I follow, most recently followed first."""
     page = await relation_service.followings(
         runtime, session, user_id, page=paging.page, per_page=paging.per_page
@@ -71,7 +71,7 @@ async def list_followings(
 @router.get("/v1_0/user/followers", name="user.followers", response_model=Envelope[FollowPage])
 async def list_followers(
     user_id: CurrentUser, paging: PagingDep, runtime: RuntimeDep, session: PrimaryReadSessionDep
-) -> dict:
+) -> dict[str, Any]:
     """My followers, most recent first."""
     page = await relation_service.followers(
         runtime, session, user_id, page=paging.page, per_page=paging.per_page
@@ -87,7 +87,7 @@ async def list_followers(
 )
 async def blacklist_user(
     body: TargetBody, user_id: CurrentUser, runtime: RuntimeDep, session: SessionDep
-) -> dict:
+) -> dict[str, Any]:
     """Blacklist a user: follows between us end, and they can no longer follow me."""
     await relation_service.blacklist(runtime, session, user_id, body.target)
     return ok({"target": body.target})

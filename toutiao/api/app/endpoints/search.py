@@ -5,7 +5,7 @@ When the search engine is down, search and suggestions answer 503; nothing else 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
@@ -25,7 +25,7 @@ QueryText = Annotated[
 
 
 @router.get("/v1_0/suggestion", name="news.suggestion", response_model=Envelope[SuggestionOut])
-async def get_suggestions(q: QueryText, runtime: RuntimeDep) -> dict:
+async def get_suggestions(q: QueryText, runtime: RuntimeDep) -> dict[str, Any]:
     """Up to 10 completions of what was typed (popular queries, titles), else a correction."""
     return ok({"options": await search_service.suggest(runtime, q)})
 
@@ -37,7 +37,7 @@ async def search_articles(
     user_id: OptionalUser,
     runtime: RuntimeDep,
     session: ReadSessionDep,
-) -> dict:
+) -> dict[str, Any]:
     """Articles matching ``q``, most relevant first, newest first among equals."""
     page = await search_service.search_articles(
         runtime, session, user_id, q, page=paging.page, per_page=paging.per_page
@@ -50,7 +50,7 @@ async def search_articles(
     name="user.search_histories",
     response_model=Envelope[SearchHistory],
 )
-async def get_search_history(user_id: CurrentUser, runtime: RuntimeDep) -> dict:
+async def get_search_history(user_id: CurrentUser, runtime: RuntimeDep) -> dict[str, Any]:
     """My last 10 distinct search keywords, newest first."""
     return ok({"keywords": await search_service.history(runtime, user_id)})
 

@@ -29,7 +29,9 @@ PhotoFile = Annotated[UploadFile | None, File(description="image file")]
 
 
 @router.get("/v1_0/user", name="user.currentuser", response_model=Envelope[UserCard])
-async def get_me(user_id: CurrentUser, runtime: RuntimeDep, session: ReadSessionDep) -> dict:
+async def get_me(
+    user_id: CurrentUser, runtime: RuntimeDep, session: ReadSessionDep
+) -> dict[str, Any]:
     """My own info and counters."""
     card = await user_service.user_card(runtime, session, user_id)
     if card is None:
@@ -40,7 +42,7 @@ async def get_me(user_id: CurrentUser, runtime: RuntimeDep, session: ReadSession
 @router.get("/v1_0/user/profile", name="user.profile", response_model=Envelope[MyProfile])
 async def get_my_profile(
     user_id: CurrentUser, runtime: RuntimeDep, session: ReadSessionDep
-) -> dict:
+) -> dict[str, Any]:
     """My personal profile (mobile, gender, birthday)."""
     profile = await user_service.my_profile(runtime, session, user_id)
     if profile is None:
@@ -56,7 +58,7 @@ async def get_my_profile(
 )
 async def update_my_profile(
     body: ProfileUpdate, user_id: CurrentUser, runtime: RuntimeDep, session: SessionDep
-) -> dict:
+) -> dict[str, Any]:
     """Edit the fields sent (images as base64); returns id plus the updated fields."""
     changes = body.changes()
     images = user_service.decode_image_fields(changes, runtime.settings.UPLOAD_MAX_BYTES)
@@ -86,7 +88,7 @@ async def upload_photos(
     id_card_front: PhotoFile = None,
     id_card_back: PhotoFile = None,
     id_card_handheld: PhotoFile = None,
-) -> dict:
+) -> dict[str, Any]:
     """Upload avatar or ID-card photos (multipart files)."""
     files = {
         "photo": photo,
@@ -100,7 +102,9 @@ async def upload_photos(
 
 
 @router.get("/v1_0/user/figure", name="user.figure", response_model=Envelope[Figure])
-async def get_figure(user_id: CurrentUser, runtime: RuntimeDep, session: ReadSessionDep) -> dict:
+async def get_figure(
+    user_id: CurrentUser, runtime: RuntimeDep, session: ReadSessionDep
+) -> dict[str, Any]:
     """My statistics: fans and reads of my articles."""
     return ok(await user_service.figure(runtime, session, user_id))
 
@@ -108,7 +112,7 @@ async def get_figure(user_id: CurrentUser, runtime: RuntimeDep, session: ReadSes
 @router.get("/v1_0/users/{target:id}", name="user.user", response_model=Envelope[OtherUserCard])
 async def get_user(
     target: int, user_id: OptionalUser, runtime: RuntimeDep, session: ReadSessionDep
-) -> dict:
+) -> dict[str, Any]:
     """Another user's public info, with my follow / blacklist status."""
     card: dict[str, Any] | None = await user_service.user_card(runtime, session, target)
     if card is None:

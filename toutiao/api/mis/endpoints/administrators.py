@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -29,7 +29,7 @@ async def list_administrators(
     status: Annotated[Flag | None, Query()] = None,
     order_by: Annotated[str | None, Query()] = None,
     group_id: Annotated[Id | None, Query()] = None,
-) -> dict:
+) -> dict[str, Any]:
     """M07: list staff accounts (last update first; ``order_by=id`` for id order)."""
     query = admins.AdminQuery(keyword, status, group_id, check_order(order_by, {"id"}))
     items, total = await admins.list_admins(session, query, paging.offset, paging.per_page)
@@ -48,7 +48,9 @@ class NewAdministrator(Body):
 
 @router.post("/v1_0/administrators", name="mis.administrator_create", status_code=201)
 @requires("administrator-list-post")
-async def create_administrator(body: NewAdministrator, session: SessionDep, log: AuditDep) -> dict:
+async def create_administrator(
+    body: NewAdministrator, session: SessionDep, log: AuditDep
+) -> dict[str, Any]:
     """M08: create a staff account (409 when the account is taken)."""
     created = await admins.create(session, body.model_dump())
     log.log(
@@ -76,7 +78,7 @@ async def delete_administrators(
 
 @router.get("/v1_0/administrators/{target:id}", name="mis.administrator")
 @requires("administrator-get")
-async def get_administrator(target: int, session: SessionDep) -> dict:
+async def get_administrator(target: int, session: SessionDep) -> dict[str, Any]:
     """M10: one staff account."""
     return ok(await accounts.one(session, target))
 
@@ -100,7 +102,7 @@ async def update_administrator(
     staff: CurrentStaff,
     session: SessionDep,
     log: AuditDep,
-) -> dict:
+) -> dict[str, Any]:
     """M11: edit an account; only the fields sent change (``""`` clears email and mobile)."""
     changes = body.sent()
     changes.pop("current_password", None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
@@ -39,7 +39,7 @@ async def list_announcements(
     status: Annotated[str | None, Query(description="0, 1 or 2")] = None,
     keyword: Annotated[str | None, Query(max_length=32)] = None,
     order_by: Annotated[str | None, Query(description="id")] = None,
-) -> dict:
+) -> dict[str, Any]:
     """M45: announcements without their content, last update first (or by id)."""
     state = None
     if status is not None:
@@ -72,7 +72,7 @@ class CreateBody(Body):
 @requires("announcement-list-post")
 async def create_announcement(
     body: CreateBody, runtime: RuntimeDep, session: SessionDep, log: AuditDep
-) -> dict:
+) -> dict[str, Any]:
     """M46: a draft (status 0) or an announcement published at once (status 1)."""
     if body.status not in (0, 1):
         raise BadRequest("status: 0 (draft) or 1 (publish)")
@@ -91,7 +91,7 @@ async def create_announcement(
 
 @router.get("/v1_0/announcements/{target:id}", name="mis.announcement")
 @requires("announcement-get")
-async def get_announcement(target: int, session: ReadSessionDep) -> dict:
+async def get_announcement(target: int, session: ReadSessionDep) -> dict[str, Any]:
     """M47: one announcement with its content."""
     return ok((await announcements.get(session, target)).as_json())
 
@@ -110,7 +110,7 @@ class EditBody(Body):
 @requires("announcement-put")
 async def update_announcement(
     target: int, body: EditBody, runtime: RuntimeDep, session: SessionDep, log: AuditDep
-) -> dict:
+) -> dict[str, Any]:
     """M48: edit the title and/or the content, in any status."""
     if body.title is None and body.content is None:
         raise BadRequest("Send title, content or both.")
@@ -138,7 +138,7 @@ class StatusBody(Body):
 @requires("announcement-status-put")
 async def set_announcement_status(
     target: int, body: StatusBody, runtime: RuntimeDep, session: SessionDep, log: AuditDep
-) -> dict:
+) -> dict[str, Any]:
     """M49: publish (1) a draft or a withdrawn announcement, or withdraw (2) a published one."""
     if body.status not in (1, 2):
         raise BadRequest("status: 1 (publish) or 2 (withdraw)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import Field
@@ -56,7 +56,7 @@ async def list_articles(
     order_by: Annotated[str | None, Query(description="id or create_time")] = None,
     channel_id: Annotated[str | None, Query()] = None,
     user_id: Annotated[str | None, Query()] = None,
-) -> dict:
+) -> dict[str, Any]:
     """M37: articles by filters; the review queue is ``status_list=1&order_by=create_time``."""
     low, high = check_range(begin, end)
     where = StaffArticleFilter(
@@ -94,7 +94,7 @@ ACTIONS = {
 @requires("article-list-put")
 async def review_articles(
     body: ReviewBody, staff: CurrentStaff, runtime: RuntimeDep, session: SessionDep, log: AuditDep
-) -> dict:
+) -> dict[str, Any]:
     """M38: approve (2), reject (3), delete (4), ban (5) or unban (6) several articles."""
     if body.status not in {int(a) for a in ArticleReviewAction}:
         raise BadRequest("status: 2 approve, 3 reject, 4 delete, 5 ban or 6 unban")
@@ -110,6 +110,6 @@ async def review_articles(
 
 @router.get("/v1_0/articles/{target:id}", name="mis.article")
 @requires("article-get")
-async def get_article(target: int, runtime: RuntimeDep, session: ReadSessionDep) -> dict:
+async def get_article(target: int, runtime: RuntimeDep, session: ReadSessionDep) -> dict[str, Any]:
     """M39: one article of any status, with its content, counters and sensitive words."""
     return ok(await review.article_detail(runtime, session, target))

@@ -21,7 +21,9 @@ router = APIRouter(route_class=StaffRoute)
 
 @router.get("/v1_0/captchas/{account}", name="mis.captcha")
 @requires(PUBLIC)
-async def start_captcha(account: str, runtime: RuntimeDep, client_ip: ClientIpDep) -> dict:
+async def start_captcha(
+    account: str, runtime: RuntimeDep, client_ip: ClientIpDep
+) -> dict[str, Any]:
     """M01: start a login captcha; with captchas off (the default) it says so."""
     await runtime.limiter.hit(runtime.settings.MIS_CAPTCHA_RATE_PER_IP, "mis:captcha", client_ip)
     return ok(await captcha.start(runtime, account, client_ip))
@@ -44,7 +46,7 @@ async def login(
     runtime: RuntimeDep,
     session: SessionDep,
     client_ip: ClientIpDep,
-) -> dict:
+) -> dict[str, Any]:
     """M02: account + password; tokens and the group's permission tree."""
     answer = (body.challenge, body.validate_, body.seccode)
     result = await staff_auth.login(
@@ -66,7 +68,7 @@ async def login(
 
 @router.put("/v1_0/authorizations", name="mis.refresh", status_code=201)
 @requires(REFRESH, audited=False)
-async def refresh(staff: CurrentStaff, runtime: RuntimeDep) -> dict:
+async def refresh(staff: CurrentStaff, runtime: RuntimeDep) -> dict[str, Any]:
     """M03: a new access token for a valid refresh token."""
     token = issue_token(runtime.settings, staff.administrator_id, staff.password_version)
     return ok({"token": token})
@@ -81,7 +83,7 @@ class PasswordBody(Body):
 @requires(LOGIN_ONLY)
 async def change_password(
     body: PasswordBody, staff: CurrentStaff, runtime: RuntimeDep, session: SessionDep, log: AuditDep
-) -> dict:
+) -> dict[str, Any]:
     """M04: change one's own password; older tokens stop working, a fresh pair comes back."""
     tokens = await accounts.change_own_password(
         runtime, session, staff.administrator_id, body.old_password, body.password
@@ -92,7 +94,7 @@ async def change_password(
 
 @router.get("/v1_0/profile", name="mis.profile")
 @requires(LOGIN_ONLY)
-async def get_profile(staff: CurrentStaff, session: SessionDep) -> dict:
+async def get_profile(staff: CurrentStaff, session: SessionDep) -> dict[str, Any]:
     """M05: one's own account and permission tree."""
     data: dict[str, Any] = dict(await accounts.one(session, staff.administrator_id))
     data["permission_tree"] = await staff_auth.permission_tree(session, staff.group_id)
@@ -109,7 +111,7 @@ class ProfileBody(Body):
 @requires(LOGIN_ONLY)
 async def update_profile(
     body: ProfileBody, staff: CurrentStaff, session: SessionDep, log: AuditDep
-) -> dict:
+) -> dict[str, Any]:
     """M06: edit one's own name, email, mobile (only the fields sent)."""
     changes = body.sent()
     if "name" in changes and changes["name"] is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from pydantic import Field
@@ -42,7 +42,7 @@ async def list_channels(
     is_visible: Annotated[str | None, Query()] = None,
     is_default: Annotated[str | None, Query()] = None,
     order_by: Annotated[str | None, Query(description="id or sequence")] = None,
-) -> dict:
+) -> dict[str, Any]:
     """M31: channels with their article counts."""
     try:
         wanted = None if channel_id is None else parse_id(channel_id)
@@ -77,7 +77,7 @@ class ChannelCreateBody(ChannelBody):
 @requires("channel-list-post")
 async def create_channel(
     body: ChannelCreateBody, runtime: RuntimeDep, session: SessionDep, log: AuditDep
-) -> dict:
+) -> dict[str, Any]:
     """M32: a new channel; the app and mp see it on their next request."""
     row = await channels.create(
         runtime,
@@ -95,7 +95,7 @@ async def create_channel(
 @requires("channel-list-put")
 async def update_channel(
     target: int, body: ChannelBody, runtime: RuntimeDep, session: SessionDep, log: AuditDep
-) -> dict:
+) -> dict[str, Any]:
     """M33: edit name, visibility, order or default membership (only the fields sent)."""
     changes = channels.ChannelChanges(
         name=None if body.name is None else channels.clean_name(body.name),
@@ -133,7 +133,7 @@ def _channel_path(target: str) -> int:
 
 @router.get("/v1_0/channels/{target}/top_articles", name="mis.channel_top")
 @requires("channel-top-get")
-async def get_pinned(target: str, runtime: RuntimeDep, session: ReadSessionDep) -> dict:
+async def get_pinned(target: str, runtime: RuntimeDep, session: ReadSessionDep) -> dict[str, Any]:
     """M35: the pinned articles of a channel (0 = recommended), top first."""
     return ok(await channels.pinned(runtime.store, session, _channel_path(target)))
 
@@ -146,7 +146,7 @@ class PinnedBody(Body):
 @requires("channel-top-put")
 async def replace_pinned(
     target: str, body: PinnedBody, runtime: RuntimeDep, session: SessionDep, log: AuditDep
-) -> dict:
+) -> dict[str, Any]:
     """M36: replace the pinned list (0-10 ids, first = top); ``[]`` removes every pin."""
     channel_id = _channel_path(target)
     data = await channels.check_pinned(session, channel_id, body.article_ids)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
@@ -61,7 +61,7 @@ async def list_comments(
     begin: Annotated[str | None, Query()] = None,
     end: Annotated[str | None, Query()] = None,
     order_by: Annotated[str | None, Query(description="id")] = None,
-) -> dict:
+) -> dict[str, Any]:
     """M40: comments and replies, newest first (or by id)."""
     low, high = check_range(begin, end)
     state = _choice("status", status, range(4))
@@ -91,7 +91,7 @@ class ModerateBody(Body):
 @requires("comment-list-put")
 async def moderate_comments(
     body: ModerateBody, runtime: RuntimeDep, session: SessionDep, log: AuditDep
-) -> dict:
+) -> dict[str, Any]:
     """M41: approve (1), reject (2) or delete (3) several comments; all or none."""
     if body.status not in (1, 2, 3):
         raise BadRequest("status: 1 approve, 2 reject or 3 delete")

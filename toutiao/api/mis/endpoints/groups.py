@@ -44,7 +44,7 @@ async def list_groups(
     keyword: Annotated[str | None, Query(max_length=50)] = None,
     order_by: Annotated[str | None, Query()] = None,
     status: Annotated[Flag | None, Query()] = None,
-) -> dict:
+) -> dict[str, Any]:
     """M13: list groups (last update first; ``order_by=id`` for id order)."""
     query = groups.GroupQuery(keyword, status, check_order(order_by, {"id"}))
     items, total = await groups.list_groups(session, query, paging.offset, paging.per_page)
@@ -60,7 +60,7 @@ class NewGroup(Body):
 
 @router.post("/v1_0/groups", name="mis.group_create", status_code=201)
 @requires("group-list-post")
-async def create_group(body: NewGroup, session: SessionDep, log: AuditDep) -> dict:
+async def create_group(body: NewGroup, session: SessionDep, log: AuditDep) -> dict[str, Any]:
     """M14: create a group with its permissions (one transaction)."""
     created = await groups.create(session, body.model_dump())
     log.log(
@@ -73,7 +73,7 @@ async def create_group(body: NewGroup, session: SessionDep, log: AuditDep) -> di
 
 @router.get("/v1_0/groups/{target:id}", name="mis.group")
 @requires("group-get")
-async def get_group(target: int, session: SessionDep) -> dict:
+async def get_group(target: int, session: SessionDep) -> dict[str, Any]:
     """M15: one group with the permission tree (``checked`` = granted)."""
     group, tree = await groups.one(session, target)
     data: dict[str, Any] = dict(group)
@@ -92,7 +92,7 @@ class GroupChange(Body):
 @requires("group-put")
 async def update_group(
     target: int, body: GroupChange, staff: CurrentStaff, session: SessionDep, log: AuditDep
-) -> dict:
+) -> dict[str, Any]:
     """M16: edit a group; ``permission_ids`` replaces its grants exactly."""
     changes = body.sent()
     for field in ("name", "status"):

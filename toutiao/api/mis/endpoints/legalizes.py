@@ -45,7 +45,7 @@ async def list_legalizes(
     order_by: Annotated[str | None, Query()] = None,
     type: Annotated[Annotated[int, _one_of(1, 2)] | None, Query()] = None,
     user_id: Annotated[Id | None, Query()] = None,
-) -> dict:
+) -> dict[str, Any]:
     """M28: list verification requests (last update first)."""
     query = legalize.LegalizeQuery(status, type, user_id, check_order(order_by, {"id"}))
     items, total = await legalize.list_legalizes(session, query, paging.offset, paging.per_page)
@@ -60,7 +60,9 @@ class Decision(Body):
 
 @router.put("/v1_0/legalizes", name="mis.legalizes_decide", status_code=201)
 @requires("legalize-list-put")
-async def decide(body: Decision, runtime: RuntimeDep, session: SessionDep, log: AuditDep) -> dict:
+async def decide(
+    body: Decision, runtime: RuntimeDep, session: SessionDep, log: AuditDep
+) -> dict[str, Any]:
     """M29: approve (2) or reject (3) pending requests, all or none."""
     approve = body.status == 2
     count = await legalize.decide(runtime, session, body.legalize_ids, approve, body.reject_reason)
@@ -75,7 +77,7 @@ async def decide(body: Decision, runtime: RuntimeDep, session: SessionDep, log: 
 @requires("legalize-get")
 async def get_legalize(
     target: int, runtime: RuntimeDep, session: SessionDep, log: AuditDep
-) -> dict:
+) -> dict[str, Any]:
     """M30: one request with its identity documents (this read is logged)."""
     data = await legalize.one(runtime, session, target)
     log.log("legalize.view", f"view request {target} of user {data['user_id']}")

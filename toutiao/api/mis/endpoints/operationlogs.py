@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
@@ -29,7 +29,7 @@ async def list_operation_logs(
     order_by: Annotated[str | None, Query()] = None,
     administrator_id: Annotated[Id | None, Query()] = None,
     operation: Annotated[str | None, Query(max_length=50)] = None,
-) -> dict:
+) -> dict[str, Any]:
     """M23: search the log (newest first); keyword matches operation or description."""
     low, high = check_range(begin, end)
     query = audit.LogQuery(

@@ -55,7 +55,7 @@ async def list_permissions(
     parent_id: Annotated[ParentId | None, Query()] = None,
     type: Annotated[Flag | None, Query()] = None,
     order_by: Annotated[str | None, Query()] = None,
-) -> dict:
+) -> dict[str, Any]:
     """M18: list menus and points (by sequence; ``order_by=id`` for id order)."""
     query = permissions.PermissionQuery(keyword, parent_id, type, check_order(order_by, {"id"}))
     items, total = await permissions.list_permissions(
@@ -74,7 +74,9 @@ class NewPermission(Body):
 
 @router.post("/v1_0/permissions", name="mis.permission_create", status_code=201)
 @requires("permission-list-post")
-async def create_permission(body: NewPermission, session: SessionDep, log: AuditDep) -> dict:
+async def create_permission(
+    body: NewPermission, session: SessionDep, log: AuditDep
+) -> dict[str, Any]:
     """M19: create a menu (type 0) or a permission point (type 1, with a unique code)."""
     created = await permissions.create(session, body.model_dump())
     log.log(
@@ -87,7 +89,7 @@ async def create_permission(body: NewPermission, session: SessionDep, log: Audit
 
 @router.get("/v1_0/permissions/{target:id}", name="mis.permission")
 @requires("permission-get")
-async def get_permission(target: int, session: SessionDep) -> dict:
+async def get_permission(target: int, session: SessionDep) -> dict[str, Any]:
     """M20: one permission."""
     return ok(await permissions.one(session, target))
 
@@ -104,7 +106,7 @@ class PermissionChange(Body):
 @requires("permission-put")
 async def update_permission(
     target: int, body: PermissionChange, session: SessionDep, log: AuditDep
-) -> dict:
+) -> dict[str, Any]:
     """M21: edit a permission; ``parent_id: 0`` moves it to the top level."""
     changes = {k: v for k, v in body.sent().items() if v is not None or k == "code"}
     updated = await permissions.update(session, target, changes)

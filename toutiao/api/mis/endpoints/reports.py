@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query
 
@@ -46,7 +46,7 @@ async def list_reports(
     begin: Annotated[str | None, Query()] = None,
     end: Annotated[str | None, Query()] = None,
     order_by: Annotated[str | None, Query(description="id")] = None,
-) -> dict:
+) -> dict[str, Any]:
     """M42: reports, newest first (or by id)."""
     low, high = check_range(begin, end)
     try:
@@ -73,7 +73,7 @@ async def list_reported_articles(
     session: ReadSessionDep,
     paging: PagingDep,
     status: Annotated[str | None, Query(description="report status counted, default 0")] = None,
-) -> dict:
+) -> dict[str, Any]:
     """M43: the report queue grouped by article, most reported first."""
     counted = _enum_query("status", status, ReportStatus) or ReportStatus.PENDING
     items, total = await reports.report_queue(
@@ -92,7 +92,7 @@ class ProcessBody(Body):
 @requires("report-list-put")
 async def process_reports(
     body: ProcessBody, staff: CurrentStaff, session: SessionDep, log: AuditDep
-) -> dict:
+) -> dict[str, Any]:
     """M44: pending reports (by id, or every one of the given articles) handled or dismissed."""
     if body.status not in (1, 2):
         raise BadRequest("status: 1 (handled) or 2 (dismissed)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
@@ -26,7 +26,7 @@ async def list_words(
     paging: PagingDep,
     word: Annotated[str | None, Query(max_length=50)] = None,
     order_by: Annotated[str | None, Query(description="id")] = None,
-) -> dict:
+) -> dict[str, Any]:
     """M57: the word list, last update first (or by id)."""
     by_id = check_order(order_by, ("id",)) == "id"
     rows, total = await repository.word_page(
@@ -44,7 +44,7 @@ class WordBody(Body):
 @requires("sensitive-word-list-post")
 async def create_word(
     body: WordBody, runtime: RuntimeDep, session: SessionDep, log: AuditDep
-) -> dict:
+) -> dict[str, Any]:
     """M58: add a word (unique whatever its case) with its weight."""
     row = await words.create(
         runtime, session, words.clean_word(body.word), words.clean_weights(body.weights)
@@ -55,7 +55,7 @@ async def create_word(
 
 @router.get(f"{PATH}/{{target:id}}", name="mis.sensitive_word")
 @requires("sensitive-word-get")
-async def get_word(target: int, session: ReadSessionDep) -> dict:
+async def get_word(target: int, session: ReadSessionDep) -> dict[str, Any]:
     """M59: one word."""
     return ok(words.word_json(await words.get(session, target)))
 
@@ -69,7 +69,7 @@ class WordEditBody(Body):
 @requires("sensitive-word-put")
 async def update_word(
     target: int, body: WordEditBody, runtime: RuntimeDep, session: SessionDep, log: AuditDep
-) -> dict:
+) -> dict[str, Any]:
     """M60: edit the word and/or its weight (0 is a valid weight)."""
     row = await words.edit(
         runtime,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
@@ -43,7 +43,7 @@ async def get_basic_statistics(
     size: Annotated[str | None, Query(description="month, day or hour; absent: summary")] = None,
     begin: Annotated[str | None, Query(description="first day (day, hour)")] = None,
     end: Annotated[str | None, Query(description="last day (day, hour)")] = None,
-) -> dict:
+) -> dict[str, Any]:
     """M51: one metric: its summary figures, or a month/day/hour series."""
     metric = figures.metric_of(type)
     if size is None:
@@ -63,7 +63,7 @@ async def get_search_statistics(
     session: ReadSessionDep,
     paging: PagingDep,
     keyword: Annotated[str | None, Query(max_length=100)] = None,
-) -> dict:
+) -> dict[str, Any]:
     """M52: search keywords, most searched first, with the weekly change of their searchers."""
     return ok(
         await figures.search_keywords(
@@ -74,21 +74,21 @@ async def get_search_statistics(
 
 @router.get("/v1_0/statistics_search_total", name="mis.statistics_search_total")
 @requires("statistics-search-total-get")
-async def get_search_totals(session: ReadSessionDep, runtime: RuntimeDep) -> dict:
+async def get_search_totals(session: ReadSessionDep, runtime: RuntimeDep) -> dict[str, Any]:
     """M53: all-time searches, distinct searchers and app users."""
     return ok(await figures.search_totals(session, runtime.store))
 
 
 @router.get("/v1_0/statistics_sales_total", name="mis.statistics_sales_total")
 @requires("statistics-sales-total-get")
-async def get_sales_totals(session: ReadSessionDep) -> dict:
+async def get_sales_totals(session: ReadSessionDep) -> dict[str, Any]:
     """M54: sales per area (imported; the platform itself sells nothing)."""
     return ok(await figures.sales(session))
 
 
 @router.get("/v1_0/statistics_read_source_total", name="mis.statistics_read_source_total")
 @requires("statistics-read-source-total-get")
-async def get_read_source_totals(session: ReadSessionDep) -> dict:
+async def get_read_source_totals(session: ReadSessionDep) -> dict[str, Any]:
     """M55: reads per source, with read-completion buckets."""
     return ok(await figures.read_sources(session))
 
@@ -99,7 +99,7 @@ async def get_dashboard(
     session: ReadSessionDep,
     begin: Annotated[str | None, Query(description="first day, default 6 days ago")] = None,
     end: Annotated[str | None, Query(description="last day, default today")] = None,
-) -> dict:
+) -> dict[str, Any]:
     """M56: totals, pending work and per-day figures for the console's home page."""
     days = figures.DayRange.dashboard(parse_day("begin", begin), parse_day("end", end))
     return ok(await figures.dashboard(session, days))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import AfterValidator
@@ -36,7 +36,7 @@ async def list_users(
     order_by: Annotated[str | None, Query()] = None,
     is_media: Annotated[Flag | None, Query()] = None,
     is_verified: Annotated[Flag | None, Query()] = None,
-) -> dict:
+) -> dict[str, Any]:
     """M24: list app users (most recently active first; never logged in last)."""
     low, high = check_range(begin, end)
     order = check_order(order_by, {"id", "last_login"})
@@ -90,7 +90,7 @@ class NewUser(Body):
 @requires("userlist-post")
 async def create_user(
     body: NewUser, runtime: RuntimeDep, session: SessionDep, log: AuditDep
-) -> dict:
+) -> dict[str, Any]:
     """M25: create an app user who can sign in to the app at once with the mobile."""
     if not passwords.meets_policy(body.password):
         raise BadRequest(
@@ -119,7 +119,7 @@ class StatusChange(Body):
 @requires("userlist-put")
 async def change_status(
     body: StatusChange, runtime: RuntimeDep, session: SessionDep, log: AuditDep
-) -> dict:
+) -> dict[str, Any]:
     """M26: freeze (0) or unfreeze (1) users; a frozen user is refused at once everywhere."""
     status = UserStatus(body.status)
     count = await freeze.set_users_status(runtime, session, body.user_ids, status)
@@ -131,6 +131,6 @@ async def change_status(
 
 @router.get("/v1_0/users/{target:id}", name="mis.user")
 @requires("user-get")
-async def get_user(target: int, runtime: RuntimeDep, session: SessionDep) -> dict:
+async def get_user(target: int, runtime: RuntimeDep, session: SessionDep) -> dict[str, Any]:
     """M27: one app user with profile fields and live counters."""
     return ok(await directory.one(runtime, session, target))

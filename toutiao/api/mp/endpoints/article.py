@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,7 +38,7 @@ router = APIRouter()
 Draft = Annotated[QueryFlag, Query(description="true: save as draft; false: publish")]
 
 
-def _default_item(item: AuthorArticle) -> dict:
+def _default_item(item: AuthorArticle) -> dict[str, Any]:
     return {
         "id": item.id,
         "title": item.title,
@@ -52,7 +52,7 @@ def _default_item(item: AuthorArticle) -> dict:
     }
 
 
-def _comment_item(item: AuthorArticle) -> dict:
+def _comment_item(item: AuthorArticle) -> dict[str, Any]:
     return {
         "id": item.id,
         "title": item.title,
@@ -73,7 +73,7 @@ async def list_articles(
     begin_pubdate: Day | None = None,
     end_pubdate: Day | None = None,
     response_type: ResponseType | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """My articles, newest first; ``response_type=comment`` gives the comment screen's rows."""
     where = ArticleFilter(status, channel_id, begin_pubdate, end_pubdate)
     items, total = await content_service.author_articles(
@@ -87,7 +87,7 @@ async def list_articles(
 
 async def _statistic_items(
     runtime: Runtime, session: AsyncSession, items: list[AuthorArticle]
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """The default rows plus each article's counters (mp.md §6.4), read in one batch."""
     counts = await author_stats.articles_statistics(runtime, session, [i.id for i in items])
     rows = []
@@ -107,7 +107,7 @@ async def search_my_articles(
     session: PrimaryReadSessionDep,
     paging: ListPaging,
     q: Annotated[str, Query(min_length=1, max_length=50, description="words of the title")],
-) -> dict:
+) -> dict[str, Any]:
     """Search my own articles by title, newest first (not deleted; the original's §8.2 item 7)."""
     items, total = await content_service.search_author_articles(
         runtime, session, author, q.strip(), offset=paging.offset, limit=paging.per_page
@@ -118,7 +118,9 @@ async def search_my_articles(
 @router.get(
     "/v1_0/articles/{article_id:id}", name="mp.article", response_model=Envelope[ArticleDetail]
 )
-async def get_article(article_id: int, author: Author, session: PrimaryReadSessionDep) -> dict:
+async def get_article(
+    article_id: int, author: Author, session: PrimaryReadSessionDep
+) -> dict[str, Any]:
     """One of my articles, for editing (deleted ones too)."""
     found = await content_service.author_article(session, Actor.author(author), article_id)
     detail = {
@@ -147,7 +149,7 @@ async def create_article(
     runtime: RuntimeDep,
     session: SessionDep,
     draft: Draft = False,
-) -> dict:
+) -> dict[str, Any]:
     """Write a new article: a draft, or submitted for review."""
     write = lifecycle.save_draft if draft else lifecycle.submit
     saved = await write(runtime, session, Actor.author(author), body.to_input())
@@ -168,7 +170,7 @@ async def update_article(
     runtime: RuntimeDep,
     session: SessionDep,
     draft: Draft = False,
-) -> dict:
+) -> dict[str, Any]:
     """Replace one of my articles; it becomes a draft or goes back to review."""
     write = lifecycle.save_draft if draft else lifecycle.submit
     saved = await write(runtime, session, Actor.author(author), body.to_input(), article_id)
@@ -201,7 +203,7 @@ async def switch_comments(
     author: WritingAuthor,
     runtime: RuntimeDep,
     session: SessionDep,
-) -> dict:
+) -> dict[str, Any]:
     """Allow or forbid new comments on one of my articles."""
     allow = body.allow_comment
     await lifecycle.set_comments(runtime, session, Actor.author(author), article_id, allow)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from toutiao.api.deps import ClientIpDep, RuntimeDep, SessionDep
@@ -20,7 +22,7 @@ router = APIRouter()
 )
 async def login(
     body: MpLoginBody, client_ip: ClientIpDep, runtime: RuntimeDep, session: SessionDep
-) -> dict:
+) -> dict[str, Any]:
     """Log in with mobile + SMS code; registers the mobile and marks it an author."""
     tokens = await user_service.login(
         runtime, session, body.mobile, body.code, client_ip, media=True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from toutiao.api.deps import ReadSessionDep, RuntimeDep
@@ -13,6 +15,6 @@ router = APIRouter()
 
 
 @router.get("/v1_0/channels", name="mp.channels", response_model=Envelope[MpChannelList])
-async def list_channels(runtime: RuntimeDep, session: ReadSessionDep) -> dict:
+async def list_channels(runtime: RuntimeDep, session: ReadSessionDep) -> dict[str, Any]:
     """Visible channels by sequence, then id (no virtual "recommended" channel). Public."""
     return ok({"channels": await channel_service.all_channels(runtime.cache, session)})

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Response
 
 from toutiao.api.deps import RuntimeDep, SessionDep
@@ -25,7 +27,7 @@ router = APIRouter()
 )
 async def reply_to_comment(
     body: ReplyBody, author: WritingAuthor, runtime: RuntimeDep, session: SessionDep
-) -> dict:
+) -> dict[str, Any]:
     """Reply to a comment of an article (comments closed: 403)."""
     created = await comment_service.create_comment(
         runtime, session, author, target=body.target, content=body.content, art_id=body.art_id
@@ -43,7 +45,7 @@ async def reply_to_comment(
 )
 async def like_comment(
     body: LikeBody, author: WritingAuthor, runtime: RuntimeDep, session: SessionDep
-) -> dict:
+) -> dict[str, Any]:
     """Like a comment or reply (idempotent)."""
     await comment_service.like(runtime, session, author, body.target)
     return ok({"target": body.target})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, Response, UploadFile
 
@@ -28,7 +28,7 @@ async def list_images(
     session: PrimaryReadSessionDep,  # my own list, reloaded right after my own writes
     paging: ImagePaging,
     collect: Annotated[QueryBool, Query(description="true: starred only; false: all")] = False,
-) -> dict:
+) -> dict[str, Any]:
     """My images, newest first; ``collect=true`` lists the starred ones only."""
     page = await material_service.list_images(
         runtime, session, author, starred_only=collect, offset=paging.offset, limit=paging.per_page
@@ -56,7 +56,7 @@ async def upload_image(
     runtime: RuntimeDep,
     session: SessionDep,
     image: Annotated[UploadFile, File(description="JPEG, PNG, GIF or WebP")],
-) -> dict:
+) -> dict[str, Any]:
     """Add an image to my library (the same bytes again give the same item)."""
     data = await read_upload(image, runtime.settings.MP_IMAGE_MAX_BYTES)
     uploaded = await material_service.upload(runtime, session, author, data)
@@ -73,7 +73,7 @@ async def upload_image(
 )
 async def star_image(
     image_id: int, body: StarBody, author: WritingAuthor, session: SessionDep
-) -> dict:
+) -> dict[str, Any]:
     """Star (``collect: true``) or unstar one of my images."""
     await material_service.set_starred(session, author, image_id, body.collect)
     audit(session, author, "image.star", image_id=image_id, collect=body.collect)

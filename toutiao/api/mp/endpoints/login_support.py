@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from toutiao.api.deps import ClientIpDep, RuntimeDep
@@ -21,7 +23,7 @@ router = APIRouter()
     response_model=Envelope[SmsSent],
     openapi_extra=rate_limited(),
 )
-async def send_sms_code(mobile: str, client_ip: ClientIpDep, runtime: RuntimeDep) -> dict:
+async def send_sms_code(mobile: str, client_ip: ClientIpDep, runtime: RuntimeDep) -> dict[str, Any]:
     """Send a 6-digit login code, as the app does (1 per mobile per minute; 429 beyond)."""
     await user_service.send_sms_code(runtime, mobile, client_ip)
     return ok({"mobile": mobile})
@@ -33,6 +35,6 @@ async def send_sms_code(mobile: str, client_ip: ClientIpDep, runtime: RuntimeDep
     status_code=201,
     response_model=Envelope[AccessToken],
 )
-async def refresh_token(author: RefreshingAuthor, runtime: RuntimeDep) -> dict:
+async def refresh_token(author: RefreshingAuthor, runtime: RuntimeDep) -> dict[str, Any]:
     """A new access token for the refresh token sent as ``Authorization: Bearer``."""
     return ok({"token": issue_token(runtime.settings, author)})

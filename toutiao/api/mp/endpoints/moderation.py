@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
@@ -44,7 +44,7 @@ async def list_comments(
     source: Annotated[Id | None, Query(description="original form: article or comment id")] = None,
     offset: Annotated[Id | None, Query(description="original form: id cursor")] = None,
     limit: OriginalLimit = 10,
-) -> dict:
+) -> dict[str, Any]:
     """Comments of one of my articles, pinned first, then newest. With ``type`` and
     ``source``: the original server's cursor-paged list of an article or a comment."""
     if kind is not None:
@@ -75,7 +75,7 @@ async def pin_comment(
     author: WritingAuthor,
     runtime: RuntimeDep,
     session: SessionDep,
-) -> dict:
+) -> dict[str, Any]:
     """Pin (``sticky: true``) or unpin a comment on one of my articles."""
     await moderation.author_pin(runtime, session, author, comment_id, body.sticky)
     audit(session, author, "comment.sticky", comment_id=comment_id, sticky=body.sticky)

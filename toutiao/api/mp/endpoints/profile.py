@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, UploadFile
 
@@ -25,7 +25,9 @@ router = APIRouter()
 
 
 @router.get("/v1_0/user/profile", name="mp.profile", response_model=Envelope[AuthorProfile])
-async def get_profile(author: Author, runtime: RuntimeDep, session: PrimaryReadSessionDep) -> dict:
+async def get_profile(
+    author: Author, runtime: RuntimeDep, session: PrimaryReadSessionDep
+) -> dict[str, Any]:
     """My profile: name, photo, mobile, intro, e-mail (missing strings are "")."""
     return ok(await profile_service.author_profile(runtime, session, author))
 
@@ -39,7 +41,7 @@ async def get_profile(author: Author, runtime: RuntimeDep, session: PrimaryReadS
 )
 async def update_profile(
     body: AuthorProfileChange, author: WritingAuthor, runtime: RuntimeDep, session: SessionDep
-) -> dict:
+) -> dict[str, Any]:
     """Edit name (unique), intro and e-mail; "" clears intro or e-mail."""
     changes = body.changes()
     updated = await profile_service.update_author_profile(runtime, session, author, changes)
@@ -59,7 +61,7 @@ async def change_photo(
     runtime: RuntimeDep,
     session: SessionDep,
     photo: Annotated[UploadFile, File(description="the avatar (any name; type from the bytes)")],
-) -> dict:
+) -> dict[str, Any]:
     """Replace my avatar: cropped to a centred square of at most 512 x 512."""
     data = await read_upload(photo, runtime.settings.MP_IMAGE_MAX_BYTES)
     changed = await profile_service.change_avatar(runtime, session, author, data)

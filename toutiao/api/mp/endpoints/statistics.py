@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
@@ -34,7 +34,7 @@ FollowerPaging = Annotated[MpPaging, Depends(paging(20))]
 )
 async def get_article_statistics(
     article_id: int, author: Author, runtime: RuntimeDep, session: ReadSessionDep
-) -> dict:
+) -> dict[str, Any]:
     """Reads, likes, dislikes, collections, reposts and comments of one of my articles."""
     return ok(await author_stats.article_statistics(runtime, session, author, article_id))
 
@@ -42,7 +42,9 @@ async def get_article_statistics(
 @router.get(
     "/v1_0/statistics/summary", name="mp.statistics_summary", response_model=Envelope[AuthorSummary]
 )
-async def get_summary(author: Author, runtime: RuntimeDep, session: ReadSessionDep) -> dict:
+async def get_summary(
+    author: Author, runtime: RuntimeDep, session: ReadSessionDep
+) -> dict[str, Any]:
     """My dashboard: articles per status, followers, reads, likes, comments, collections."""
     return ok(await author_stats.author_summary(runtime, session, author))
 
@@ -50,7 +52,7 @@ async def get_summary(author: Author, runtime: RuntimeDep, session: ReadSessionD
 @router.get("/v1_0/followers", name="mp.followers", response_model=Envelope[FollowerPage])
 async def list_followers(
     author: Author, runtime: RuntimeDep, session: ReadSessionDep, page: FollowerPaging
-) -> dict:
+) -> dict[str, Any]:
     """My followers, most recent first (the app's follower items)."""
     found = await relation_service.followers(
         runtime, session, author, page=page.page, per_page=page.per_page
@@ -62,7 +64,7 @@ async def list_followers(
 @router.get(
     "/v1_0/statistics/followers", name="mp.statistics_followers", response_model=Envelope[Audience]
 )
-async def get_audience(author: Author, session: ReadSessionDep) -> dict:
+async def get_audience(author: Author, session: ReadSessionDep) -> dict[str, Any]:
     """My followers by gender, age range and area."""
     return ok(await audience_service.audience(session, author, today=date.today()))  # noqa: DTZ011
 
@@ -72,7 +74,7 @@ async def get_audience(author: Author, session: ReadSessionDep) -> dict:
     name="mp.statistics_followers_gender",
     response_model=Envelope[GenderOnly],
 )
-async def get_gender(author: Author, session: ReadSessionDep) -> dict:
+async def get_gender(author: Author, session: ReadSessionDep) -> dict[str, Any]:
     """My followers by gender, in the original server's shape ``{male, female}``."""
     found = await audience_service.audience(session, author, today=date.today())  # noqa: DTZ011
     return ok({"male": found["gender"]["male"], "female": found["gender"]["female"]})
