@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from toutiao.models import Article, Channel, Report, User
@@ -86,7 +85,7 @@ class ReportRepository:
             if where.by_id
             else (Report.create_time.desc(), Report.report_id.desc())
         )
-        query: Select[Any] = (
+        query = (
             select(
                 Report.report_id,
                 Report.article_id,

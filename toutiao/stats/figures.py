@@ -173,7 +173,7 @@ async def sales(session: AsyncSession) -> dict[str, Any]:
     """M54: imported rows only (the platform sells nothing); unknown area codes skipped."""
     rows = await SiteCountsRepository.from_session(session).sales()
     known = {a.value for a in SalesArea}
-    items = [
+    items: list[dict[str, Any]] = [
         {"area": area, "area_name": AREA_NAMES[SalesArea(area)], "money": money}
         for area, money in rows
         if area in known
@@ -186,7 +186,7 @@ async def read_sources(session: AsyncSession) -> dict[str, Any]:
     """M55: reads per source, most first; unknown source codes skipped."""
     rows = await SiteCountsRepository.from_session(session).read_sources()
     known = {s.value for s in ReadSource}
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "source": row.source,
             "source_name": SOURCE_NAMES[ReadSource(row.source)],
