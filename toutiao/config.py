@@ -114,10 +114,8 @@ class Settings(BaseSettings):
     IMAGE_MAX_PIXELS: int = 40_000_000
     # Image decoding and re-encoding run on this many threads, off the event loop; beyond
     # IMAGE_MAX_WAITING queued jobs an upload is refused with 503.
-    # Default: one core left to the event loop (measured in bench/images.py), at most 4.
-    IMAGE_WORKERS: int = Field(
-        default_factory=lambda: max(1, min(4, (os.cpu_count() or 2) - 1)), ge=1
-    )
+    # 0: one per core but one (1 to 4), so a core stays with the event loop (bench/images.py).
+    IMAGE_WORKERS: int = Field(default=0, ge=0)
     IMAGE_MAX_WAITING: int = Field(default=16, ge=0)
 
     # -- SMS ------------------------------------------------------------------------
@@ -257,6 +255,12 @@ class Settings(BaseSettings):
         return self
 
     # -- derived ---------------------------------------------------------------------
+    @property
+    def image_workers(self) -> int:
+        if self.IMAGE_WORKERS:
+            return self.IMAGE_WORKERS
+        return max(1, min(4, (os.cpu_count() or 2) - 1))
+
     @property
     def data_dir(self) -> Path:
         return self.DATA_DIR.expanduser().resolve()

@@ -136,7 +136,7 @@ def build_runtime(settings: Settings, *, name: str = "api") -> Runtime:
         sms=create_sms_provider(settings.SMS_PROVIDER, settings),
         ids=snowflake_from_settings(settings),
         limiter=RateLimiter(redis.storage),
-        images=ImagePool(settings.IMAGE_WORKERS, settings.IMAGE_MAX_WAITING),
+        images=ImagePool(settings.image_workers, settings.IMAGE_MAX_WAITING),
     )
     if settings.RECO_TARGET:
         runtime.reco = connect_reco(settings, settings.RECO_TARGET)

@@ -91,4 +91,4 @@ async def test_large_images_do_not_stall_other_requests(client, factory, monkeyp
     assert [(await task).status_code for task in uploads] == [200] * 4
     assert events.count("decode-start") == 4
     assert "answered" in events, events  # answered while at least one decode was running
-    assert running["most"] <= factory.runtime.settings.IMAGE_WORKERS
+    assert running["most"] <= factory.runtime.settings.image_workers
