@@ -3,6 +3,7 @@ work: counters, caches, the index queue, the outbox and its retry."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -202,3 +203,45 @@ async def test_sweep_job_runs_one_at_a_time(runtime, desk, monkeypatch):
     await lock.release()
     assert await tasks.sweep_job(runtime) == 1
     assert await outbox_size(runtime) == 0
+
+
+async def test_other_processes_drop_their_in_process_copies(runtime, desk):
+    """A change reaches every process's in-process cards and bodies through the broadcast."""
+    from toutiao.kit import broadcast
+    from toutiao.kit.broadcast import Broadcast
+
+    (article_id,) = await submitted(runtime, desk)
+    await run(runtime, lifecycle.approve, [article_id], STAFF)
+    async with runtime.db.session() as session:
+        assert await article_cache.get_card(runtime.cache, session, article_id) is not None
+    article_cache.remember_body(article_id, "<p>cached</p>")
+    other = Broadcast(runtime.cache)  # stands for another process's listener
+    other.start()
+    try:
+        await asyncio.wait_for(other.subscribed.wait(), 5)
+        article_cache._l1_cards[article_id] = {"art_id": article_id}  # as another worker holds it
+        article_cache.remember_body(article_id, "<p>cached</p>")
+        await runtime.cache.publish(
+            broadcast.CHANNEL, f"{article_cache.BROADCAST_TOPIC}:{article_id}"
+        )
+        for _ in range(250):
+            if article_id not in article_cache._l1_cards:
+                break
+            await asyncio.sleep(0.02)
+        assert article_id not in article_cache._l1_cards
+        assert article_cache.body_from_l1(article_id) is None
+    finally:
+        await other.close()
+
+
+async def test_settling_publishes_the_drop(runtime, desk, monkeypatch):
+    published: list[tuple[str, str]] = []
+    real = runtime.broadcast.publish
+
+    async def spy(topic: str, key: str) -> None:
+        published.append((topic, key))
+        await real(topic, key)
+
+    monkeypatch.setattr(runtime.broadcast, "publish", spy)
+    (article_id,) = await submitted(runtime, desk)
+    assert (article_cache.BROADCAST_TOPIC, str(article_id)) in published

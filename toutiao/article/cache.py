@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from toutiao.kit import metrics
+from toutiao.kit import broadcast, metrics
 from toutiao.kit.cache import ABSENT, INVALIDATED, TTL, cached_json, dumps, invalidate
 from toutiao.models import Article, ArticleContent
 from toutiao.models.enums import ArticleStatus
@@ -29,7 +29,8 @@ DETAIL_TTL = TTL(3600, 600)
 ABSENT_TTL = TTL(300, 60)
 
 # Hot cards stay in-process for a few seconds: a warm feed then costs no Redis read for them.
-# Staleness is bounded by this TTL in every process (a withdrawn article may linger 10 s).
+# An article that changes is dropped from every process at once (the ``articles`` broadcast
+# topic, published by the content lifecycle); the TTL bounds what a lost message leaves.
 _l1_cards: TTLCache[int, dict[str, Any] | None] = TTLCache(maxsize=50_000, ttl=10)
 # Bodies of the articles being read right now: bounded by size (characters), as short-lived
 # as the cards, so a popular article's detail page needs no GET for its body.
@@ -198,3 +199,17 @@ async def article_changed(cache: Any, store: Any, *article_ids: int) -> None:
 def clear_l1() -> None:
     _l1_cards.clear()
     _l1_bodies.clear()
+
+
+BROADCAST_TOPIC = "articles"
+
+
+def _drop_from_l1(key: str) -> None:
+    """``key``: comma-separated article ids."""
+    for part in key.split(","):
+        if part.isdigit():
+            _l1_cards.pop(int(part), None)
+            _l1_bodies.pop(int(part), None)
+
+
+broadcast.register(BROADCAST_TOPIC, drop=_drop_from_l1, reset=clear_l1)

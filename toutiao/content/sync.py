@@ -6,7 +6,8 @@ everything derived from them agree, so it can run any number of times, in any or
 
 - the search index, through the index queue (approved articles enter or change, any other
   leaves), so a slow search engine never slows the request;
-- the article caches (card, body) and the recommenders' catalog (metadata, recent lists):
+- the article caches (card, body; in Redis and, by a broadcast, in every process) and the
+  recommenders' catalog (metadata, recent lists):
   feeds, pinned lists and readers' queued batches drop an article whose card is gone;
 - the author's approved-article counter (recounted in SQL, not incremented, so a retry
   cannot count twice) and the author's cached list (E36/E37);
@@ -24,7 +25,7 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
-from toutiao.article.cache import article_changed
+from toutiao.article.cache import BROADCAST_TOPIC, article_changed
 from toutiao.article.collection import queue_forget_collections
 from toutiao.article.lists import forget_user_articles
 from toutiao.content import repository
@@ -78,6 +79,8 @@ async def settle(runtime: Runtime, article_ids: Sequence[int], outbox_ids: Seque
         counts, collectors = await _counts_and_collectors(runtime, ids)
         await to_search_queue(runtime, ids)
         await article_changed(runtime.cache, runtime.store, *ids)
+        if runtime.broadcast is not None:  # the other processes' in-process cards and bodies
+            await runtime.broadcast.publish(BROADCAST_TOPIC, ",".join(map(str, ids)))
         await _write_counts(runtime, counts, collectors)
         await forget_user_articles(runtime.cache, *counts)
     if outbox_ids:
