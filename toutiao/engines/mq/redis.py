@@ -13,6 +13,7 @@ from typing import Any
 import socketio
 
 from toutiao.engines.mq.control import SignOutAware
+from toutiao.kit.redis import SentinelTarget
 
 log = logging.getLogger("toutiao.mq")
 
@@ -27,6 +28,16 @@ class RedisManager(SignOutAware, socketio.AsyncRedisManager):  # type: ignore[mi
     def __init__(self, url: str, *, channel: str, write_only: bool = False) -> None:
         options = PUBLISHER_OPTIONS if write_only else SUBSCRIBER_OPTIONS
         super().__init__(url, channel=channel, write_only=write_only, redis_options=dict(options))
+
+    def _redis_connect(self) -> None:
+        """Sentinel URLs are read the way every other Redis user reads them
+        (``/<service>/<db>``, kit/redis.py); python-socketio's parser expects ``/<db>/<service>``."""
+        if not self.redis_url.startswith("redis+sentinel://"):
+            super()._redis_connect()
+            return
+        self.redis = SentinelTarget.parse(self.redis_url).master(**self.redis_options)
+        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        self.connected = True
 
     async def _publish(self, data: Any) -> Any:
         body = self.json.dumps(data)

@@ -11,6 +11,7 @@ from toutiao.api.deps import ClientIpDep, RuntimeDep, SessionDep
 from toutiao.api.mis.deps import Audit, AuditDep, CurrentStaff
 from toutiao.api.mis.routing import LOGIN_ONLY, PUBLIC, REFRESH, StaffRoute, requires
 from toutiao.api.mis.schemas import Body, Email, Mobile, NonEmpty, StaffName
+from toutiao.api.openapi import rate_limited
 from toutiao.api.responses import ok
 from toutiao.staff import accounts, audit, captcha
 from toutiao.staff import auth as staff_auth
@@ -19,7 +20,7 @@ from toutiao.staff.tokens import issue_token
 router = APIRouter(route_class=StaffRoute)
 
 
-@router.get("/v1_0/captchas/{account}", name="mis.captcha")
+@router.get("/v1_0/captchas/{account}", name="mis.captcha", openapi_extra=rate_limited())
 @requires(PUBLIC)
 async def start_captcha(
     account: str, runtime: RuntimeDep, client_ip: ClientIpDep
@@ -38,7 +39,9 @@ class LoginBody(Body):
     seccode: str | None = None
 
 
-@router.post("/v1_0/authorizations", name="mis.login", status_code=201)
+@router.post(
+    "/v1_0/authorizations", name="mis.login", status_code=201, openapi_extra=rate_limited()
+)
 @requires(PUBLIC)
 async def login(
     body: LoginBody,

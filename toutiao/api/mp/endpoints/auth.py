@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from toutiao.api.deps import ClientIpDep, RuntimeDep, SessionDep
 from toutiao.api.mp.schemas.auth import MpLoginBody, MpTokens
+from toutiao.api.openapi import rate_limited
 from toutiao.api.responses import Envelope, ok
 from toutiao.user import service as user_service
 
@@ -19,6 +20,7 @@ router = APIRouter()
     name="mp.authorization",
     status_code=201,
     response_model=Envelope[MpTokens],
+    openapi_extra=rate_limited(),
 )
 async def login(
     body: MpLoginBody, client_ip: ClientIpDep, runtime: RuntimeDep, session: SessionDep
