@@ -44,6 +44,7 @@ from toutiao.notify import LIKING
 from toutiao.notify.service import notify_after_commit
 from toutiao.recommend import events
 from toutiao.relation import service as relation_service
+from toutiao.relation.policy import ensure_may_interact
 from toutiao.runtime import Runtime
 from toutiao.stats import counters as c
 
@@ -259,6 +260,7 @@ async def set_attitude(
     notifies the author: not oneself, and not across a blacklist (facts §14.44).
     """
     card = await approved_card(runtime, session, article_id)
+    await ensure_may_interact(runtime, session, user_id, [card["aut_id"]])
     old = await retry_deadlocks(session, lambda: _write(session, user_id, article_id, attitude))
     if isinstance(old, _Unchanged):
         return False

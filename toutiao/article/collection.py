@@ -34,6 +34,7 @@ from toutiao.models import Article, Collection
 from toutiao.models.base import local_now
 from toutiao.models.enums import ArticleStatus
 from toutiao.recommend import events
+from toutiao.relation.policy import ensure_may_interact
 from toutiao.runtime import Runtime
 from toutiao.stats import counters as c
 
@@ -140,6 +141,7 @@ async def collect(
     client's ``Trace`` header (opaque; bounded by the event log).
     """
     card = await approved_card(runtime, session, article_id)
+    await ensure_may_interact(runtime, session, user_id, [card["aut_id"]])
     changed = await retry_deadlocks(session, lambda: _write_collect(session, user_id, article_id))
     if changed:
         event = {

@@ -34,6 +34,7 @@ from toutiao.models.enums import CommentStatus, Relation, StatisticsType
 from toutiao.notify import COMMENT
 from toutiao.notify.service import notify_after_commit
 from toutiao.relation import service as relation_service
+from toutiao.relation.policy import ensure_may_interact
 from toutiao.runtime import Runtime
 from toutiao.stats import activity
 from toutiao.stats import counters as c
@@ -288,10 +289,8 @@ async def create_comment(
     if not article["allow_comm"]:
         raise Forbidden("Comments are closed on this article.")
     # The article's author owns its comment section; a reply also reaches the parent's author.
-    owners = {article["aut_id"]} | ({parent["aut_id"]} if parent else set())
-    for owner in sorted(owners - {user_id}):
-        if await relation_service.blocked_between(runtime, session, user_id, owner):
-            raise Forbidden("You cannot comment here.")
+    owners = [article["aut_id"], parent["aut_id"] if parent else None]
+    await ensure_may_interact(runtime, session, user_id, owners, "You cannot comment here.")
 
     now = local_now()
     comment = Comment(
@@ -395,8 +394,10 @@ async def _lock_user(session: AsyncSession, user_id: int) -> None:
 
 async def like(runtime: Runtime, session: AsyncSession, user_id: int, comment_id: int) -> bool:
     """Like an approved comment; True if a row changed (idempotent: False on a repeat)."""
-    if await cc.get_body(runtime.cache, session, comment_id) is None:
+    body = await cc.get_body(runtime.cache, session, comment_id)
+    if body is None:
         raise BadRequest("target: no such comment")
+    await ensure_may_interact(runtime, session, user_id, [body["aut_id"]])
     await _lock_user(session, user_id)
     try:
         async with session.begin_nested():
