@@ -31,6 +31,7 @@ from toutiao.models.enums import ArticleStatus, Attitude, ReportType
 from toutiao.notify import LIKING
 from toutiao.recommend import keys as reco_keys
 from toutiao.relation import service as relation_service
+from toutiao.relation.policy import Blocked
 from toutiao.runtime import Runtime, build_runtime
 from toutiao.stats import counters as c
 
@@ -298,13 +299,15 @@ class TestLike:
         assert likings(runtime) == []
 
     @pytest.mark.parametrize("who_blocks", ["author", "reader"])
-    async def test_no_notification_across_a_blacklist(self, runtime, people, article, who_blocks):
+    async def test_refused_across_a_blacklist(self, runtime, people, article, who_blocks):
+        """relation/policy.py: a like across a blacklist is refused, not just left silent."""
         blocker, blocked = (people["author"], people["reader"])
         if who_blocks == "reader":
             blocker, blocked = blocked, blocker
         await write(runtime, relation_service.blacklist, blocker, blocked)
-        assert await write(runtime, attitude.set_attitude, people["reader"], article, LIKE) is True
-        assert await c.ARTICLE_LIKES.get(runtime.store, article) == 1
+        with pytest.raises(Blocked):
+            await write(runtime, attitude.set_attitude, people["reader"], article, LIKE)
+        assert await c.ARTICLE_LIKES.get(runtime.store, article) == 0
         assert likings(runtime) == []
 
     @pytest.mark.parametrize(

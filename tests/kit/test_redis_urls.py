@@ -72,6 +72,8 @@ async def test_login_cache_limits_and_leases(farm, form: str, tmp_path: Path) ->
         DATA_DIR=tmp_path,
         REDIS_URL=url,
         REDIS_STORAGE_URL=url,
+        # the task tier needs a plain Redis (or AMQP) broker beside a Sentinel or Cluster
+        TASK_BROKER_URL=f"redis://127.0.0.1:{farm['master']}/5",
         PUBLIC_URL="http://testserver",
         SCHEDULER_ENABLED=False,
     )
