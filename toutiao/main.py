@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -84,6 +85,18 @@ def _counting(runtime: Runtime) -> Any:
     return activity.flushing(runtime.store, expected, every=runtime.settings.STATS_FLUSH_SECONDS)
 
 
+async def _warm_search(runtime: Runtime) -> None:
+    """Load the segmenter and open the index while the worker starts, not on the first
+    reader's search (it took 1.6-2.3 s)."""
+    if runtime.search is None:
+        return
+    try:
+        await runtime.search.search("预热 warm", offset=0, limit=1)
+        await runtime.search.suggest("预热", limit=1)
+    except Exception:
+        log.warning("search.warm_up_failed", exc_info=True)
+
+
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -95,10 +108,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             return
         own = build_runtime(settings, name="api")
         await own.start()
+        warming = asyncio.create_task(_warm_search(own))
         try:
             async with _counting(own):
                 yield {"runtime": own}
         finally:
+            warming.cancel()
             await own.close()
 
     app = FastAPIOffline(

@@ -7,7 +7,7 @@ import pytest
 
 from tests.fixtures.factories import Factory
 from toutiao.chat.assistant import Assistant
-from toutiao.recommend import text
+from toutiao.kit import text
 from toutiao.runtime import Runtime
 
 

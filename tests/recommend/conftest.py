@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tests.recommend.helpers import RecoData
-from toutiao.recommend import text
+from toutiao.kit import text
 from toutiao.recommend.engine import Recommender
 from toutiao.runtime import Runtime
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.recommend.helpers import TOPICS, RecoData, topical_text
+from toutiao.kit import text
 from toutiao.models.enums import ArticleStatus
-from toutiao.recommend import keys, text
+from toutiao.recommend import keys
 from toutiao.recommend.engine import Recommender
 from toutiao.recommend.similar import rebuild_similarity, refresh_similarity
 from toutiao.runtime import Runtime

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from toutiao.engines.search import SearchDoc
 from toutiao.engines.search.tantivy_engine import TantivySearch
-from toutiao.recommend.text import plain_text
+from toutiao.kit.text import plain_text
 from toutiao.runtime import Runtime
 from toutiao.seed import text
 from toutiao.seed.words import TOPICS

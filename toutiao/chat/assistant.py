@@ -20,10 +20,10 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from toutiao.kit import text
 from toutiao.kit.db import Database
 from toutiao.models import Article
 from toutiao.models.enums import ArticleStatus
-from toutiao.recommend import text
 
 log = logging.getLogger("toutiao.chat")
 

@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator
 from toutiao.chat.client import ChatClient
 from toutiao.chat.server import start_chat_server
 from toutiao.config import Settings
+from toutiao.kit import text
 from toutiao.kit.grpc_ops import stop_server
-from toutiao.recommend import text
 from toutiao.runtime import Runtime, build_runtime
 
 log = logging.getLogger("toutiao.chat")

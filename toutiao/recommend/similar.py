@@ -29,10 +29,11 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
+from toutiao.kit import text
 from toutiao.kit.db import Database
 from toutiao.models import Article, ArticleContent, Channel
 from toutiao.models.enums import ArticleStatus
-from toutiao.recommend import keys, text
+from toutiao.recommend import keys
 from toutiao.recommend import vectors as v
 from toutiao.recommend.store import delete_stale, write_hash, write_zsets
 

@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from toutiao.config import Settings
+from toutiao.kit import text
 from toutiao.kit.grpc_ops import stop_server
-from toutiao.recommend import text
 from toutiao.recommend.engine import Recommender
 from toutiao.recommend.refill import run_refills
 from toutiao.recommend.tasks import RECOMMEND_JOBS, schedule

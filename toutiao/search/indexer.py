@@ -29,9 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from toutiao.article.cards import article_counts_from_db
 from toutiao.engines.search import SearchDoc, SearchEngine
+from toutiao.kit.text import plain_text
 from toutiao.models import Article, ArticleContent, Channel, User
 from toutiao.models.enums import ArticleStatus
-from toutiao.recommend.text import plain_text
 from toutiao.runtime import Runtime
 from toutiao.search.service import engine_of
 from toutiao.stats import counters as c

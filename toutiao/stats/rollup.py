@@ -17,9 +17,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from toutiao.kit.db import Database
+from toutiao.kit.text import plain_text
 from toutiao.models.base import local_now
 from toutiao.models.enums import ReadSource, StatisticsType
-from toutiao.recommend.text import plain_text
 from toutiao.stats import keys
 from toutiao.stats.activity import metric_field
 from toutiao.stats.repository import (

@@ -39,7 +39,7 @@ from toutiao.engines.search import (
     normalize,
     required_words,
 )
-from toutiao.recommend import text as jieba_text
+from toutiao.kit import text as jieba_text
 
 log = logging.getLogger("toutiao.search.tantivy")
 

@@ -1,5 +1,5 @@
-"""Words of an article for content similarity: jieba tokens of the title (counted twice) and
-of the body with its HTML stripped.
+"""Words of a text, shared by search indexing, content similarity and the assistant: jieba
+tokens of the title (counted twice) and of the body with its HTML stripped.
 
 jieba is imported lazily and quietly: it logs at DEBUG and keeps its dictionary cache in a
 temp or data directory we choose, never next to the package. Everything here is CPU-bound
