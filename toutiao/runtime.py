@@ -6,6 +6,7 @@ with the same function, so every entry point talks to the engines the same way.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,10 @@ from toutiao.kit.redis import RedisRoles
 from toutiao.notify import MemoryNotifier, Notifier
 
 log = logging.getLogger("toutiao.runtime")
+
+# A closer that has not finished by then is abandoned (and logged), so a stuck connection
+# never keeps a stopping process alive.
+CLOSE_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass
@@ -105,11 +110,16 @@ class Runtime:
             closers.insert(0, notifier_close)
         self.images.close()
         for closer in closers:
-            log.debug("runtime.closing %s", getattr(closer, "__qualname__", closer))
-            try:
-                await closer()
-            except Exception:
-                log.exception("runtime.close_failed")
+            name = getattr(closer, "__qualname__", repr(closer))
+            log.debug("runtime.closing %s", name)
+            step = asyncio.ensure_future(closer())
+            # asyncio.wait, not wait_for: a closer that swallows its cancellation must not hang us
+            done, _ = await asyncio.wait({step}, timeout=CLOSE_TIMEOUT_SECONDS)
+            if not done:
+                step.cancel()
+                log.error("runtime.close_timeout %s after %.0fs", name, CLOSE_TIMEOUT_SECONDS)
+            elif not step.cancelled() and step.exception() is not None:
+                log.error("runtime.close_failed %s", name, exc_info=step.exception())
 
 
 def build_runtime(settings: Settings, *, name: str = "api") -> Runtime:
