@@ -117,8 +117,10 @@ def test_large_bodies_do_not_grow_server_memory(tmp_path: Path) -> None:
         answered = [s for s in statuses if s]
         assert answered and all(" 413 " in s for s in answered), statuses
         peak_growth = (max(peaks) - before) / MIB
-        assert peak_growth < 48, f"server RSS grew by {peak_growth:.0f} MiB at peak"
-        assert (after - before) / MIB < 32, f"server kept {(after - before) / MIB:.0f} MiB"
+        # The attack carries 240 MiB; a server that read it grows by at least that much. The
+        # bound leaves room for what a first burst of requests allocates anyway (pools, buffers).
+        assert peak_growth < 64, f"server RSS grew by {peak_growth:.0f} MiB at peak"
+        assert (after - before) / MIB < 64, f"server kept {(after - before) / MIB:.0f} MiB"
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -48,7 +48,7 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA busy_timeout=30000")  # writers queue; a burst must not fail
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
