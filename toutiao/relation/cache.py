@@ -236,7 +236,13 @@ async def relations(
         await fill_relationship(store, user_id, loaded)
         return loaded
 
-    every = await single_flight.do(relationship_key(user_id), load)
+    if session.in_transaction():
+        # Inside a transaction, load for ourselves: waiting on another caller's load can
+        # deadlock where an open transaction holds the database's write lock (SQLite), since
+        # that caller's query waits for our transaction to end.
+        every = await load()
+    else:
+        every = await single_flight.do(relationship_key(user_id), load)
     return {target: every.get(target, Relation.NONE) for target in targets}
 
 
