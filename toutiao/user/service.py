@@ -81,8 +81,9 @@ async def _find_or_register(runtime: Runtime, session: AsyncSession, mobile: str
             session.add(user)
             session.add(UserProfile(user_id=user.user_id))
     except IntegrityError:
-        # The same mobile registered in parallel: use the row that won.
-        user = await session.scalar(select(User).where(User.mobile == mobile))
+        # The same mobile registered in parallel: use the row that won (a locking read, which
+        # sees it under MariaDB's repeatable-read snapshot where a plain read would not).
+        user = await session.scalar(select(User).where(User.mobile == mobile).with_for_update())
         if user is None:
             raise
     return user
