@@ -76,14 +76,18 @@ async def _find_or_register(runtime: Runtime, session: AsyncSession, mobile: str
     now = datetime.now()  # noqa: DTZ005 - the schema stores server-local naive times
     user_id = runtime.ids.next_id()
     user = User(user_id=user_id, mobile=mobile, user_name=default_name(user_id), last_login=now)
+    session.add(user)
+    session.add(UserProfile(user_id=user.user_id))
     try:
-        async with session.begin_nested():
-            session.add(user)
-            session.add(UserProfile(user_id=user.user_id))
+        await session.flush()
     except IntegrityError:
-        # The same mobile registered in parallel: use the row that won (a locking read, which
-        # sees it under MariaDB's repeatable-read snapshot where a plain read would not).
-        user = await session.scalar(select(User).where(User.mobile == mobile).with_for_update())
+        # The same mobile registered in parallel, and the winner has committed (InnoDB makes a
+        # duplicate INSERT wait for it). Start a new transaction: its snapshot sees the winner's
+        # row, and it drops the shared lock the failed INSERT took on that row, which would
+        # deadlock against the other losers when this login updates ``last_login``. Nothing else
+        # was written in this transaction yet.
+        await session.rollback()
+        user = await session.scalar(select(User).where(User.mobile == mobile))
         if user is None:
             raise
     return user
