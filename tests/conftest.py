@@ -2,8 +2,9 @@
 
 - ``TOUTIAO_TEST_DATABASE_URL``: a server URL such as ``mysql+asyncmy://root@127.0.0.1:3306``;
   the suite creates ``toutiao_test_<worker>`` on it, migrates, and drops it at the end.
-- ``TOUTIAO_TEST_REDIS_URL``: such as ``redis://127.0.0.1:6379``; each xdist worker takes its
-  own DB number (9 + worker index) and flushes it between tests.
+- ``TOUTIAO_TEST_REDIS_URL``: such as ``redis://127.0.0.1:6379``; each xdist worker claims a DB
+  number (1-14) that no other test process on this machine holds, by a lock file kept for the
+  session, and flushes it between tests. Several runs (worktrees, CI) can share one server.
 
 Every test starts from empty tables and an empty Redis; the app runs against the real engines
 (real commits), so what a test sees is what a client would see.
@@ -11,7 +12,9 @@ Every test starts from empty tables and an empty Redis; the app runs against the
 
 from __future__ import annotations
 
+import fcntl
 import os
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -37,7 +40,23 @@ from toutiao.stats import activity
 from toutiao.user import cache as user_cache
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-WORKER_INDEX = int(WORKER.removeprefix("gw") or 0)
+_held_locks: list[Any] = []
+
+
+def _claim_redis_db() -> int:
+    """A Redis DB number (1-14) that no other test process on this machine holds: an exclusive
+    lock on a file per number, held until this process exits (the OS drops it on a crash too).
+    DB 0 is left to people and DB 15 to the test that checks a plain server URL."""
+    for number in range(1, 15):
+        handle = open(Path(tempfile.gettempdir()) / f"toutiao-test-redis-db-{number}.lock", "w")  # noqa: SIM115
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        _held_locks.append(handle)
+        return number
+    raise RuntimeError("every Redis test database (1-14) is held by another test process")
 
 
 def _mysql_admin_url(server_url: str) -> str:
@@ -85,7 +104,7 @@ async def settings(data_dir: Path) -> AsyncIterator[Settings]:
     if db_server:
         values["DATABASE_URL"] = await _create_mysql_db(db_server, db_name)
     if redis_server:
-        values["REDIS_URL"] = f"{redis_server.rstrip('/')}/{9 + WORKER_INDEX % 7}"
+        values["REDIS_URL"] = f"{redis_server.rstrip('/')}/{_claim_redis_db()}"
     test_settings = Settings(**values)
     await upgrade(test_settings.database_url)
     yield test_settings
