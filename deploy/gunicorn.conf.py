@@ -4,7 +4,10 @@ overridden from the environment (``TOUTIAO_API_BIND``, ``TOUTIAO_API_WORKERS``, 
 import multiprocessing
 import os
 import shutil
+import sys
 import tempfile
+
+from gunicorn.glogging import Logger
 
 bind = os.environ.get("TOUTIAO_API_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("TOUTIAO_API_WORKERS", multiprocessing.cpu_count() * 2))
@@ -16,10 +19,33 @@ keepalive = 5
 # Restart workers now and then so a slow leak never grows without bound.
 max_requests = int(os.environ.get("TOUTIAO_API_MAX_REQUESTS", 20000))
 max_requests_jitter = max_requests // 10
-# The app writes its own access line (with request id and duration); gunicorn's own errors
-# go to stderr, which the process manager collects.
+# The app writes its own access line (with request id and duration); gunicorn's own lines
+# (the master's start, worker boots and exits, timeouts) go to stderr in the platform's log
+# format, which the process manager collects.
 accesslog = None
 errorlog = "-"
+
+
+class PlatformLogger(Logger):
+    """gunicorn's own logger, rendered like every other toutiao process (structlog: JSON in
+    production). Unusable settings stop the master with one line, as they stop a worker."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        from toutiao.config import SettingsError, get_settings
+        from toutiao.kit.logs import configure_logging
+
+        try:
+            settings = get_settings()
+        except SettingsError as exc:
+            print(f"toutiao: {exc}", file=sys.stderr)  # noqa: T201 - no logging without settings
+            raise SystemExit(2) from None
+        configure_logging(settings, "api-master")
+        self.error_log.handlers.clear()  # through the root handler configure_logging set
+        self.error_log.propagate = True
+
+
+logger_class = PlatformLogger
 loglevel = os.environ.get("TOUTIAO_LOG_LEVEL", "info").lower()
 # X-Forwarded-For is believed only from TOUTIAO_TRUSTED_PROXIES (the app decides).
 forwarded_allow_ips = ""

@@ -93,3 +93,26 @@ async def test_oversized_bodies_are_still_logged(client, access: AccessLines, ru
 async def test_healthz_is_liveness_only(client) -> None:
     response = await client.get("/healthz")
     assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def _lookups(cache: str, level: str, result: str) -> float:
+    labels = {"cache": cache, "level": level, "result": result}
+    return REGISTRY.get_sample_value("toutiao_cache_lookups_total", labels) or 0.0
+
+
+async def test_in_process_caches_count_hits_and_misses(client, factory) -> None:
+    """The L1 (in-process) levels of the channel list and the user status are counted too."""
+    await factory.channels(["news", "tech"])
+    user = await factory.user()
+    headers = factory.headers(user.user_id)
+    before = {
+        (cache, result): _lookups(cache, "l1", result)
+        for cache in ("channel:list", "user:status")
+        for result in ("hit", "miss")
+    }
+    for _ in range(3):
+        assert (await client.get("/app/v1_0/channels")).status_code == 200
+        assert (await client.get("/app/v1_0/user", headers=headers)).status_code == 200
+    for cache in ("channel:list", "user:status"):
+        assert _lookups(cache, "l1", "miss") == before[(cache, "miss")] + 1, cache
+        assert _lookups(cache, "l1", "hit") == before[(cache, "hit")] + 2, cache

