@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from redis.asyncio.client import Pipeline
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import OperationalError
 
 from toutiao.article import attitude
 from toutiao.article import cache as article_cache
@@ -451,49 +450,6 @@ class TestConcurrency:
             "liked": 20,
         }
         assert len(likings(runtime)) == 20
-
-
-class TestDeadlockRetry:
-    async def test_retries_only_deadlocks(self, runtime):
-        class Orig(Exception):
-            pass
-
-        deadlock = OperationalError("UPDATE ...", {}, Orig(1213, "Deadlock found"))
-        other = OperationalError("UPDATE ...", {}, Orig(1205, "Lock wait timeout"))
-        async with runtime.db.session() as session:
-            calls = []
-
-            async def flaky() -> str:
-                calls.append(1)
-                if len(calls) < 3:
-                    raise deadlock
-                return "done"
-
-            assert await attitude.retry_deadlocks(session, flaky) == "done"
-            assert len(calls) == 3
-
-            async def fails() -> None:
-                raise other
-
-            with pytest.raises(OperationalError):
-                await attitude.retry_deadlocks(session, fails)
-
-            async def always() -> None:
-                raise deadlock
-
-            with pytest.raises(OperationalError):
-                await attitude.retry_deadlocks(session, always, attempts=2)
-
-    def test_deadlock_found_through_the_exception_chain(self):
-        class Orig(Exception):
-            pass
-
-        savepoint_gone = OperationalError(
-            "ROLLBACK TO SAVEPOINT", {}, Orig(1305, "SAVEPOINT does not exist")
-        )
-        savepoint_gone.__context__ = OperationalError("INSERT", {}, Orig(1213, "Deadlock"))
-        assert attitude._is_deadlock(savepoint_gone)
-        assert not attitude._is_deadlock(OperationalError("x", {}, Orig(1305, "x")))
 
 
 # -- the attitude cache ---------------------------------------------------------------------

@@ -22,22 +22,20 @@ the write committed cannot cache them afterwards (the same rule as ``kit.cache``
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 from redis.exceptions import RedisError
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from toutiao.article.cache import get_card
 from toutiao.kit.cache import TOMBSTONE_SECONDS, TTL
 from toutiao.kit.db import on_commit
 from toutiao.kit.errors import BadRequest, Conflict
-from toutiao.models import Article, ArticleAttitude, Report, User
+from toutiao.kit.writes import insert_or_conflict, lock_user, retry_deadlocks
+from toutiao.models import Article, ArticleAttitude, Report
 from toutiao.models.base import local_now
 from toutiao.models.enums import Attitude, ReportType
 from toutiao.notify import LIKING
@@ -58,7 +56,6 @@ TOMBSTONE = "-2"
 REMARK_MAX = 200
 # A user with more attitudes than this is not cached: SQL answers for exactly the ids asked.
 ATTITUDE_CACHE_LIMIT = 10_000
-T = TypeVar("T")
 
 # Create the hash only if the key is missing (a tombstone or a fresher fill wins).
 # ARGV: ttl, field, value, field, value, ...
@@ -84,52 +81,6 @@ def attitude_key(user_id: int) -> str:
 
 
 # -- the database decides ---------------------------------------------------------------
-
-
-def _is_deadlock(exc: BaseException | None) -> bool:
-    """MySQL/MariaDB error 1213: InnoDB rolled the whole transaction back; it is safe to rerun."""
-    while exc is not None:
-        orig = getattr(exc, "orig", None)
-        args = getattr(orig, "args", None) or ()
-        if args and args[0] == 1213:
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
-async def retry_deadlocks(
-    session: AsyncSession, work: Callable[[], Awaitable[T]], attempts: int = 5
-) -> T:
-    """Run ``work`` (statements on ``session``), rerunning it after a deadlock.
-
-    The victim's transaction is gone, so the session is rolled back: callers must hold no
-    other pending work in it.
-    """
-    for attempt in range(attempts):
-        try:
-            return await work()
-        except DBAPIError as exc:
-            if attempt + 1 == attempts or not _is_deadlock(exc):
-                raise
-            log.info("article.deadlock_retry attempt=%s", attempt + 1)
-            await session.rollback()
-            await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))
-    raise AssertionError("unreachable")
-
-
-async def lock_user(session: AsyncSession, user_id: int) -> None:
-    """Serialize this user's interaction writes (a no-op on SQLite, whose writers are serial)."""
-    await session.execute(select(User.user_id).where(User.user_id == user_id).with_for_update())
-
-
-async def insert_or_conflict(session: AsyncSession, statement: Any) -> bool:
-    """Execute an INSERT in a SAVEPOINT; False (and nothing written) on a unique-key conflict."""
-    try:
-        async with session.begin_nested():
-            await session.execute(statement)
-    except IntegrityError:
-        return False
-    return True
 
 
 async def _switch(

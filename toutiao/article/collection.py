@@ -21,15 +21,10 @@ from redis.exceptions import RedisError
 from sqlalchemy import Select, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from toutiao.article.attitude import (
-    approved_card,
-    exists,
-    insert_or_conflict,
-    lock_user,
-    retry_deadlocks,
-)
+from toutiao.article.attitude import approved_card, exists
 from toutiao.kit.cache import TOMBSTONE_SECONDS, TTL
 from toutiao.kit.db import on_commit
+from toutiao.kit.writes import insert_or_conflict, lock_user, retry_deadlocks
 from toutiao.models import Article, Collection
 from toutiao.models.base import local_now
 from toutiao.models.enums import ArticleStatus

@@ -14,7 +14,8 @@ from toutiao.kit import broadcast, metrics
 from toutiao.kit.cache import TTL, cached_json, invalidate
 from toutiao.kit.db import on_commit
 from toutiao.kit.errors import BadRequest, Conflict
-from toutiao.models import Channel, User, UserChannel
+from toutiao.kit.writes import lock_user
+from toutiao.models import Channel, UserChannel
 
 RECOMMENDED = {"id": 0, "name": "推荐"}
 ALL_KEY = "ch:all"
@@ -111,16 +112,6 @@ async def validate_ids(cache: Any, session: AsyncSession, ids: Sequence[int]) ->
         raise BadRequest(f"channels: invalid channel id {unknown[0]}")
 
 
-async def _lock_user(session: AsyncSession, user_id: int) -> None:
-    """Serialize one user's channel writes on the user's row (an existing row: a record lock).
-
-    Without it, two writers' ``FOR UPDATE`` on absent (user, channel) pairs both take the same
-    gap lock and their INSERTs deadlock on InnoDB; the deadlock rolls the whole transaction back
-    (the savepoint with it), so a parallel PATCH/PUT/POST answered 507. SQLite ignores it.
-    """
-    await session.execute(select(User.user_id).where(User.user_id == user_id).with_for_update())
-
-
 async def _rows(session: AsyncSession, user_id: int, ids: Sequence[int]) -> dict[int, UserChannel]:
     rows = await session.scalars(
         select(UserChannel)
@@ -139,7 +130,7 @@ async def add(
 ) -> None:
     """POST: insert only; if the user already has any of them, nothing is saved (409)."""
     await validate_ids(cache, session, [i for i, _ in items])
-    await _lock_user(session, user_id)
+    await lock_user(session, user_id)
     existing = await _rows(session, user_id, [i for i, _ in items])
     if any(not row.is_deleted for row in existing.values()):
         raise Conflict("Some conflict user channels occurred.")
@@ -157,7 +148,7 @@ async def upsert(
 ) -> None:
     """PATCH (replace=False) adds or re-orders; PUT (replace=True) makes the list exactly ``items``."""
     await validate_ids(cache, session, [i for i, _ in items])
-    await _lock_user(session, user_id)
+    await lock_user(session, user_id)
     if replace:
         await session.execute(
             update(UserChannel)
@@ -195,7 +186,7 @@ async def _upsert(
 
 async def remove(cache: Any, session: AsyncSession, user_id: int, ids: Sequence[int]) -> None:
     """Soft-delete the listed channels; ids the user does not have are ignored."""
-    await _lock_user(session, user_id)
+    await lock_user(session, user_id)
     await session.execute(
         update(UserChannel)
         .where(UserChannel.user_id == user_id, UserChannel.channel_id.in_(ids))

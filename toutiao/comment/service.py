@@ -28,7 +28,8 @@ from toutiao.comment.repository import CommentRepository
 from toutiao.kit.cache import single_flight
 from toutiao.kit.db import on_commit
 from toutiao.kit.errors import BadRequest, Forbidden
-from toutiao.models import Comment, CommentLiking, User
+from toutiao.kit.writes import lock_user
+from toutiao.models import Comment, CommentLiking
 from toutiao.models.base import local_now
 from toutiao.models.enums import CommentStatus, Relation, StatisticsType
 from toutiao.notify import COMMENT
@@ -382,23 +383,13 @@ def _after_create(runtime: Runtime, session: AsyncSession, body: dict[str, Any])
 # -- E49 / E50 likes ----------------------------------------------------------------------
 
 
-async def _lock_user(session: AsyncSession, user_id: int) -> None:
-    """Serialize one user's like writes on their user row.
-
-    Without it, parallel like/unlike of one comment race on the (user, comment) unique key:
-    on InnoDB, a conditional UPDATE of a missing row takes a gap lock, and two such
-    transactions then deadlock on their INSERTs. SQLite ignores it (writers are serial).
-    """
-    await session.execute(select(User.user_id).where(User.user_id == user_id).with_for_update())
-
-
 async def like(runtime: Runtime, session: AsyncSession, user_id: int, comment_id: int) -> bool:
     """Like an approved comment; True if a row changed (idempotent: False on a repeat)."""
     body = await cc.get_body(runtime.cache, session, comment_id)
     if body is None:
         raise BadRequest("target: no such comment")
     await ensure_may_interact(runtime, session, user_id, [body["aut_id"]])
-    await _lock_user(session, user_id)
+    await lock_user(session, user_id)
     try:
         async with session.begin_nested():
             session.add(CommentLiking(user_id=user_id, comment_id=comment_id, is_deleted=False))
@@ -422,7 +413,7 @@ async def like(runtime: Runtime, session: AsyncSession, user_id: int, comment_id
 
 async def unlike(runtime: Runtime, session: AsyncSession, user_id: int, comment_id: int) -> bool:
     """Withdraw a like; True if a row changed (idempotent, unknown comments included)."""
-    await _lock_user(session, user_id)
+    await lock_user(session, user_id)
     result = await session.execute(
         update(CommentLiking)
         .where(
