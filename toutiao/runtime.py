@@ -13,6 +13,7 @@ from typing import Any
 
 from toutiao.config import Settings
 from toutiao.engines.mq import create_notifier
+from toutiao.engines.mq.base import MemoryNotifier, Notifier
 from toutiao.engines.sms import SmsProvider, create_sms_provider
 from toutiao.engines.storage import Storage, storage_from_settings
 from toutiao.kit.broadcast import Broadcast
@@ -21,7 +22,6 @@ from toutiao.kit.ids import Snowflake, snowflake_from_settings
 from toutiao.kit.images import ImagePool
 from toutiao.kit.ratelimit import RateLimiter
 from toutiao.kit.redis import RedisRoles
-from toutiao.notify import MemoryNotifier, Notifier
 
 log = logging.getLogger("toutiao.runtime")
 

@@ -33,9 +33,10 @@ from toutiao.engines.mq import (
     socket_room,
 )
 from toutiao.engines.mq.amqp import AmqpManager
+from toutiao.engines.mq.base import MemoryNotifier
 from toutiao.engines.mq.redis import RedisManager
 from toutiao.im import ImConfigError, run_im
-from toutiao.notify import FOLLOWING, LIKING, MemoryNotifier
+from toutiao.notify import FOLLOWING, LIKING
 from toutiao.user.tokens import issue_token
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -23,7 +23,7 @@ from tests.im.test_mq import (
     with_mq,
 )
 from toutiao.engines.mq import create_notifier
-from toutiao.notify import SIGN_OUT
+from toutiao.engines.mq.base import SIGN_OUT
 from toutiao.user import cache as user_cache
 from toutiao.user.tokens import issue_token
 

@@ -35,9 +35,10 @@ from toutiao.engines.mq import (
     socket_room,
     user_room,
 )
+from toutiao.engines.mq.base import SIGN_OUT, MemoryNotifier
 from toutiao.im.ops import ImOps
 from toutiao.kit import metrics
-from toutiao.notify import SIGN_OUT, MemoryNotifier, now_ms
+from toutiao.notify import now_ms
 from toutiao.runtime import Runtime, build_runtime
 from toutiao.user import service as user_service
 from toutiao.user.tokens import verify_token

@@ -13,10 +13,10 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from toutiao.engines.mq.base import SIGN_OUT
 from toutiao.kit.db import on_commit
 from toutiao.kit.errors import BadRequest
 from toutiao.models.enums import UserStatus
-from toutiao.notify import SIGN_OUT
 from toutiao.runtime import Runtime
 from toutiao.user import cache as user_cache
 from toutiao.user import repository

@@ -24,8 +24,8 @@ from typing import Any
 import socketio
 
 from toutiao.config import Settings
+from toutiao.engines.mq.base import MemoryNotifier, Notifier
 from toutiao.engines.mq.control import disconnect_room
-from toutiao.notify import MemoryNotifier, Notifier
 
 log = logging.getLogger("toutiao.mq")
 

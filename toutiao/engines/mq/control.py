@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from toutiao.notify import SIGN_OUT
+from toutiao.engines.mq.base import SIGN_OUT
 
 
 async def disconnect_room(manager: Any, room: str | None, namespace: str = "/") -> int:
