@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Regenerate the gRPC Python modules under toutiao/rpc/protos from their .proto files.
+# Regenerate the gRPC Python modules under toutiao/protos from their .proto files.
 # Needs grpcio-tools (the "dev" extra). Usage: scripts/gen_protos.sh [python]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${1:-${PYTHON:-.venv/bin/python}}"
-OUT=toutiao/rpc/protos
+OUT=toutiao/protos
 
 for proto in "$OUT"/*.proto; do
   name="$(basename "$proto" .proto)"

@@ -221,7 +221,7 @@ def scheduler(data_dir: DataDir = None) -> None:
     `toutiao worker`; one leader among replicas via a Redis lock."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-    from toutiao.rpc.main import _until_signalled
+    from toutiao.kit.graceful import until_signalled
     from toutiao.runtime import build_runtime
     from toutiao.worker.schedule import schedule_tasks
 
@@ -234,7 +234,7 @@ def scheduler(data_dir: DataDir = None) -> None:
         leader = schedule_tasks(jobs, runtime)
         jobs.start()
         try:
-            await _until_signalled()
+            await until_signalled()
         finally:
             jobs.shutdown(wait=False)
             await leader.stop()

@@ -14,7 +14,7 @@ from toutiao.chat.assistant import Assistant
 from toutiao.chat.client import ChatClient
 from toutiao.chat.server import TROUBLE, ChatRateLimit, LocalWindow, start_chat_server
 from toutiao.kit.errors import TooManyRequests
-from toutiao.rpc.protos import chatbot_pb2
+from toutiao.protos import chatbot_pb2
 from toutiao.runtime import Runtime
 
 PATHS = ["/chatbot.ChatBotService/Chatbot", "/ChatBotService/Chatbot"]

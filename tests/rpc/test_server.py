@@ -9,10 +9,10 @@ import pytest
 
 from tests.recommend.helpers import RecoData, topical_text
 from tests.rpc import wire
+from toutiao.protos import reco_pb2, reco_pb2_grpc
 from toutiao.recommend.engine import Recommender
 from toutiao.recommend.similar import rebuild_similarity
 from toutiao.rpc.client import RecoClient
-from toutiao.rpc.protos import reco_pb2, reco_pb2_grpc
 from toutiao.rpc.server import start_rpc_server
 from toutiao.runtime import Runtime
 

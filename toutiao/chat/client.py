@@ -15,7 +15,7 @@ import time
 import grpc
 
 from toutiao.kit.grpc_ops import request_metadata
-from toutiao.rpc.protos import chatbot_pb2, chatbot_pb2_grpc
+from toutiao.protos import chatbot_pb2, chatbot_pb2_grpc
 
 log = logging.getLogger("toutiao.chat.client")
 

@@ -1,9 +1,9 @@
 """Running the chat assistant: inside ``toutiao rpc`` (next to the recommender), inside
-``toutiao serve`` (in-process, on a loopback port) or alone.
+``toutiao serve`` (in-process, on a loopback port).
 
 ``serve_chatbot`` starts the gRPC server on an existing runtime and stops it on exit;
 ``chatbot_in_process`` also points ``runtime.chat`` at it when no external assistant is
-configured; ``run_chatbot`` is a whole process around ``serve_chatbot``.
+configured.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from toutiao.chat.server import start_chat_server
 from toutiao.config import Settings
 from toutiao.kit import text
 from toutiao.kit.grpc_ops import stop_server
-from toutiao.runtime import Runtime, build_runtime
+from toutiao.runtime import Runtime
 
 log = logging.getLogger("toutiao.chat")
 
@@ -62,18 +62,3 @@ async def chatbot_in_process(runtime: Runtime) -> AsyncIterator[int | None]:
         finally:
             client, runtime.chat = runtime.chat, None
             await client.close()
-
-
-async def run_chatbot(settings: Settings, host: str = "127.0.0.1", port: int | None = None) -> None:
-    """The assistant alone, until SIGINT/SIGTERM (or cancellation)."""
-    from toutiao.rpc.main import _until_signalled
-
-    runtime = build_runtime(settings, name="chat")
-    await runtime.start()
-    try:
-        chat_port = settings.CHATBOT_PORT if port is None else port
-        async with serve_chatbot(runtime, host=host, port=chat_port) as bound:
-            log.info("chat.listening host=%s port=%d", host, bound)
-            await _until_signalled()
-    finally:
-        await runtime.close()

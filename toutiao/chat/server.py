@@ -17,9 +17,9 @@ from limits import RateLimitItem, parse
 
 from toutiao.chat.assistant import RATE_LIMITED, Assistant
 from toutiao.kit.errors import TooManyRequests
-from toutiao.kit.grpc_ops import RequestIdInterceptor, add_health
+from toutiao.kit.grpc_ops import start_server
 from toutiao.kit.ratelimit import RateLimiter
-from toutiao.rpc.protos import chatbot_pb2, chatbot_pb2_grpc
+from toutiao.protos import chatbot_pb2, chatbot_pb2_grpc
 
 log = logging.getLogger("toutiao.chat")
 
@@ -119,17 +119,13 @@ async def start_chat_server(
     """
     assistant, limiter = _assistant(target)
     servicer = ChatBotServicer(assistant, ChatRateLimit(limiter, rate))
-    # No SO_REUSEPORT: a second server on a taken port must fail, not silently share it.
-    server = grpc.aio.server(
-        options=[("grpc.so_reuseport", 0)], interceptors=[RequestIdInterceptor()]
+
+    def register(server: grpc.aio.Server) -> None:
+        chatbot_pb2_grpc.add_ChatBotServiceServicer_to_server(servicer, server)
+        server.add_generic_rpc_handlers((_legacy_handlers(servicer),))
+
+    server, bound = await start_server(
+        register, health_services=HEALTH_SERVICES, host=host, port=port
     )
-    chatbot_pb2_grpc.add_ChatBotServiceServicer_to_server(servicer, server)
-    server.add_generic_rpc_handlers((_legacy_handlers(servicer),))
-    server.health = await add_health(server, HEALTH_SERVICES)  # type: ignore[attr-defined]
-    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    bound = server.add_insecure_port(address)
-    if not bound:
-        raise RuntimeError(f"cannot listen on {address}")
-    await server.start()
     log.info("chat.started address=%s port=%d", host, bound)
     return server, bound

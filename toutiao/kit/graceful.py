@@ -15,6 +15,21 @@ from collections.abc import Iterator
 import uvicorn
 
 
+async def until_signalled() -> None:
+    """Wait for SIGINT or SIGTERM (or cancellation): the main loop of a process whose work
+    runs in background tasks and servers."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+
+
 class GracefulServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:

@@ -40,6 +40,30 @@ async def add_health(server: grpc.aio.Server, services: Sequence[str]) -> Any:
     return servicer
 
 
+async def start_server(
+    register: Callable[[grpc.aio.Server], None],
+    *,
+    health_services: Sequence[str],
+    host: str = "127.0.0.1",
+    port: int = 0,
+) -> tuple[grpc.aio.Server, int]:
+    """Start a gRPC server of the platform: request ids on every call, the servicers that
+    ``register`` adds, the health service reporting ``health_services`` SERVING. Port 0 picks
+    a free port; the bound one is returned. No SO_REUSEPORT: a second server on a taken port
+    fails instead of silently sharing it."""
+    server = grpc.aio.server(
+        options=[("grpc.so_reuseport", 0)], interceptors=[RequestIdInterceptor()]
+    )
+    register(server)
+    server.health = await add_health(server, health_services)
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    bound = server.add_insecure_port(address)
+    if not bound:
+        raise RuntimeError(f"cannot listen on {address}")
+    await server.start()
+    return server, bound
+
+
 async def stop_server(server: grpc.aio.Server, grace: float) -> None:
     """Report NOT_SERVING (when :func:`add_health` was used), then stop within ``grace``."""
     servicer = getattr(server, "health", None)

@@ -17,8 +17,8 @@ import grpc
 
 from toutiao.kit import metrics
 from toutiao.kit.grpc_ops import request_metadata
+from toutiao.protos import reco_pb2, reco_pb2_grpc
 from toutiao.recommend.schemas import TRACK_ACTIONS, RecoBatch, RecoItem
-from toutiao.rpc.protos import reco_pb2, reco_pb2_grpc
 
 log = logging.getLogger("toutiao.rpc.client")
 

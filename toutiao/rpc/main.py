@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import AsyncIterator
 from typing import Any
 
 from toutiao.config import Settings
 from toutiao.kit import text
+from toutiao.kit.graceful import until_signalled
 from toutiao.kit.grpc_ops import stop_server
 from toutiao.recommend.engine import Recommender
 from toutiao.recommend.refill import run_refills
@@ -78,20 +78,6 @@ async def serve_recommender(
         log.info("rpc.stopped port=%d", bound)
 
 
-async def until_signalled() -> None:
-    """Wait for SIGINT or SIGTERM (or cancellation)."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    signals = (signal.SIGINT, signal.SIGTERM)
-    for sig in signals:
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        for sig in signals:
-            loop.remove_signal_handler(sig)
-
-
 async def run_rpc(settings: Settings, host: str = "127.0.0.1", port: int = 9999) -> None:
     """The ``toutiao rpc`` process: the recommender on ``port`` and the chat assistant on
     ``CHATBOT_PORT``, until SIGINT/SIGTERM (or cancellation)."""
@@ -111,6 +97,3 @@ async def run_rpc(settings: Settings, host: str = "127.0.0.1", port: int = 9999)
             await until_signalled()
     finally:
         await runtime.close()
-
-
-_until_signalled = until_signalled  # the name the CLI's scheduler command imports

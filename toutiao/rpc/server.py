@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 
 import grpc
 
-from toutiao.kit.grpc_ops import RequestIdInterceptor, add_health
+from toutiao.kit.grpc_ops import start_server
+from toutiao.protos import reco_pb2, reco_pb2_grpc
 from toutiao.recommend.engine import Recommender
-from toutiao.rpc.protos import reco_pb2, reco_pb2_grpc
 
 log = logging.getLogger("toutiao.rpc")
 T = TypeVar("T")
@@ -119,18 +119,13 @@ async def start_rpc_server(
 ) -> tuple[grpc.aio.Server, int]:
     """Start serving ``target`` (a Runtime or a Recommender); port 0 picks a free port."""
     servicer = RecommendServicer(_recommender(target))
-    # No SO_REUSEPORT: a second server on a taken port must fail, not silently share it.
-    server = grpc.aio.server(
-        options=[("grpc.so_reuseport", 0)], interceptors=[RequestIdInterceptor()]
+
+    def register(server: grpc.aio.Server) -> None:
+        reco_pb2_grpc.add_UserRecommendServicer_to_server(servicer, server)
+        server.add_generic_rpc_handlers((_legacy_handlers(servicer),))
+
+    server, bound = await start_server(
+        register, health_services=HEALTH_SERVICES, host=host, port=port
     )
-    reco_pb2_grpc.add_UserRecommendServicer_to_server(servicer, server)
-    server.add_generic_rpc_handlers((_legacy_handlers(servicer),))
-    health = await add_health(server, HEALTH_SERVICES)
-    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    bound = server.add_insecure_port(address)
-    if not bound:
-        raise RuntimeError(f"cannot listen on {address}")
-    await server.start()
-    server.health = health  # type: ignore[attr-defined]  # stop_server reports NOT_SERVING
     log.info("rpc.started address=%s port=%d", host, bound)
     return server, bound
