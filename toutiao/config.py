@@ -167,6 +167,9 @@ class Settings(BaseSettings):
     MIS_CAPTCHA_RATE_PER_IP: str = "20/minute"
     MIS_LOGIN_MAX_FAILURES: int = 5  # failed logins of one account within the lock time ...
     MIS_LOGIN_LOCK_SECONDS: int = 900  # ... lock it (429) for this long
+    # New comments and replies wait (status 0) for staff approval (mis M41) before the app
+    # shows them; off: they are visible at once and staff moderate afterwards.
+    COMMENT_PREMODERATION: bool = False
 
     # -- recommendation service (gRPC) ------------------------------------------------
     # host:port of `toutiao rpc`; empty: `toutiao serve` runs it in-process on a free port,

@@ -5,7 +5,9 @@ import socket
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from moto.server import ThreadedMotoServer
@@ -81,6 +83,8 @@ class TestLocalStorage:
         assert (storage.root / key).read_bytes() == PNG
         assert await storage.get(key) == PNG
         assert storage.url(key) == f"http://testserver:8000/media/{key}"
+        # static files cannot check a signature or an expiry: the plain URL
+        assert storage.signed_url(key, 600) == storage.url(key)
         await storage.delete(key)
         assert await storage.get(key) is None
         await storage.delete(key)  # deleting twice is fine
@@ -180,6 +184,22 @@ class TestS3Storage:
         assert content_type == "image/png"
         await s3.delete(key)
         assert await s3.get(key) is None
+
+    async def test_signed_url_is_a_presigned_get_with_its_expiry(self, s3: S3Storage) -> None:
+        """moto serves objects without checking signatures, so what is checked here is the
+        URL's form (SigV4 query, the asked expiry, issued now) and that it reads the object;
+        S3 and MinIO refuse such a URL once ``X-Amz-Date + X-Amz-Expires`` has passed."""
+        key = await s3.put(PNG + b"signed", content_type="image/png", ext="png")
+        url = s3.signed_url(key, 600)
+        query = parse_qs(urlsplit(url).query)
+        assert urlsplit(url).path == f"/toutiao-media/{key}"
+        assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
+        assert query["X-Amz-Expires"] == ["600"] and len(query["X-Amz-Signature"][0]) == 64
+        issued = datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        assert abs((datetime.now(UTC) - issued).total_seconds()) < 60
+        body, _ = await asyncio.to_thread(fetch, url)
+        assert body == PNG + b"signed"
+        assert parse_qs(urlsplit(s3.signed_url(key, 30)).query)["X-Amz-Expires"] == ["30"]
 
     async def test_same_bytes_same_key(self, s3: S3Storage) -> None:
         first = await s3.put(PNG + b"1", content_type="image/png", ext="png")

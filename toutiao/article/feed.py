@@ -167,7 +167,7 @@ async def local_recall(
 
 def picks_of(ask: Ask, batch: serving.Pairs) -> Picks:
     uid = ask.reader.uid if ask.reader else ""
-    return [(aid, schemas.tracks(uid, aid, label)) for aid, label in batch]
+    return [(aid, schemas.tracks(uid, aid, label, ask.channel_id)) for aid, label in batch]
 
 
 def recorder(

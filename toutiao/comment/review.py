@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from toutiao.comment import cache as cc
-from toutiao.comment import moderation
+from toutiao.comment import moderation, service
 from toutiao.comment.repository import CommentRepository, StaffCommentFilter
 from toutiao.kit.db import on_commit
 from toutiao.kit.errors import BadRequest, Conflict
@@ -112,6 +112,8 @@ async def moderate(
         comment.status = status
         if status == CommentStatus.APPROVED:
             delta = 1
+            if before == CommentStatus.PENDING:  # held by pre-moderation: published now
+                await service.published(runtime, session, comment)
         else:
             delta = -1 if before == CommentStatus.APPROVED else 0
         moves.append(Move(cc.body_of(comment), delta))

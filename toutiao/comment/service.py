@@ -294,6 +294,7 @@ async def create_comment(
     await ensure_may_interact(runtime, session, user_id, owners, "You cannot comment here.")
 
     now = local_now()
+    held = runtime.settings.COMMENT_PREMODERATION
     comment = Comment(
         comment_id=runtime.ids.next_id(),
         user_id=user_id,
@@ -301,31 +302,56 @@ async def create_comment(
         parent_id=target if parent else None,
         content=text,
         is_top=False,
-        # Published at once: there is no moderation queue yet (the column defaults to PENDING).
-        status=CommentStatus.APPROVED,
+        # Pre-moderation holds it (pending) until staff approve it; otherwise visible at once.
+        status=CommentStatus.PENDING if held else CommentStatus.APPROVED,
         create_time=now,
         update_time=now,
     )
     session.add(comment)
     await session.flush()
-    await _count_fan_comment(runtime, session, user_id, article)
     body = cc.body_of(comment)
-    _after_create(runtime, session, body)
-    recipient = parent["aut_id"] if parent else article["aut_id"]
-    await notify_after_commit(
-        runtime,
-        session,
-        COMMENT,
-        actor_id=user_id,
-        recipient_id=recipient,
-        article={"art_id": article["art_id"], "title": article["title"]},
-    )
+    if not held:
+        _after_create(runtime, session, body)
+        recipient = parent["aut_id"] if parent else article["aut_id"]
+        await published(runtime, session, comment, article=article, recipient=recipient)
     return {
         "com_id": comment.comment_id,
         "target": target,
         "art_id": article["art_id"],
         "new_obj": await _new_item(runtime, session, body),
     }
+
+
+async def published(
+    runtime: Runtime,
+    session: AsyncSession,
+    comment: Comment,
+    *,
+    article: dict[str, Any] | None = None,
+    recipient: int | None = None,
+) -> None:
+    """What a comment's first publication does besides counters and caches (at creation, or
+    at staff approval of a pending one): the author's "comments from fans" figure, and the
+    ``comment notify`` event to the article's author (the parent comment's for a reply).
+    ``article`` (its card) and ``recipient`` are looked up when the caller lacks them."""
+    if article is None:
+        article = await get_card(runtime.cache, session, comment.article_id)
+        if article is None:
+            return
+    await _count_fan_comment(runtime, session, comment.user_id, article)
+    if recipient is None:
+        recipient = article["aut_id"]
+        if comment.parent_id is not None:
+            parent = await CommentRepository.from_session(session).get(comment.parent_id)
+            recipient = parent.user_id if parent is not None else recipient
+    await notify_after_commit(
+        runtime,
+        session,
+        COMMENT,
+        actor_id=comment.user_id,
+        recipient_id=recipient,
+        article={"art_id": article["art_id"], "title": article["title"]},
+    )
 
 
 async def _count_fan_comment(

@@ -102,7 +102,7 @@ class Recommender:
         return RecoBatch(
             exposure(uid, [a for a, _ in batch]) if batch else "",
             state.position.latest if uid else 0,
-            [RecoItem(aid, tracks(uid, aid, label)) for aid, label in batch],
+            [RecoItem(aid, tracks(uid, aid, label, req.channel_id)) for aid, label in batch],
         )
 
     async def close(self) -> None:
@@ -174,7 +174,7 @@ class Recommender:
         if not position.at:
             return RecoBatch("", 0, [])
         batch = position.batch
-        items = [RecoItem(aid, tracks(req.uid, aid, label)) for aid, label in batch]
+        items = [RecoItem(aid, tracks(req.uid, aid, label, req.channel_id)) for aid, label in batch]
         return RecoBatch("", position.older, items)
 
     async def _remember(

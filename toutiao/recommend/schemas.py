@@ -25,10 +25,19 @@ def _json(value: dict[str, str]) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def tracks(uid: str, article_id: int, sources: str) -> dict[str, str]:
+def tracks(uid: str, article_id: int, sources: str, channel_id: int) -> dict[str, str]:
     """The four track strings: the same JSON as ``_json`` would write, assembled from one
-    encoding of the variable parts (40 per batch)."""
-    tail = _json({"userId": uid, "articleId": str(article_id), "algorithmCombine": sources})
+    encoding of the variable parts (40 per batch). ``channelId`` is the feed the item was
+    served in, so a read reported with the token is attributed to its source (recommendation
+    for channel 0, channel otherwise)."""
+    tail = _json(
+        {
+            "userId": uid,
+            "articleId": str(article_id),
+            "channelId": str(channel_id),
+            "algorithmCombine": sources,
+        }
+    )
     return {action: f'{{"action":"{action}",{tail[1:]}' for action in TRACK_ACTIONS}
 
 

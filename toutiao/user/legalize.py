@@ -129,8 +129,12 @@ async def decide(
     return changed
 
 
+# Identity documents are shown through URLs that expire (signed where the storage can sign).
+DOCUMENT_URL_SECONDS = 600
+
+
 def _url(runtime: Runtime, key: str | None) -> str | None:
-    return runtime.storage.url(key) if key else None
+    return runtime.storage.signed_url(key, DOCUMENT_URL_SECONDS) if key else None
 
 
 def _profile_part(runtime: Runtime, profile: UserProfile | None) -> dict[str, Any] | None:

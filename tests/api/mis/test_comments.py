@@ -218,3 +218,98 @@ class TestModerate:
                 )
             )
         assert total == 4  # three created visible, one approved again
+
+
+@pytest.fixture
+def premoderation(runtime):
+    runtime.settings.COMMENT_PREMODERATION = True
+    yield
+    runtime.settings.COMMENT_PREMODERATION = False
+
+
+class TestPremoderation:
+    """TOUTIAO_COMMENT_PREMODERATION on: E48 stores status 0, nothing shows in the app, no
+    counter moves and nobody is notified until M41 approves; approval does all of that."""
+
+    async def test_pending_until_approved_then_notified(
+        self, client, runtime, factory, staff, premoderation
+    ):
+        author = await factory.user(name="作者")
+        reader = await factory.user(name="读者")
+        (tech,) = await factory.channels(["科技"])
+        article = await factory.article(author.user_id, tech.channel_id, title="文章")
+        reader_headers = factory.headers(reader.user_id)
+        own = await post(client, factory.headers(author.user_id), article, "作者自己")
+        comment = await post(client, reader_headers, article, "待审")
+        before = len(runtime.notifier.sent)
+
+        listed = await client.get(
+            COMMENTS, params={"status": 0}, headers=await staff.headers("comment-list-get")
+        )
+        assert [c["comment_id"] for c in listed.json()["data"]["comments"]] == [comment, own]
+        for headers in ({}, reader_headers, factory.headers(author.user_id)):
+            shown = await client.get(
+                APP_COMMENTS, params={"type": "a", "source": article}, headers=headers
+            )
+            assert [i["com_id"] for i in shown.json()["data"]["results"]] == []
+        assert await comm_count(client, article) == 0
+        # a pending comment cannot be replied to or liked yet
+        refused = await client.post(
+            APP_COMMENTS,
+            json={"target": comment, "content": "回复", "art_id": article},
+            headers=factory.headers(author.user_id),
+        )
+        assert_error(refused, 400)
+        assert [e for e, _, _ in runtime.notifier.sent][before:] == []
+
+        approved = await client.put(
+            COMMENTS,
+            json={"comment_ids": [comment], "status": 1},
+            headers=await staff.headers("comment-list-put"),
+        )
+        assert approved.status_code == 201 and approved.json()["data"] == {"count": 1}
+        assert await app_ids(client, article) == [comment]
+        assert await comm_count(client, article) == 1
+        sent = [(e, d, room) for e, d, room in runtime.notifier.sent][before:]
+        assert [(e, room, d["art_id"]) for e, d, room in sent] == [
+            ("comment notify", str(author.user_id), article)
+        ]
+        assert sent[0][1]["user_id"] == reader.user_id
+
+        # approving it again later (after a reject) shows it but does not notify twice
+        await client.put(
+            COMMENTS,
+            json={"comment_ids": [comment], "status": 2},
+            headers=await staff.headers("comment-list-put"),
+        )
+        await client.put(
+            COMMENTS,
+            json={"comment_ids": [comment], "status": 1},
+            headers=await staff.headers("comment-list-put"),
+        )
+        assert len(runtime.notifier.sent) == before + 1
+        assert await app_ids(client, article) == [comment]
+
+    async def test_approved_reply_notifies_the_parent_author(
+        self, client, runtime, factory, staff, premoderation
+    ):
+        author = await factory.user(name="作者")
+        first = await factory.user(name="一楼")
+        replier = await factory.user(name="回复者")
+        (tech,) = await factory.channels(["科技"])
+        article = await factory.article(author.user_id, tech.channel_id, title="文章")
+        runtime.settings.COMMENT_PREMODERATION = False
+        parent = await post(client, factory.headers(first.user_id), article, "一楼")
+        runtime.settings.COMMENT_PREMODERATION = True
+        reply = await post(client, factory.headers(replier.user_id), parent, "回复", art_id=article)
+        assert await app_replies(client, parent) == []
+        before = len(runtime.notifier.sent)
+        await client.put(
+            COMMENTS,
+            json={"comment_ids": [reply], "status": 1},
+            headers=await staff.headers("comment-list-put"),
+        )
+        assert await app_replies(client, parent) == [reply]
+        assert [(e, room) for e, _, room in runtime.notifier.sent][before:] == [
+            ("comment notify", str(first.user_id))
+        ]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
+from moto.server import ThreadedMotoServer
 from sqlalchemy import select
 
 from tests.api.mis.helpers import assert_error, log_rows
+from toutiao.engines.storage import create_storage
 from toutiao.models import User, UserLegalizeLog, UserProfile, UserQualification
 from toutiao.models.enums import LegalizeStatus, LegalizeType
 from toutiao.user import cache as user_cache
@@ -153,3 +157,37 @@ class TestLegalizes:
         assert data["qualification"]["qualification_img"].startswith("http")
         assert_error(await client.get("/mis/v1_0/legalizes/99999", headers=headers), 404)
         assert [r.operation for r in await log_rows(runtime)] == ["legalize.view", "legalize.view"]
+
+    async def test_documents_are_signed_urls_that_expire(self, client, runtime, staff, factory):
+        """With a storage that signs (S3), M30's photos are presigned GETs valid 10 minutes."""
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        storage = create_storage(
+            f"s3://ids?endpoint=http://{host}:{port}&access_key=t&secret_key=t&region=us-east-1",
+            public_url="http://h",
+        )
+        plain, runtime.storage = runtime.storage, storage
+        try:
+            user = await factory.user()
+            async with runtime.db.session() as session:
+                profile = await session.get(UserProfile, user.user_id)
+                profile.id_card_front = "ab/front.png"
+                await session.commit()
+            real = await request(runtime, user.user_id, LegalizeType.REAL_NAME)
+            media = await request(runtime, user.user_id, LegalizeType.QUALIFICATION)
+            headers = await staff.headers("legalize-get")
+            one = (await client.get(f"/mis/v1_0/legalizes/{real}", headers=headers)).json()
+            other = (await client.get(f"/mis/v1_0/legalizes/{media}", headers=headers)).json()
+        finally:
+            runtime.storage = plain
+            await storage.close()
+            server.stop()
+        for url in (
+            one["data"]["user_profile"]["id_card_front"],
+            other["data"]["qualification"]["qualification_img"],
+        ):
+            query = parse_qs(urlsplit(url).query)
+            assert url.startswith(f"http://{host}:{port}/ids/")
+            assert query["X-Amz-Expires"] == ["600"] and query["X-Amz-Signature"]
+        assert urlsplit(one["data"]["user_profile"]["id_card_front"]).path == "/ids/ab/front.png"

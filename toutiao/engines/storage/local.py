@@ -36,6 +36,10 @@ class LocalStorage:
     def url(self, key: str) -> str:
         return f"{self._base_url}/{quote(key, safe='/')}"
 
+    def signed_url(self, key: str, expires_in: int) -> str:
+        """A local folder served as static files cannot enforce an expiry: the plain URL."""
+        return self.url(key)
+
     async def put(self, data: bytes, *, content_type: str, ext: str) -> str:
         key = content_key(data, ext)
         path = self._path(key)

@@ -92,6 +92,16 @@ class S3Storage:
             return f"{self.endpoint_url}/{self.bucket}/{path}"
         return f"https://{self.bucket}.s3.{self.region}.amazonaws.com/{path}"
 
+    def signed_url(self, key: str, expires_in: int) -> str:
+        """A presigned GET (SigV4, computed locally, no request) valid ``expires_in`` seconds,
+        on the endpoint itself: a public base URL (CDN) cannot check the signature."""
+        url: str = self._client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": _check_key(key)},
+            ExpiresIn=expires_in,
+        )
+        return url
+
     async def put(self, data: bytes, *, content_type: str, ext: str) -> str:
         key = content_key(data, ext)
         await self._call(
