@@ -85,14 +85,19 @@ def _counting(runtime: Runtime) -> Any:
     return activity.flushing(runtime.store, expected, every=runtime.settings.STATS_FLUSH_SECONDS)
 
 
-async def _warm_search(runtime: Runtime) -> None:
-    """Load the segmenter and open the index while the worker starts, not on the first
-    reader's search (it took 1.6-2.3 s)."""
+# The worker accepts requests once warm, or after this long (the rest warms in the background).
+SEARCH_WARM_SECONDS = 20.0
+
+
+async def warm_search(runtime: Runtime) -> None:
+    """Load the segmenter, open the index and build the spelling vocabulary before the worker
+    takes requests, not on the first reader's search (it took 1.6-2.3 s)."""
     if runtime.search is None:
         return
     try:
         await runtime.search.search("预热 warm", offset=0, limit=1)
         await runtime.search.suggest("预热", limit=1)
+        await runtime.search.correct("预热")
     except Exception:
         log.warning("search.warm_up_failed", exc_info=True)
 
@@ -108,7 +113,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             return
         own = build_runtime(settings, name="api")
         await own.start()
-        warming = asyncio.create_task(_warm_search(own))
+        warming = asyncio.create_task(warm_search(own))
+        await asyncio.wait({warming}, timeout=SEARCH_WARM_SECONDS)
         try:
             async with _counting(own):
                 yield {"runtime": own}

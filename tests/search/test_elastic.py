@@ -7,14 +7,14 @@ import json
 import os
 import secrets
 import socket
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from elastic_transport import ApiResponseMeta, BaseAsyncNode, HttpHeaders
-from elastic_transport._node._base import NodeApiResponse
 
 from tests.search.helpers import corpus, doc
 from toutiao.config import Settings
@@ -27,57 +27,67 @@ Handler = Callable[[str, str, Any], tuple[int, Any]]
 
 
 class Recorder:
+    """A local HTTP server standing in for Elasticsearch: it records every request the real
+    client sends over the socket (method, target, decoded body, lower-cased headers) and
+    answers what ``handler`` says."""
+
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, Any, dict[str, str]]] = []
         self.handler: Handler = lambda method, target, body: (200, {})
+        recorder = self
+
+        class Handle(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                decoded: Any = None
+                if raw:
+                    lines = [json.loads(line) for line in raw.decode().splitlines() if line]
+                    decoded = lines if "x-ndjson" in headers["content-type"] else lines[0]
+                recorder.requests.append((self.command, self.path, decoded, headers))
+                status, payload = recorder.handler(self.command, self.path, decoded)
+                out = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("x-elastic-product", "Elasticsearch")
+                self.send_header("content-length", str(len(out)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(out)
+
+            do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = _answer
+
+            def log_message(self, *_: Any) -> None:
+                return None
+
+        Handle.protocol_version = "HTTP/1.1"
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handle)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
     def paths(self) -> list[str]:
         return [f"{m} {t}" for m, t, _, _ in self.requests]
-
-
-def recording_node(recorder: Recorder) -> type[BaseAsyncNode]:
-    class Node(BaseAsyncNode):
-        async def perform_request(  # type: ignore[override]
-            self, method: str, target: str, body: bytes | None = None, headers: Any = None, **_: Any
-        ) -> NodeApiResponse:
-            decoded: Any = None
-            if body:
-                text = body.decode()
-                lines = [json.loads(line) for line in text.splitlines() if line.strip()]
-                decoded = lines if "x-ndjson" in headers["content-type"] else lines[0]
-            recorder.requests.append((method, target, decoded, dict(headers or {})))
-            status, payload = recorder.handler(method, target, decoded)
-            meta = ApiResponseMeta(
-                status=status,
-                http_version="1.1",
-                headers=HttpHeaders(
-                    {"content-type": "application/json", "x-elastic-product": "Elasticsearch"}
-                ),
-                duration=0.0,
-                node=self.config,
-            )
-            raw = b"" if method == "HEAD" else json.dumps(payload).encode()
-            return NodeApiResponse(meta, raw)
-
-        async def close(self) -> None:
-            return None
-
-    return Node
 
 
 @pytest.fixture
 async def recorded() -> AsyncIterator[tuple[ElasticSearch, Recorder]]:
     recorder = Recorder()
     engine = ElasticSearch.from_url(
-        "http://elastic:secret@es.test:9200",
+        f"http://elastic:secret@127.0.0.1:{recorder.port}",
         index="articles",
         index_analyzer="ik_max_word",
         query_analyzer="ik_smart",
-        timeout=1.0,
-        node_class=recording_node(recorder),
+        timeout=5.0,
     )
     yield engine, recorder
     await engine.close()
+    recorder.stop()
 
 
 def routes(table: dict[str, tuple[int, Any]]) -> Handler:
@@ -115,23 +125,62 @@ class TestRequestBodies:
 
     def test_search_is_bm25_across_fields_then_newest(self) -> None:
         body = es.search_body("大模型 推理", offset=20, limit=10)
-        assert body["query"]["bool"]["must"] == [
+        bool_query = body["query"]["bool"]
+        # Matches: most of the words across the fields, or the query inside the title.
+        assert bool_query["must"] == [
             {
-                "multi_match": {
-                    "query": "大模型 推理",
-                    "type": "cross_fields",
-                    "fields": ["title^2", "content", "author_name", "channel_name"],
-                    "operator": "or",
-                    "minimum_should_match": "2<75%",
+                "bool": {
+                    "should": [
+                        {
+                            "multi_match": {
+                                "query": "大模型 推理",
+                                "type": "cross_fields",
+                                "fields": ["title^2", "content", "author_name", "channel_name"],
+                                "operator": "or",
+                                "minimum_should_match": "2<75%",
+                            }
+                        },
+                        {
+                            "constant_score": {
+                                "filter": {"match_phrase": {"title_chars": "大 模 型 推 理"}},
+                                "boost": 1000.0,
+                            }
+                        },
+                    ],
+                    "minimum_should_match": 1,
                 }
             }
         ]
-        assert body["query"]["bool"]["should"] == [
-            {"match_phrase": {"title": {"query": "大模型 推理", "boost": 2.0}}}
+        # Ranks: the tiers added to BM25, the same as the embedded engine's.
+        assert bool_query["should"] == [
+            {
+                "constant_score": {
+                    "filter": {"prefix": {"title_key": {"value": "大模型推理"}}},
+                    "boost": 200.0,
+                }
+            },
+            {
+                "constant_score": {
+                    "filter": {"match": {"title": {"query": "大模型 推理", "operator": "and"}}},
+                    "boost": 400.0,
+                }
+            },
+            {
+                "constant_score": {
+                    "filter": {"match_phrase": {"content": "大模型 推理"}},
+                    "boost": 100.0,
+                }
+            },
+            {"match_phrase": {"title": {"query": "大模型 推理", "boost": 2.0}}},
         ]
         assert body["sort"] == [{"_score": "desc"}, {"pubdate": "desc"}, {"article_id": "desc"}]
         assert (body["from"], body["size"], body["_source"]) == (20, 10, False)
-        assert body["track_total_hits"] is True
+        # A capped count: exact up to 1,000 matches, "at least" past them.
+        assert body["track_total_hits"] == 1000
+
+    def test_a_query_without_letters_matches_words_only(self) -> None:
+        body = es.search_body("！？", offset=0, limit=10)
+        assert len(body["query"]["bool"]["must"][0]["bool"]["should"]) == 1
 
     def test_suggest_completes_titles(self) -> None:
         body = es.suggest_body("Pyth", limit=10)
@@ -170,20 +219,30 @@ class TestRequestsSent:
         self, recorded: tuple[ElasticSearch, Recorder]
     ) -> None:
         engine, recorder = recorded
-        recorder.handler = routes({"HEAD /articles": NOT_FOUND})
+        recorder.handler = routes({"HEAD /articles-v2": NOT_FOUND})
         await engine.index([doc(1, "标题一"), doc(2, "标题二")])
         assert recorder.paths() == [
-            "HEAD /articles",
+            "HEAD /articles-v2",
             "POST /_analyze",
             "POST /_analyze",
-            "PUT /articles-v1",
+            "PUT /articles-v2",
+            "POST /_aliases",
             "POST /_bulk?require_alias=true&refresh=wait_for",
         ]
         analyzers = [r[2]["analyzer"] for r in recorder.requests[1:3]]
         assert analyzers == ["ik_max_word", "ik_smart"]
         created = recorder.requests[3][2]
         assert created == es.index_body("ik_max_word", "ik_smart", alias="articles")
-        bulk = recorder.requests[4]
+        # The alias leaves the index of the previous version (the new one starts empty).
+        assert recorder.requests[4][2] == {
+            "actions": [
+                {"remove": {"indices": ["articles-v1"], "alias": "articles", "must_exist": False}},
+                {"add": {"index": "articles-v2", "alias": "articles"}},
+            ]
+        }
+        bulk = recorder.requests[5]
+        assert bulk[2][1]["title_chars"] == "标 题 一"
+        assert bulk[2][1]["title_key"] == "标题一"
         assert [line.get("index", {}).get("_id") for line in bulk[2][::2]] == ["1", "2"]
         assert bulk[3]["content-type"] == es.COMPAT_NDJSON
         for _, _, _, headers in recorder.requests:
@@ -199,7 +258,7 @@ class TestRequestsSent:
         engine, recorder = recorded
         missing = (400, {"error": {"type": "illegal_argument_exception"}, "status": 400})
         recorder.handler = routes(
-            {"HEAD /articles": NOT_FOUND, "POST /_analyze ik_max_word": missing}
+            {"HEAD /articles-v2": NOT_FOUND, "POST /_analyze ik_max_word": missing}
         )
         await engine.index([doc(1, "标题")])
         created = next(r[2] for r in recorder.requests if r[0] == "PUT")
@@ -211,7 +270,7 @@ class TestRequestsSent:
     ) -> None:
         engine, recorder = recorded
         exists = (400, {"error": {"type": "resource_already_exists_exception"}, "status": 400})
-        recorder.handler = routes({"HEAD /articles": NOT_FOUND, "PUT /articles-v1": exists})
+        recorder.handler = routes({"HEAD /articles-v2": NOT_FOUND, "PUT /articles-v2": exists})
         await engine.index([doc(1, "标题")])
         assert recorder.paths()[-1].startswith("POST /_bulk")
 
@@ -237,7 +296,9 @@ class TestRequestsSent:
         assert await engine.search("a b c", offset=0, limit=10) == SearchPage(1, [5], True)
         assert await engine.search("a b c", offset=0, limit=10) == SearchPage(0, [], False)
         sent = [
-            r[2]["query"]["bool"]["must"][0]["multi_match"]["minimum_should_match"]
+            r[2]["query"]["bool"]["must"][0]["bool"]["should"][0]["multi_match"][
+                "minimum_should_match"
+            ]
             for r in recorder.requests
         ]
         assert sent == ["2<75%", "1", "2<75%", "1"]
@@ -322,9 +383,9 @@ class TestFailures:
         recorder.handler = routes({"POST /_bulk": (200, {"errors": True, "items": [gone]})})
         with pytest.raises(SearchUnavailable):
             await engine.index([doc(1, "标题")])
-        recorder.handler = routes({"HEAD /articles": NOT_FOUND})
+        recorder.handler = routes({"HEAD /articles-v2": NOT_FOUND})
         await engine.index([doc(1, "标题")])  # the index is created again first
-        assert "PUT /articles-v1" in recorder.paths()
+        assert "PUT /articles-v2" in recorder.paths()
 
     async def test_server_errors_are_unavailable(
         self, recorded: tuple[ElasticSearch, Recorder]

@@ -19,6 +19,12 @@ DISTINCT = 1
 SCATTERED = 2
 BODY_ONLY = 3
 NEAR_MISS = 4
+# 在谷 (cut 在 / 谷 as a query, 在 / 谷歌 in titles): the title starting with it comes first,
+# then the title holding it later, then titles with the characters apart, then bodies.
+STARTS = 5
+INSIDE = 6
+APART = (7, 8)
+IN_BODY = 9
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +43,11 @@ async def engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Tant
         # The phrase's words, many times, but only in the body: must rank below DISTINCT.
         doc(BODY_ONLY, "周末杂谈", "边缘计算 网关 冷启动 优化。" * 6),
         doc(NEAR_MISS, "网关选型笔记", "边缘计算的话题以后再谈。"),
+        doc(STARTS, "在谷歌做搜索排序的三年", "工作笔记。"),
+        doc(INSIDE, "我在谷歌的日子", "回忆。"),
+        doc(APART[0], "谷歌发布会在即：新品前瞻", "谷歌谷歌。"),
+        doc(APART[1], "山谷里的秋天在等你", "山谷。"),
+        doc(IN_BODY, "周末随笔", "在谷底的时候，在谷底也能看见星星。" * 3),
     ]
     for start in range(0, 600, 200):
         await search.index(corpus(600)[start : start + 200])
@@ -48,6 +59,7 @@ async def engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Tant
 async def titles(engine: TantivySearch, query: str, n: int = 10) -> list[str]:
     page = await engine.search(query, offset=0, limit=n)
     by_id = {d.article_id: d.title for d in corpus(600)}
+    by_id.update({STARTS: "在谷歌做搜索排序的三年", INSIDE: "我在谷歌的日子"})
     return [by_id.get(i, str(i)) for i in page.ids]
 
 
@@ -65,6 +77,25 @@ class TestRelevance:
             # Every title holding the phrase comes before every other article.
             assert all(phrase.lower() in t.lower() for t in found[:holders]), found
             assert not any(phrase.lower() in t.lower() for t in found[holders:])
+
+    async def test_a_short_query_inside_a_title_ranks_first(self, engine: TantivySearch) -> None:
+        demo = [d.title for d in corpus(600)]
+        starting = sum(t.startswith("在谷") for t in demo) + 1
+        inside = sum("在谷" in t for t in demo) + 2
+        found = await titles(engine, "在谷", 50)
+        ids = (await engine.search("在谷", offset=0, limit=50)).ids
+        assert all(t.startswith("在谷") for t in found[:starting]), found
+        assert all("在谷" in t for t in found[:inside]), found
+        assert not any("在谷" in t for t in found[inside:]), found
+        assert STARTS in ids[:starting] and INSIDE in ids[starting:inside]
+        assert APART[0] in ids[inside:]
+        assert not {*APART, IN_BODY} & set(ids[:inside])
+
+    async def test_title_words_then_body_phrase_then_scattered(self, engine: TantivySearch) -> None:
+        page = await engine.search("网关 边缘计算", offset=0, limit=10)
+        # Only DISTINCT holds both words in its title; BODY_ONLY holds them as a body phrase.
+        assert page.ids[0] == DISTINCT
+        assert page.ids.index(BODY_ONLY) < page.ids.index(NEAR_MISS)
 
     async def test_words_far_apart_still_match(self, engine: TantivySearch) -> None:
         page = await engine.search("量子退火拓扑绝缘体", offset=0, limit=10)
@@ -257,3 +288,19 @@ class TestFailures:
         held.wait_merging_threads()
         await search.index([doc(1, "标题")])
         assert await search.count() == 1
+
+
+class TestWarmUp:
+    async def test_start_up_loads_what_the_first_search_would(self, tmp_path: Path) -> None:
+        from types import SimpleNamespace
+
+        from toutiao.main import warm_search
+
+        search = TantivySearch(tmp_path)
+        await search.index([doc(1, "边缘计算网关")])
+        await search.close()
+        assert search._index is None and search._vocab is None
+        await warm_search(SimpleNamespace(search=search))  # type: ignore[arg-type]
+        assert search._index is not None and search._vocab is not None
+        assert "网关" in search._vocab.freq
+        await search.close()

@@ -12,6 +12,7 @@ with the newer article first when scores tie. Every method may raise
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,9 +30,18 @@ if TYPE_CHECKING:
 MAX_WINDOW = 10_000
 # A title holding the query's words as a phrase earns this boost on top of BM25.
 PHRASE_BOOST = 2.0
+# Ranking tiers: constants added to BM25 (which stays well under 100 for a query of up to 50
+# characters), so a title that holds the query outranks every scattered match.
+TITLE_SUBSTRING_BONUS = 1000.0  # the title holds the query's characters in a row
+TITLE_START_BONUS = 200.0  # ... and starts with them
+TITLE_WORDS_BONUS = 400.0  # the title holds every word of a query of two or more words
+BODY_PHRASE_BONUS = 100.0  # the body holds those words as a phrase
+# Counts are exact up to here; past it, an estimate (the reader sees "about N").
+EXACT_COUNT = 1_000
 # A multi-word query first requires this share of its words (all of them up to two words),
 # like Elasticsearch's ``minimum_should_match: "2<75%"``; when that finds nothing, any word.
 MIN_SHOULD_MATCH = 0.75
+_WORDLIKE = re.compile(r"[0-9a-z\u3400-\u9fff\uf900-\ufaff]")
 
 
 class SearchUnavailable(ToutiaoError):
@@ -104,6 +114,18 @@ def normalize(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).lower().split())
 
 
+def title_key(title: str) -> str:
+    """How titles are compared for prefix completion: folded, without spaces."""
+    return "".join(normalize(title).split())
+
+
+def title_chars(text: str) -> list[str]:
+    """The word-like characters of a title or query, folded, in order (punctuation and spaces
+    dropped): a query's characters in a row in a title's are the query inside the title,
+    whatever a segmenter made of either (在谷 inside 在谷歌, cut 在 / 谷歌)."""
+    return [c for c in title_key(text) if _WORDLIKE.match(c)]
+
+
 def create_search_engine(settings: Settings) -> SearchEngine:
     """The engine ``settings.search_url`` names. Nothing connects or opens files until first use."""
     url = settings.search_url
@@ -126,8 +148,13 @@ def create_search_engine(settings: Settings) -> SearchEngine:
 
 
 __all__ = [
+    "BODY_PHRASE_BONUS",
+    "EXACT_COUNT",
     "MAX_WINDOW",
     "PHRASE_BOOST",
+    "TITLE_START_BONUS",
+    "TITLE_SUBSTRING_BONUS",
+    "TITLE_WORDS_BONUS",
     "SearchDoc",
     "SearchEngine",
     "SearchPage",
@@ -135,4 +162,6 @@ __all__ = [
     "create_search_engine",
     "normalize",
     "required_words",
+    "title_chars",
+    "title_key",
 ]

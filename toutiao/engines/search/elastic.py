@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -25,11 +26,18 @@ from elastic_transport import TransportError
 from elasticsearch import ApiError, AsyncElasticsearch, BadRequestError, NotFoundError
 
 from toutiao.engines.search import (
+    BODY_PHRASE_BONUS,
+    EXACT_COUNT,
     MAX_WINDOW,
     PHRASE_BOOST,
+    TITLE_START_BONUS,
+    TITLE_SUBSTRING_BONUS,
+    TITLE_WORDS_BONUS,
     SearchDoc,
     SearchPage,
     SearchUnavailable,
+    title_chars,
+    title_key,
 )
 
 log = logging.getLogger("toutiao.search.elastic")
@@ -37,7 +45,7 @@ log = logging.getLogger("toutiao.search.elastic")
 COMPAT_JSON = "application/vnd.elasticsearch+json; compatible-with=8"
 COMPAT_NDJSON = "application/vnd.elasticsearch+x-ndjson; compatible-with=8"
 FALLBACK_ANALYZER = "cjk"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BULK_ACTIONS = 500
 PURGE_TIMEOUT = 600.0
 TITLE_FIELDS = ["title^2", "content", "author_name", "channel_name"]
@@ -79,6 +87,10 @@ def index_body(
                 "author_id": {"type": "long"},
                 "channel_id": {"type": "long"},
                 "title": text(),
+                # The title's characters, space-separated, and its folded form: the query
+                # inside the title (a phrase) and at its start (a prefix), as in Tantivy.
+                "title_chars": {"type": "text", "analyzer": "whitespace"},
+                "title_key": {"type": "keyword"},
                 "content": text(),
                 "author_name": text(),
                 "channel_name": text(),
@@ -115,6 +127,8 @@ def document_body(doc: SearchDoc, indexed_at: int) -> dict[str, Any]:
         "author_id": doc.author_id,
         "channel_id": doc.channel_id,
         "title": doc.title,
+        "title_chars": " ".join(title_chars(doc.title)),
+        "title_key": title_key(doc.title),
         "content": doc.content,
         "author_name": doc.author_name,
         "channel_name": doc.channel_name,
@@ -143,36 +157,54 @@ def bulk_lines(
 def search_body(
     query: str, *, offset: int, limit: int, minimum_should_match: str = MINIMUM_SHOULD_MATCH
 ) -> dict[str, Any]:
-    """BM25 across the fields as one (``cross_fields``), a bonus for the words as a phrase in
-    the title, newest first among equal scores."""
+    """What matches: most of the words (BM25 across the fields as one, ``cross_fields``) or
+    the query inside the title. How it ranks: the ranking tiers of the engine interface added
+    to BM25 (the query inside the title, at its start, every word in the title, the words as a
+    phrase in the body), then the newest first among equal scores. Totals are exact up to
+    ``EXACT_COUNT``, a lower bound past it."""
+    words = {
+        "multi_match": {
+            "query": query,
+            "type": "cross_fields",
+            "fields": TITLE_FIELDS,
+            "operator": "or",
+            "minimum_should_match": minimum_should_match,
+        }
+    }
+    chars = " ".join(title_chars(query))
+    matched: list[dict[str, Any]] = [words]
+    tiers: list[dict[str, Any]] = [
+        _constant({"match": {"title": {"query": query, "operator": "and"}}}, TITLE_WORDS_BONUS),
+        _constant({"match_phrase": {"content": query}}, BODY_PHRASE_BONUS),
+        {"match_phrase": {"title": {"query": query, "boost": PHRASE_BOOST}}},
+    ]
+    if chars:
+        in_title = {"match_phrase": {"title_chars": chars}}
+        matched.append(_constant(in_title, TITLE_SUBSTRING_BONUS))
+        start = {"prefix": {"title_key": {"value": title_key(query)}}}
+        tiers.insert(0, _constant(start, TITLE_START_BONUS))
     return {
         "query": {
             "bool": {
-                "must": [
-                    {
-                        "multi_match": {
-                            "query": query,
-                            "type": "cross_fields",
-                            "fields": TITLE_FIELDS,
-                            "operator": "or",
-                            "minimum_should_match": minimum_should_match,
-                        }
-                    }
-                ],
-                "should": [{"match_phrase": {"title": {"query": query, "boost": PHRASE_BOOST}}}],
+                "must": [{"bool": {"should": matched, "minimum_should_match": 1}}],
+                "should": tiers,
             }
         },
         "sort": [{"_score": "desc"}, {"pubdate": "desc"}, {"article_id": "desc"}],
         "from": offset,
         "size": limit,
         "_source": False,
-        "track_total_hits": True,
+        "track_total_hits": EXACT_COUNT,
     }
+
+
+def _constant(query: dict[str, Any], score: float) -> dict[str, Any]:
+    return {"constant_score": {"filter": query, "boost": score}}
 
 
 def count_body(query: str) -> dict[str, Any]:
     body = search_body(query, offset=0, limit=0)
-    return {"query": body["query"], "size": 0, "track_total_hits": True}
+    return {"query": body["query"], "size": 0, "track_total_hits": EXACT_COUNT}
 
 
 def suggest_body(prefix: str, *, limit: int) -> dict[str, Any]:
@@ -333,10 +365,12 @@ class ElasticSearch:
         return self.analyzers
 
     async def ensure_index(self) -> None:
-        """Create the index (and its alias) unless it exists; safe to race."""
+        """Create this version's index (with the alias) unless it exists; safe to race. The
+        alias then leaves the indexes of earlier versions: a new version starts empty and the
+        platform reindexes it (as it does an empty Tantivy index)."""
         if self._ready:
             return
-        if not await self._request("HEAD", f"/{self.alias}"):  # a HEAD 404 answers False
+        if not await self._request("HEAD", f"/{self.concrete}"):  # a HEAD 404 answers False
             index_analyzer, query_analyzer = await self._analyzers()
             body = index_body(
                 index_analyzer,
@@ -353,7 +387,19 @@ class ElasticSearch:
                 if "resource_already_exists" not in str(exc):
                     log.warning("search.create_index_failed error=%s", exc)
                     raise SearchUnavailable() from exc
+            if SCHEMA_VERSION > 1:
+                with contextlib.suppress(NotFoundError):  # no earlier version
+                    await self._request("POST", "/_aliases", self.alias_moves())
         self._ready = True
+
+    def alias_moves(self) -> dict[str, Any]:
+        earlier = [f"{self.alias}-v{v}" for v in range(1, SCHEMA_VERSION)]
+        return {
+            "actions": [
+                {"remove": {"indices": earlier, "alias": self.alias, "must_exist": False}},
+                {"add": {"index": self.concrete, "alias": self.alias}},
+            ]
+        }
 
     # -- writes
     async def index(self, docs: Sequence[SearchDoc], *, refresh: bool = True) -> None:

@@ -31,13 +31,19 @@ import tantivy
 from tantivy import Document, Occur, PreTokenizedString, Query, Token
 
 from toutiao.engines.search import (
+    BODY_PHRASE_BONUS,
     MAX_WINDOW,
     PHRASE_BOOST,
+    TITLE_START_BONUS,
+    TITLE_SUBSTRING_BONUS,
+    TITLE_WORDS_BONUS,
     SearchDoc,
     SearchPage,
     SearchUnavailable,
     normalize,
     required_words,
+    title_chars,
+    title_key,
 )
 from toutiao.kit import text as jieba_text
 
@@ -45,7 +51,7 @@ log = logging.getLogger("toutiao.search.tantivy")
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1  # a new version builds a new index beside the old one (then reindex)
+SCHEMA_VERSION = 2  # a new version builds a new index beside the old one (then reindex)
 WRITER_HEAP = 64_000_000
 WRITER_WAIT = 15.0  # seconds to wait for another process's writer before giving up
 TITLE_BOOST = 2.0
@@ -115,9 +121,10 @@ def segment_docs(texts: Sequence[Sequence[str]]) -> list[list[Segmented]]:
     return [[segment(field) for field in fields] for fields in texts]
 
 
-def title_key(title: str) -> str:
-    """How titles are compared for prefix completion: folded, without spaces."""
-    return "".join(normalize(title).split())
+def _char_tokens(title: str) -> Segmented:
+    """``TITLE_START`` at position 0, then one token per character."""
+    chars = title_chars(title)
+    return [(TITLE_START, 0, 0, 0)] + [(c, i + 1, 0, 0) for i, c in enumerate(chars)]
 
 
 # -- spelling correction ----------------------------------------------------------------------
@@ -215,6 +222,7 @@ def _run_options(run: str, vocab: Vocabulary) -> list[str]:
 # -- the engine -------------------------------------------------------------------------------
 
 _TEXT_FIELDS = ("title", "body", "author", "channel")
+TITLE_START = "^"  # the first token of ``title_chars``: a phrase from it is a title prefix
 _INT_FIELDS = ("author_id", "channel_id", "comm_count", "like_count", "collect_count")
 
 
@@ -225,6 +233,7 @@ def _schema() -> tantivy.Schema:
     for name in _TEXT_FIELDS[1:]:
         builder.add_text_field(name, tokenizer_name="seg")
     builder.add_text_field("title_key", tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("title_chars", tokenizer_name="seg")
     builder.add_integer_field("pubdate", fast=True)
     builder.add_integer_field("indexed_at", indexed=True, fast=True)
     for name in _INT_FIELDS:
@@ -243,6 +252,8 @@ def _document(doc: SearchDoc, segmented: Sequence[Segmented], indexed_at: int) -
         pre = PreTokenizedString(value, [Token(t, p, a, b) for t, p, a, b in tokens])
         out.add_pre_tokenized_text(name, pre)
     out.add_text("title_key", title_key(doc.title))
+    chars = PreTokenizedString(doc.title, [Token(*t) for t in _char_tokens(doc.title)])
+    out.add_pre_tokenized_text("title_chars", chars)
     out.add_integer("pubdate", int(doc.pubdate.timestamp()))
     out.add_integer("indexed_at", indexed_at)
     for name in _INT_FIELDS:
@@ -386,16 +397,16 @@ class TantivySearch:
         index = self._open()
         searcher, schema = index.searcher(), index.schema
         clauses = [(Occur.Should, _word(schema, w)) for w in words]
-        bonus = []
-        if len(words) > 1:
-            phrase = Query.boost_query(_title_phrase(schema, words), PHRASE_BOOST)
-            bonus.append((Occur.Should, phrase))
+        chars = title_chars(query)
+        in_title = _title_substring(schema, chars)
+        tiers = _tiers(schema, words, chars, in_title)
         need = required_words(len(words))
         for required in dict.fromkeys((need, 1)):
             matched = Query.boolean_query(clauses, required)
-            page = _ranked(
-                searcher, Query.boolean_query([(Occur.Must, matched), *bonus]), offset, limit
-            )
+            # Matches: most of the words anywhere, or the query inside the title.
+            found = Query.boolean_query([(Occur.Should, matched), (Occur.Should, in_title)])
+            scored = Query.boolean_query([(Occur.Should, matched), *tiers])
+            page = _ranked(searcher, found, scored, offset, limit)
             if page.total:
                 return SearchPage(page.total, page.ids, relaxed=required < need)
         return page
@@ -493,16 +504,47 @@ def _title_phrase(schema: tantivy.Schema, words: list[str]) -> Query:
     return Query.phrase_query(schema, "title", words)
 
 
-def _ranked(searcher: Any, query: Query, offset: int, limit: int) -> SearchPage:
+def _chars_phrase(schema: tantivy.Schema, chars: list[str]) -> Query:
+    if len(chars) == 1:
+        return Query.term_query(schema, "title_chars", chars[0])
+    return Query.phrase_query(schema, "title_chars", chars)
+
+
+def _title_substring(schema: tantivy.Schema, chars: list[str]) -> Query:
+    """Titles holding these characters in a row (none for a query without any)."""
+    return _chars_phrase(schema, chars) if chars else Query.empty_query()
+
+
+def _tiers(
+    schema: tantivy.Schema, words: list[str], chars: list[str], in_title: Query
+) -> list[tuple[Any, Query]]:
+    """The scoring clauses added to BM25: the ranking tiers of the engine interface."""
+    tiers = [Query.const_score_query(in_title, TITLE_SUBSTRING_BONUS)]
+    if chars:
+        start = _chars_phrase(schema, [TITLE_START, *chars])
+        tiers.append(Query.const_score_query(start, TITLE_START_BONUS))
+    if len(words) > 1:
+        every = Query.boolean_query(
+            [(Occur.Must, Query.term_query(schema, "title", w)) for w in words]
+        )
+        tiers += [
+            Query.const_score_query(every, TITLE_WORDS_BONUS),
+            Query.const_score_query(Query.phrase_query(schema, "body", words), BODY_PHRASE_BONUS),
+            Query.boost_query(_title_phrase(schema, words), PHRASE_BOOST),
+        ]
+    return [(Occur.Should, q) for q in tiers]
+
+
+def _ranked(searcher: Any, found: Query, scored: Query, offset: int, limit: int) -> SearchPage:
     """Top hits by score, newer first among equal scores, exactly across the page boundary:
-    the fetch widens while its last hit still ties with the page's last one."""
+    the fetch widens while its last hit still ties with the page's last one. ``found`` is
+    what matches (counted), ``scored`` the same documents with their scores."""
     want = offset + limit
     if want > MAX_WINDOW:
-        return SearchPage(searcher.search(query, 1).count, [])
+        return SearchPage(_count(searcher, found, 0), [])
     fetch = want + max(limit, 10)
     while True:
-        result = searcher.search(query, fetch)
-        hits = result.hits
+        hits = searcher.search(scored, fetch, count=False).hits
         if len(hits) < fetch or _tie(hits[-1][0]) != _tie(hits[want - 1][0]):
             break
         if fetch >= 4 * MAX_WINDOW:
@@ -514,9 +556,15 @@ def _ranked(searcher: Any, query: Query, offset: int, limit: int) -> SearchPage:
     order = sorted(
         range(len(hits)), key=lambda i: (-_tie(hits[i][0]), -(dates[i] or 0), -(ids[i] or 0))
     )
-    return SearchPage(result.count, [int(ids[i]) for i in order[offset:want]])
+    total = len(hits) if len(hits) < fetch else _count(searcher, found, len(hits))
+    return SearchPage(total, [int(ids[i]) for i in order[offset:want]])
+
+
+def _count(searcher: Any, found: Query, at_least: int) -> int:
+    """How many documents match, without scoring them."""
+    return max(at_least, searcher.search(Query.const_score_query(found, 1.0), 1).count)
 
 
 def _tie(score: float) -> float:
-    """Scores equal to 5 significant digits tie (f32 sums differ in their last bits)."""
-    return float(f"{score:.5g}")
+    """Scores equal to 3 decimals tie (f32 sums differ in their last bits)."""
+    return round(score, 3)
