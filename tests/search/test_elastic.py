@@ -178,6 +178,14 @@ class TestRequestBodies:
         # A capped count: exact up to 1,000 matches, "at least" past them.
         assert body["track_total_hits"] == 1000
 
+    def test_blacklisted_authors_are_excluded(self) -> None:
+        body = es.search_body("q", offset=0, limit=10, exclude_authors={9, 3})
+        assert body["query"]["bool"]["must_not"] == [{"terms": {"author_id": [3, 9]}}]
+        assert "must_not" not in es.search_body("q", offset=0, limit=10)["query"]["bool"]
+        assert es.count_body("q", {3})["query"] == body["query"] | {
+            "bool": body["query"]["bool"] | {"must_not": [{"terms": {"author_id": [3]}}]}
+        }
+
     def test_a_query_without_letters_matches_words_only(self) -> None:
         body = es.search_body("！？", offset=0, limit=10)
         assert len(body["query"]["bool"]["must"][0]["bool"]["should"]) == 1

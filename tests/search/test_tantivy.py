@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -127,6 +128,16 @@ class TestRelevance:
     async def test_stop_words_alone_find_nothing(self, engine: TantivySearch) -> None:
         assert (await engine.search("的 了", offset=0, limit=10)).total == 0
         assert (await engine.search("！？", offset=0, limit=10)).total == 0
+
+    async def test_excluded_authors_never_appear(self, tmp_path: Path) -> None:
+        search = TantivySearch(tmp_path)
+        other = dataclasses.replace(doc(3, "向量数据库实践"), author_id=7)
+        await search.index([doc(1, "向量数据库选型"), doc(2, "向量数据库调优"), other])
+        assert (await search.search("向量数据库", offset=0, limit=10)).total == 3
+        for hidden, left in (({1}, [3]), ({1, 7}, []), ({7, 99}, [1, 2])):
+            page = await search.search("向量数据库", offset=0, limit=10, exclude_authors=hidden)
+            assert sorted(page.ids) == sorted(left) and page.total == len(left)
+        await search.close()
 
 
 class TestOrdering:

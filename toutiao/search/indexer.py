@@ -35,6 +35,7 @@ from toutiao.models.enums import ArticleStatus
 from toutiao.runtime import Runtime
 from toutiao.search.service import engine_of
 from toutiao.stats import counters as c
+from toutiao.user.names import public_name
 
 log = logging.getLogger("toutiao.search.indexer")
 
@@ -53,6 +54,7 @@ def _documents_query() -> Select[Any]:
             Article.channel_id,
             func.coalesce(Article.pubdate, Article.create_time),
             User.user_name,
+            User.mobile,
             Channel.channel_name,
             func.substr(ArticleContent.content, 1, MAX_HTML_CHARS),
         )
@@ -87,7 +89,7 @@ async def load_documents(
             title=title,
             content=plain_text(html or "")[:MAX_TEXT_CHARS],
             author_id=author_id,
-            author_name=author_name or "",
+            author_name=public_name(author_id, author_name, mobile),
             channel_id=channel_id,
             channel_name=channel_name or "",
             pubdate=pubdate,
@@ -95,7 +97,17 @@ async def load_documents(
             like_count=counts[article_id][1],
             collect_count=counts[article_id][2],
         )
-        for article_id, title, author_id, channel_id, pubdate, author_name, channel_name, html in rows
+        for (
+            article_id,
+            title,
+            author_id,
+            channel_id,
+            pubdate,
+            author_name,
+            mobile,
+            channel_name,
+            html,
+        ) in rows
     ]
 
 

@@ -29,6 +29,7 @@ from toutiao.article.cards import present_cards
 from toutiao.article.lists import LIST_COUNTS
 from toutiao.engines.search import SearchEngine, SearchUnavailable, normalize
 from toutiao.kit.errors import BadRequest
+from toutiao.relation import service as relation_service
 from toutiao.runtime import Runtime
 
 log = logging.getLogger("toutiao.search")
@@ -80,10 +81,16 @@ async def search_articles(
     page: int,
     per_page: int,
 ) -> dict[str, Any]:
-    """Approved articles matching ``q`` by relevance, newest first among equals; a logged-in
-    first page goes into the user's history."""
+    """Approved articles matching ``q`` by relevance, newest first among equals, none by an
+    author in a blacklist relation with the reader; a logged-in first page goes into the
+    user's history."""
     q = clean_query(q)
-    found = await engine_of(runtime).search(q, offset=(page - 1) * per_page, limit=per_page)
+    hidden: set[int] = set()
+    if user_id is not None:  # authors in a blacklist relation with the reader, either way
+        hidden = await relation_service.blacklisted_ids(runtime, session, user_id)
+    found = await engine_of(runtime).search(
+        q, offset=(page - 1) * per_page, limit=per_page, exclude_authors=hidden
+    )
     results = await present(runtime, session, found.ids)
     if user_id is not None and page == 1:
         # Only a query the index fully answers may become a popular suggestion.

@@ -200,6 +200,47 @@ class TestSearch:
         anonymous = {"Authorization": "Anony device-1"}
         assert (await search(client, "x", headers=anonymous))["results"] == []
 
+    async def test_blacklists_hide_results_both_ways(
+        self, client: httpx.AsyncClient, desk: Desk, factory: Factory
+    ) -> None:
+        hidden = await desk.article("熔断降级实战")
+        other_author = await factory.user(name="另一位作者")
+        shown = await Desk(desk.runtime, factory, other_author.user_id, desk.channel_id).article(
+            "熔断降级指南"
+        )
+        blocker, blocked = await factory.user(), await factory.user()
+        everyone = {r["art_id"] for r in (await search(client, "熔断降级"))["results"]}
+        assert everyone == {hidden, shown}
+        # The reader blacklisted the author; the author blacklisted the other reader.
+        for owner, target in ((blocker, desk.author_id), (desk.author_id, blocked.user_id)):
+            response = await client.post(
+                f"{BASE}/user/blacklists",
+                json={"target": target},
+                headers=factory.headers(owner if isinstance(owner, int) else owner.user_id),
+            )
+            assert response.status_code == 201, response.text
+        for reader in (blocker, blocked):
+            data = await search(client, "熔断降级", factory.headers(reader.user_id))
+            assert [r["art_id"] for r in data["results"]] == [shown]
+            assert data["total_count"] == 1
+        author = factory.headers(desk.author_id)
+        assert {r["art_id"] for r in (await search(client, "熔断降级", author))["results"]} == {
+            hidden,
+            shown,
+        }
+
+    async def test_a_mobile_number_name_is_never_indexed_or_shown(
+        self, client: httpx.AsyncClient, desk: Desk, factory: Factory
+    ) -> None:
+        mobile = "13912345678"
+        author = await factory.user(mobile=mobile, name=mobile)  # an account from before
+        article = await Desk(desk.runtime, factory, author.user_id, desk.channel_id).article(
+            "服务网格入门"
+        )
+        assert (await search(client, mobile))["results"] == []
+        (item,) = (await search(client, "服务网格"))["results"]
+        assert item["art_id"] == article and mobile not in item["aut_name"]
+
     async def test_unapproved_and_deleted_never_appear(
         self, client: httpx.AsyncClient, desk: Desk, runtime: Runtime
     ) -> None:

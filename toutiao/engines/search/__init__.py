@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -84,8 +84,11 @@ class SearchEngine(Protocol):
     async def delete(self, ids: Sequence[int]) -> None:
         """Remove these articles; unknown ids are ignored."""
 
-    async def search(self, query: str, *, offset: int, limit: int) -> SearchPage:
-        """Article ids by relevance (BM25), newest first among equal scores."""
+    async def search(
+        self, query: str, *, offset: int, limit: int, exclude_authors: Collection[int] = ()
+    ) -> SearchPage:
+        """Article ids by relevance (the tiers above, then BM25), newest first among equal
+        scores; none by ``exclude_authors`` (a reader's blacklist, both directions)."""
 
     async def suggest(self, prefix: str, *, limit: int) -> list[str]:
         """Titles that start with ``prefix``, then titles with a word that does."""

@@ -18,7 +18,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -155,13 +155,18 @@ def bulk_lines(
 
 
 def search_body(
-    query: str, *, offset: int, limit: int, minimum_should_match: str = MINIMUM_SHOULD_MATCH
+    query: str,
+    *,
+    offset: int,
+    limit: int,
+    minimum_should_match: str = MINIMUM_SHOULD_MATCH,
+    exclude_authors: Collection[int] = (),
 ) -> dict[str, Any]:
     """What matches: most of the words (BM25 across the fields as one, ``cross_fields``) or
     the query inside the title. How it ranks: the ranking tiers of the engine interface added
     to BM25 (the query inside the title, at its start, every word in the title, the words as a
     phrase in the body), then the newest first among equal scores. Totals are exact up to
-    ``EXACT_COUNT``, a lower bound past it."""
+    ``EXACT_COUNT``, a lower bound past it. Nothing by ``exclude_authors``."""
     words = {
         "multi_match": {
             "query": query,
@@ -183,13 +188,14 @@ def search_body(
         matched.append(_constant(in_title, TITLE_SUBSTRING_BONUS))
         start = {"prefix": {"title_key": {"value": title_key(query)}}}
         tiers.insert(0, _constant(start, TITLE_START_BONUS))
+    query_body: dict[str, Any] = {
+        "must": [{"bool": {"should": matched, "minimum_should_match": 1}}],
+        "should": tiers,
+    }
+    if exclude_authors:
+        query_body["must_not"] = [{"terms": {"author_id": sorted(exclude_authors)}}]
     return {
-        "query": {
-            "bool": {
-                "must": [{"bool": {"should": matched, "minimum_should_match": 1}}],
-                "should": tiers,
-            }
-        },
+        "query": {"bool": query_body},
         "sort": [{"_score": "desc"}, {"pubdate": "desc"}, {"article_id": "desc"}],
         "from": offset,
         "size": limit,
@@ -202,8 +208,8 @@ def _constant(query: dict[str, Any], score: float) -> dict[str, Any]:
     return {"constant_score": {"filter": query, "boost": score}}
 
 
-def count_body(query: str) -> dict[str, Any]:
-    body = search_body(query, offset=0, limit=0)
+def count_body(query: str, exclude_authors: Collection[int] = ()) -> dict[str, Any]:
+    body = search_body(query, offset=0, limit=0, exclude_authors=exclude_authors)
     return {"query": body["query"], "size": 0, "track_total_hits": EXACT_COUNT}
 
 
@@ -466,13 +472,22 @@ class ElasticSearch:
             return None  # nothing indexed yet
         return result
 
-    async def search(self, query: str, *, offset: int, limit: int) -> SearchPage:
+    async def search(
+        self, query: str, *, offset: int, limit: int, exclude_authors: Collection[int] = ()
+    ) -> SearchPage:
         if offset + limit > MAX_WINDOW:
-            result = await self._search(count_body(query))
+            result = await self._search(count_body(query, exclude_authors))
             return SearchPage(_total(result), [])
-        page = _page(await self._search(search_body(query, offset=offset, limit=limit)))
+        body = search_body(query, offset=offset, limit=limit, exclude_authors=exclude_authors)
+        page = _page(await self._search(body))
         if page.total == 0:
-            body = search_body(query, offset=offset, limit=limit, minimum_should_match="1")
+            body = search_body(
+                query,
+                offset=offset,
+                limit=limit,
+                minimum_should_match="1",
+                exclude_authors=exclude_authors,
+            )
             relaxed = _page(await self._search(body))
             page = SearchPage(relaxed.total, relaxed.ids, relaxed=relaxed.total > 0)
         return page

@@ -21,7 +21,7 @@ import threading
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -51,7 +51,7 @@ log = logging.getLogger("toutiao.search.tantivy")
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2  # a new version builds a new index beside the old one (then reindex)
+SCHEMA_VERSION = 3  # a new version builds a new index beside the old one (then reindex)
 WRITER_HEAP = 64_000_000
 WRITER_WAIT = 15.0  # seconds to wait for another process's writer before giving up
 TITLE_BOOST = 2.0
@@ -223,12 +223,13 @@ def _run_options(run: str, vocab: Vocabulary) -> list[str]:
 
 _TEXT_FIELDS = ("title", "body", "author", "channel")
 TITLE_START = "^"  # the first token of ``title_chars``: a phrase from it is a title prefix
-_INT_FIELDS = ("author_id", "channel_id", "comm_count", "like_count", "collect_count")
+_INT_FIELDS = ("channel_id", "comm_count", "like_count", "collect_count")
 
 
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_integer_field("id", indexed=True, fast=True)
+    builder.add_integer_field("author_id", indexed=True, fast=True)  # readers' blacklists
     builder.add_text_field("title", stored=True, tokenizer_name="seg")
     for name in _TEXT_FIELDS[1:]:
         builder.add_text_field(name, tokenizer_name="seg")
@@ -248,6 +249,7 @@ def _texts(doc: SearchDoc) -> tuple[str, str, str, str]:
 def _document(doc: SearchDoc, segmented: Sequence[Segmented], indexed_at: int) -> Document:
     out = Document()
     out.add_integer("id", doc.article_id)
+    out.add_integer("author_id", doc.author_id)
     for name, value, tokens in zip(_TEXT_FIELDS, _texts(doc), segmented, strict=True):
         pre = PreTokenizedString(value, [Token(t, p, a, b) for t, p, a, b in tokens])
         out.add_pre_tokenized_text(name, pre)
@@ -387,10 +389,14 @@ class TantivySearch:
         await self._run(self._write, change)
 
     # -- reads
-    async def search(self, query: str, *, offset: int, limit: int) -> SearchPage:
-        return await self._run(self._search, query, offset, limit)
+    async def search(
+        self, query: str, *, offset: int, limit: int, exclude_authors: Collection[int] = ()
+    ) -> SearchPage:
+        return await self._run(self._search, query, offset, limit, exclude_authors)
 
-    def _search(self, query: str, offset: int, limit: int) -> SearchPage:
+    def _search(
+        self, query: str, offset: int, limit: int, exclude_authors: Collection[int] = ()
+    ) -> SearchPage:
         words = query_words(query)
         if not words:
             return SearchPage(0, [])
@@ -400,12 +406,17 @@ class TantivySearch:
         chars = title_chars(query)
         in_title = _title_substring(schema, chars)
         tiers = _tiers(schema, words, chars, in_title)
+        hidden = []
+        if exclude_authors:
+            authors = Query.term_set_query(schema, "author_id", sorted(exclude_authors))
+            hidden.append((Occur.MustNot, authors))
         need = required_words(len(words))
         for required in dict.fromkeys((need, 1)):
             matched = Query.boolean_query(clauses, required)
             # Matches: most of the words anywhere, or the query inside the title.
-            found = Query.boolean_query([(Occur.Should, matched), (Occur.Should, in_title)])
-            scored = Query.boolean_query([(Occur.Should, matched), *tiers])
+            either = Query.boolean_query([(Occur.Should, matched), (Occur.Should, in_title)])
+            found = Query.boolean_query([(Occur.Must, either), *hidden])
+            scored = Query.boolean_query([(Occur.Should, matched), *tiers, *hidden])
             page = _ranked(searcher, found, scored, offset, limit)
             if page.total:
                 return SearchPage(page.total, page.ids, relaxed=required < need)
