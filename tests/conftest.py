@@ -5,6 +5,9 @@
 - ``TOUTIAO_TEST_REDIS_URL``: such as ``redis://127.0.0.1:6379``; each xdist worker claims a DB
   number (1-14) that no other test process on this machine holds, by a lock file kept for the
   session, and flushes it between tests. Several runs (worktrees, CI) can share one server.
+- ``TOUTIAO_TEST_REDIS_CLUSTER=1``: each test process starts its own 3-master Redis Cluster
+  from the ``redis-server`` binary (``tests/fixtures/redis_procs.py``) and points both the
+  cache and the storage URL at it (``redis+cluster://``); the cluster is stopped at the end.
 
 Every test starts from empty tables and an empty Redis; the app runs against the real engines
 (real commits), so what a test sees is what a client would see.
@@ -15,7 +18,7 @@ from __future__ import annotations
 import fcntl
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.fixtures.factories import Factory
+from tests.fixtures.redis_procs import RedisFarm
 from toutiao.announcement import service as announcement_service
 from toutiao.article import cache as article_cache
 from toutiao.article import cards, detail, feed
@@ -86,8 +90,25 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("toutiao-data")
 
 
+def cluster_url(ports: list[int]) -> str:
+    return "redis+cluster://" + ",".join(f"127.0.0.1:{port}" for port in ports)
+
+
 @pytest.fixture(scope="session")
-async def settings(data_dir: Path) -> AsyncIterator[Settings]:
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[int] | None]:
+    """The ports of this process's 3-master cluster with ``TOUTIAO_TEST_REDIS_CLUSTER=1``."""
+    if os.environ.get("TOUTIAO_TEST_REDIS_CLUSTER") != "1":
+        yield None
+        return
+    farm = RedisFarm(tmp_path_factory.mktemp("redis-cluster"))
+    try:
+        yield farm.cluster(masters=3)
+    finally:
+        farm.stop()
+
+
+@pytest.fixture(scope="session")
+async def settings(data_dir: Path, redis_cluster: list[int] | None) -> AsyncIterator[Settings]:
     db_server = os.environ.get("TOUTIAO_TEST_DATABASE_URL")
     redis_server = os.environ.get("TOUTIAO_TEST_REDIS_URL")
     db_name = f"toutiao_test_{WORKER}_{os.getpid()}"  # concurrent runs must not share a database
@@ -103,7 +124,9 @@ async def settings(data_dir: Path) -> AsyncIterator[Settings]:
     }
     if db_server:
         values["DATABASE_URL"] = await _create_mysql_db(db_server, db_name)
-    if redis_server:
+    if redis_cluster:
+        values["REDIS_URL"] = values["REDIS_STORAGE_URL"] = cluster_url(redis_cluster)
+    elif redis_server:
         values["REDIS_URL"] = f"{redis_server.rstrip('/')}/{_claim_redis_db()}"
     test_settings = Settings(**values)
     await upgrade(test_settings.database_url)

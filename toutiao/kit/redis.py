@@ -5,10 +5,26 @@
 - ``redis://`` / ``rediss://`` / ``unix://``: a standalone server;
 - ``redis+sentinel://[:password@]h1:26379,h2:26379/<service>/<db>``: the master of a
   Sentinel-managed group (failover is followed by the client);
-- ``redis+cluster://[:password@]h1:7000,h2:7001``: a Redis Cluster.
+- ``redis+cluster://[:password@]h1:7000,h2:7001``: a Redis Cluster, through ``ClusterClient``.
 
 The platform uses two roles that may point to different servers: ``cache`` (everything with a
 TTL, may be evicted) and ``storage`` (codes, histories, counters; persistent, no eviction).
+
+On a cluster, callers write the same commands as on one server; ``ClusterClient`` keeps two
+promises for them, once, here:
+
+- multi-key reads and deletes (``MGET``, ``DEL``/``UNLINK``/``EXISTS``/``TOUCH`` with several
+  keys), alone or queued in a pipeline, are split by slot: one command per slot touched, sent
+  in one round trip per node, and the pipeline still returns ONE result per queued command
+  (values in the caller's key order, counts summed), so result positions do not shift;
+- a cluster-only failure that redis-py raises outside ``RedisError`` (no node reachable, a
+  slot not covered while resharding, a cross-slot request) is re-raised as
+  ``ClusterUnavailable``, a ``RedisError``: every degraded path that handles "Redis is down"
+  on one server handles it the same way (database fallbacks, 507 for writes that need Redis).
+
+Keys that one Lua script or one MULTI touches must share a hash tag; ``toutiao.kit.keys``
+lists every key family and its tag.
+
 """
 
 from __future__ import annotations
@@ -21,14 +37,120 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import redis.asyncio as aioredis
-from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.cluster import ClusterNode, ClusterPipeline, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import RedisClusterException, RedisError
 
 log = logging.getLogger("toutiao.redis")
 
 Redis = aioredis.Redis | RedisCluster
+
+
+class ClusterUnavailable(RedisError):
+    """A cluster-only failure (no reachable node, an uncovered slot, a cross-slot request),
+    raised as a ``RedisError`` so it takes the same degraded path as a single server down."""
+
+
+def _merge_values(keys: list[Any], groups: list[list[Any]], parts: list[Any]) -> list[Any]:
+    """The per-slot MGET replies put back in the caller's key order."""
+    found = {
+        k: v
+        for group, values in zip(groups, parts, strict=True)
+        for k, v in zip(group, values, strict=True)
+    }
+    return [found[k] for k in keys]
+
+
+def _merge_counts(keys: list[Any], groups: list[list[Any]], parts: list[Any]) -> int:
+    return sum(int(p) for p in parts)
+
+
+@dataclass
+class _Split:
+    """One caller command that went out as ``len(groups)`` per-slot commands at ``start``."""
+
+    start: int
+    keys: list[Any]
+    groups: list[list[Any]]
+    merge: Any
+
+
+class SlotPipeline(ClusterPipeline):
+    """A cluster pipeline that splits multi-key reads and deletes by slot and answers one
+    result per queued command (see the module docstring)."""
+
+    def __init__(self, client: RedisCluster, transaction: bool | None = None) -> None:
+        super().__init__(client, transaction)
+        self._splits: list[_Split] = []
+
+    def _queue_split(self, command: str, keys: list[Any], merge: Any) -> SlotPipeline:
+        by_slot = self.cluster_client._partition_keys_by_slot(keys)
+        groups = [list(g) for g in by_slot.values()]
+        start = len(self)
+        for group in groups:
+            self.execute_command(command, *group)
+        if len(groups) != 1:
+            self._splits.append(_Split(start, list(keys), groups, merge))
+        return self
+
+    def mget(self, keys: Any, *args: Any) -> Any:
+        wanted = [keys, *args] if isinstance(keys, (str, bytes)) else [*keys, *args]
+        return self._queue_split("MGET", wanted, _merge_values)
+
+    def _split_command_across_slots(self, command: str, *keys: Any) -> Any:
+        return self._queue_split(command, list(keys), _merge_counts)
+
+    async def initialize(self) -> SlotPipeline:
+        try:
+            await super().initialize()
+        except RedisClusterException as exc:
+            raise ClusterUnavailable(str(exc)) from exc
+        return self
+
+    async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> Any:
+        splits, self._splits = self._splits, []
+        try:
+            results = list(await super().execute(raise_on_error, allow_redirections))
+        except RedisClusterException as exc:
+            raise ClusterUnavailable(str(exc)) from exc
+        for split in reversed(splits):
+            end = split.start + len(split.groups)
+            parts = results[split.start : end]
+            failed = next((p for p in parts if isinstance(p, BaseException)), None)
+            merged = failed if failed is not None else split.merge(split.keys, split.groups, parts)
+            results[split.start : end] = [merged]
+        return results
+
+    async def reset(self) -> None:
+        self._splits = []
+        await super().reset()
+
+
+class ClusterClient(RedisCluster):
+    """``RedisCluster`` keeping the two promises of the module docstring."""
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().execute_command(*args, **kwargs)
+        except RedisClusterException as exc:
+            raise ClusterUnavailable(str(exc)) from exc
+
+    async def initialize(self, *args: Any, **kwargs: Any) -> ClusterClient:
+        try:
+            await super().initialize(*args, **kwargs)
+        except RedisClusterException as exc:
+            raise ClusterUnavailable(str(exc)) from exc
+        return self
+
+    def pipeline(self, transaction: Any | None = None, shard_hint: Any | None = None) -> Any:
+        if shard_hint:
+            raise ClusterUnavailable("shard_hint is not supported on a cluster")
+        return SlotPipeline(self, transaction)
+
+    async def mget(self, keys: Any, *args: Any) -> Any:  # type: ignore[override]
+        return await self.mget_nonatomic(keys, *args)
 
 
 @dataclass
@@ -170,7 +292,7 @@ def create_redis(url: str, *, name: str = "toutiao", socket_timeout: float = 2.0
     if scheme == "redis+cluster":
         password, hosts = _hosts(parts.netloc)
         cluster_opts = {k: v for k, v in common.items() if k != "health_check_interval"}
-        cluster = RedisCluster(
+        cluster = ClusterClient(
             startup_nodes=[ClusterNode(h, p) for h, p in hosts], password=password, **cluster_opts
         )
         return RedisHandle(client=cluster, kind="cluster", url=url)

@@ -95,11 +95,12 @@ def claims_of(runtime: Runtime, token: str | None) -> StaffClaims | None:
 
 
 def _failures_key(account: str) -> str:
-    return f"mis:login:fail:{account.lower()}"
+    # one hash tag for both keys: _count_failure sets one and deletes the other in a MULTI
+    return f"mis:login:{{{account.lower()}}}:fail"
 
 
 def _lock_key(account: str) -> str:
-    return f"mis:login:lock:{account.lower()}"
+    return f"mis:login:{{{account.lower()}}}:lock"
 
 
 async def _check_throttle(runtime: Runtime, account: str, client_ip: str) -> None:

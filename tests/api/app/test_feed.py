@@ -257,7 +257,11 @@ async def test_reads_keep_working_when_redis_is_down(settings, world):
     from toutiao.main import create_app
 
     down = settings.model_copy(
-        update={"REDIS_URL": "redis://127.0.0.1:1/0", "REDIS_SOCKET_TIMEOUT": 0.5}
+        update={
+            "REDIS_URL": "redis://127.0.0.1:1/0",
+            "REDIS_STORAGE_URL": "redis://127.0.0.1:1/0",
+            "REDIS_SOCKET_TIMEOUT": 0.5,
+        }
     )
     app = create_app(down)
     async with LifespanManager(app) as manager:
