@@ -174,11 +174,11 @@ def recorder(
     ask: Ask, reader: serving.Reader, served: serving.Served, *, refill: bool = True
 ) -> Callable[[Any], None]:
     """Round trip 2's share of recording a batch the API chose."""
-    cards = ask.cards
-    channel_of = {aid: cards[aid]["ch_id"] for aid, _ in served.batch if aid in cards}
+    cards = ask.cards  # read when round trip 2 is queued: by then every pick's card is in
     now_ms = time.time() * 1000
 
     def record(pipe: Any) -> None:
+        channel_of = {aid: cards[aid]["ch_id"] for aid, _ in served.batch if aid in cards}
         serving.queue_record(
             pipe,
             reader,
@@ -227,15 +227,25 @@ async def _from_recommender(ask: Ask) -> Page | None:
     reco = ask.runtime.reco
     if reco is None:
         return None
-    uid = ask.reader.uid if ask.reader else ""
-    batch = await reco.user_recommend(uid, ask.channel_id, ask.count, ask.timestamp)
+    reader = ask.reader
+    uid = reader.uid if reader else ""
+    # The recommender only chooses: this request records what it serves in round trip 2,
+    # so a request that fails (or gives up on the recommender's deadline) marks nothing.
+    batch = await reco.user_recommend(
+        uid, ask.channel_id, ask.count, ask.timestamp, caller_records=True
+    )
     if batch is None:
         return None
     fresh = ask.state is None or ask.state.position.is_fresh(ask.timestamp)
     if not batch.items and fresh:
         return None  # nothing left for this reader: the local recall answers
     picks = [(item.article_id, item.track) for item in batch.items]
-    return Page(picks, batch.time_stamp, batch.exposure)
+    page = Page(picks, batch.time_stamp, batch.exposure)
+    if reader is not None and fresh:
+        pairs = [(item.article_id, schemas.sources_of(item.track)) for item in batch.items]
+        served = serving.Served(pairs, [aid for aid, _ in pairs], 0)
+        page.record = recorder(ask, reader, served, refill=False)  # it just queued the rest
+    return page
 
 
 async def _from_local_recall(ask: Ask) -> Page:

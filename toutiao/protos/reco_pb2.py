@@ -21,7 +21,7 @@ _sym_db = _symbol_database.Default()
 
 
 DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(
-    b'\n\nreco.proto\x12\x04reco"[\n\x0bUserRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\nchannel_id\x18\x02 \x01(\x05\x12\x13\n\x0b\x61rticle_num\x18\x03 \x01(\x05\x12\x12\n\ntime_stamp\x18\x04 \x01(\x03"D\n\x05Track\x12\r\n\x05\x63lick\x18\x01 \x01(\t\x12\x0f\n\x07\x63ollect\x18\x02 \x01(\t\x12\r\n\x05share\x18\x03 \x01(\t\x12\x0c\n\x04read\x18\x04 \x01(\t"9\n\x07\x41rticle\x12\x12\n\narticle_id\x18\x01 \x01(\x03\x12\x1a\n\x05track\x18\x02 \x01(\x0b\x32\x0b.reco.Track"Z\n\x0f\x41rticleResponse\x12\x10\n\x08\x65xposure\x18\x01 \x01(\t\x12\x12\n\ntime_stamp\x18\x02 \x01(\x03\x12!\n\nrecommends\x18\x03 \x03(\x0b\x32\r.reco.Article"9\n\x0eSimilarRequest\x12\x12\n\narticle_id\x18\x01 \x01(\x03\x12\x13\n\x0b\x61rticle_num\x18\x02 \x01(\x05"%\n\x0fSimilarResponse\x12\x12\n\narticle_id\x18\x01 \x03(\x03\x32\x91\x01\n\rUserRecommend\x12<\n\x0euser_recommend\x12\x11.reco.UserRequest\x1a\x15.reco.ArticleResponse"\x00\x12\x42\n\x11\x61rticle_recommend\x12\x14.reco.SimilarRequest\x1a\x15.reco.SimilarResponse"\x00\x62\x06proto3'
+    b'\n\nreco.proto\x12\x04reco"s\n\x0bUserRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\nchannel_id\x18\x02 \x01(\x05\x12\x13\n\x0b\x61rticle_num\x18\x03 \x01(\x05\x12\x12\n\ntime_stamp\x18\x04 \x01(\x03\x12\x16\n\x0e\x63\x61ller_records\x18\x05 \x01(\x08"D\n\x05Track\x12\r\n\x05\x63lick\x18\x01 \x01(\t\x12\x0f\n\x07\x63ollect\x18\x02 \x01(\t\x12\r\n\x05share\x18\x03 \x01(\t\x12\x0c\n\x04read\x18\x04 \x01(\t"9\n\x07\x41rticle\x12\x12\n\narticle_id\x18\x01 \x01(\x03\x12\x1a\n\x05track\x18\x02 \x01(\x0b\x32\x0b.reco.Track"Z\n\x0f\x41rticleResponse\x12\x10\n\x08\x65xposure\x18\x01 \x01(\t\x12\x12\n\ntime_stamp\x18\x02 \x01(\x03\x12!\n\nrecommends\x18\x03 \x03(\x0b\x32\r.reco.Article"9\n\x0eSimilarRequest\x12\x12\n\narticle_id\x18\x01 \x01(\x03\x12\x13\n\x0b\x61rticle_num\x18\x02 \x01(\x05"%\n\x0fSimilarResponse\x12\x12\n\narticle_id\x18\x01 \x03(\x03\x32\x91\x01\n\rUserRecommend\x12<\n\x0euser_recommend\x12\x11.reco.UserRequest\x1a\x15.reco.ArticleResponse"\x00\x12\x42\n\x11\x61rticle_recommend\x12\x14.reco.SimilarRequest\x1a\x15.reco.SimilarResponse"\x00\x62\x06proto3'
 )
 
 _globals = globals()
@@ -30,17 +30,17 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, "reco_pb2", _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
     DESCRIPTOR._loaded_options = None
     _globals["_USERREQUEST"]._serialized_start = 20
-    _globals["_USERREQUEST"]._serialized_end = 111
-    _globals["_TRACK"]._serialized_start = 113
-    _globals["_TRACK"]._serialized_end = 181
-    _globals["_ARTICLE"]._serialized_start = 183
-    _globals["_ARTICLE"]._serialized_end = 240
-    _globals["_ARTICLERESPONSE"]._serialized_start = 242
-    _globals["_ARTICLERESPONSE"]._serialized_end = 332
-    _globals["_SIMILARREQUEST"]._serialized_start = 334
-    _globals["_SIMILARREQUEST"]._serialized_end = 391
-    _globals["_SIMILARRESPONSE"]._serialized_start = 393
-    _globals["_SIMILARRESPONSE"]._serialized_end = 430
-    _globals["_USERRECOMMEND"]._serialized_start = 433
-    _globals["_USERRECOMMEND"]._serialized_end = 578
+    _globals["_USERREQUEST"]._serialized_end = 135
+    _globals["_TRACK"]._serialized_start = 137
+    _globals["_TRACK"]._serialized_end = 205
+    _globals["_ARTICLE"]._serialized_start = 207
+    _globals["_ARTICLE"]._serialized_end = 264
+    _globals["_ARTICLERESPONSE"]._serialized_start = 266
+    _globals["_ARTICLERESPONSE"]._serialized_end = 356
+    _globals["_SIMILARREQUEST"]._serialized_start = 358
+    _globals["_SIMILARREQUEST"]._serialized_end = 415
+    _globals["_SIMILARRESPONSE"]._serialized_start = 417
+    _globals["_SIMILARRESPONSE"]._serialized_end = 454
+    _globals["_USERRECOMMEND"]._serialized_start = 457
+    _globals["_USERRECOMMEND"]._serialized_end = 602
 # @@protoc_insertion_point(module_scope)

@@ -8,21 +8,24 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class UserRequest(_message.Message):
-    __slots__ = ("user_id", "channel_id", "article_num", "time_stamp")
+    __slots__ = ("user_id", "channel_id", "article_num", "time_stamp", "caller_records")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     ARTICLE_NUM_FIELD_NUMBER: _ClassVar[int]
     TIME_STAMP_FIELD_NUMBER: _ClassVar[int]
+    CALLER_RECORDS_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     channel_id: int
     article_num: int
     time_stamp: int
+    caller_records: bool
     def __init__(
         self,
         user_id: _Optional[str] = ...,
         channel_id: _Optional[int] = ...,
         article_num: _Optional[int] = ...,
         time_stamp: _Optional[int] = ...,
+        caller_records: _Optional[bool] = ...,
     ) -> None: ...
 
 class Track(_message.Message):

@@ -83,8 +83,20 @@ class Recommender:
         self._catalog: str | None = None  # the last keys.CATALOG version seen
 
     async def user_recommend(
-        self, user_id: str, channel_id: int, article_num: int, time_stamp: int
+        self,
+        user_id: str,
+        channel_id: int,
+        article_num: int,
+        time_stamp: int,
+        *,
+        caller_records: bool = False,
     ) -> RecoBatch:
+        """The batch for ``time_stamp`` (a replay when it is not newer than the history).
+
+        A fresh batch is recorded here (history, shown) unless ``caller_records``: then the
+        caller records what it actually serves, and the batch stays at the head of the wait
+        queue until then, so a request that fails after this call marks nothing as shown
+        and the next one is offered the same articles."""
         uid = user_id.strip()
         req = _Request(uid, keys.registered_user(uid), channel_id, article_num, self.clock())
         state = await self._read_state(req, time_stamp)
@@ -97,7 +109,9 @@ class Recommender:
             want = req.count * waiting.WAIT_BATCHES if uid else req.count
             ranked = [(c.article_id, c.label) for c in await self._fresh(req, state, want)]
         batch, rest = ranked[: req.count], ranked[req.count :]
-        if uid and batch:
+        if uid and batch and caller_records:
+            await self._queue(req, ranked, state.exclusions)
+        elif uid and batch:
             await self._remember(req, time_stamp, batch, rest, state.exclusions)
         return RecoBatch(
             exposure(uid, [a for a, _ in batch]) if batch else "",
@@ -198,6 +212,14 @@ class Recommender:
         await history.record_batch(
             self.redis, req.uid, req.channel_id, time_stamp, batch, extra=mark_shown
         )
+
+    async def _queue(self, req: _Request, ranked: Pairs, exclusions: Exclusions | None) -> None:
+        """Queue the whole ranking, the batch first (the caller records and unqueues it)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            waiting.queue_waiting(pipe, req.uid, req.channel_id, ranked)
+            if exclusions is not None and exclusions.loaded:
+                waiting.queue_exclusions(pipe, req.uid, exclusions)
+            await pipe.execute()
 
     def _unqueue_elsewhere(self, pipe: Any, req: _Request, batch: history.Batch) -> None:
         known, _ = self._meta.lookup(aid for aid, _ in batch)

@@ -41,6 +41,14 @@ def tracks(uid: str, article_id: int, sources: str, channel_id: int) -> dict[str
     return {action: f'{{"action":"{action}",{tail[1:]}' for action in TRACK_ACTIONS}
 
 
+def sources_of(track: dict[str, str]) -> str:
+    """The recall sources a track string was made with (inverse of :func:`tracks`)."""
+    try:
+        return str(json.loads(track.get("click", ""))["algorithmCombine"])
+    except (ValueError, KeyError, TypeError):
+        return ""
+
+
 def exposure(uid: str, article_ids: list[int]) -> str:
     ids = "[" + ",".join(map(str, article_ids)) + "]"
     return _json(

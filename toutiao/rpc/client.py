@@ -49,7 +49,13 @@ class RecoClient:
         return self._stub
 
     async def user_recommend(
-        self, user_id: str, channel_id: int, article_num: int, time_stamp: int
+        self,
+        user_id: str,
+        channel_id: int,
+        article_num: int,
+        time_stamp: int,
+        *,
+        caller_records: bool = False,
     ) -> RecoBatch | None:
         response = await self._call(
             "user_recommend",
@@ -58,6 +64,7 @@ class RecoClient:
                 channel_id=channel_id,
                 article_num=article_num,
                 time_stamp=time_stamp,
+                caller_records=caller_records,
             ),
             self.timeout,
         )

@@ -62,7 +62,11 @@ class RecommendServicer(reco_pb2_grpc.UserRecommendServicer):
         try:
             batch = await self._finish(
                 self.recommender.user_recommend(
-                    request.user_id, request.channel_id, _clamp(request.article_num), time_stamp
+                    request.user_id,
+                    request.channel_id,
+                    _clamp(request.article_num),
+                    time_stamp,
+                    caller_records=request.caller_records,
                 )
             )
         except Exception:

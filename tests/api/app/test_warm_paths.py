@@ -60,7 +60,7 @@ def count_calls(reco) -> list:
     """Record the API's inline calls to the recommender."""
     asked: list = []
     answer = reco.user_recommend
-    reco.user_recommend = lambda *args: asked.append(args) or answer(*args)
+    reco.user_recommend = lambda *args, **kw: asked.append(args) or answer(*args, **kw)
     return asked
 
 
