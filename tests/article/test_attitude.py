@@ -9,14 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 import pytest
-from redis.asyncio.client import Pipeline
 from sqlalchemy import func, select, update
 
+from tests.fixtures.redis_counter import count_round_trips
 from toutiao.article import attitude
 from toutiao.article import cache as article_cache
 from toutiao.article import cards as article_cards
@@ -126,37 +126,6 @@ async def attitude_rows(runtime: Runtime, article_id: int) -> dict[Attitude | No
 
 def likings(runtime: Runtime) -> list[tuple[str, dict[str, Any], str]]:
     return [sent for sent in runtime.notifier.sent if sent[0] == LIKING]
-
-
-class RoundTrips:
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-
-    @property
-    def count(self) -> int:
-        return len(self.calls)
-
-
-@contextlib.contextmanager
-def count_round_trips(client: Any) -> Iterator[RoundTrips]:
-    """Single commands on ``client`` and executed pipelines (any client) each count as one."""
-    trips = RoundTrips()
-    original_command = client.execute_command
-    original_execute = Pipeline.execute
-
-    async def execute_command(*args: Any, **options: Any) -> Any:
-        trips.calls.append(str(args[0]))
-        return await original_command(*args, **options)
-
-    async def execute(self: Pipeline, raise_on_error: bool = True) -> Any:
-        if self.command_stack:
-            trips.calls.append("pipeline:" + ",".join(str(cmd[0][0]) for cmd in self.command_stack))
-        return await original_execute(self, raise_on_error)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(client, "execute_command", execute_command)
-        patch.setattr(Pipeline, "execute", execute)
-        yield trips
 
 
 @contextlib.asynccontextmanager

@@ -6,13 +6,12 @@ The helpers at the top are shared with ``tests/api/app/test_comment.py``.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from redis.asyncio.client import Pipeline
 from sqlalchemy import func, select, update
 
+from tests.fixtures.redis_counter import count_round_trips
 from toutiao.comment import cache as cc
 from toutiao.comment import service
 from toutiao.config import Settings
@@ -140,41 +139,6 @@ async def counter(runtime: Runtime, which: c.Counter, member: int) -> int:
     return await which.get(runtime.store, member)
 
 
-class RoundTrips:
-    """Counts Redis round trips: single commands on the client and executed pipelines."""
-
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-
-    @property
-    def count(self) -> int:
-        return len(self.calls)
-
-
-@contextlib.contextmanager
-def count_round_trips(*clients: Any) -> Iterator[RoundTrips]:
-    trips = RoundTrips()
-    original_execute = Pipeline.execute
-
-    def counted(original: Any) -> Any:
-        async def execute_command(*args: Any, **options: Any) -> Any:
-            trips.calls.append(str(args[0]))
-            return await original(*args, **options)
-
-        return execute_command
-
-    async def execute(self: Pipeline, raise_on_error: bool = True) -> Any:
-        if self.command_stack:
-            trips.calls.append("pipeline:" + ",".join(str(cmd[0][0]) for cmd in self.command_stack))
-        return await original_execute(self, raise_on_error)
-
-    with pytest.MonkeyPatch.context() as patch:
-        for client in clients:
-            patch.setattr(client, "execute_command", counted(client.execute_command))
-        patch.setattr(Pipeline, "execute", execute)
-        yield trips
-
-
 @contextlib.asynccontextmanager
 async def other_runtime(settings: Settings, **redis: Any) -> Any:
     """A second runtime on the same database, with its own Redis settings."""
@@ -184,6 +148,7 @@ async def other_runtime(settings: Settings, **redis: Any) -> Any:
             DATA_DIR=settings.DATA_DIR,
             PUBLIC_URL=settings.PUBLIC_URL,
             DATABASE_URL=settings.database_url,
+            TASK_BROKER_URL="local://",  # a cluster storage URL cannot be the broker
             **redis,
         ),
         name="test-other",

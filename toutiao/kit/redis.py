@@ -99,6 +99,10 @@ class SlotPipeline(ClusterPipeline):
         wanted = [keys, *args] if isinstance(keys, (str, bytes)) else [*keys, *args]
         return self._queue_split("MGET", wanted, _merge_values)
 
+    def pfcount(self, *sources: Any) -> Any:
+        """Allowed when the keys share a slot (redis-py blocks it in every cluster pipeline)."""
+        return self.execute_command("PFCOUNT", *sources)
+
     def _split_command_across_slots(self, command: str, *keys: Any) -> Any:
         return self._queue_split(command, list(keys), _merge_counts)
 

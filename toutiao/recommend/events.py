@@ -3,8 +3,10 @@ users' interest profiles and the articles' popularity.
 
 Folding is exactly-once on a single Redis server: a batch's effects and the new cursor are
 written in one MULTI, guarded by WATCH on the cursor, so a crash before EXEC leaves nothing
-and a concurrent folder makes the slower EXEC fail. (A Redis Cluster cannot run a MULTI
-across slots; there folding is at-least-once.)
+and a concurrent folder makes the slower EXEC fail. A Redis Cluster cannot run a MULTI
+across slots: there a folder first claims its batch by moving the cursor with a one-key
+compare-and-set script, then writes the effects, so concurrent folders still fold each batch
+once (a crash between the claim and the effects loses that batch's effects instead).
 """
 
 from __future__ import annotations
@@ -270,6 +272,14 @@ async def _decays(redis: Any, fold: _Fold, now: float) -> dict[str, float | None
     return factors
 
 
+# The cluster's claim: move the cursor from ARGV[1] to ARGV[2] only if nobody moved it.
+_CLAIM = """
+if (redis.call('GET', KEYS[1]) or '0-0') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+"""
+
+
 async def _commit(
     redis: Any,
     cursor: str,
@@ -279,6 +289,13 @@ async def _commit(
     now: float,
 ) -> bool:
     exact = not isinstance(redis, RedisCluster)
+    if not exact:
+        if not await redis.eval(_CLAIM, 1, keys.EVENTS_FOLDED, cursor, last_id):
+            return False  # another folder got here first
+        async with redis.pipeline(transaction=False) as pipe:
+            _queue_fold(pipe, fold, decays, now)
+            await pipe.execute()
+        return True
     async with redis.pipeline(transaction=exact) as pipe:
         try:
             if exact:
