@@ -323,3 +323,55 @@ async def test_seed_on_mysql(tmp_path: Path) -> None:
         async with admin.begin() as conn:
             await conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
         await admin.dispose()
+
+
+async def test_a_stopped_seed_resumes_where_it_stopped(tmp_path: Path) -> None:
+    """Each batch of articles commits on its own: a seed stopped after two batches keeps
+    them, the next run starts at the third and ends with the same articles as a seed that
+    was never stopped."""
+    kwargs: dict[str, Any] = {
+        "users": 12,
+        "articles": 160,
+        "seed": 5,
+        "progress": False,
+        "cover_images": 3,
+        "batch": 40,
+    }
+    straight = await _sqlite_db(tmp_path / "straight.db")
+    await seed_demo(straight, _storage(tmp_path / "media"), Snowflake(0, 1), **kwargs)
+    db = await _sqlite_db(tmp_path / "stopped.db")
+    storage = _storage(tmp_path / "media")
+    first = await seed_demo(db, storage, Snowflake(0, 1), max_batches=2, **kwargs)
+    assert first.stopped and first.articles == 80
+    assert await _count(db, Article) == 80
+    assert await _count(db, SensitiveWord) == 0  # the last step has not run
+    assert await _count(db, User) == 12
+    second = await seed_demo(db, storage, Snowflake(0, 1), **kwargs)
+    assert not second.stopped and not second.skipped
+    assert second.resumed_at == 80
+    assert second.articles == 160 - 80  # 74 generated in two batches, then the shelf's 6
+    assert await _count(db, Article) == 160
+    assert await _count(db, User) == 12  # people are not made twice
+    assert await _count(db, SensitiveWord) > 0
+    titles = [t for _, t in await _titles(db)]
+    assert titles == [t for _, t in await _titles(straight)]
+    assert (await seed_demo(db, storage, Snowflake(0, 1), **kwargs)).skipped
+    for database in (db, straight):
+        await database.dispose()
+
+
+async def test_reader_histories_are_long_tailed(
+    seeded: tuple[Database, Storage, SeedReport],
+) -> None:
+    """Most readers react to a few dozen articles, the first few to many times more."""
+    db, _, _ = seeded
+    async with db.read_session() as session:
+        rows = await session.execute(
+            select(ArticleAttitude.user_id, func.count()).group_by(ArticleAttitude.user_id)
+        )
+        per_reader = sorted(int(n) for _, n in rows)
+    median = per_reader[len(per_reader) // 2]
+    assert median < 200
+    assert per_reader[-1] > 5 * median
+    approved = await _count(db, Article, Article.status == ArticleStatus.APPROVED)
+    assert per_reader[-1] <= 0.7 * approved

@@ -16,6 +16,7 @@ from toutiao.kit.ids import Snowflake
 from toutiao.models.enums import ArticleStatus, Attitude, CommentStatus, CoverType
 from toutiao.seed import text
 from toutiao.seed.people import between
+from toutiao.seed.readers import Readers
 from toutiao.seed.words import Topic
 
 Row = dict[str, Any]
@@ -43,6 +44,10 @@ class Batch:
 
 
 class ArticleFactory:
+    """Articles by index: ``batch(start, stop)`` draws from a generator of its own, seeded by
+    ``seed`` and ``start``, so any batch can be made again alone (a resumed seed continues at
+    the first batch that was not committed)."""
+
     def __init__(
         self,
         rng: random.Random,
@@ -54,7 +59,9 @@ class ArticleFactory:
         users: list[Row],
         cover_urls: list[str],
         days: int = 90,
+        seed: object = 0,
     ) -> None:
+        self.seed = seed
         self.rng, self.ids, self.now, self.total, self.days = rng, ids, now, total, days
         self.channels = channels
         self.channel_cum = list(accumulate(t.weight for _, t in channels))
@@ -68,8 +75,11 @@ class ArticleFactory:
             uid: rng.choices(range(len(channels)), cum_weights=self.channel_cum, k=2)
             for uid in self.user_ids
         }
+        self.readers = Readers(rng, self.user_ids, int(total * 0.95) + 1)
+        self.texts = text.TextPool()
 
     def batch(self, start: int, stop: int) -> Batch:
+        self.rng = random.Random(f"{self.seed}:articles:{start}")
         out = Batch()
         for index in range(start, stop):
             self._article(index, out)
@@ -124,7 +134,7 @@ class ArticleFactory:
         out.contents.append(
             {
                 "article_id": row["article_id"],
-                "content": text.body(rng, topic, image),
+                "content": text.body(rng, topic, image, self.texts),
                 "create_time": row["create_time"],
                 "update_time": row["update_time"],
             }
@@ -154,12 +164,9 @@ class ArticleFactory:
             times.update(delete_time=later, update_time=later)
         return times
 
-    def _readers(self, popularity: float, share: float, exclude: int) -> list[int]:
-        count = int(popularity * len(self.user_ids) * share + self.rng.random() * 1.5)
-        picked = self.rng.sample(self.user_ids, min(count, len(self.user_ids)))
-        return [uid for uid in picked if uid != exclude]
-
     def _reactions(self, article: Row, topic: Topic, out: Batch) -> None:
+        """The one place reader behaviour is decided: who likes, dislikes, collects and
+        comments on an approved article (appetites in :class:`Readers`)."""
         rng = self.rng
         popularity = rng.random() ** 3
         article_id, author, published = (
@@ -167,7 +174,7 @@ class ArticleFactory:
             article["user_id"],
             article["pubdate"],
         )
-        for uid in self._readers(popularity, 0.5, author):
+        for uid in self.readers.pick(rng, popularity, 1.0, author):
             roll = rng.random()
             attitude = Attitude.LIKE if roll < 0.88 else Attitude.DISLIKE if roll < 0.96 else None
             when = between(rng, published, self.now)
@@ -180,7 +187,7 @@ class ArticleFactory:
                     "update_time": when,
                 }
             )
-        for uid in self._readers(popularity, 0.25, author):
+        for uid in self.readers.pick(rng, popularity, 0.4, author):
             when = between(rng, published, self.now)
             out.collections.append(
                 {
@@ -224,7 +231,10 @@ class ArticleFactory:
         rng, article_id = self.rng, article["article_id"]
         count = int(popularity * 10 + rng.random() * 1.6)
         times = sorted(between(rng, article["pubdate"], self.now) for _ in range(count))
-        tops = [self._comment(article_id, None, when, text.comment(rng, topic)) for when in times]
+        tops = [
+            self._comment(article_id, None, when, text.comment(rng, topic, pool=self.texts))
+            for when in times
+        ]
         for row in tops:
             row["comment_id"] = self.ids.next_id()
         replies = []
@@ -234,7 +244,9 @@ class ArticleFactory:
             for _ in range(int(rng.random() ** 2 * 4)):
                 when = between(rng, top["create_time"], self.now)
                 replies.append(
-                    self._comment(article_id, top, when, text.comment(rng, topic, reply=True))
+                    self._comment(
+                        article_id, top, when, text.comment(rng, topic, reply=True, pool=self.texts)
+                    )
                 )
         replies.sort(key=lambda r: r["create_time"])
         by_id = {top["comment_id"]: top for top in tops}

@@ -57,9 +57,13 @@ async def add_library(
     return len(rows)
 
 
-async def add_article_statistics(session: AsyncSession, now: datetime) -> int:
-    """One ``news_article_statistic`` row per article, as the mp API creates them, with the
-    comments written by followers of the article's author."""
+async def add_article_statistics(
+    session: AsyncSession, now: datetime, article_ids: list[int]
+) -> int:
+    """One ``news_article_statistic`` row for each of these articles, as the mp API creates
+    them, with the comments written by followers of the article's author."""
+    if not article_ids:
+        return 0
     by_fans = await session.execute(
         select(Comment.article_id, func.count())
         .join(Article, Article.article_id == Comment.article_id)
@@ -71,12 +75,10 @@ async def add_article_statistics(session: AsyncSession, now: datetime) -> int:
                 UserRelation.relation == Relation.FOLLOW,
             ),
         )
-        .where(Comment.status == CommentStatus.APPROVED)
+        .where(Comment.status == CommentStatus.APPROVED, Comment.article_id.in_(article_ids))
         .group_by(Comment.article_id)
     )
     fans = {int(article_id): int(count) for article_id, count in by_fans}
-    present = set(await session.scalars(select(ArticleStatistic.article_id)))
-    article_ids = [a for a in await session.scalars(select(Article.article_id)) if a not in present]
     rows = [
         {
             "article_id": a,
@@ -89,3 +91,8 @@ async def add_article_statistics(session: AsyncSession, now: datetime) -> int:
     for start in range(0, len(rows), BATCH):
         await session.execute(insert(ArticleStatistic), rows[start : start + BATCH])
     return len(rows)
+
+
+async def count_article_statistics(session: AsyncSession) -> int:
+    query = select(func.count()).select_from(ArticleStatistic)
+    return int(await session.scalar(query) or 0)

@@ -112,21 +112,55 @@ def _extra(rng: random.Random, topic: Topic) -> str | None:
     return None
 
 
-def body(rng: random.Random, topic: Topic, image_url: str | None = None) -> str:
+class TextPool:
+    """Each topic's paragraphs, extra blocks and comments: written afresh until a topic has
+    ``cap`` of a kind, then drawn from those. Filling templates is most of the cost of a demo
+    article; past the cap (some tens of thousands of articles) bodies and comments reuse
+    pieces, still in their topic's words."""
+
+    def __init__(self, cap: int = 4000) -> None:
+        self.cap = cap
+        self._pool: dict[tuple[str, str], list[str]] = {}
+
+    def draw(self, rng: random.Random, topic: Topic, kind: str, make: Callable[[], str]) -> str:
+        pool = self._pool.setdefault((topic.name, kind), [])
+        if len(pool) >= self.cap:
+            return rng.choice(pool)
+        pool.append(make())
+        return pool[-1]
+
+
+def body(
+    rng: random.Random, topic: Topic, image_url: str | None = None, pool: TextPool | None = None
+) -> str:
     """An HTML article body of 3 to 15 paragraphs."""
     sentences = f.TECH_SENTENCES if topic.kind == "tech" else f.NEWS_SENTENCES
+
+    def paragraph() -> str:
+        return _paragraph(rng, topic, sentences)
+
+    def extra() -> str:
+        return _extra(rng, topic) or ""
+
     parts: list[str] = []
     for index in range(rng.randint(3, 15)):
-        extra = _extra(rng, topic) if index else None
-        if extra:
-            parts.append(extra)
-        parts.append(_paragraph(rng, topic, sentences))
+        if index:
+            block = pool.draw(rng, topic, "extra", extra) if pool else extra()
+            if block:
+                parts.append(block)
+        parts.append(pool.draw(rng, topic, "p", paragraph) if pool else paragraph())
     if image_url and rng.random() < 0.3:
         parts.insert(1, f'<p><img src="{html.escape(image_url)}" alt=""></p>')
     return "\n".join(parts)
 
 
-def comment(rng: random.Random, topic: Topic, *, reply: bool = False) -> str:
+def comment(
+    rng: random.Random, topic: Topic, *, reply: bool = False, pool: TextPool | None = None
+) -> str:
+    if pool is not None:
+        return pool.draw(
+            rng, topic, "reply" if reply else "comment", lambda: comment(rng, topic, reply=reply)
+        )
     text = fill(rng, rng.choice(f.REPLIES if reply else f.COMMENTS), topic)
     if rng.random() < 0.25:
         text += "。" + fill(rng, rng.choice(f.COMMENTS), topic)
