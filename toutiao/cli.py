@@ -19,11 +19,13 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 seed_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 stats_app = typer.Typer(help="Counters and site statistics.", no_args_is_help=True)
 search_app = typer.Typer(help="Full-text search.", no_args_is_help=True)
+reco_app = typer.Typer(help="The recommender's similar-articles index.", no_args_is_help=True)
 admin_app = typer.Typer(help="Operations staff accounts (/mis).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(seed_app, name="seed")
 app.add_typer(stats_app, name="stats")
 app.add_typer(search_app, name="search")
+app.add_typer(reco_app, name="reco")
 app.add_typer(admin_app, name="admin")
 
 console = Console(stderr=True)
@@ -424,6 +426,23 @@ def search_reindex(
     settings = _settings(data_dir)
     _configure_logging(settings, "cli")
     reindex_command(settings, batch=batch, resume=resume)
+
+
+@reco_app.command("rebuild")
+def reco_rebuild(
+    workers: Annotated[
+        int | None,
+        typer.Option(min=0, help="Tokenising processes (default: by corpus size, up to 4)."),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Rebuild the similar-articles index from the database (progress bar; the services keep
+    answering from the current lists meanwhile)."""
+    from toutiao.recommend.cli import rebuild_command
+
+    settings = _settings(data_dir)
+    _configure_logging(settings, "cli")
+    rebuild_command(settings, workers=workers)
 
 
 @stats_app.command("fix")

@@ -7,8 +7,8 @@ from toutiao.kit import text
 from toutiao.models.enums import ArticleStatus
 from toutiao.recommend import keys
 from toutiao.recommend.engine import Recommender
-from toutiao.recommend.similar import rebuild_similarity, refresh_similarity
-from toutiao.runtime import Runtime
+from toutiao.recommend.similar import rebuild_similarity, refresh_similarity, sync_similarity
+from toutiao.runtime import Runtime, build_runtime
 from toutiao.seed.demo import seed_demo
 
 
@@ -107,6 +107,103 @@ class TestContentSimilarity:
         in_thread = await lists()
         await rebuild_similarity(runtime.db, runtime.store, workers=2)
         assert await lists() == in_thread
+
+
+async def _lists_holding(runtime: Runtime, article: int, among: list[int]) -> list[int]:
+    member = str(article)
+    return [a for a in among if member in await runtime.store.zrange(keys.similar(a), 0, -1)]
+
+
+async def _set_text(runtime: Runtime, article_id: int, title: str, body: str) -> None:
+    from toutiao.models import Article, ArticleContent
+
+    async with runtime.db.session() as session:
+        article = await session.get(Article, article_id)
+        content = await session.get(ArticleContent, article_id)
+        assert article is not None and content is not None
+        article.title, content.content = title, body
+        await session.commit()
+
+
+class TestIncrementalUpdates:
+    """Publishing, editing and withdrawing change the similar lists at once, with no build."""
+
+    async def test_publish_edit_and_withdraw_reach_the_lists(
+        self, runtime: Runtime, data: RecoData, recommender: Recommender
+    ) -> None:
+        corpus = await _corpus(data)
+        await rebuild_similarity(runtime.db, runtime.store, workers=0)
+        built_at = await runtime.store.hget(keys.INDEX_META, "built_at")
+        channel = await _channel_of(runtime, corpus["ball"][0])
+        title, body = topical_text("ball", 50)
+        new = await data.article(
+            author=await data.user(), channel=channel, title=title, content=body
+        )
+        # Published: through the content lifecycle's settling (the task runs inline here).
+        from toutiao.content.sync import settle
+
+        await settle(runtime, [new], [])
+        found = await recommender.similar(new, 5)
+        assert len(found) == 5 and set(found) <= set(corpus["ball"])
+        assert await _lists_holding(runtime, new, corpus["ball"])
+
+        # Edited into another topic: its list and its neighbours' lists follow the new text.
+        await _set_text(runtime, new, *topical_text("food", 51))
+        report = await sync_similarity(runtime.db, runtime.store, [new])
+        assert report.articles == 1
+        found = await recommender.similar(new, 5)
+        assert found and set(found) <= set(corpus["food"])
+        assert not await _lists_holding(runtime, new, corpus["ball"])
+        assert await _lists_holding(runtime, new, corpus["food"])
+        terms = (await runtime.store.hget(keys.ART_TERMS, str(new))).split()
+        assert terms and _on_topic(terms, "food") and not _on_topic(terms, "ball")
+        for term in terms:
+            assert await runtime.store.zscore(keys.posting(term), str(new)) is not None
+
+        # Withdrawn: out of every list, posting and keyword list it was in.
+        await data.set_status(new, ArticleStatus.BANNED)
+        await sync_similarity(runtime.db, runtime.store, [new])
+        assert not await runtime.store.exists(keys.similar(new))
+        assert not await _lists_holding(runtime, new, [a for v in corpus.values() for a in v])
+        assert await runtime.store.hget(keys.ART_TERMS, str(new)) is None
+        assert await runtime.store.hget(keys.ART_KEYWORDS, str(new)) is None
+        for term in terms:
+            assert await runtime.store.zscore(keys.posting(term), str(new)) is None
+        # ... and no full build happened meanwhile.
+        assert await runtime.store.hget(keys.INDEX_META, "built_at") == built_at
+
+    async def test_syncing_twice_changes_nothing(self, runtime: Runtime, data: RecoData) -> None:
+        corpus = await _corpus(data, per_topic=4)
+        await rebuild_similarity(runtime.db, runtime.store, workers=0)
+        article = corpus["db"][0]
+        await sync_similarity(runtime.db, runtime.store, [article])
+        first = await runtime.store.zrange(keys.similar(article), 0, -1, withscores=True)
+        df = await runtime.store.hgetall(keys.DF)
+        await sync_similarity(runtime.db, runtime.store, [article])
+        assert await runtime.store.zrange(keys.similar(article), 0, -1, withscores=True) == first
+        assert await runtime.store.hgetall(keys.DF) == df  # an edit is not counted twice
+        assert first
+
+    async def test_a_restarted_process_serves_the_kept_index(
+        self, runtime: Runtime, settings: object, data: RecoData
+    ) -> None:
+        """A second process on the same storage finds the lists from its first request, and
+        nothing is built again."""
+        corpus = await _corpus(data, per_topic=4)
+        await rebuild_similarity(runtime.db, runtime.store, workers=0)
+        meta = await runtime.store.hgetall(keys.INDEX_META)
+        article = corpus["food"][1]
+        before = await Recommender(runtime.db, runtime.store, recent_ttl=0).similar(article, 3)
+        assert before
+        restarted = build_runtime(settings, name="rpc")  # type: ignore[arg-type]
+        await restarted.start()
+        try:
+            again = Recommender(restarted.db, restarted.store, recent_ttl=0)
+            assert await again.similar(article, 3) == before
+            await again.close()
+            assert await restarted.store.hgetall(keys.INDEX_META) == meta
+        finally:
+            await restarted.close()
 
 
 class TestDemoCorpus:

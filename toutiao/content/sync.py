@@ -6,6 +6,7 @@ everything derived from them agree, so it can run any number of times, in any or
 
 - the search index, through the index queue (approved articles enter or change, any other
   leaves), so a slow search engine never slows the request;
+- the similar-articles index, the same way (``recommend.similar_sync``);
 - the article caches (card, body; in Redis and, by a broadcast, in every process) and the
   recommenders' catalog (metadata, recent lists):
   feeds, pinned lists and readers' queued batches drop an article whose card is gone;
@@ -31,6 +32,7 @@ from toutiao.article.lists import forget_user_articles
 from toutiao.content import repository
 from toutiao.kit.db import commit
 from toutiao.models.base import local_now
+from toutiao.recommend.tasks import enqueue_similar_sync
 from toutiao.runtime import Runtime
 from toutiao.search import tasks as search_tasks
 from toutiao.stats import counters as c
@@ -78,6 +80,7 @@ async def settle(runtime: Runtime, article_ids: Sequence[int], outbox_ids: Seque
     if ids:
         counts, collectors = await _counts_and_collectors(runtime, ids)
         await to_search_queue(runtime, ids)
+        await enqueue_similar_sync(runtime, *ids)
         await article_changed(runtime.cache, runtime.store, *ids)
         if runtime.broadcast is not None:  # the other processes' in-process cards and bodies
             await runtime.broadcast.publish(BROADCAST_TOPIC, ",".join(map(str, ids)))

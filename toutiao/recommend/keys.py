@@ -40,6 +40,7 @@ CATALOG = "reco:catalog:v"
 EVENTS_FOLDED = "reco:events:folded"
 HOT = "reco:hot"
 ART_KEYWORDS = "reco:idx:artkw"
+ART_TERMS = "reco:idx:artterms"  # article -> its vector's terms, to take it out of postings
 DF = "reco:idx:df"
 INDEX_META = "reco:idx:meta"
 REFILL = "reco:refill"

@@ -3,9 +3,18 @@
 - ``rebuild_similarity``: the whole corpus, in memory, in three passes (tokenise and count
   document frequencies; weigh; search candidates through the inverted index), then a
   replacement of every index key in Redis. Nightly, and on the first run.
+- ``sync_similarity``: the articles a content change named (published, edited, withdrawn,
+  deleted), as the change happens: each leaves the index (its postings, keyword lists, its
+  own list and its neighbours' lists), and if it is approved now, enters it again with its
+  current text. The ``recommend.similar_sync`` task, sent by ``toutiao.content.sync``.
 - ``refresh_similarity``: only articles approved since the last run (re-approval after an
   edit sets a new pubdate, so edits are included), searched against the postings kept in
-  Redis, and linked into their neighbours' lists. Every few minutes.
+  Redis, and linked into their neighbours' lists. Every few minutes, for what a lost sync
+  missed.
+
+The index lives in the storage Redis (persistent), so a restart of any process finds it
+whole: nothing is rebuilt at start. A full rebuild is ``toutiao reco rebuild`` (or the first
+refresh on an empty index); it overwrites keys in place, so lists stay served meanwhile.
 
 Articles are read in keyset batches per channel through the (channel_id, status, pubdate)
 index; nothing holds more than one batch of article text. Tokenising is the expensive part
@@ -19,7 +28,7 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -160,22 +169,36 @@ def _parse_watermark(value: str) -> tuple[datetime, int]:
 # -- full rebuild ----------------------------------------------------------------------------
 
 
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+def _no_progress(_stage: str, _done: int, _total: int) -> None:
+    return None
+
+
 async def rebuild_similarity(
-    db: Database, redis: Any, *, workers: int | None = None, cache_dir: str | None = None
+    db: Database,
+    redis: Any,
+    *,
+    workers: int | None = None,
+    cache_dir: str | None = None,
+    progress: Progress = _no_progress,
 ) -> IndexReport:
     started = time.perf_counter()
     counts, df, watermark = v.Corpus(), Counter[str](), None
+    total = await _approved_count(db)
     if workers is None:
-        workers = default_workers(await _approved_count(db))
+        workers = default_workers(total)
     with Tokenizer(workers, cache_dir) as tokenizer:
         async for rows in approved_batches(db, None):
             for row, (distinct, top) in zip(rows, await tokenizer.analyse(rows), strict=True):
                 df.update(distinct)
                 counts.add(row.article_id, _epoch(row.pubdate), [(t, float(c)) for t, c in top])
             watermark = _watermark(rows, watermark)
+            progress("read", len(counts), total)
     corpus = await asyncio.to_thread(_weigh, counts, df)
     del counts
-    await _write_full(redis, corpus, df, watermark)
+    await _write_full(redis, corpus, df, watermark, progress)
     report = IndexReport("rebuild", len(corpus), time.perf_counter() - started)
     log.info("recommend.similar_rebuilt articles=%d seconds=%.1f", report.articles, report.seconds)
     return report
@@ -196,14 +219,21 @@ def _weigh(counts: v.Corpus, df: Counter[str]) -> v.Corpus:
 
 
 async def _write_full(
-    redis: Any, corpus: v.Corpus, df: Counter[str], watermark: str | None
+    redis: Any,
+    corpus: v.Corpus,
+    df: Counter[str],
+    watermark: str | None,
+    progress: Progress = _no_progress,
 ) -> None:
     """Write every index key, then drop the keys of articles and terms that left the index."""
     similar = corpus.similar_all()
     kept: set[str] = set()
+    written = 0
     while chunk := await asyncio.to_thread(lambda: list(islice(similar, 2000))):
         lists = ((keys.similar(aid), {str(o): s for o, s in found}) for aid, found in chunk)
         kept.update(await write_zsets(redis, lists))
+        written += len(chunk)
+        progress("compare", written, len(corpus))
     postings = await asyncio.to_thread(corpus.postings)
     kept.update(
         await write_zsets(
@@ -222,6 +252,9 @@ async def _write_full(
         await delete_stale(redis, pattern, kept)
     artkw = {str(aid): " ".join(v.keywords(corpus.vector(i))) for i, aid in enumerate(corpus.ids)}
     await write_hash(redis, keys.ART_KEYWORDS, artkw)  # "" too: marks the article as counted
+    del artkw
+    terms = {str(aid): " ".join(t for t, _ in corpus.vector(i)) for i, aid in enumerate(corpus.ids)}
+    await write_hash(redis, keys.ART_TERMS, terms)
     await write_hash(redis, keys.DF, {t: n for t, n in df.items() if n >= v.MIN_DF})
     meta = {"docs": len(corpus), "built_at": int(time.time()), "watermark": watermark or ""}
     await redis.hset(keys.INDEX_META, mapping=meta)
@@ -307,9 +340,80 @@ def _queue_article(pipe: Any, row: Row, vec: v.Vector, found: list[tuple[int, fl
         pipe.zremrangebyrank(keys.similar(other), 0, -v.SIMILAR_SIZE - 1)
     words = v.keywords(vec)
     pipe.hset(keys.ART_KEYWORDS, str(aid), " ".join(words))
+    pipe.hset(keys.ART_TERMS, str(aid), " ".join(term for term, _ in vec))
     for term in words:
         pipe.zadd(keys.keyword(term), {str(aid): _epoch(row.pubdate)})
         pipe.zremrangebyrank(keys.keyword(term), 0, -v.KEYWORD_CAP - 1)
+
+
+# -- as content changes ------------------------------------------------------------------------
+
+
+async def sync_similarity(db: Database, redis: Any, article_ids: Sequence[int]) -> IndexReport:
+    """Bring these articles' index entries to their current rows: every one leaves the index,
+    the approved ones enter it again with their current text (an edit changes the vector).
+    Any number of repeats, in any order, ends in the same index."""
+    started = time.perf_counter()
+    ids = sorted({int(a) for a in article_ids})
+    rows = await _approved_rows(db, ids) if ids else []
+    approved = {row.article_id for row in rows}
+    await _forget(redis, ids, keep_counted=approved)
+    indexed = 0
+    if rows:
+        with Tokenizer(0) as tokenizer:  # a few articles: a thread is cheaper than a process
+            indexed = await _index_batch(redis, rows, await tokenizer.analyse(rows))
+    report = IndexReport("sync", indexed, time.perf_counter() - started)
+    log.info(
+        "recommend.similar_synced articles=%d indexed=%d left=%d",
+        len(ids),
+        indexed,
+        len(ids) - len(approved),
+    )
+    return report
+
+
+async def _approved_rows(db: Database, article_ids: Sequence[int]) -> list[Row]:
+    query = (
+        select(Article.article_id, Article.pubdate, Article.title, ArticleContent.content)
+        .outerjoin(ArticleContent, ArticleContent.article_id == Article.article_id)
+        .where(
+            Article.article_id.in_(article_ids),
+            Article.status == ArticleStatus.APPROVED,
+            Article.pubdate.is_not(None),
+        )
+    )
+    async with db.primary_read_session() as session:
+        return list((await session.execute(query)).all())
+
+
+async def _forget(redis: Any, article_ids: Sequence[int], *, keep_counted: set[int]) -> None:
+    """Take the articles out of the postings, keyword lists and similar lists they are in.
+    Their words stay counted in the document frequencies when they are approved (an edit);
+    a withdrawn article's stay too (frequencies are approximate until the next rebuild)."""
+    if not article_ids:
+        return
+    members = [str(a) for a in article_ids]
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.hmget(keys.ART_TERMS, members)
+        pipe.hmget(keys.ART_KEYWORDS, members)
+        for aid in article_ids:
+            pipe.zrange(keys.similar(aid), 0, -1)
+        terms, words, *neighbours = await pipe.execute()
+    async with redis.pipeline(transaction=False) as pipe:
+        for aid, member, vec, kw, near in zip(
+            article_ids, members, terms, words, neighbours, strict=True
+        ):
+            for term in (vec or "").split():
+                pipe.zrem(keys.posting(term), member)
+            for term in (kw or "").split():
+                pipe.zrem(keys.keyword(term), member)
+            for other in near:
+                pipe.zrem(keys.similar(int(other)), member)
+            pipe.delete(keys.similar(aid))
+            pipe.hdel(keys.ART_TERMS, member)
+            if aid not in keep_counted:
+                pipe.hdel(keys.ART_KEYWORDS, member)
+        await pipe.execute()
 
 
 def queue_similar(pipe: Any, article_id: int, limit: int) -> None:

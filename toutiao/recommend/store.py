@@ -41,7 +41,14 @@ async def delete_stale(redis: Any, pattern: str, keep: set[str]) -> int:
 
 
 async def write_hash(redis: Any, key: str, mapping: Mapping[str, Any]) -> None:
-    """Replace a whole hash, in chunks of fields."""
-    await redis.delete(key)
+    """Replace a whole hash, in chunks of fields, then drop the fields it no longer has: the
+    hash is never empty meanwhile, so readers keep their answers during a rebuild."""
     for chunk in chunks(mapping.items(), 1000):
         await redis.hset(key, mapping=dict(chunk))
+    stale = []
+    async for field, _ in redis.hscan_iter(key, count=1000):
+        name = field.decode() if isinstance(field, bytes) else field
+        if name not in mapping:
+            stale.append(field)
+    for chunk in chunks(stale, 1000):
+        await redis.hdel(key, *chunk)

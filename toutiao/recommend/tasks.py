@@ -88,6 +88,16 @@ class Job:
     run_at_start: bool = False
 
 
+SIMILAR_SYNC_TASK = "recommend.similar_sync"
+
+
+async def enqueue_similar_sync(runtime: Any, *article_ids: int) -> None:
+    """Bring these articles' similar-articles entries to their current rows, in the task tier
+    (:func:`toutiao.recommend.similar.sync_similarity`)."""
+    if article_ids:
+        await runtime.tasks.send(SIMILAR_SYNC_TASK, list(article_ids))
+
+
 async def fold_events_job(db: Database, redis: Any) -> int:
     return await fold_events(db, redis)
 

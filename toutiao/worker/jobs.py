@@ -67,6 +67,12 @@ async def similar_refresh(runtime: Any) -> None:
     await refresh_similarity(runtime.db, runtime.store)
 
 
+async def similar_sync(runtime: Any, article_ids: list[int]) -> None:
+    from toutiao.recommend.similar import sync_similarity
+
+    await sync_similarity(runtime.db, runtime.store, [int(a) for a in article_ids])
+
+
 async def similar_rebuild(runtime: Any) -> None:
     from toutiao.recommend.similar import rebuild_similarity
 
@@ -83,6 +89,7 @@ TASKS: dict[str, TaskSpec] = {
     "content.sweep": TaskSpec(content_sweep, max_retries=0),  # runs again in 30 s anyway
     "recommend.similar_refresh": TaskSpec(similar_refresh, max_retries=2),
     "recommend.similar_rebuild": TaskSpec(similar_rebuild, max_retries=2),
+    "recommend.similar_sync": TaskSpec(similar_sync, max_retries=10),
 }
 
 JOBS: dict[str, JobFunc] = {name: spec.func for name, spec in TASKS.items()}

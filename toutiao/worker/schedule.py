@@ -51,12 +51,9 @@ def scheduled_jobs(runtime: Any, *, stats_cron: str | None = None) -> list[Job]:
             {"minutes": 5},
             run_at_start=True,  # the first run on an empty index is a full build
         ),
-        Job(
-            "recommend.similar_rebuild",
-            _enqueue(runtime, "recommend.similar_rebuild"),
-            "cron",
-            {"hour": 4, "minute": 30},
-        ),
+        # No scheduled full rebuild: content changes reach the index as they happen
+        # (recommend.similar_sync) and the index survives restarts in the storage Redis; a
+        # full rebuild is `toutiao reco rebuild`, by hand, after bulk loads.
         Job(
             "search.trim_popular",
             _enqueue(runtime, "search.trim_popular"),
