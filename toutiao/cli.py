@@ -445,6 +445,21 @@ def reco_rebuild(
     rebuild_command(settings, workers=workers)
 
 
+@search_app.command("evaluate")
+def search_evaluate(
+    queries: Annotated[int, typer.Option(min=1, help="Judged queries of each kind.")] = 200,
+    seed: Annotated[int, typer.Option(help="Seed of the query sample.")] = 20260101,
+    data_dir: DataDir = None,
+) -> None:
+    """Relevance on queries judged from the corpus (title fragments, word pairs, typos):
+    MRR@10 and recall@10 as a table."""
+    from toutiao.search.cli import evaluate_command
+
+    settings = _settings(data_dir)
+    _configure_logging(settings, "cli")
+    raise typer.Exit(evaluate_command(settings, per_kind=queries, seed=seed))
+
+
 @stats_app.command("fix")
 def stats_fix(data_dir: DataDir = None) -> None:
     """Rebuild the counter sorted sets from the database."""

@@ -11,7 +11,7 @@ from toutiao.config import Settings
 from toutiao.engines.search.tantivy_engine import TantivySearch
 from toutiao.kit.migrate import upgrade
 from toutiao.runtime import build_runtime
-from toutiao.search.cli import reindex_command
+from toutiao.search.cli import evaluate_command, reindex_command
 from toutiao.seed.demo import seed_demo
 
 
@@ -45,3 +45,8 @@ def test_reindex_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     reindex_command(settings, batch=10, resume=False)
     assert "search index rebuilt:" in capsys.readouterr().err
     assert 20 < asyncio.run(indexed()) <= 30
+    assert evaluate_command(settings, per_kind=5, seed=1) == 0
+    table = capsys.readouterr().out
+    assert "MRR@10" in table and "recall@10" in table
+    for kind in ("fragment", "pair", "typo", "all"):
+        assert f" {kind} " in table

@@ -65,6 +65,14 @@ def _documents_query() -> Select[Any]:
     )
 
 
+async def approved_titles(session: AsyncSession) -> list[tuple[int, str]]:
+    """``(article_id, title)`` of every approved article (what the index should hold)."""
+    query = select(Article.article_id, Article.title).where(
+        Article.status == ArticleStatus.APPROVED
+    )
+    return [(int(i), t) for i, t in (await session.execute(query.order_by(Article.article_id)))]
+
+
 async def _counts(runtime: Runtime, session: AsyncSession, ids: list[int]) -> dict[int, list[int]]:
     """Live counters, one ZMSCORE per counter for the whole batch; SQL if Redis is down."""
     try:
