@@ -332,16 +332,33 @@ def _staff_rows() -> Select[Any]:
 async def staff_articles(
     session: AsyncSession, where: StaffArticleFilter, *, offset: int, limit: int
 ) -> tuple[list[StaffArticleRow], int]:
+    """One page and the total in one statement. The page's ids are chosen first from the
+    indexes alone (``(status, create_time)``, ``(create_time, status)``, the primary key),
+    and only those rows are read and joined to their author and channel: a deep page skips
+    index entries, not joined rows. The total rides along as a scalar subquery; a page past
+    the end (no row to carry it) costs a second count."""
     conditions = _staff_where(where)
-    total = await session.scalar(select(func.count()).select_from(Article).where(*conditions))
-    rows = await session.execute(
-        _staff_rows()
+    order = _STAFF_ORDERS[where.order_by]
+    count = select(func.count()).select_from(Article).where(*conditions)
+    page = (
+        select(Article.article_id)
         .where(*conditions)
-        .order_by(*_STAFF_ORDERS[where.order_by])
+        .order_by(*order)
         .offset(offset)
         .limit(limit)
+        .subquery("page")
     )
-    return [StaffArticleRow(*row) for row in rows], int(total or 0)
+    rows = (
+        await session.execute(
+            _staff_rows()
+            .add_columns(count.scalar_subquery())
+            .join(page, page.c.article_id == Article.article_id)
+            .order_by(*order)
+        )
+    ).all()
+    if rows:
+        return [StaffArticleRow(*row[:-1]) for row in rows], int(rows[0][-1])
+    return [], int(await session.scalar(count) or 0) if offset else 0
 
 
 async def staff_article(session: AsyncSession, article_id: int) -> StaffArticleRow | None:

@@ -37,6 +37,9 @@ class Article(TimestampMixin, Base):
         Index(None, "channel_id", "status", "pubdate"),  # channel feeds, newest first
         Index(None, "user_id", "status", "create_time"),  # an author's lists (app, mp)
         Index(None, "status", "create_time"),  # review queue, global recency
+        # staff lists newest (or oldest) first across statuses, and creation ranges: the
+        # index (with the primary key InnoDB appends) is the order (create_time, article_id)
+        Index(None, "create_time"),
     )
 
     article_id: Mapped[int] = snowflake_pk()

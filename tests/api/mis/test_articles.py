@@ -11,6 +11,7 @@ from tests.api.mis.helpers import assert_error, log_rows
 from tests.api.mp.conftest import Author
 from tests.search.helpers import own_engine
 from toutiao.content import sensitive
+from toutiao.kit.db import count_queries
 from toutiao.models import Report, SensitiveWord
 from toutiao.models.enums import ReportStatus
 from toutiao.notify import REVIEW
@@ -212,6 +213,37 @@ class TestListAndDetail:
         ):
             found = await client.get(ARTICLES, params=params, headers=headers)
             assert [a["article_id"] for a in found.json()["data"]["articles"]] == expected, params
+
+    async def test_pages_and_totals_in_one_statement(
+        self, client, runtime, author, reviewer, factory
+    ):
+        """A page and its total come from one statement (besides the staff check); deep
+        pages and a page past the end keep the real total."""
+        _, headers = reviewer
+        ids = [
+            await factory.article(author.id, author.channel_id, title=f"文章{n}", status=1)
+            for n in range(23)
+        ]
+        queue = {"status_list": "1", "order_by": "create_time", "per_page": 10}
+        seen = []
+        for page in (1, 2, 3):
+            with count_queries(runtime.db.engines()) as found:
+                got = await client.get(ARTICLES, params={**queue, "page": page}, headers=headers)
+            data = got.json()["data"]
+            assert data["total_count"] == 23
+            seen += [a["article_id"] for a in data["articles"]]
+            reads = [s for s in found.statements if s.lstrip().upper().startswith("SELECT")]
+            assert len(reads) == 2, reads  # the staff check, the page with its total
+        assert seen == ids  # oldest first, each once
+        past = await client.get(ARTICLES, params={**queue, "page": 9}, headers=headers)
+        assert past.json()["data"] == {
+            "articles": [],
+            "total_count": 23,
+            "page": 9,
+            "per_page": 10,
+        }
+        none = await client.get(ARTICLES, params={"status_list": "5"}, headers=headers)
+        assert none.json()["data"]["total_count"] == 0
 
     async def test_detail_with_sensitive_words(self, client, runtime, author, reviewer):
         _, headers = reviewer
