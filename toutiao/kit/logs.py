@@ -35,6 +35,7 @@ QUIET_LOGGERS = {
     "aio_pika": logging.WARNING,
     "aiormq": logging.WARNING,
     "jieba": logging.WARNING,
+    "alembic.runtime.plugins": logging.WARNING,  # a line per plugin at every start
 }
 
 
