@@ -78,6 +78,8 @@ def test_serve_starts_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
         demo_admin = {"account": "admin", "password": "admin246810"}
         assert _post(base + "/mis/v1_0/authorizations", demo_admin) == 403  # no --demo: none
         process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        process.send_signal(signal.SIGTERM)  # an impatient second one must not cut the cleanup
         assert process.wait(timeout=60) == 0
     finally:
         if process.poll() is None:
@@ -85,3 +87,16 @@ def test_serve_starts_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
             process.wait()
     assert (tmp_path / "redis.db").exists()  # the embedded Redis saved its data on the way out
     assert (tmp_path / "toutiao.db").exists()
+    assert _processes_in(tmp_path) == []  # the embedded redis-server (its cwd) is gone too
+
+
+def _processes_in(directory: Path) -> list[str]:
+    """Command lines of the processes whose working directory is ``directory``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and (proc / "cwd").resolve() == directory.resolve():
+                found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:
+            continue
+    return found
