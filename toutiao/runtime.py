@@ -21,7 +21,7 @@ from toutiao.kit.db import Database
 from toutiao.kit.ids import Snowflake, snowflake_from_settings
 from toutiao.kit.images import ImagePool
 from toutiao.kit.ratelimit import RateLimiter
-from toutiao.kit.redis import RedisRoles
+from toutiao.kit.redis import RedisRoles, RoleWatch
 
 log = logging.getLogger("toutiao.runtime")
 
@@ -47,6 +47,8 @@ class Runtime:
     id_lease: Any = None  # toutiao.kit.idlease.WorkerIdLease once started
     broadcast: Broadcast | None = None  # drops in-process cache entries in every process
     tasks: Any = None  # toutiao.engines.tasks.TaskQueue: hands work to the task tier
+    # One per Redis server role (one when cache and storage share it): repairs after a switch.
+    role_watches: list[RoleWatch] = field(default_factory=list)
 
     @property
     def cache(self) -> Any:
@@ -67,6 +69,10 @@ class Runtime:
         if self.broadcast is None:
             self.broadcast = Broadcast(self.cache)
         self.broadcast.start()
+        if not self.role_watches:
+            self.role_watches = watch_roles(self)
+        for watch in self.role_watches:
+            watch.start()
         ensure_bucket = getattr(self.storage, "ensure_bucket", None)
         if ensure_bucket is not None:
             await ensure_bucket()
@@ -97,6 +103,8 @@ class Runtime:
             closers.insert(0, self.id_lease.close)
         if self.broadcast is not None:
             closers.insert(0, self.broadcast.close)
+        for watch in self.role_watches:
+            closers.insert(0, watch.close)
         if self.reco is not None:
             closers.insert(0, self.reco.close)
         if self.chat is not None:
@@ -163,6 +171,25 @@ def build_runtime(settings: Settings, *, name: str = "api") -> Runtime:
 
         runtime.chat = ChatClient(settings.CHATBOT_TARGET, timeout=settings.CHATBOT_TIMEOUT)
     return runtime
+
+
+def watch_roles(runtime: Runtime) -> list[RoleWatch]:
+    """What a switch of each Redis role repairs: the cache writes its recent invalidations
+    again (and retries failed ones as soon as it answers); the storage recounts the counters
+    this process wrote lately."""
+    from toutiao.kit.cache import replay_invalidations, retry_invalidations
+    from toutiao.stats.tasks import reconcile_recent
+
+    interval = runtime.settings.REDIS_ROLE_CHECK_SECONDS
+    cache = RoleWatch(runtime.redis.cache, interval=interval)
+    cache.on_change.append(lambda reason: replay_invalidations(runtime.cache, reason))
+    cache.on_up.append(lambda: retry_invalidations(runtime.cache))
+    if runtime.redis.storage is runtime.redis.cache:
+        storage = cache
+    else:
+        storage = RoleWatch(runtime.redis.storage, interval=interval)
+    storage.on_change.append(lambda reason: reconcile_recent(runtime.db, runtime.store, reason))
+    return [cache] if storage is cache else [cache, storage]
 
 
 def connect_reco(settings: Settings, target: str) -> Any:

@@ -6,7 +6,17 @@ import asyncio
 
 from redis.asyncio import Redis
 
-from toutiao.kit.cache import ABSENT, INVALIDATED, TTL, cached_json, invalidate
+from toutiao.kit import cache as kit_cache
+from toutiao.kit.cache import (
+    ABSENT,
+    INVALIDATED,
+    TTL,
+    cached_json,
+    invalidate,
+    pending_invalidations,
+    replay_invalidations,
+    retry_invalidations,
+)
 
 TTL_A, TTL_ABSENT = TTL(100, 50), TTL(10, 5)
 
@@ -90,3 +100,22 @@ async def test_redis_down_reads_the_loader():
         await invalidate(down, "k")  # logged, not raised
     finally:
         await down.aclose()
+
+
+async def test_a_failed_invalidation_is_retried_once_redis_answers(runtime) -> None:
+    dead = Redis(port=1, socket_connect_timeout=0.2)  # nothing listens there
+    try:
+        await invalidate(dead, "k:1", "k:2")
+        assert pending_invalidations(dead) == ["k:1", "k:2"]
+    finally:
+        await dead.aclose()
+    cache = runtime.cache
+    await cache.set("k:1", "stale")
+    await invalidate(cache, "k:0")
+    kit_cache._state(cache).missed(["k:1"])  # as if the first try had failed
+    assert await retry_invalidations(cache) == 1
+    assert await cache.get("k:1") == INVALIDATED
+    assert pending_invalidations(cache) == []
+    await cache.set("k:0", "stale on the promoted replica")
+    assert await replay_invalidations(cache, "test") >= 2
+    assert await cache.get("k:0") == INVALIDATED

@@ -186,7 +186,7 @@ def _after_commit(
             for counter, amount in deltas.items():
                 member = author_id if counter is c.USER_LIKED else article_id
                 if amount and member is not None:
-                    pipe.zincrby(counter.key, amount, member)
+                    counter.queue(pipe, member, amount)
             queue_attitude_forget(pipe, user_id)
             if c.ARTICLE_DISLIKES in deltas:
                 events.queue_exclusions_changed(pipe, user_id)

@@ -112,8 +112,8 @@ def _after_commit(
 
     async def apply() -> None:
         async with runtime.store.pipeline(transaction=False) as pipe:
-            pipe.zincrby(c.ARTICLE_COLLECTS.key, amount, article_id)
-            pipe.zincrby(c.USER_COLLECTS.key, amount, user_id)
+            c.ARTICLE_COLLECTS.queue(pipe, article_id, amount)
+            c.USER_COLLECTS.queue(pipe, user_id, amount)
             pipe.eval(TOMBSTONE_ZSET, 1, collection_key(user_id), TOMBSTONE_SECONDS)
             if event is not None:
                 events.queue_event(pipe, **event)

@@ -157,10 +157,11 @@ def _after_remove(runtime: Runtime, session: AsyncSession, bodies: list[dict[str
     async def counters_and_caches() -> None:
         try:
             async with runtime.store.pipeline(transaction=False) as pipe:
-                pipe.zincrby(c.ARTICLE_COMMENTS.key, -len(bodies), first["art_id"])
+                c.ARTICLE_COMMENTS.queue(pipe, first["art_id"], -len(bodies))
                 if first["parent_id"] is not None:
-                    pipe.zincrby(c.COMMENT_REPLIES.key, -1, first["parent_id"])
+                    c.COMMENT_REPLIES.queue(pipe, first["parent_id"], -1)
                 else:
+                    c.COMMENT_REPLIES.touch(first["com_id"])
                     pipe.zrem(c.COMMENT_REPLIES.key, first["com_id"])
                 await pipe.execute()
         finally:

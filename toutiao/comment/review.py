@@ -135,9 +135,9 @@ def _after_commit(runtime: Runtime, session: AsyncSession, moves: list[Move]) ->
             async with runtime.store.pipeline(transaction=False) as pipe:
                 for move in moves:
                     if move.delta:
-                        pipe.zincrby(c.ARTICLE_COMMENTS.key, move.delta, move.body["art_id"])
+                        c.ARTICLE_COMMENTS.queue(pipe, move.body["art_id"], move.delta)
                         if move.body["parent_id"] is not None:
-                            pipe.zincrby(c.COMMENT_REPLIES.key, move.delta, move.body["parent_id"])
+                            c.COMMENT_REPLIES.queue(pipe, move.body["parent_id"], move.delta)
                 if shown:
                     activity.queue_count(pipe, StatisticsType.COMMENT, shown)
                 await pipe.execute()

@@ -390,9 +390,9 @@ def _after_create(runtime: Runtime, session: AsyncSession, body: dict[str, Any])
     async def counters_and_caches() -> None:
         try:
             async with runtime.store.pipeline(transaction=False) as pipe:
-                pipe.zincrby(c.ARTICLE_COMMENTS.key, 1, body["art_id"])
+                c.ARTICLE_COMMENTS.queue(pipe, body["art_id"], 1)
                 if body["parent_id"] is not None:
-                    pipe.zincrby(c.COMMENT_REPLIES.key, 1, body["parent_id"])
+                    c.COMMENT_REPLIES.queue(pipe, body["parent_id"], 1)
                 activity.queue_count(pipe, StatisticsType.COMMENT)
                 await pipe.execute()
         except RedisError:

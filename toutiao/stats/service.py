@@ -117,10 +117,31 @@ QUERIES: dict[str, Callable[[], Select[Any]]] = {
 
 REBUILDABLE: tuple[c.Counter, ...] = tuple(k for k in c.ALL_COUNTERS if k.key in QUERIES)
 
+# The column each query groups by: narrowing it to some members recounts only those.
+MEMBER_COLUMNS: dict[str, Any] = {
+    c.USER_ARTICLES.key: Article.user_id,
+    c.USER_FOLLOWINGS.key: UserRelation.user_id,
+    c.USER_FANS.key: UserRelation.target_user_id,
+    c.ARTICLE_LIKES.key: ArticleAttitude.article_id,
+    c.ARTICLE_DISLIKES.key: ArticleAttitude.article_id,
+    c.USER_LIKED.key: Article.user_id,
+    c.ARTICLE_COLLECTS.key: Collection.article_id,
+    c.USER_COLLECTS.key: Collection.user_id,
+    c.ARTICLE_COMMENTS.key: Comment.article_id,
+    c.COMMENT_REPLIES.key: Comment.parent_id,
+    c.COMMENT_LIKES.key: CommentLiking.comment_id,
+}
+MEMBER_CHUNK = 500
+
 
 async def _pairs(session: AsyncSession, counter: c.Counter) -> list[tuple[int, int]]:
     rows = await session.execute(QUERIES[counter.key]())
     return [(int(member), int(count)) for member, count in rows if member is not None]
+
+
+async def sql_counts(session: AsyncSession, counter: c.Counter) -> dict[int, int]:
+    """What the counter should hold: ``{member: count}``, zero counts left out."""
+    return {member: count for member, count in await _pairs(session, counter) if count}
 
 
 async def _rebuild_one(session: AsyncSession, redis: Any, counter: c.Counter, fresh: bool) -> int:
@@ -148,6 +169,58 @@ async def _rebuild_one(session: AsyncSession, redis: Any, counter: c.Counter, fr
     pairs = await _pairs(session, counter)
     await counter.replace(redis, pairs)
     return sum(1 for _, count in pairs if count)
+
+
+async def _recount_some(
+    session: AsyncSession, redis: Any, counter: c.Counter, members: Sequence[int]
+) -> int:
+    """Set these members' scores to their SQL counts (absent when 0), guarded by WATCH like
+    the full rebuild; the other members of the zset are left alone."""
+    column = MEMBER_COLUMNS[counter.key]
+
+    async def counts() -> dict[int, int]:
+        rows = await session.execute(QUERIES[counter.key]().where(column.in_(members)))
+        return {int(member): int(count) for member, count in rows if count}
+
+    def queue(pipe: Any, found: dict[int, int]) -> None:
+        if found:
+            pipe.zadd(counter.key, {str(m): n for m, n in found.items()})
+        gone = [str(m) for m in members if m not in found]
+        if gone:
+            pipe.zrem(counter.key, *gone)
+
+    for _ in range(WATCH_RETRIES):
+        async with redis.pipeline(transaction=True) as pipe:
+            await pipe.watch(counter.key)
+            await session.rollback()  # a fresh snapshot, taken after the WATCH
+            found = await counts()
+            pipe.multi()
+            queue(pipe, found)
+            try:
+                await pipe.execute()
+            except WatchError:
+                continue
+            return len(members)
+    await session.rollback()
+    found = await counts()
+    async with redis.pipeline(transaction=True) as pipe:
+        queue(pipe, found)
+        await pipe.execute()
+    return len(members)
+
+
+async def reconcile_members(session: AsyncSession, redis: Any, members: dict[str, set[int]]) -> int:
+    """Recount from SQL only these members of these counters (``{counter key: members}``);
+    counters with no table behind them (reads) are skipped. Members recounted."""
+    done = 0
+    for counter in REBUILDABLE:
+        wanted = sorted(members.get(counter.key, ()))
+        for start in range(0, len(wanted), MEMBER_CHUNK):
+            done += await _recount_some(
+                session, redis, counter, wanted[start : start + MEMBER_CHUNK]
+            )
+    await session.rollback()
+    return done
 
 
 async def rebuild_counters(
@@ -182,14 +255,9 @@ async def user_counts_from_db(
     result = {uid: {k.key: 0 for k in USER_COUNTERS} for uid in ids}
     if not ids:
         return result
-    filters: dict[str, Any] = {
-        c.USER_ARTICLES.key: Article.user_id.in_(ids),
-        c.USER_FOLLOWINGS.key: UserRelation.user_id.in_(ids),
-        c.USER_FANS.key: UserRelation.target_user_id.in_(ids),
-        c.USER_LIKED.key: Article.user_id.in_(ids),
-    }
     for counter in USER_COUNTERS:
-        rows = await session.execute(QUERIES[counter.key]().where(filters[counter.key]))
+        column = MEMBER_COLUMNS[counter.key]
+        rows = await session.execute(QUERIES[counter.key]().where(column.in_(ids)))
         for member, count in rows:
             result[int(member)][counter.key] = int(count)
     return result

@@ -7,6 +7,14 @@
 - ``stats.repair`` (every process, every minute): when an after-commit counter update failed
   in this process (Redis was down), rebuild as soon as Redis answers again, instead of
   leaving the drift until the night.
+- :func:`reconcile_recent` (every process, when the storage Redis changed under it: a
+  failover, a restart, a reconnect; see ``kit.redis.RoleWatch``): the new master may lack
+  the last counter writes the old one acknowledged (asynchronous replication), and writes
+  that failed during the switch were never applied. Every member this process wrote lately
+  (``counters.recent``) is recounted from the database at once, and again a few seconds
+  later for writes in flight across the switch. Each process recounts what it wrote, so
+  together they cover every write; the full rebuild is the fallback when too many members
+  were written to remember them all.
 """
 
 from __future__ import annotations
@@ -18,7 +26,8 @@ from redis.exceptions import RedisError
 
 from toutiao.kit.cron import cron_fields
 from toutiao.kit.db import Database, after_commit_redis_failure
-from toutiao.stats.service import rebuild_counters
+from toutiao.stats import counters
+from toutiao.stats.service import rebuild_counters, reconcile_members
 
 log = logging.getLogger("toutiao.stats")
 
@@ -55,6 +64,18 @@ async def repair_job(db: Database, redis: Any) -> dict[str, int] | None:
     except RedisError:
         return None  # still down; try again next minute
     return await reconcile_job(db, redis)
+
+
+async def reconcile_recent(db: Database, redis: Any, reason: str = "") -> int:
+    """The storage role changed: recount the members written lately (see the module doc)."""
+    members, dropped = counters.recent.since()
+    if dropped:
+        await reconcile_job(db, redis)
+        return sum(len(m) for m in members.values())
+    async with db.primary_read_session() as session:
+        done = await reconcile_members(session, redis, members)
+    log.warning("stats.reconciled_after_switch reason=%s members=%d", reason, done)
+    return done
 
 
 def cron_options(expression: str) -> dict[str, str]:
