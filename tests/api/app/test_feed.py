@@ -264,7 +264,7 @@ async def test_reads_keep_working_when_redis_is_down(settings, world):
         }
     )
     app = create_app(down)
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, startup_timeout=30) as manager:  # both Redis roles down
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             page = await http.get(feed_url(world["go"], ms(NOW)))
