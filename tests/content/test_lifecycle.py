@@ -168,6 +168,22 @@ class TestAfterCommit:
         assert await outbox_size(runtime) == 0
         assert await c.USER_ARTICLES.get(runtime.store, desk["author"]) == 1
 
+    async def test_author_recounts_are_serialised(self, runtime, desk, monkeypatch):
+        """An author's counter is recounted and written under that author's lock: while another
+        settle holds it, this one waits, then gives up and leaves the row to the sweep."""
+        (article_id,) = await submitted(runtime, desk)
+        monkeypatch.setattr(sync, "COUNT_LOCK_WAIT", 0.2)
+        other = runtime.store.lock(sync.count_lock_key(desk["author"]), timeout=30)
+        assert await other.acquire()
+        try:
+            await run(runtime, lifecycle.approve, [article_id], STAFF)
+            assert await outbox_size(runtime) == 1
+            assert await c.USER_ARTICLES.get(runtime.store, desk["author"]) == 0
+        finally:
+            await other.release()
+        assert await sync.sweep(runtime, older_than=timedelta(0)) == 1
+        assert await c.USER_ARTICLES.get(runtime.store, desk["author"]) == 1
+
     async def test_young_rows_are_left_to_their_request(self, runtime, desk, monkeypatch):
         async def broken(*_args):
             raise ConnectionError("down")

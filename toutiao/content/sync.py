@@ -11,7 +11,8 @@ everything derived from them agree, so it can run any number of times, in any or
   recommenders' catalog (metadata, recent lists):
   feeds, pinned lists and readers' queued batches drop an article whose card is gone;
 - the author's approved-article counter (recounted in SQL, not incremented, so a retry
-  cannot count twice) and the author's cached list (E36/E37);
+  cannot count twice; under a per-author lock, so an older recount never lands last) and
+  the author's cached list (E36/E37);
 - the collection lists of everyone who collected it (E38); reading histories (E39) are
   filtered through the cards already.
 
@@ -49,25 +50,41 @@ async def to_search_queue(runtime: Runtime, article_ids: Sequence[int]) -> None:
     await search_tasks.enqueue_index(runtime, *article_ids)
 
 
-async def _counts_and_collectors(
+COUNT_LOCK_SECONDS = 10  # a settle holding an author's count lock longer has died
+COUNT_LOCK_WAIT = 5.0  # then the outbox row stays and the sweep settles it later
+
+
+def count_lock_key(author_id: int) -> str:
+    return f"lock:count:user:arts:{author_id}"
+
+
+async def _authors_and_collectors(
     runtime: Runtime, article_ids: Sequence[int]
-) -> tuple[dict[int, int], list[int]]:
+) -> tuple[list[int], list[int]]:
     async with runtime.db.primary_read_session() as session:
         authors = await repository.authors_of(session, article_ids)
-        counts = await repository.approved_counts(session, sorted(set(authors.values())))
         collectors = await repository.collectors(session, article_ids)
-    return counts, collectors
+    return sorted(set(authors.values())), collectors
 
 
-async def _write_counts(runtime: Runtime, counts: dict[int, int], collectors: list[int]) -> None:
-    async with runtime.store.pipeline(transaction=False) as pipe:
-        for author, count in counts.items():
+async def _recount_authors(runtime: Runtime, authors: Sequence[int]) -> None:
+    """Each author's approved-article counter, recounted under a per-author lock: two settles
+    of one author serialise their count and write, so an older count never overwrites a
+    newer one (both read after their own commit; the lock orders the reads with the writes)."""
+    for author in authors:
+        async with runtime.store.lock(
+            count_lock_key(author), timeout=COUNT_LOCK_SECONDS, blocking_timeout=COUNT_LOCK_WAIT
+        ):
+            async with runtime.db.primary_read_session() as session:
+                count = (await repository.approved_counts(session, [author]))[author]
             c.USER_ARTICLES.touch(author)
             if count:
-                pipe.zadd(c.USER_ARTICLES.key, {str(author): count})
+                await runtime.store.zadd(c.USER_ARTICLES.key, {str(author): count})
             else:
-                pipe.zrem(c.USER_ARTICLES.key, str(author))
-        await pipe.execute()
+                await runtime.store.zrem(c.USER_ARTICLES.key, str(author))
+
+
+async def _forget_collections(runtime: Runtime, collectors: list[int]) -> None:
     for start in range(0, len(collectors), CHUNK):
         async with runtime.store.pipeline(transaction=False) as pipe:
             queue_forget_collections(pipe, *collectors[start : start + CHUNK])
@@ -79,14 +96,15 @@ async def settle(runtime: Runtime, article_ids: Sequence[int], outbox_ids: Seque
     outbox rows then stay for :func:`sweep`)."""
     ids = list(dict.fromkeys(article_ids))
     if ids:
-        counts, collectors = await _counts_and_collectors(runtime, ids)
+        authors, collectors = await _authors_and_collectors(runtime, ids)
         await to_search_queue(runtime, ids)
         await enqueue_similar_sync(runtime, *ids)
         await article_changed(runtime.cache, runtime.store, *ids)
         if runtime.broadcast is not None:  # the other processes' in-process cards and bodies
             await runtime.broadcast.publish(BROADCAST_TOPIC, ",".join(map(str, ids)))
-        await _write_counts(runtime, counts, collectors)
-        await forget_user_articles(runtime.cache, *counts)
+        await _recount_authors(runtime, authors)
+        await _forget_collections(runtime, collectors)
+        await forget_user_articles(runtime.cache, *authors)
     if outbox_ids:
         async with runtime.db.session() as session:
             await repository.clear_outbox(session, outbox_ids)
