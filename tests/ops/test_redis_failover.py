@@ -25,7 +25,7 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy import select
 
 from tests.fixtures.factories import Factory
-from tests.fixtures.redis_ha import SentinelGroup
+from tests.fixtures.redis_ha import ONCE, SentinelGroup
 from tests.fixtures.redis_procs import REDIS_SERVER
 from toutiao.config import Settings
 from toutiao.content import lifecycle
@@ -39,7 +39,10 @@ from toutiao.runtime import Runtime, build_runtime
 from toutiao.stats import counters
 from toutiao.stats.service import REBUILDABLE, rebuild_counters, sql_counts
 
-pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not installed")
+pytestmark = [
+    pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not installed"),
+    ONCE,
+]
 
 WRITERS = 6
 AFTER_PROMOTION = 2.0  # seconds of writes on the new master before the writers stop
