@@ -809,33 +809,17 @@ def check_load_args(p: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         p.error("wrk is not installed (apt-get install wrk) — use --tool python")
 
 
-async def main(argv: Iterable[str] | None = None) -> int:
-    args = parse_args(argv)
-    base = args.base.rstrip("/")
-    counters = ServerCounters(args.redis_url, args.mysql_url)
-    meter = CpuMeter(args.api_pid, args.rpc_pid, args.redis_port, counters)
+async def measure_rounds(
+    base: str,
+    eps: dict[str, Endpoint],
+    wanted: list[str],
+    args: argparse.Namespace,
+    meter: CpuMeter,
+) -> tuple[dict[str, list[Result]], list[float]]:
+    """Each round: wait for a quiet machine, then every wanted endpoint with each tool;
+    the median of the rounds per endpoint, and the background CPU seen before each round.
+    ``args`` needs tool, rounds, wait_quiet, quiet_below and what run_wrk/run_python read."""
     tools = ["wrk", "python"] if args.tool == "both" else [args.tool]
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15.0)) as session:
-        client = Api(session, base)
-        health = await client.get("/healthz")
-        warm_all = await warm_articles(client, args.warm_ids, args.connections)
-        discovery = Discovery(client, args)
-        eps = await discovery.run()
-        wanted = [k for k, _ in ORDER]
-        if args.only:
-            wanted = [k for k in wanted if k in set(args.only.split(",")) or k == "floor"]
-        warm: dict[str, Any] = {}
-        for key in wanted:
-            ep = eps[key]
-            if ep.skipped is None and ep.targets:
-                warm[key] = await probe_and_warm(client, ep)
-    skipped = {k: eps[k].skipped for k in wanted if eps[k].skipped}
-    emit(
-        f"targets: {json.dumps(discovery.notes, ensure_ascii=False)}\n"
-        f"driving {base} with {'+'.join(tools)}: {args.connections} connections, "
-        f"{args.warmup:g}s warm-up + {args.duration:g}s per endpoint",
-        err=True,
-    )
     per_round: dict[str, list[list[Result]]] = {tool: [] for tool in tools}
     background: list[float] = []
     with tempfile.TemporaryDirectory(prefix="toutiao-bench-") as tmp:
@@ -864,7 +848,37 @@ async def main(argv: Iterable[str] | None = None) -> int:
                     else:
                         rows.append(await run_python(base, ep, args, meter))
                 per_round[tool].append(with_ratios(rows))
-    results = {tool: combine(rounds) for tool, rounds in per_round.items()}
+    return {tool: combine(rounds) for tool, rounds in per_round.items()}, background
+
+
+async def main(argv: Iterable[str] | None = None) -> int:
+    args = parse_args(argv)
+    base = args.base.rstrip("/")
+    counters = ServerCounters(args.redis_url, args.mysql_url)
+    meter = CpuMeter(args.api_pid, args.rpc_pid, args.redis_port, counters)
+    tools = ["wrk", "python"] if args.tool == "both" else [args.tool]
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15.0)) as session:
+        client = Api(session, base)
+        health = await client.get("/healthz")
+        warm_all = await warm_articles(client, args.warm_ids, args.connections)
+        discovery = Discovery(client, args)
+        eps = await discovery.run()
+        wanted = [k for k, _ in ORDER]
+        if args.only:
+            wanted = [k for k in wanted if k in set(args.only.split(",")) or k == "floor"]
+        warm: dict[str, Any] = {}
+        for key in wanted:
+            ep = eps[key]
+            if ep.skipped is None and ep.targets:
+                warm[key] = await probe_and_warm(client, ep)
+    skipped = {k: eps[k].skipped for k in wanted if eps[k].skipped}
+    emit(
+        f"targets: {json.dumps(discovery.notes, ensure_ascii=False)}\n"
+        f"driving {base} with {'+'.join(tools)}: {args.connections} connections, "
+        f"{args.warmup:g}s warm-up + {args.duration:g}s per endpoint",
+        err=True,
+    )
+    results, background = await measure_rounds(base, eps, wanted, args, meter)
 
     for tool, rows in results.items():
         emit(

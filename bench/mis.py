@@ -27,7 +27,6 @@ import platform
 import random
 import shutil
 import statistics
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -42,19 +41,14 @@ from load import (
     Api,
     CpuMeter,
     Endpoint,
-    Result,
     ServerCounters,
     check_load_args,
-    combine,
     emit,
     excerpt,
     git_head,
+    measure_rounds,
     run_cli,
-    run_python,
-    run_wrk,
     table,
-    wait_quiet,
-    with_ratios,
     write_report,
 )
 
@@ -199,33 +193,6 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
     return args
 
 
-async def measure(
-    base: str, eps: dict[str, Endpoint], wanted: list[str], args: argparse.Namespace
-) -> tuple[dict[str, list[Result]], list[float]]:
-    meter = CpuMeter(
-        args.api_pid, None, args.redis_port, ServerCounters(args.redis_url, args.mysql_url)
-    )
-    tools = ["wrk", "python"] if args.tool == "both" else [args.tool]
-    per_round: dict[str, list[list[Result]]] = {tool: [] for tool in tools}
-    background: list[float] = []
-    with tempfile.TemporaryDirectory(prefix="toutiao-bench-mis-") as tmp:
-        for number in range(1, args.rounds + 1):
-            background.append(await wait_quiet(args.wait_quiet, args.quiet_below))
-            for tool in tools:
-                rows = []
-                for key in wanted:
-                    ep = eps[key]
-                    if ep.skipped:
-                        continue
-                    emit(f"  round {number}/{args.rounds} {tool}: {ep.label}", err=True)
-                    if tool == "wrk":
-                        rows.append(run_wrk(base, ep, args, meter, Path(tmp)))
-                    else:
-                        rows.append(await run_python(base, ep, args, meter))
-                per_round[tool].append(with_ratios(rows))
-    return {tool: combine(rounds) for tool, rounds in per_round.items()}, background
-
-
 async def main(argv: Iterable[str] | None = None) -> int:
     args = parse_args(argv)
     base = args.base.rstrip("/")
@@ -240,7 +207,10 @@ async def main(argv: Iterable[str] | None = None) -> int:
                 emit(f"first pass: {eps[key].label} ({len(eps[key].targets)} targets)", err=True)
                 passes[key] = await first_pass(client, eps[key])
     emit(f"first pass: {json.dumps(passes, ensure_ascii=False)}", err=True)
-    results, background = await measure(base, eps, wanted, args)
+    meter = CpuMeter(
+        args.api_pid, None, args.redis_port, ServerCounters(args.redis_url, args.mysql_url)
+    )
+    results, background = await measure_rounds(base, eps, wanted, args, meter)
     for tool, rows in results.items():
         emit(f"\n== {tool}: {args.connections} connections, {args.duration:g}s per endpoint ==")
         emit(table(rows, {}))
