@@ -58,6 +58,23 @@ stack_settings() {
   "$PY" -c "import redis; redis.Redis(host='$REDIS_HOST', port=$REDIS_PORT, db=$REDIS_DB).flushdb()" ||
     die "Redis is not reachable at $REDIS_HOST:$REDIS_PORT"
   say "Redis $REDIS_HOST:$REDIS_PORT db $REDIS_DB flushed"
+  REDIS_KIND="Redis db $REDIS_DB"
+  REDIS_COUNT_URL="redis://$REDIS_HOST:$REDIS_PORT"  # commands per request (one server only)
+  if [ "${BENCH_REDIS_CLUSTER:-0}" = 1 ]; then
+    # Cache and storage on a fresh 3-master cluster started here; the task broker stays on
+    # the standalone database above (Celery cannot use a cluster).
+    local dir="$RESULTS/redis-cluster"
+    rm -rf "$dir"
+    "$PY" bench/redis_cluster.py "$dir" >"$RESULTS/redis-cluster.log" 2>&1 &
+    PIDS+=("$!")
+    for _ in $(seq 1 120); do [ -s "$dir/url" ] && break; sleep 0.5; done
+    [ -s "$dir/url" ] || die "the Redis Cluster did not start; log: $RESULTS/redis-cluster.log"
+    export TOUTIAO_TASK_BROKER_URL=$TOUTIAO_REDIS_URL
+    TOUTIAO_REDIS_URL=$(cat "$dir/url")
+    REDIS_KIND="Redis Cluster $TOUTIAO_REDIS_URL"
+    REDIS_COUNT_URL=""
+    say "cache and storage on $TOUTIAO_REDIS_URL (task broker: Redis db $REDIS_DB)"
+  fi
 }
 
 # demo_database ARTICLES USERS FRESH: seed $DB_NAME unless it holds this very demo data

@@ -8,10 +8,11 @@
 #   bench/run.sh [--fresh] [load.py options, e.g. --tool both --rounds 3 --duration 10]
 #
 # --fresh rebuilds the database even when it already holds the same demo data.
+# BENCH_REDIS_CLUSTER=1 puts the cache and storage on a 3-master Redis Cluster it starts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
 
 FRESH=0
 LOAD_ARGS=()
@@ -79,7 +80,12 @@ try:
     from toutiao.recommend.keys import INDEX_META
 except ImportError:  # renamed: rely on idling alone
     INDEX_META = None
-client = redis.Redis.from_url(os.environ["TOUTIAO_REDIS_URL"])
+url = os.environ["TOUTIAO_REDIS_URL"]
+if url.startswith("redis+cluster://"):
+    host, port = url.removeprefix("redis+cluster://").split(",")[0].rsplit(":", 1)
+    client = redis.RedisCluster(host=host, port=int(port))
+else:
+    client = redis.Redis.from_url(url)
 while INDEX_META and not client.exists(INDEX_META):
     if time.monotonic() > deadline:
         sys.exit(1)
@@ -119,8 +125,9 @@ set +e
 "$PY" bench/load.py --base "$BASE" --api-pid "$API_PID" ${RPC_PID:+--rpc-pid "$RPC_PID"} \
   --redis-port "$REDIS_PORT" --mobiles "$MOBILES" --fallback-ids "$RESULTS/fallback_ids.txt" \
   --warm-ids "$RESULTS/approved_ids.txt" \
-  --redis-url "redis://$REDIS_HOST:$REDIS_PORT" --mysql-url "$MYSQL_URL" \
-  --meta "stack=MariaDB $DB_NAME, Redis db $REDIS_DB, gunicorn $WORKERS x $WORKER_CLASS" \
+  --redis-url "$REDIS_COUNT_URL" \
+  --mysql-url "$MYSQL_URL" \
+  --meta "stack=MariaDB $DB_NAME, $REDIS_KIND, gunicorn $WORKERS x $WORKER_CLASS" \
   --meta "rpc=$RPC" --meta "demo_data=$DEMO_STAMP" \
   --out "$RESULTS/latest.json" ${LOAD_ARGS[@]+"${LOAD_ARGS[@]}"}
 rc=$?

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Warm feed and article detail on a 3-master Redis Cluster beside a single Redis server, in
+# one run: bench/run.sh twice on the same demo database (standalone, then
+# BENCH_REDIS_CLUSTER=1), the same endpoints, then each endpoint's cluster req/s as a share
+# of its standalone req/s (the target: >= 80 %). See bench/README.md.
+#
+#   bench/cluster.sh [load.py options, e.g. --rounds 3 --duration 10]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ONLY=floor,feed_anon,feed_user,feed_replay,detail,detail_user
+OUT=bench/results
+bench/run.sh --only "$ONLY" --out "$OUT/standalone.json" "$@"
+BENCH_REDIS_CLUSTER=1 bench/run.sh --only "$ONLY" --out "$OUT/cluster.json" "$@"
+"${BENCH_VENV:-.venv}/bin/python" - "$OUT/standalone.json" "$OUT/cluster.json" <<'PY'
+import json, sys
+
+def rows(path):
+    report = json.load(open(path))
+    results = next(iter(report["results"].values()))
+    return {r["key"]: r for r in results}
+
+one, many = rows(sys.argv[1]), rows(sys.argv[2])
+print(f"{'endpoint':<34} {'standalone':>10} {'cluster':>8} {'share':>6} {'x floor':>8} {'x floor':>8}")
+for key, r in one.items():
+    c = many.get(key)
+    if not c:
+        continue
+    share = c["rps"] / r["rps"] if r["rps"] else 0
+    verdict = "" if key == "floor" else ("meets" if share >= 0.8 else "MISSES") + " 80 %"
+    print(f"{r['label']:<34} {r['rps']:>10.0f} {c['rps']:>8.0f} {share:>6.0%} "
+          f"{r.get('ratio_to_floor') or 0:>8.2f} {c.get('ratio_to_floor') or 0:>8.2f} {verdict}")
+PY
