@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.fixtures.redis_procs import RedisFarm  # noqa: E402 - one copy of the cluster start
+from tests.fixtures.redis_procs import RedisFarm  # one copy of the cluster start
 
 
 def main() -> None:
