@@ -22,8 +22,8 @@ promises for them, once, here:
   ``ClusterUnavailable``, a ``RedisError``: every degraded path that handles "Redis is down"
   on one server handles it the same way (database fallbacks, 507 for writes that need Redis).
 
-Keys that one Lua script or one MULTI touches must share a hash tag; ``toutiao.kit.keys``
-lists every key family and its tag.
+Keys that one Lua script or one MULTI touches must share a hash tag; ``docs/redis-keys.md``
+lists every key family, its tag and why.
 
 :class:`RoleWatch` notices when the server behind a role is no longer the one that took the
 recent writes (a Sentinel or Cluster failover, a restarted server) or answers again after an
