@@ -24,14 +24,16 @@ import redis.asyncio as aioredis
 from asgi_lifespan import LifespanManager
 from sqlalchemy import select
 
+from tests.conftest import cluster_url
 from tests.fixtures.factories import Factory
 from tests.fixtures.redis_ha import ONCE, SentinelGroup
-from tests.fixtures.redis_procs import REDIS_SERVER
+from tests.fixtures.redis_procs import REDIS_SERVER, RedisFarm
 from toutiao.config import Settings
 from toutiao.content import lifecycle
 from toutiao.content.policy import Actor
 from toutiao.kit.db import commit
 from toutiao.kit.migrate import upgrade
+from toutiao.kit.redis import RoleWatch, create_redis
 from toutiao.main import create_app
 from toutiao.models import ArticleAttitude, Comment, UserRelation
 from toutiao.models.enums import Attitude, Relation
@@ -233,3 +235,44 @@ async def test_invalidations_missed_during_a_failover_are_written_on_the_new_mas
 
         assert (await http.get(f"/app/v1_0/articles/{art}")).status_code == 404
         assert (await http.get(f"/app/v1_0/users/{author}")).json()["data"]["name"] == "renamed"
+
+
+async def _until_reason(watch: RoleWatch, reason: str) -> None:
+    seen: list[str | None] = []
+
+    async def check() -> bool:
+        seen.append(await watch.check())
+        return reason in seen
+
+    await _until(check, 30)
+
+
+async def test_the_role_watch_sees_a_restart_and_a_cluster_failover(tmp_path: Path) -> None:
+    farm = RedisFarm(tmp_path / "redis")
+    try:
+        port = farm.server()
+        calls: list[str] = []
+
+        async def listener(reason: str) -> None:
+            calls.append(reason)
+
+        watch = RoleWatch(create_redis(f"redis://127.0.0.1:{port}/0"), interval=0.1, settle=0)
+        watch.on_change.append(listener)
+        assert await watch.check() is None and watch.identity  # the first answer: no change
+        farm.kill(port)
+        assert await watch.check() is None  # down: nothing to repair yet
+        farm._spawn(port, ["appendonly no"])  # another server process on the same address
+        await _until_reason(watch, "new-server")
+        await _until_reason(watch, "settle")
+        assert calls == ["new-server", "settle"]
+        await watch.close()
+
+        ports = farm.cluster(masters=3, replicas=1, node_timeout_ms=1000)
+        watch = RoleWatch(create_redis(cluster_url(ports)), interval=0.1, settle=60)
+        await watch.check()
+        assert watch.identity is not None and watch.identity.count(",") == 2  # three primaries
+        farm.kill(ports[0])
+        await _until_reason(watch, "new-server")  # a replica took over the dead one's slots
+        await watch.close()
+    finally:
+        farm.stop()
