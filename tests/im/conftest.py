@@ -79,7 +79,8 @@ async def im(settings: Settings, runtime: Runtime) -> AsyncIterator[Im]:
     sio = create_sio(settings, runtime)
     asgi = create_im_asgi(sio, create_app(settings, runtime=runtime))
     try:
-        async with serving(asgi) as url, httpx.AsyncClient(base_url=url) as http:
+        # A generous timeout: a loaded CI machine answers slowly, and a hang still fails.
+        async with serving(asgi) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
             yield Im(url=url, sio=sio, http=http)
     finally:
         await close_sio(sio, runtime)
