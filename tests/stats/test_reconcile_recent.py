@@ -47,3 +47,26 @@ async def test_a_member_counted_down_to_zero_leaves_the_zset(runtime, factory):
     await counters.USER_FANS.incr(runtime.store, star.user_id, 2)  # the follows were undone
     await tasks.reconcile_recent(runtime.db, runtime.store, "test")
     assert await runtime.store.zscore(counters.USER_FANS.key, star.user_id) is None
+
+
+async def test_an_outage_longer_than_the_memory_gets_the_full_rebuild(runtime, factory):
+    star = await factory.user()
+    counters.recent.clear()
+    await runtime.store.zadd(counters.USER_FANS.key, {str(star.user_id): 5})  # never touched
+    tasks.mark_dirty()
+    tasks._dirty_since -= counters.recent.window + 1  # the first miss is older than the memory
+    await tasks.reconcile_recent(runtime.db, runtime.store, "test")
+    assert await counters.USER_FANS.get(runtime.store, star.user_id) == 0
+    assert not tasks.is_dirty()
+
+
+async def test_a_short_outage_is_covered_by_the_members_remembered(runtime, factory):
+    star, other = await factory.user(), await factory.user()
+    counters.recent.clear()
+    await runtime.store.zadd(counters.USER_FANS.key, {str(other.user_id): 5})
+    tasks._dirty = False
+    tasks.mark_dirty()
+    counters.USER_FANS.touch(star.user_id)
+    await tasks.reconcile_recent(runtime.db, runtime.store, "test")
+    assert await counters.USER_FANS.get(runtime.store, other.user_id) == 5  # no full rebuild
+    assert not tasks.is_dirty()

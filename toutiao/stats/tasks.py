@@ -14,12 +14,13 @@
   (``counters.recent``) is recounted from the database at once, and again a few seconds
   later for writes in flight across the switch. Each process recounts what it wrote, so
   together they cover every write; the full rebuild is the fallback when too many members
-  were written to remember them all.
+  were written to remember them all, or when an update was missed longer ago than that.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -32,11 +33,14 @@ from toutiao.stats.service import rebuild_counters, reconcile_members
 log = logging.getLogger("toutiao.stats")
 
 _dirty = False
+_dirty_since = 0.0  # time.monotonic() of the first missed update since the last rebuild
 
 
 def mark_dirty() -> None:
     """Counters may have missed an update in this process."""
-    global _dirty
+    global _dirty, _dirty_since
+    if not _dirty:
+        _dirty_since = time.monotonic()
     _dirty = True
 
 
@@ -67,13 +71,22 @@ async def repair_job(db: Database, redis: Any) -> dict[str, int] | None:
 
 
 async def reconcile_recent(db: Database, redis: Any, reason: str = "") -> int:
-    """The storage role changed: recount the members written lately (see the module doc)."""
+    """The storage role changed: recount the members written lately (see the module doc).
+
+    Updates missed longer ago than the members remembered (an outage longer than
+    ``counters.RECENT_SECONDS``), or more members than remembered, need the full rebuild.
+    """
+    global _dirty
     members, dropped = counters.recent.since()
-    if dropped:
+    outage_too_long = _dirty and time.monotonic() - _dirty_since > counters.recent.window
+    if dropped or outage_too_long:
         await reconcile_job(db, redis)
         return sum(len(m) for m in members.values())
+    missed_before = _dirty
     async with db.primary_read_session() as session:
         done = await reconcile_members(session, redis, members)
+    if missed_before:
+        _dirty = False  # every member written since the first miss was just recounted
     log.warning("stats.reconciled_after_switch reason=%s members=%d", reason, done)
     return done
 
