@@ -21,7 +21,7 @@ from toutiao.article import attitude
 from toutiao.article import cache as article_cache
 from toutiao.article import cards as article_cards
 from toutiao.config import Settings
-from toutiao.kit.cache import TOMBSTONE_SECONDS
+from toutiao.kit.cache import HASH, TOMBSTONE_SECONDS, fill_items, fill_owned
 from toutiao.kit.db import commit, count_queries
 from toutiao.kit.errors import BadRequest, Conflict
 from toutiao.models import Article, ArticleAttitude, ArticleContent, Channel, Report
@@ -471,11 +471,11 @@ class TestAttitudeCache:
         key = attitude.attitude_key(reader)
         await read(runtime, attitude.attitudes_of, reader, [article])  # cached: none
         await write(runtime, attitude.set_attitude, reader, article, LIKE)
-        assert await runtime.store.hgetall(key) == {"-2": "1"}
+        assert await runtime.store.hgetall(key) == {"-2": "-2"}
         assert 0 < await runtime.store.ttl(key) <= TOMBSTONE_SECONDS
         for _ in range(2):  # read from the database, never cached over the tombstone
             assert await read(runtime, attitude.attitudes_of, reader, [article]) == {article: 1}
-            assert await runtime.store.hgetall(key) == {"-2": "1"}
+            assert await runtime.store.hgetall(key) == {"-2": "-2"}
         await runtime.store.delete(key)  # the tombstone expired
         assert await read(runtime, attitude.attitudes_of, reader, [article]) == {article: 1}
         assert await runtime.store.hget(key, str(article)) == "1"
@@ -485,8 +485,80 @@ class TestAttitudeCache:
         async with runtime.db.read_session() as session:
             stale = await attitude._load_all(session, reader)  # read before the like commits
         await write(runtime, attitude.set_attitude, reader, article, LIKE)
-        await attitude._fill(runtime, reader, stale)  # the slow reader's fill arrives late
+        await fill_owned(  # the slow reader's fill arrives late
+            runtime.store,
+            HASH,
+            attitude.attitude_key(reader),
+            attitude.ATTITUDE_TTL,
+            attitude._pairs(stale),
+            large=False,
+        )
         assert await read(runtime, attitude.attitudes_of, reader, [article]) == {article: 1}
+
+    async def test_past_the_limit_the_hash_is_large_and_per_article(
+        self, runtime, people, monkeypatch
+    ):
+        """A reader with more attitudes than the limit: the first read loads limit + 1 rows
+        once and remembers LARGE; later articles cost one indexed query each, once, then
+        nothing; no request reloads the whole history."""
+        monkeypatch.setattr(attitude, "ATTITUDE_CACHE_LIMIT", 3)
+        reader, author = people["reader"], people["author"]
+        ids = [await make_article(runtime, author) for _ in range(6)]
+        for aid in ids[:5]:
+            await write(runtime, attitude.set_attitude, reader, aid, LIKE)
+        key = attitude.attitude_key(reader)
+        await runtime.store.delete(key)
+        with count_queries(runtime.db.engines()) as queries:
+            assert await read(runtime, attitude.attitudes_of, reader, [ids[0]]) == {ids[0]: 1}
+        assert queries.count == 2  # limit + 1 rows (too many), then the one article
+        assert await runtime.store.hgetall(key) == {"-3": "-3", str(ids[0]): "1"}
+        assert 1800 <= await runtime.store.ttl(key) <= 2400
+        with count_queries(runtime.db.engines()) as queries:
+            assert await read(runtime, attitude.attitudes_of, reader, ids[4:]) == {
+                ids[4]: 1,
+                ids[5]: -1,
+            }
+        assert queries.count == 1 and "LIMIT" not in queries.statements[0].upper()
+        with (
+            count_queries(runtime.db.engines()) as queries,
+            count_round_trips(runtime.store) as trips,
+        ):
+            assert await read(runtime, attitude.attitudes_of, reader, [ids[5], ids[0]]) == {
+                ids[5]: -1,
+                ids[0]: 1,
+            }
+        assert queries.count == 0 and trips.count == 1
+
+        # a write tombstones only its article: the hash stays LARGE
+        await write(runtime, attitude.set_attitude, reader, ids[5], DISLIKE)
+        assert await runtime.store.hget(key, "-3") == "-3"
+        assert (await runtime.store.hget(key, str(ids[5]))).startswith("~")
+        with count_queries(runtime.db.engines()) as queries:
+            assert await read(runtime, attitude.attitudes_of, reader, [ids[5], ids[0]]) == {
+                ids[5]: 0,
+                ids[0]: 1,
+            }
+        assert queries.count == 1  # the written article only, not cached over its tombstone
+        assert (await runtime.store.hget(key, str(ids[5]))).startswith("~")
+        await runtime.store.hset(key, str(ids[5]), "~1")  # the item tombstone expired
+        await read(runtime, attitude.attitudes_of, reader, [ids[5]])
+        assert await runtime.store.hget(key, str(ids[5])) == "0"
+
+    async def test_a_stale_item_fill_cannot_land_after_a_write(self, runtime, people, monkeypatch):
+        monkeypatch.setattr(attitude, "ATTITUDE_CACHE_LIMIT", 1)
+        reader, author = people["reader"], people["author"]
+        ids = [await make_article(runtime, author) for _ in range(3)]
+        for aid in ids[:2]:
+            await write(runtime, attitude.set_attitude, reader, aid, LIKE)
+        key = attitude.attitude_key(reader)
+        await runtime.store.delete(key)
+        await read(runtime, attitude.attitudes_of, reader, [ids[0]])  # LARGE now
+        async with runtime.db.read_session() as session:
+            stale = await attitude._load_some(session, reader, [ids[2]])  # before the like
+        await write(runtime, attitude.set_attitude, reader, ids[2], LIKE)
+        await fill_items(runtime.store, HASH, key, attitude._pairs(stale))  # arrives late
+        assert await read(runtime, attitude.attitudes_of, reader, [ids[2]]) == {ids[2]: 1}
+        assert (await runtime.store.hget(key, str(ids[2]))).startswith("~")
 
     async def test_queue_and_resolve_on_a_shared_pipeline(self, runtime, people, article):
         reader = people["reader"]

@@ -204,7 +204,8 @@ class TestCollectedCache:
 
 
 class TestTooLongToCache:
-    """Past the cache limit, SQL answers exactly and nothing is cached (facts §14.30)."""
+    """Past the cache limit a key remembers LARGE: membership is cached per article and the
+    lists are paged in SQL, so no request reloads the whole list."""
 
     async def test_collections_and_attitudes(self, runtime, people, monkeypatch):
         reader = people["reader"]
@@ -216,12 +217,30 @@ class TestTooLongToCache:
         monkeypatch.setattr(collection, "LIST_CACHE_LIMIT", 2)
         monkeypatch.setattr(attitude, "ATTITUDE_CACHE_LIMIT", 2)
         assert await is_collected(runtime, reader, made[0]) is True
-        data = await read(runtime, lists.my_collections, reader, page=2, per_page=2)
-        assert data["total_count"] == 3 and len(data["results"]) == 1
-        assert all(item["is_liking"] for item in data["results"])
+        key = collection.collection_key(reader)
+        assert await runtime.store.zrange(key, 0, -1) == ["-3", str(made[0])]
+        for _ in range(2):
+            with count_queries(runtime.db.engines()) as queries:
+                data = await read(runtime, lists.my_collections, reader, page=2, per_page=2)
+            assert data["total_count"] == 3 and len(data["results"]) == 1
+            assert all(item["is_liking"] for item in data["results"])
+        # remembered as too long: one page of rows and a count, the likes cached per article
+        assert len(queries.statements) == 2, queries.statements
+        assert "count(" in queries.statements[1]
         assert await read(runtime, attitude.attitudes_of, reader, made) == dict.fromkeys(made, 1)
-        assert not await runtime.store.exists(collection.collection_key(reader))
-        assert not await runtime.store.exists(attitude.attitude_key(reader))
+        assert await runtime.store.hget(attitude.attitude_key(reader), "-3") == "-3"
+        with count_queries(runtime.db.engines()) as queries:
+            assert await is_collected(runtime, reader, made[0]) is True
+            assert await read(runtime, attitude.attitudes_of, reader, made) == dict.fromkeys(
+                made, 1
+            )
+        assert queries.count == 0
+        assert await is_collected(runtime, reader, made[1]) is True  # once per article
+        assert await runtime.store.zscore(key, str(made[1])) > 0
+        await write(runtime, collection.uncollect, reader, made[1])
+        assert await runtime.store.zscore(key, "-3") == 0  # still LARGE, the article forgotten
+        assert await runtime.store.zscore(key, str(made[1])) < -1_000_000
+        assert await is_collected(runtime, reader, made[1]) is False
 
     async def test_user_articles(self, runtime, people, monkeypatch):
         made = [await make_article(runtime, people["author"]) for _ in range(3)]
@@ -232,4 +251,5 @@ class TestTooLongToCache:
         ]
         assert [p["total_count"] for p in pages] == [3, 3, 3]
         assert [[i["art_id"] for i in p["results"]] for p in pages] == [made[:0:-1], made[:1], []]
-        assert not await runtime.cache.exists(lists.user_articles_key(people["author"]))
+        key = lists.user_articles_key(people["author"])
+        assert await runtime.cache.zrange(key, 0, -1) == ["-3"]  # remembered as too long

@@ -13,11 +13,12 @@ and a plain read picks INSERT or UPDATE so that no UPDATE runs against a missing
 lock an index gap, and other users' INSERTs into that gap deadlock). Without these, a burst of
 50 requests on MariaDB made hundreds of deadlocks. One that still happens is retried.
 
-``user:{uid}:art:attitude`` (storage role) is a hash: article id -> 0 dislike / 1 like, plus the
-field ``-1`` marking "this hash holds ALL the user's attitudes" (an article missing from a
-complete hash has none). A write replaces the hash with a short-lived tombstone hash (field
-``-2``) and fills only ever create a missing key, so a reader that loaded the old rows before
-the write committed cannot cache them afterwards (the same rule as ``kit.cache``).
+``user:{uid}:art:attitude`` (storage role) is a hash: article id -> 0 dislike / 1 like, kept
+by ``kit.cache``'s per-owner rules: marked COMPLETE (field ``-1``: an article missing from it
+has no attitude) for a user with at most ``ATTITUDE_CACHE_LIMIT`` attitudes, or LARGE (field
+``-3``) past it, holding only the articles asked about (-1: none), each read from SQL once. A
+write tombstones the whole hash, or only the article's field in a LARGE hash, so a reader that
+loaded the old rows before the write committed cannot cache them afterwards.
 """
 
 from __future__ import annotations
@@ -31,7 +32,16 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from toutiao.article.cache import get_card
-from toutiao.kit.cache import TOMBSTONE_SECONDS, TTL
+from toutiao.kit.cache import (
+    HASH,
+    TTL,
+    Owned,
+    fill_items,
+    fill_owned,
+    parse_owned,
+    queue_forget_owned,
+    queue_owned_read,
+)
 from toutiao.kit.db import on_commit
 from toutiao.kit.errors import BadRequest, Conflict
 from toutiao.kit.writes import insert_or_conflict, lock_user, retry_deadlocks
@@ -51,29 +61,9 @@ log = logging.getLogger("toutiao.article")
 ATTITUDE_TTL = TTL(1800, 600)
 ATTITUDE_EMPTY_TTL = TTL(300, 60)
 NO_ATTITUDE = -1
-COMPLETE = "-1"
-TOMBSTONE = "-2"
 REMARK_MAX = 200
-# A user with more attitudes than this is not cached: SQL answers for exactly the ids asked.
+# A user with more attitudes than this is cached LARGE: per article, as articles are asked.
 ATTITUDE_CACHE_LIMIT = 10_000
-
-# Create the hash only if the key is missing (a tombstone or a fresher fill wins).
-# ARGV: ttl, field, value, field, value, ...
-_FILL_HASH = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-for i = 2, #ARGV, 400 do
-  redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 399, #ARGV)))
-end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return 1
-"""
-# ARGV: ttl, tombstone field. Atomic, so the key is never left without a TTL.
-_TOMBSTONE_HASH = """
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], ARGV[2], '1')
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return 1
-"""
 
 
 def attitude_key(user_id: int) -> str:
@@ -187,7 +177,7 @@ def _after_commit(
                 member = author_id if counter is c.USER_LIKED else article_id
                 if amount and member is not None:
                     counter.queue(pipe, member, amount)
-            queue_attitude_forget(pipe, user_id)
+            queue_attitude_forget(pipe, user_id, article_id)
             if c.ARTICLE_DISLIKES in deltas:
                 events.queue_exclusions_changed(pipe, user_id)
             if event is not None:
@@ -197,8 +187,8 @@ def _after_commit(
     on_commit(session, apply)
 
 
-def queue_attitude_forget(pipe: Any, user_id: int) -> int:
-    pipe.eval(_TOMBSTONE_HASH, 1, attitude_key(user_id), TOMBSTONE_SECONDS, TOMBSTONE)
+def queue_attitude_forget(pipe: Any, user_id: int, article_id: int) -> int:
+    queue_forget_owned(pipe, HASH, attitude_key(user_id), article_id)
     return 1
 
 
@@ -296,7 +286,7 @@ def queue_attitude_read(pipe: Any, user_id: int, article_id: int) -> int:
 
 
 def queue_attitudes_read(pipe: Any, user_id: int, article_ids: Sequence[int]) -> int:
-    pipe.hmget(attitude_key(user_id), [*(str(a) for a in article_ids), COMPLETE, TOMBSTONE])
+    queue_owned_read(pipe, HASH, attitude_key(user_id), [str(a) for a in article_ids])
     return 1
 
 
@@ -314,22 +304,35 @@ async def resolve_attitudes(
     article_ids: Sequence[int],
     results: Sequence[Any],
 ) -> dict[int, int]:
-    """``results``: the pipeline results of :func:`queue_attitudes_read` (empty when Redis failed)."""
-    ids = list(article_ids)
-    raw = results[0] if results else None
-    if isinstance(raw, list) and len(raw) == len(ids) + 2:
-        *values, complete, tombstone = raw
-        if complete is not None and tombstone is None:
-            return {
-                a: NO_ATTITUDE if v is None else int(v) for a, v in zip(ids, values, strict=True)
-            }
-        if tombstone is None:  # a plain miss: load everything once and cache it
-            loaded = await _load_all(session, user_id)
-            if len(loaded) <= ATTITUDE_CACHE_LIMIT:
-                await _fill(runtime, user_id, loaded)
-                return {a: loaded.get(a, NO_ATTITUDE) for a in ids}
-    # Just written (tombstone), Redis failed or too many: answer from the database, cache nothing.
-    return await _load_some(session, user_id, ids)
+    """``results``: the pipeline results of :func:`queue_attitudes_read` (empty when Redis failed).
+
+    Warm, no SQL. A miss loads at most ``ATTITUDE_CACHE_LIMIT + 1`` rows once: within the
+    limit the whole set is cached, past it the key is cached LARGE with the asked articles'
+    answers, and later articles are read (and cached) one by one.
+    """
+    ids = list(dict.fromkeys(article_ids))
+    key = attitude_key(user_id)
+    read = parse_owned(HASH, results[0] if results else None, [str(a) for a in ids])
+    if read.state == Owned.MISS:
+        loaded = await _load_all(session, user_id)
+        if len(loaded) <= ATTITUDE_CACHE_LIMIT:
+            ttl = ATTITUDE_TTL if loaded else ATTITUDE_EMPTY_TTL
+            await fill_owned(runtime.store, HASH, key, ttl, _pairs(loaded), large=False)
+            return {a: loaded.get(a, NO_ATTITUDE) for a in ids}
+        some = await _load_some(session, user_id, ids)
+        await fill_owned(runtime.store, HASH, key, ATTITUDE_TTL, _pairs(some), large=True)
+        return some
+    found = {int(a): NO_ATTITUDE if v is None else int(v) for a, v in read.known.items()}
+    if read.unknown:
+        some = await _load_some(session, user_id, [int(a) for a in read.unknown])
+        if read.state == Owned.PARTIAL:
+            await fill_items(runtime.store, HASH, key, _pairs(some))
+        found.update(some)
+    return {a: found[a] for a in ids}
+
+
+def _pairs(attitudes: dict[int, int]) -> list[tuple[str, Any]]:
+    return [(str(a), attitude) for a, attitude in attitudes.items()]
 
 
 async def attitudes_of(
@@ -369,14 +372,3 @@ async def _load_some(session: AsyncSession, user_id: int, ids: list[int]) -> dic
     )
     found = {article_id: int(attitude) for article_id, attitude in rows}
     return {a: found.get(a, NO_ATTITUDE) for a in ids}
-
-
-async def _fill(runtime: Runtime, user_id: int, attitudes: dict[int, int]) -> None:
-    ttl = (ATTITUDE_TTL if attitudes else ATTITUDE_EMPTY_TTL).draw()
-    args: list[Any] = [ttl, COMPLETE, COMPLETE]
-    for article_id, attitude in attitudes.items():
-        args += [article_id, attitude]
-    try:
-        await runtime.store.eval(_FILL_HASH, 1, attitude_key(user_id), *args)
-    except RedisError:
-        log.warning("article.attitude_fill_failed user=%s", user_id, exc_info=True)

@@ -6,8 +6,11 @@ after the commit by exactly what committed.
 
 ``user:{uid}:art:collection`` (storage role) is a zset: article id -> collect time (epoch s)
 of the user's collections of approved articles, plus the member ``-1`` (score 0) marking the
-zset as complete (so "none" can be cached too). A write replaces it with a tombstone zset
-(member ``-2``); fills only create a missing key. ``count:user:art:collecting`` = 0 answers
+zset as complete (so "none" can be cached too). Past ``LIST_CACHE_LIMIT`` collections it is
+LARGE instead (member ``-3``): it then holds only the articles asked about (collect time, or
+-1 for "not collected"), and the lists are paged in SQL. A write replaces a complete zset
+with a tombstone zset (member ``-2``), and tombstones only its article in a LARGE one
+(``kit.cache``'s per-owner rules); fills only create a missing key. ``count:user:art:collecting`` = 0 answers
 "nothing collected" without reading the zset or the database (facts §3.5).
 """
 
@@ -22,7 +25,18 @@ from sqlalchemy import Select, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from toutiao.article.attitude import approved_card, exists
-from toutiao.kit.cache import TOMBSTONE_SECONDS, TTL
+from toutiao.kit.cache import (
+    ABSENT,
+    INVALIDATED,
+    TTL,
+    ZSET,
+    Owned,
+    fill_items,
+    fill_owned,
+    parse_owned,
+    queue_forget_owned,
+    queue_owned_read,
+)
 from toutiao.kit.db import on_commit
 from toutiao.kit.writes import insert_or_conflict, lock_user, retry_deadlocks
 from toutiao.models import Article, Collection
@@ -38,38 +52,22 @@ log = logging.getLogger("toutiao.article")
 COLLECTIONS_TTL = TTL(600, 120)
 # A list longer than this is not cached (Redis memory, Lua run time): SQL answers instead.
 LIST_CACHE_LIMIT = 10_000
-COMPLETE = "-1"
-TOMBSTONE = "-2"
-
-# Create the zset (with its COMPLETE marker) only if the key is missing.
-# ARGV: ttl, score, member, score, member, ...
-FILL_ZSET = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('ZADD', KEYS[1], 0, '-1')
-for i = 2, #ARGV, 400 do
-  redis.call('ZADD', KEYS[1], unpack(ARGV, i, math.min(i + 399, #ARGV)))
-end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return 1
-"""
-# ARGV: ttl. Atomic, so the key is never left without a TTL.
-TOMBSTONE_ZSET = """
-redis.call('DEL', KEYS[1])
-redis.call('ZADD', KEYS[1], 0, '-2')
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return 1
-"""
+COMPLETE = ABSENT
+TOMBSTONE = INVALIDATED
+NOT_COLLECTED = -1  # a LARGE zset's score for "asked, not collected"
 
 
 def collection_key(user_id: int) -> str:
     return f"user:{user_id}:art:collection"
 
 
-def queue_forget_collections(pipe: Any, *user_ids: int) -> None:
-    """Tombstone these users' cached collection lists (an article in them entered or left
-    "approved"): the next read rebuilds them from the database."""
+def queue_forget_collections(
+    pipe: Any, user_ids: Sequence[int], article_ids: Sequence[int]
+) -> None:
+    """These users collected these articles, which entered or left "approved": a complete
+    list is tombstoned (the next read rebuilds it), a LARGE one forgets only these articles."""
     for user_id in user_ids:
-        pipe.eval(TOMBSTONE_ZSET, 1, collection_key(user_id), TOMBSTONE_SECONDS)
+        queue_forget_owned(pipe, ZSET, collection_key(user_id), *article_ids)
 
 
 # -- writes ---------------------------------------------------------------------------------
@@ -114,7 +112,7 @@ def _after_commit(
         async with runtime.store.pipeline(transaction=False) as pipe:
             c.ARTICLE_COLLECTS.queue(pipe, article_id, amount)
             c.USER_COLLECTS.queue(pipe, user_id, amount)
-            pipe.eval(TOMBSTONE_ZSET, 1, collection_key(user_id), TOMBSTONE_SECONDS)
+            queue_forget_owned(pipe, ZSET, collection_key(user_id), article_id)
             if event is not None:
                 events.queue_event(pipe, **event)
             await pipe.execute()
@@ -169,36 +167,51 @@ async def uncollect(runtime: Runtime, session: AsyncSession, user_id: int, artic
 def queue_collected_read(pipe: Any, user_id: int, article_id: int) -> int:
     """Queue "has the user collected this article?"; returns the commands queued."""
     pipe.zscore(c.USER_COLLECTS.key, user_id)
-    pipe.zmscore(collection_key(user_id), [str(article_id), COMPLETE, TOMBSTONE])
+    queue_owned_read(pipe, ZSET, collection_key(user_id), [str(article_id)])
     return 2
 
 
 async def resolve_collected(
     runtime: Runtime, session: AsyncSession, user_id: int, article_id: int, results: Sequence[Any]
 ) -> bool:
-    """The answer to :func:`queue_collected_read`'s commands (empty ``results``: Redis failed)."""
-    if len(results) == 2:
-        count, scores = results
-        if not isinstance(count, Exception) and not count:
-            return False  # the zero-counter shortcut
-        if isinstance(scores, list) and len(scores) == 3:
-            found, complete, tombstone = scores
-            if complete is not None and tombstone is None:
-                return found is not None
-            if tombstone is None:
-                collected = await load_collections(session, user_id)
-                if len(collected) <= LIST_CACHE_LIMIT:
-                    await fill_collections(runtime, user_id, collected)
-                    return any(a == article_id for a, _ in collected)
-    return bool(
-        await session.scalar(
-            select(Collection.article_id).where(
-                Collection.user_id == user_id,
-                Collection.article_id == article_id,
-                Collection.is_deleted.is_(False),
-            )
+    """The answer to :func:`queue_collected_read`'s commands (empty ``results``: Redis failed).
+
+    Warm, no SQL. A miss loads at most ``LIST_CACHE_LIMIT + 1`` collections once: the whole
+    list is cached within the limit; past it the zset is cached LARGE, holding the articles
+    asked about (collect time, or -1), each read from SQL once.
+    """
+    count, raw = results if len(results) == 2 else (RedisError(), None)
+    if not isinstance(count, Exception) and not count:
+        return False  # the zero-counter shortcut
+    key = collection_key(user_id)
+    read = parse_owned(ZSET, raw, [str(article_id)])
+    if read.state == Owned.MISS:
+        collected = await load_collections(session, user_id)
+        if len(collected) <= LIST_CACHE_LIMIT:
+            await fill_collections(runtime, user_id, collected)
+            return any(a == article_id for a, _ in collected)
+        found = await _collected_at(session, user_id, article_id)
+        await fill_owned(runtime.store, ZSET, key, COLLECTIONS_TTL, [found], large=True)
+        return found[1] != NOT_COLLECTED
+    if read.state == Owned.HIT:
+        score = read.known[str(article_id)]
+        return score is not None and score != NOT_COLLECTED
+    found = await _collected_at(session, user_id, article_id)
+    if read.state == Owned.PARTIAL:
+        await fill_items(runtime.store, ZSET, key, [found])
+    return found[1] != NOT_COLLECTED
+
+
+async def _collected_at(session: AsyncSession, user_id: int, article_id: int) -> tuple[str, float]:
+    """``(article id, collect time or NOT_COLLECTED)``: one indexed row at most."""
+    when = await session.scalar(
+        select(Collection.update_time).where(
+            Collection.user_id == user_id,
+            Collection.article_id == article_id,
+            Collection.is_deleted.is_(False),
         )
     )
+    return str(article_id), NOT_COLLECTED if when is None else when.timestamp()
 
 
 def collections_query(user_id: int) -> Select[Any]:
@@ -228,12 +241,9 @@ async def fill_collections(
     await fill_zset(runtime.store, collection_key(user_id), collected, COLLECTIONS_TTL)
 
 
-async def fill_zset(redis: Any, key: str, pairs: list[tuple[int, float]], ttl: TTL) -> None:
-    """Create a complete list zset (``-1`` marker + pairs) unless the key exists."""
-    args: list[Any] = [ttl.draw()]
-    for member, score in pairs:
-        args += [score, member]
-    try:
-        await redis.eval(FILL_ZSET, 1, key, *args)
-    except RedisError:
-        log.warning("article.list_fill_failed key=%s", key, exc_info=True)
+async def fill_zset(
+    redis: Any, key: str, pairs: list[tuple[int, float]], ttl: TTL, *, large: bool = False
+) -> None:
+    """Create a complete list zset (``-1`` marker + pairs), or a LARGE one (``-3`` marker: the
+    list is too long to cache, page it in SQL), unless the key exists."""
+    await fill_owned(redis, ZSET, key, ttl, [(str(m), score) for m, score in pairs], large=large)

@@ -36,7 +36,7 @@ from toutiao.article.collection import (
     collections_query,
     fill_zset,
 )
-from toutiao.kit.cache import TTL, invalidate
+from toutiao.kit.cache import LARGE, TTL, invalidate
 from toutiao.kit.errors import BadRequest
 from toutiao.models import Article
 from toutiao.models.enums import ArticleStatus
@@ -198,9 +198,10 @@ async def _list_page(
 
     ``query`` selects ``(id, time)`` in list order. The zset answers when it is complete; a
     counter of 0 answers "empty" without it; on a miss the whole list is loaded and cached;
+    a list too long to cache is remembered as LARGE and each page read in SQL (one page of
+    rows and a count, never the whole list);
     after a write (a zset tombstone, or ``kit.cache``'s string tombstone, which reads back as
-    WRONGTYPE) or with Redis down it is loaded, not cached. A list too long to cache is paged
-    in SQL.
+    WRONGTYPE) or with Redis down it is loaded, not cached.
     """
     counter, member = count
     try:
@@ -212,15 +213,19 @@ async def _list_page(
         return [], 0
     cacheable = not isinstance(found, RedisError)
     if isinstance(marks, list) and isinstance(ids, list):
-        complete, tombstone = marks
+        complete, tombstone, large = marks
         if complete is not None and tombstone is None and not isinstance(total, Exception):
             return [int(m) for m in ids], int(total)
+        if large is not None and tombstone is None:
+            return await _sql_page(session, query, paging)
         cacheable = cacheable and tombstone is None
     else:
         cacheable = False
     limit = collection_module.LIST_CACHE_LIMIT
     rows = (await session.execute(query.limit(limit + 1))).all()
     if len(rows) > limit:
+        if cacheable:  # remembered as too long: later pages go straight to SQL
+            await fill_zset(cache.redis, cache.key, [], cache.ttl, large=True)
         return await _sql_page(session, query, paging)
     pairs = [(article_id, when.timestamp()) for article_id, when in rows]
     if cacheable:
@@ -243,7 +248,7 @@ async def _read_list(
     key = cache.key
 
     def queue_list(pipe: Any) -> None:
-        pipe.zmscore(key, [COMPLETE, TOMBSTONE])
+        pipe.zmscore(key, [COMPLETE, TOMBSTONE, LARGE])
         pipe.zrevrangebyscore(key, "+inf", "(0", start=paging.start, num=paging.per_page)
         pipe.zcount(key, "(0", "+inf")
 

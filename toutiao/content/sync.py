@@ -84,10 +84,12 @@ async def _recount_authors(runtime: Runtime, authors: Sequence[int]) -> None:
                 await runtime.store.zrem(c.USER_ARTICLES.key, str(author))
 
 
-async def _forget_collections(runtime: Runtime, collectors: list[int]) -> None:
+async def _forget_collections(
+    runtime: Runtime, collectors: list[int], article_ids: list[int]
+) -> None:
     for start in range(0, len(collectors), CHUNK):
         async with runtime.store.pipeline(transaction=False) as pipe:
-            queue_forget_collections(pipe, *collectors[start : start + CHUNK])
+            queue_forget_collections(pipe, collectors[start : start + CHUNK], article_ids)
             await pipe.execute()
 
 
@@ -103,7 +105,7 @@ async def settle(runtime: Runtime, article_ids: Sequence[int], outbox_ids: Seque
         if runtime.broadcast is not None:  # the other processes' in-process cards and bodies
             await runtime.broadcast.publish(BROADCAST_TOPIC, ",".join(map(str, ids)))
         await _recount_authors(runtime, authors)
-        await _forget_collections(runtime, collectors)
+        await _forget_collections(runtime, collectors, ids)
         await forget_user_articles(runtime.cache, *authors)
     if outbox_ids:
         async with runtime.db.session() as session:

@@ -213,3 +213,178 @@ async def replay_invalidations(redis: Any, reason: str = "") -> int:
         state.succeeded(keys)
     log.warning("cache.invalidations_replayed reason=%s keys=%d", reason, len(keys))
     return len(keys)
+
+
+# -- per-owner collections: complete in Redis, or "large" and cached per item -------------------
+#
+# One user's likes, collections or relations live in one key (a hash: item -> value, or a
+# zset: item -> score) carrying a marker: COMPLETE (every item of the owner is there, so a
+# missing item has none) or LARGE (the owner has more than a cache limit: only the items asked
+# for are there, each with its answer, "none" included). A LARGE key remembers that the owner
+# is too large, so no request reloads the whole history; items come per item from SQL once per
+# key lifetime (bounded: the key expires, and only items someone asked about are added).
+#
+# Writes after the commit: a COMPLETE (or missing) key is replaced by a whole-key tombstone of
+# the same type, as for every cached object; in a LARGE key only the item written gets an item
+# tombstone that carries its own expiry (a hash value ``~<epoch s>``, a zset score
+# ``-<epoch s>``), so the LARGE marker survives. Fills only create missing keys, and item fills
+# only write items that are absent or whose tombstone has expired; so a reader that read the
+# database before a write committed can never cache what it read after the write's tombstone.
+
+LARGE = "-3"
+HASH = "hash"
+ZSET = "zset"
+# A zset score at or below this is an item tombstone (minus its expiry, epoch seconds).
+ITEM_TOMBSTONE_BELOW = -1_000_000
+
+# KEYS[1]; ARGV[1] kind, ARGV[2] ttl, ARGV[3] marker (COMPLETE or LARGE), ARGV[4..] pairs
+# (hash: item, value; zset: score, item). Creates the key only if it is missing.
+_FILL_OWNED = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local hash = ARGV[1] == 'hash'
+if hash then redis.call('HSET', KEYS[1], ARGV[3], ARGV[3])
+else redis.call('ZADD', KEYS[1], 0, ARGV[3]) end
+for i = 4, #ARGV, 1000 do
+  local j = math.min(i + 999, #ARGV)
+  if hash then redis.call('HSET', KEYS[1], unpack(ARGV, i, j))
+  else redis.call('ZADD', KEYS[1], unpack(ARGV, i, j)) end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+# KEYS[1]; ARGV[1] kind, ARGV[2] now (epoch s), ARGV[3..] pairs as in _FILL_OWNED. Adds items
+# to a LARGE key: only absent ones, or ones whose item tombstone has expired.
+_FILL_ITEMS = """
+local hash = ARGV[1] == 'hash'
+local now = tonumber(ARGV[2])
+if hash then
+  if redis.call('HEXISTS', KEYS[1], '-3') == 0 then return 0 end
+  for i = 3, #ARGV, 2 do
+    local cur = redis.call('HGET', KEYS[1], ARGV[i])
+    if not cur or (string.sub(cur, 1, 1) == '~' and tonumber(string.sub(cur, 2)) < now) then
+      redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+    end
+  end
+else
+  if not redis.call('ZSCORE', KEYS[1], '-3') then return 0 end
+  for i = 3, #ARGV, 2 do
+    local cur = redis.call('ZSCORE', KEYS[1], ARGV[i + 1])
+    if not cur or (tonumber(cur) <= -1000000 and -tonumber(cur) < now) then
+      redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1])
+    end
+  end
+end
+return 1
+"""
+# KEYS[1]; ARGV[1] kind, ARGV[2] tombstone seconds, ARGV[3] item tombstone expiry (epoch s),
+# ARGV[4..] the items written. Atomic, so no key is ever left without a TTL.
+_FORGET_OWNED = """
+local hash = ARGV[1] == 'hash'
+local large
+if hash then large = redis.call('HEXISTS', KEYS[1], '-3') == 1
+else large = redis.call('ZSCORE', KEYS[1], '-3') ~= false end
+if large and #ARGV > 3 then
+  for i = 4, #ARGV do
+    if hash then redis.call('HSET', KEYS[1], ARGV[i], '~' .. ARGV[3])
+    else redis.call('ZADD', KEYS[1], -tonumber(ARGV[3]), ARGV[i]) end
+  end
+  return 2
+end
+redis.call('DEL', KEYS[1])
+if hash then redis.call('HSET', KEYS[1], '-2', '-2')
+else redis.call('ZADD', KEYS[1], 0, '-2') end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+
+class Owned:
+    """HIT: complete or every asked item known; PARTIAL: a LARGE key lacking some items; MISS:
+    not cached (load and fill); BYPASS: just written or Redis failed (read SQL, fill nothing)."""
+
+    HIT = "hit"
+    PARTIAL = "partial"
+    MISS = "miss"
+    BYPASS = "bypass"
+
+
+@dataclass
+class OwnedRead:
+    """What one owner's key says about the asked items (``known``: item -> raw value/score;
+    an item of a COMPLETE key that is not there maps to None, "has none")."""
+
+    state: str
+    known: dict[str, Any]
+    unknown: list[str]
+
+
+def queue_owned_read(pipe: Any, kind: str, key: str, items: list[str]) -> None:
+    """One command: the items' values (or scores), then the three markers."""
+    fields = [*items, ABSENT, INVALIDATED, LARGE]
+    if kind == HASH:
+        pipe.hmget(key, fields)
+    else:
+        pipe.zmscore(key, fields)
+
+
+def _is_item_tombstone(kind: str, value: Any) -> bool:
+    if value is None:
+        return False
+    if kind == HASH:
+        return isinstance(value, str) and value.startswith("~")
+    return float(value) <= ITEM_TOMBSTONE_BELOW
+
+
+def parse_owned(kind: str, raw: Any, items: list[str]) -> OwnedRead:
+    """Interpret a :func:`queue_owned_read` result (an exception or a foreign value: BYPASS)."""
+    if not isinstance(raw, list) or len(raw) != len(items) + 3:
+        return OwnedRead(Owned.BYPASS, {}, list(items))
+    *values, complete, tombstone, large = raw
+    if tombstone is not None:
+        return OwnedRead(Owned.BYPASS, {}, list(items))
+    if complete is None and large is None:
+        return OwnedRead(Owned.MISS, {}, list(items))
+    known: dict[str, Any] = {}
+    unknown: list[str] = []
+    for item, value in zip(items, values, strict=True):
+        if _is_item_tombstone(kind, value) or (value is None and complete is None):
+            unknown.append(item)
+        else:
+            known[item] = value
+    return OwnedRead(Owned.PARTIAL if unknown else Owned.HIT, known, unknown)
+
+
+def _pairs_args(kind: str, pairs: list[tuple[str, Any]]) -> list[Any]:
+    args: list[Any] = []
+    for item, value in pairs:
+        args += [item, value] if kind == HASH else [repr(float(value)), item]
+    return args
+
+
+async def fill_owned(
+    redis: Any, kind: str, key: str, ttl: TTL, pairs: list[tuple[str, Any]], *, large: bool
+) -> None:
+    """Create the key (COMPLETE with every item, or LARGE with the items known) if missing."""
+    marker = LARGE if large else ABSENT
+    try:
+        await redis.eval(_FILL_OWNED, 1, key, kind, ttl.draw(), marker, *_pairs_args(kind, pairs))
+    except RedisError:
+        metrics.dependency_error("redis", "cache.write")
+        log.warning("cache.fill_failed key=%s", key, exc_info=True)
+
+
+async def fill_items(redis: Any, kind: str, key: str, pairs: list[tuple[str, Any]]) -> None:
+    """Add per-item answers to a LARGE key (see the section comment)."""
+    if not pairs:
+        return
+    try:
+        await redis.eval(_FILL_ITEMS, 1, key, kind, int(time.time()), *_pairs_args(kind, pairs))
+    except RedisError:
+        metrics.dependency_error("redis", "cache.write")
+        log.warning("cache.fill_failed key=%s", key, exc_info=True)
+
+
+def queue_forget_owned(pipe: Any, kind: str, key: str, *items: Any) -> None:
+    """After a committed write of ``items`` (none: the whole collection changed)."""
+    expiry = int(time.time()) + TOMBSTONE_SECONDS
+    pipe.eval(_FORGET_OWNED, 1, key, kind, TOMBSTONE_SECONDS, expiry, *map(str, items))
