@@ -346,6 +346,41 @@ class TestRelationshipCache:
         assert await read(runtime, service.relations_of, me, [target]) == {target: Relation.FOLLOW}
         assert await runtime.store.hget(key, str(target)) == "1"
 
+    async def test_past_the_limit_the_hash_is_large_and_per_target(
+        self, runtime, users, monkeypatch
+    ):
+        """More relations than the limit: loaded once (limit + 1 rows), remembered LARGE,
+        then one query per new target; a write forgets only its target."""
+        me, followed, blocked, stranger = users
+        await run(runtime, service.follow, me, followed)
+        await run(runtime, service.blacklist, me, blocked)
+        monkeypatch.setattr(rc, "RELATIONSHIP_CACHE_LIMIT", 1)
+        key = rc.relationship_key(me)
+        await runtime.store.delete(key)
+        assert await read(runtime, service.relations_of, me, [followed]) == {
+            followed: Relation.FOLLOW
+        }
+        assert await runtime.store.hgetall(key) == {"-3": "-3", str(followed): "1"}
+        with count_queries(runtime.db.engines()) as queries:
+            assert await read(runtime, service.relations_of, me, [followed, stranger]) == {
+                followed: Relation.FOLLOW,
+                stranger: Relation.NONE,
+            }
+        assert queries.count == 1  # the stranger only
+        with count_queries(runtime.db.engines()) as queries:
+            assert await read(runtime, service.relations_of, me, [stranger, followed]) == {
+                stranger: Relation.NONE,
+                followed: Relation.FOLLOW,
+            }
+        assert queries.count == 0
+        await run(runtime, service.follow, me, stranger)
+        assert await runtime.store.hget(key, "-3") == "-3"
+        assert (await runtime.store.hget(key, str(stranger))).startswith("~")
+        assert await runtime.store.hget(key, str(followed)) == "1"
+        assert await read(runtime, service.relations_of, me, [stranger]) == {
+            stranger: Relation.FOLLOW
+        }
+
     async def test_only_the_writers_keys_are_dropped(self, runtime, users):
         me, target, other, _ = users
         for uid in (me, target, other):

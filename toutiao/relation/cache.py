@@ -2,10 +2,15 @@
 
 | key | role | type | content |
 |---|---|---|---|
-| ``user:{uid}:relationship`` | storage | hash | target id -> relation (1 follow, 2 blacklist) |
+| ``user:{uid}:relationship`` | storage | hash | target id -> relation (0 none, 1 follow, 2 blacklist) |
 | ``user:{uid}:blocks`` | storage | set | ids in a blacklist relation with uid, either direction |
 | ``user:{uid}:following`` | cache | zset | followed ids, score = relation update time (s) |
 | ``user:{uid}:fans`` | cache | zset | follower ids, score = relation update time (s) |
+
+The relationship hash follows ``kit.cache``'s per-owner rules: COMPLETE (field ``-1``) for a
+user with at most RELATIONSHIP_CACHE_LIMIT relations, LARGE (field ``-3``, only the targets
+asked about, 0 for none) past it; a write tombstones the whole complete hash, or the target's
+field of a LARGE one.
 
 The first two live in the storage role so the article and feed code can read them in the same
 pipeline as the counters. A filled hash always carries the field ``-1`` (and a filled set the
@@ -33,7 +38,20 @@ from redis.exceptions import RedisError
 from sqlalchemy import func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from toutiao.kit.cache import ABSENT, INVALIDATED, TOMBSTONE_SECONDS, TTL, single_flight
+from toutiao.kit.cache import (
+    ABSENT,
+    INVALIDATED,
+    TOMBSTONE_SECONDS,
+    TTL,
+    Owned,
+    fill_items,
+    fill_owned,
+    parse_owned,
+    queue_forget_owned,
+    queue_owned_read,
+    single_flight,
+)
+from toutiao.kit.cache import HASH as OWNED_HASH
 from toutiao.models import UserRelation
 from toutiao.models.enums import Relation
 from toutiao.stats import counters
@@ -48,6 +66,8 @@ BLOCKS_TTL = TTL(1800, 600)
 EMPTY_TTL = TTL(300, 60)
 # Follow lists longer than this are paged in SQL instead of being cached whole.
 LIST_CACHE_LIMIT = 10_000
+# A user with more relations than this gets a LARGE relationship hash (cached per target).
+RELATIONSHIP_CACHE_LIMIT = 10_000
 
 # Commands that write each type's members, and each type's tombstone.
 HASH = ("HSET", INVALIDATED, INVALIDATED)
@@ -109,34 +129,25 @@ async def _fill(redis: Any, key: str, ttl: TTL, kind: tuple[str, ...], args: lis
 
 
 def queue_relationship_read(pipe: Any, user_id: int, targets: Sequence[int]) -> None:
-    """One HMGET: the targets' fields, then the loaded marker and the tombstone."""
-    pipe.hmget(relationship_key(user_id), [*(str(t) for t in targets), ABSENT, INVALIDATED])
+    """One HMGET: the targets' fields, then the markers (``kit.cache``'s per-owner rules)."""
+    queue_owned_read(pipe, OWNED_HASH, relationship_key(user_id), [str(t) for t in targets])
 
 
-def parse_relationship(raw: Any, targets: Sequence[int]) -> tuple[Lookup, dict[int, Relation]]:
-    if not isinstance(raw, list) or len(raw) != len(targets) + 2:
-        return Lookup.BYPASS, {}  # the pipeline failed (an exception object) or a foreign value
-    *values, loaded, tombstone = raw
-    if tombstone is not None:
-        return Lookup.BYPASS, {}
-    if loaded is None:
-        return Lookup.MISS, {}
-    try:
-        found = {
-            target: Relation(int(value)) if value is not None else Relation.NONE
-            for target, value in zip(targets, values, strict=True)
-        }
-    except ValueError:
-        return Lookup.BYPASS, {}
-    return Lookup.HIT, found
+def _pairs(relations: dict[int, Relation]) -> list[tuple[str, Any]]:
+    return [(str(target), int(relation)) for target, relation in relations.items()]
 
 
 async def fill_relationship(store: Any, user_id: int, relations: dict[int, Relation]) -> None:
-    args: list[Any] = [ABSENT, ABSENT]
-    for target, relation in relations.items():
-        args += [target, int(relation)]
+    """Cache a user's complete relations (all of them: at most RELATIONSHIP_CACHE_LIMIT)."""
     ttl = RELATIONSHIP_TTL if relations else EMPTY_TTL
-    await _fill(store, relationship_key(user_id), ttl, HASH, args)
+    await fill_owned(
+        store, OWNED_HASH, relationship_key(user_id), ttl, _pairs(relations), large=False
+    )
+
+
+def queue_forget_relationship(pipe: Any, user_id: int, *targets: int) -> None:
+    """After a committed change of ``user_id``'s relation to ``targets``."""
+    queue_forget_owned(pipe, OWNED_HASH, relationship_key(user_id), *targets)
 
 
 # -- blocks set (storage role) ----------------------------------------------------------------
@@ -219,31 +230,54 @@ async def cached_members(cache: Any, key: str, ids: Sequence[int]) -> set[int] |
 async def relations(
     store: Any, session: AsyncSession, user_id: int, targets: list[int], raw: Any
 ) -> dict[int, Relation]:
-    """Interpret a :func:`queue_relationship_read` result; the database when not cached."""
-    lookup, found = parse_relationship(raw, targets)
-    if lookup is Lookup.HIT:
-        return found
-    if lookup is Lookup.BYPASS:
+    """Interpret a :func:`queue_relationship_read` result; the database when not cached.
+
+    A miss loads at most RELATIONSHIP_CACHE_LIMIT + 1 relations once: within the limit all
+    are cached; past it the hash is cached LARGE with the asked targets, and later targets are
+    read (and cached) one query each, so no request reloads a long history.
+    """
+    key = relationship_key(user_id)
+    read = parse_owned(OWNED_HASH, raw, [str(t) for t in targets])
+    if read.state == Owned.BYPASS:
         return await relations_from_db(session, user_id, targets)
+    if read.state == Owned.MISS:
 
-    async def load() -> dict[int, Relation]:
-        rows = await session.execute(
-            select(UserRelation.target_user_id, UserRelation.relation).where(
-                UserRelation.user_id == user_id, UserRelation.relation != Relation.NONE
+        async def load() -> dict[int, Relation] | None:
+            rows = await session.execute(
+                select(UserRelation.target_user_id, UserRelation.relation)
+                .where(UserRelation.user_id == user_id, UserRelation.relation != Relation.NONE)
+                .limit(RELATIONSHIP_CACHE_LIMIT + 1)
             )
-        )
-        loaded = {int(target): Relation(relation) for target, relation in rows}
-        await fill_relationship(store, user_id, loaded)
-        return loaded
+            loaded = {int(target): Relation(relation) for target, relation in rows}
+            if len(loaded) > RELATIONSHIP_CACHE_LIMIT:
+                return None
+            await fill_relationship(store, user_id, loaded)
+            return loaded
 
-    if session.in_transaction():
-        # Inside a transaction, load for ourselves: waiting on another caller's load can
-        # deadlock where an open transaction holds the database's write lock (SQLite), since
-        # that caller's query waits for our transaction to end.
-        every = await load()
-    else:
-        every = await single_flight.do(relationship_key(user_id), load)
-    return {target: every.get(target, Relation.NONE) for target in targets}
+        if session.in_transaction():
+            # Inside a transaction, load for ourselves: waiting on another caller's load can
+            # deadlock where an open transaction holds the database's write lock (SQLite),
+            # since that caller's query waits for our transaction to end.
+            every = await load()
+        else:
+            every = await single_flight.do(key, load)
+        if every is not None:
+            return {target: every.get(target, Relation.NONE) for target in targets}
+        found = await relations_from_db(session, user_id, targets)
+        await fill_owned(store, OWNED_HASH, key, RELATIONSHIP_TTL, _pairs(found), large=True)
+        return found
+    try:
+        known = {
+            int(t): Relation.NONE if v is None else Relation(int(v)) for t, v in read.known.items()
+        }
+    except ValueError:
+        return await relations_from_db(session, user_id, targets)
+    if read.unknown:
+        some = await relations_from_db(session, user_id, [int(t) for t in read.unknown])
+        if read.state == Owned.PARTIAL:
+            await fill_items(store, OWNED_HASH, key, _pairs(some))
+        known.update(some)
+    return {target: known[target] for target in targets}
 
 
 async def relations_from_db(

@@ -148,18 +148,18 @@ class _Changes:
 
     followings: Counter[int] = field(default_factory=Counter)
     fans: Counter[int] = field(default_factory=Counter)
-    relationships: set[int] = field(default_factory=set)
+    relationships: set[tuple[int, int]] = field(default_factory=set)  # (user, target)
     blocks: set[int] = field(default_factory=set)
     lists: set[str] = field(default_factory=set)
 
     def follow(self, user_id: int, target: int, delta: int) -> None:
         self.followings[user_id] += delta
         self.fans[target] += delta
-        self.relationships.add(user_id)
+        self.relationships.add((user_id, target))
         self.lists.update((rc.followings_key(user_id), rc.fans_key(target)))
 
     def blacklist(self, user_id: int, target: int) -> None:
-        self.relationships.add(user_id)
+        self.relationships.add((user_id, target))
         self.blocks.update((user_id, target))
 
     def __bool__(self) -> bool:
@@ -180,8 +180,8 @@ def _publish(runtime: Runtime, session: AsyncSession, changes: _Changes) -> None
                     for member, delta in deltas.items():
                         if delta:
                             counter.queue(pipe, member, delta)
-                for user_id in changes.relationships:
-                    rc.queue_tombstone(pipe, rc.relationship_key(user_id), rc.HASH)
+                for user_id, target in changes.relationships:
+                    rc.queue_forget_relationship(pipe, user_id, target)
                 for user_id in changes.blocks:
                     rc.queue_tombstone(pipe, rc.blocks_key(user_id), rc.SET)
                 events.queue_exclusions_changed(pipe, *changes.blocks)
