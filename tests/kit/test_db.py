@@ -57,4 +57,11 @@ async def test_count_queries(tmp_path):
         async with db.read_session() as session:
             await session.scalar(text("SELECT name FROM who"))
     assert log.count == 1 and "SELECT name FROM who" in log.statements[0]
+    assert log.rows == 1
+    with count_queries(db.engines()) as log:
+        async with db.session() as session:
+            await session.execute(text("INSERT INTO who VALUES ('b'), ('c')"))
+            rows = (await session.execute(text("SELECT name FROM who"))).all()
+            await session.rollback()
+    assert len(rows) == 3 and log.rows == 3  # the INSERT returns no rows
     await db.dispose()

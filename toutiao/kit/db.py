@@ -248,6 +248,7 @@ def discard_after_commit(session: AsyncSession) -> None:
 @dataclass
 class QueryLog:
     statements: list[str] = field(default_factory=list)
+    rows: int = 0  # rows the database returned (as buffered by the async drivers' adapter)
 
     @property
     def count(self) -> int:
@@ -256,17 +257,25 @@ class QueryLog:
 
 @contextlib.contextmanager
 def count_queries(engines: Sequence[AsyncEngine]) -> Iterator[QueryLog]:
-    """Record every statement sent to these engines (tests assert warm paths make none)."""
+    """Record every statement sent to these engines and count the rows they returned (tests
+    assert warm paths make none, and bound what a cold one reads)."""
     found = QueryLog()
 
     def _before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if not statement.startswith("BEGIN"):  # SQLite's explicit BEGIN (see the begin hook)
             found.statements.append(statement)
 
+    def _after(_conn: Any, cursor: Any, *_args: Any) -> None:
+        buffered = getattr(cursor, "_rows", None)
+        if buffered is not None and cursor.description:
+            found.rows += len(buffered)
+
     for engine in engines:
         event.listen(engine.sync_engine, "before_cursor_execute", _before)
+        event.listen(engine.sync_engine, "after_cursor_execute", _after)
     try:
         yield found
     finally:
         for engine in engines:
             event.remove(engine.sync_engine, "before_cursor_execute", _before)
+            event.remove(engine.sync_engine, "after_cursor_execute", _after)
