@@ -19,7 +19,10 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 seed_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 stats_app = typer.Typer(help="Counters and site statistics.", no_args_is_help=True)
 search_app = typer.Typer(help="Full-text search.", no_args_is_help=True)
-reco_app = typer.Typer(help="The recommender's similar-articles index.", no_args_is_help=True)
+reco_app = typer.Typer(
+    help="The recommender: its similar-articles index, its offline evaluation.",
+    no_args_is_help=True,
+)
 admin_app = typer.Typer(help="Operations staff accounts (/mis).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(seed_app, name="seed")
@@ -443,6 +446,17 @@ def reco_rebuild(
     settings = _settings(data_dir)
     _configure_logging(settings, "cli")
     rebuild_command(settings, workers=workers)
+
+
+@reco_app.command("evaluate")
+def reco_evaluate(data_dir: DataDir = None) -> None:
+    """Offline evaluation on the behaviour log (each reader's latest likes and collections
+    held out): recall@10, NDCG@10 and coverage against popularity and recency baselines."""
+    from toutiao.recommend.cli import evaluate_command
+
+    settings = _settings(data_dir)
+    _configure_logging(settings, "cli")
+    raise typer.Exit(evaluate_command(settings))
 
 
 @search_app.command("evaluate")

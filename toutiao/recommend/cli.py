@@ -1,4 +1,5 @@
-"""``toutiao reco rebuild``: the similar-articles index from scratch, with a progress bar.
+"""``toutiao reco rebuild``: the similar-articles index from scratch, with a progress bar;
+``toutiao reco evaluate``: the recommender against baselines on the behaviour log.
 
 Content changes reach the index as they happen and the index survives restarts in the
 storage Redis, so this is for after bulk loads (a demo seed, an import) or a change of the
@@ -68,3 +69,48 @@ def rebuild_command(settings: Settings, *, workers: int | None) -> None:
         )
 
     asyncio.run(main())
+
+
+def evaluate_command(settings: Settings) -> int:
+    """Print the offline evaluation table; the exit status is 1 when no reader had enough
+    history to hold any of it out."""
+    console = Console()
+
+    async def main() -> int:
+        from rich.table import Table
+
+        from toutiao.recommend.evaluate import HOLDOUT, MAX_HOLDOUT, K, evaluate, load
+        from toutiao.runtime import build_runtime
+
+        runtime = build_runtime(settings, name="reco-evaluate")
+        try:
+            async with runtime.db.read_session() as session:
+                items, events = await load(session)
+        finally:
+            await runtime.close()
+        report = await asyncio.to_thread(evaluate, items, events)
+        readers = report.row("recommender").readers
+        if not readers:
+            console.print("no reader has enough likes and collections to evaluate")
+            return 1
+        table = Table(
+            title=f"recommender, offline: {report.catalogue} articles, {report.events} likes and "
+            f"collections, {readers} readers, their latest {HOLDOUT:.0%} (up to {MAX_HOLDOUT}, "
+            f"{report.held_out} in all) held out"
+        )
+        for column in ("ranker", f"recall@{K}", f"NDCG@{K}", "coverage", "recommender is"):
+            table.add_column(column, justify="left" if column == "ranker" else "right")
+        for row in report.rows:
+            margin = ""
+            if row.name != "recommender":
+                margin = (
+                    f"x{report.margin(row.name):.1f} recall, "
+                    f"x{report.margin(row.name, 'ndcg'):.1f} NDCG"
+                )
+            table.add_row(
+                row.name, f"{row.recall:.3f}", f"{row.ndcg:.3f}", f"{row.coverage:.3f}", margin
+            )
+        console.print(table)
+        return 0
+
+    return asyncio.run(main())

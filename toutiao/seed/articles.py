@@ -30,6 +30,11 @@ _OTHER_STATUSES = (
 _REJECT_REASONS = ("标题与内容不符", "内容质量不达标", "涉嫌广告推广", "图片不清晰")
 # Exponent of the age curve: larger values crowd more articles into recent days.
 _RECENCY = 1.8
+# Readers' tastes (see ArticleFactory._reactions): what share of the draws an article outside
+# a reader's favourite channels keeps, and how many more draws make up for the ones dropped.
+OFF_TASTE = 0.05
+TASTE_DRAWS = 5.0
+TASTE_ROOM = 0.5
 
 
 @dataclass
@@ -166,7 +171,11 @@ class ArticleFactory:
 
     def _reactions(self, article: Row, topic: Topic, out: Batch) -> None:
         """The one place reader behaviour is decided: who likes, dislikes, collects and
-        comments on an approved article (appetites in :class:`Readers`)."""
+        comments on an approved article (appetites in :class:`Readers`). Readers have tastes:
+        an article outside a reader's favourite channels (their topics, :meth:`_tastes`)
+        keeps only ``OFF_TASTE`` of its draws, and each article draws ``TASTE_DRAWS`` times
+        as many, so appetites stay about the same and the log carries a signal a
+        recommender can find."""
         rng = self.rng
         popularity = rng.random() ** 3
         article_id, author, published = (
@@ -174,7 +183,13 @@ class ArticleFactory:
             article["user_id"],
             article["pubdate"],
         )
-        for uid in self.readers.pick(rng, popularity, 1.0, author):
+        channel = article["channel_id"]
+
+        def readers(share: float) -> list[int]:
+            drawn = self.readers.pick(rng, popularity, share * TASTE_DRAWS, author)
+            return [u for u in drawn if channel in self._tastes(u) or rng.random() < OFF_TASTE]
+
+        for uid in readers(1.0):
             roll = rng.random()
             attitude = Attitude.LIKE if roll < 0.88 else Attitude.DISLIKE if roll < 0.96 else None
             when = between(rng, published, self.now)
@@ -187,7 +202,7 @@ class ArticleFactory:
                     "update_time": when,
                 }
             )
-        for uid in self.readers.pick(rng, popularity, 0.4, author):
+        for uid in readers(0.4):
             when = between(rng, published, self.now)
             out.collections.append(
                 {
@@ -200,6 +215,30 @@ class ArticleFactory:
             )
         if article["allow_comment"]:
             article["comment_count"] = self._comments(article, topic, popularity, out)
+
+    def _tastes(self, uid: int) -> frozenset[int]:
+        """A reader's favourite channels: their two, then more in an order of their own until
+        the channels hold about ``TASTE_ROOM`` times their appetite (a heavy reader has broad
+        tastes, still the same ones every time). Drawn from the reader's own generator."""
+        found = self.__dict__.setdefault("_taste_cache", {}).get(uid)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        weights = [t.weight for _, t in self.channels]
+        order = list(dict.fromkeys(self.favourites[uid]))
+        rest = [i for i in range(len(self.channels)) if i not in order]
+        # By the reader's place, not their id: ids differ from one seeding to the next.
+        place = self.user_ids.index(uid)
+        random.Random(f"{self.seed}:taste:{place}").shuffle(rest)
+        want = TASTE_ROOM * self.readers.appetite[uid] / max(self.total * 0.95, 1)
+        held = sum(weights[i] for i in order) / sum(weights)
+        for i in rest:
+            if held >= want:
+                break
+            order.append(i)
+            held += weights[i] / sum(weights)
+        found = frozenset(self.channels[i][0] for i in order)
+        self._taste_cache[uid] = found
+        return found
 
     def _comment(self, article_id: int, parent: Row | None, when: datetime, content: str) -> Row:
         roll = self.rng.random()
