@@ -50,7 +50,9 @@ async def test_single_flight(runtime):
 
     async def slow():
         calls.append(1)
-        await asyncio.sleep(0.05)
+        # Long enough for every caller's GET to come back before the first load ends (a GET
+        # answered after the fill finished would rightly start a load of its own).
+        await asyncio.sleep(0.5)
         return {"v": 1}
 
     results = await asyncio.gather(
