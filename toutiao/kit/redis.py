@@ -133,9 +133,9 @@ class SlotPipeline(ClusterPipeline):
             results[split.start : end] = [merged]
         return results
 
-    async def reset(self) -> None:
+    async def reset(self) -> None:  # type: ignore[override]  # the pipeline's own reset
         self._splits = []
-        await super().reset()
+        await super().reset()  # type: ignore[no-untyped-call]
 
 
 class ClusterClient(RedisCluster):
@@ -157,9 +157,9 @@ class ClusterClient(RedisCluster):
     def pipeline(self, transaction: Any | None = None, shard_hint: Any | None = None) -> Any:
         if shard_hint:
             raise ClusterUnavailable("shard_hint is not supported on a cluster")
-        return SlotPipeline(self, transaction)
+        return SlotPipeline(self, transaction)  # type: ignore[abstract]
 
-    async def mget(self, keys: Any, *args: Any) -> Any:  # type: ignore[override]
+    async def mget(self, keys: Any, *args: Any) -> Any:
         return await self.mget_nonatomic(keys, *args)
 
 
