@@ -128,14 +128,16 @@ ALL_COUNTERS = (
 async def read_many(
     redis: Any, counters: Sequence[Counter], members: Sequence[int]
 ) -> dict[int, dict[str, int]]:
-    """Every (counter, member) score in ONE round trip: ``{member: {counter key: count}}``."""
+    """Every (counter, member) score in ONE round trip, one ``ZMSCORE`` per counter (not one
+    ``ZSCORE`` per member and counter): ``{member: {counter key: count}}``."""
+    if not members:
+        return {}
     async with redis.pipeline(transaction=False) as pipe:
-        for member in members:
-            for counter in counters:
-                pipe.zscore(counter.key, member)
+        for counter in counters:
+            pipe.zmscore(counter.key, list(members))
         scores = await pipe.execute()
-    result: dict[int, dict[str, int]] = {}
-    it = iter(scores)
-    for member in members:
-        result[member] = {counter.key: int(next(it) or 0) for counter in counters}
+    result: dict[int, dict[str, int]] = {member: {} for member in members}
+    for counter, values in zip(counters, scores, strict=True):
+        for member, value in zip(members, values, strict=True):
+            result[member][counter.key] = int(value or 0)
     return result
