@@ -4,7 +4,9 @@
   pubdate, content, is_top}``; ``-1`` when it does not exist or is not approved.
 - ``art:{aid}:comm`` / ``comm:{cid}:reply``: zsets of the ids of an article's approved
   top-level comments / of a comment's approved direct replies.
-- ``user:{uid}:comm:liking``: set of the comment ids a user likes.
+- ``user:{uid}:comm:liked``: hash of the comment ids a user likes (``kit.cache``'s per-owner
+  rules: COMPLETE with every liked id for a user with at most ``LIKED_CACHE_LIMIT`` liked
+  comments; LARGE past it, holding only the comments asked about, 1 liked / 0 not).
 
 Lists are ordered by id, exactly. A zset score is a double, exact only up to 2**53, and
 Snowflake ids are near 2**61: neighbouring ids would share a score, and a score cursor would
@@ -14,7 +16,8 @@ the exact id. The member ``MARK`` (id 0, never a comment) is always present, so 
 list is cached too. A list is filled only when its key is absent, atomically with its
 EXPIRE (one script: never a key without TTL); a tombstone left by ``kit.cache.invalidate``
 makes zset commands fail with WRONGTYPE, which readers take as "read the database".
-The liked set uses same-type markers instead: member ``-1`` = built, ``-2`` = tombstone.
+The liked hash uses same-type markers instead: field ``-1`` = complete, ``-3`` = large,
+``-2`` = tombstone (a like in a LARGE hash tombstones only its comment).
 """
 
 from __future__ import annotations
@@ -30,7 +33,21 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from toutiao.article.cache import iso
-from toutiao.kit.cache import ABSENT, INVALIDATED, TOMBSTONE_SECONDS, TTL, dumps, invalidate
+from toutiao.kit.cache import (
+    ABSENT,
+    HASH,
+    INVALIDATED,
+    TOMBSTONE_SECONDS,
+    TTL,
+    Owned,
+    dumps,
+    fill_items,
+    fill_owned,
+    invalidate,
+    parse_owned,
+    queue_forget_owned,
+    queue_owned_read,
+)
 from toutiao.models import Comment, CommentLiking
 from toutiao.models.enums import CommentStatus
 
@@ -45,8 +62,8 @@ LIKING_EMPTY_TTL = TTL(180, 60)
 ID_WIDTH = 19  # digits of the largest BIGINT
 MARK = "0" * ID_WIDTH
 AFTER_MARK = f"({MARK}"
-LIKED_BUILT = "-1"
-LIKED_TOMBSTONE = "-2"
+# A user who liked more comments than this gets a LARGE liked hash (cached per comment).
+LIKED_CACHE_LIMIT = 10_000
 
 # KEYS[1] list; ARGV[1] ttl, ARGV[2..] members. Only onto an absent key (SET NX semantics).
 _FILL_LIST = """
@@ -75,22 +92,6 @@ if kind == 'none' then redis.call('SET', KEYS[1], '-2', 'EX', ARGV[2]) end
 return 0
 """
 
-# KEYS[1] set; ARGV[1] ttl, ARGV[2..] members (the first is the "built" marker).
-_FILL_SET = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-local batch = {}
-for i = 2, #ARGV do
-  batch[#batch + 1] = ARGV[i]
-  if #batch >= 1000 then
-    redis.call('SADD', KEYS[1], unpack(batch))
-    batch = {}
-  end
-end
-if #batch > 0 then redis.call('SADD', KEYS[1], unpack(batch)) end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return 1
-"""
-
 
 def body_key(comment_id: int) -> str:
     return f"comm:{comment_id}"
@@ -105,7 +106,7 @@ def reply_list_key(comment_id: int) -> str:
 
 
 def liking_key(user_id: int) -> str:
-    return f"user:{user_id}:comm:liking"
+    return f"user:{user_id}:comm:liked"
 
 
 def member(comment_id: int) -> str:
@@ -269,49 +270,67 @@ async def add_to_list(cache: Any, key: str, comment_id: int) -> None:
 
 
 def queue_liked(pipe: Any, user_id: int, ids: Sequence[int]) -> None:
-    """Queue the membership test on a pipeline; read its result with :func:`liked_of`."""
-    pipe.smismember(liking_key(user_id), [LIKED_BUILT, LIKED_TOMBSTONE, *map(str, ids)])
+    """Queue the membership test on a pipeline; read its result with :func:`liked_among`."""
+    queue_owned_read(pipe, HASH, liking_key(user_id), [str(i) for i in ids])
 
 
-def liked_of(flags: Any, ids: Sequence[int]) -> tuple[str, set[int]]:
-    """``(state, liked ids)`` from a :func:`queue_liked` result; state as in :class:`Window`."""
-    if not isinstance(flags, list) or len(flags) != len(ids) + 2:
-        return "down", set()
-    built, tombstone, *rest = flags
-    if tombstone:
-        return "blocked", set()
-    if not built:
-        return "miss", set()
-    return "hit", {i for i, flag in zip(ids, rest, strict=True) if flag}
+async def liked_among(
+    cache: Any, session: AsyncSession, user_id: int, ids: Sequence[int], raw: Any
+) -> set[int]:
+    """Which of ``ids`` the user likes, from a :func:`queue_liked` result (None or an
+    exception: Redis failed). Warm, no SQL; a miss reads at most LIKED_CACHE_LIMIT + 1 rows
+    once, and a LARGE hash one indexed query per comments not asked about before."""
+    key = liking_key(user_id)
+    read = parse_owned(HASH, raw, [str(i) for i in ids])
+    if read.state == Owned.MISS:
+        everything = await _load_liked(session, user_id)
+        if len(everything) <= LIKED_CACHE_LIMIT:
+            ttl = LIKING_TTL if everything else LIKING_EMPTY_TTL
+            await fill_owned(cache, HASH, key, ttl, [(str(i), 1) for i in everything], large=False)
+            return everything & set(ids)
+        some = await _liked_of(session, user_id, ids)
+        await fill_owned(cache, HASH, key, LIKING_TTL, _pairs(ids, some), large=True)
+        return some
+    liked = {int(i) for i, value in read.known.items() if value == "1"}
+    if read.unknown:
+        asked = [int(i) for i in read.unknown]
+        some = await _liked_of(session, user_id, asked)
+        if read.state == Owned.PARTIAL:
+            await fill_items(cache, HASH, key, _pairs(asked, some))
+        liked |= some
+    return liked
 
 
-async def load_liked(session: AsyncSession, user_id: int) -> set[int]:
+def _pairs(ids: Sequence[int], liked: set[int]) -> list[tuple[str, Any]]:
+    return [(str(i), 1 if i in liked else 0) for i in ids]
+
+
+async def _load_liked(session: AsyncSession, user_id: int) -> set[int]:
+    """At most ``LIKED_CACHE_LIMIT + 1`` liked comment ids (more: too many to cache whole)."""
+    rows = await session.scalars(
+        select(CommentLiking.comment_id)
+        .where(CommentLiking.user_id == user_id, CommentLiking.is_deleted.is_(False))
+        .limit(LIKED_CACHE_LIMIT + 1)
+    )
+    return set(rows)
+
+
+async def _liked_of(session: AsyncSession, user_id: int, ids: Sequence[int]) -> set[int]:
     rows = await session.scalars(
         select(CommentLiking.comment_id).where(
-            CommentLiking.user_id == user_id, CommentLiking.is_deleted.is_(False)
+            CommentLiking.user_id == user_id,
+            CommentLiking.comment_id.in_(list(ids)),
+            CommentLiking.is_deleted.is_(False),
         )
     )
     return set(rows)
 
 
-async def fill_liked(cache: Any, user_id: int, liked: set[int]) -> None:
-    ttl = LIKING_TTL if liked else LIKING_EMPTY_TTL
-    try:
-        await cache.eval(
-            _FILL_SET, 1, liking_key(user_id), ttl.draw(), LIKED_BUILT, *map(str, liked)
-        )
-    except RedisError:
-        log.warning("comment.cache_fill_failed key=%s", liking_key(user_id), exc_info=True)
-
-
-async def forget_liked(cache: Any, user_id: int) -> None:
-    """After a like or unlike: replace the set by a same-type tombstone (not an in-place
-    SADD/SREM, which parallel like/unlike could apply in the wrong order)."""
-    key = liking_key(user_id)
-    async with cache.pipeline(transaction=True) as pipe:
-        pipe.delete(key)
-        pipe.sadd(key, LIKED_TOMBSTONE)
-        pipe.expire(key, TOMBSTONE_SECONDS)
+async def forget_liked(cache: Any, user_id: int, comment_id: int) -> None:
+    """After a committed like or unlike (a same-type tombstone, never an in-place write,
+    which parallel like/unlike could apply in the wrong order)."""
+    async with cache.pipeline(transaction=False) as pipe:
+        queue_forget_owned(pipe, HASH, liking_key(user_id), comment_id)
         await pipe.execute()
 
 

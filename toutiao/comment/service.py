@@ -234,13 +234,7 @@ async def _liked_flags(runtime: Runtime, user_id: int, ids: list[int]) -> Any:
 async def _liked(
     runtime: Runtime, session: AsyncSession, user_id: int, ids: list[int], flags: Any
 ) -> set[int]:
-    state, liked = cc.liked_of(flags, ids)
-    if state == "hit":
-        return liked
-    everything = await cc.load_liked(session, user_id)
-    if state == "miss":
-        await cc.fill_liked(runtime.cache, user_id, everything)
-    return everything & set(ids)
+    return await cc.liked_among(runtime.cache, session, user_id, ids, flags)
 
 
 async def _counts_from_db(session: AsyncSession, ids: list[int]) -> dict[tuple[str, int], int]:
@@ -464,6 +458,6 @@ def _after_like(
             await c.COMMENT_LIKES.incr(runtime.store, comment_id, delta)
         except RedisError:
             log.error("comment.counters_failed com_id=%s", comment_id, exc_info=True)
-        await cc.forget_liked(runtime.cache, user_id)
+        await cc.forget_liked(runtime.cache, user_id, comment_id)
 
     on_commit(session, counter_and_cache)
