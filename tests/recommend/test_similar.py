@@ -247,3 +247,18 @@ async def _terms(runtime: Runtime, article_id: int) -> set[str]:
     assert article is not None and content is not None
     counts = text.term_counts(article.title, content.content)
     return {term for term, _ in counts.most_common(16)}
+
+
+async def test_two_builds_at_once_build_once(runtime: Runtime, data: RecoData) -> None:
+    """Two refreshes of an empty index (two workers, or a rebuild by hand meanwhile): one
+    builds, the other returns at once instead of building everything a second time."""
+    import asyncio
+
+    await _corpus(data, per_topic=2)
+    first, second = await asyncio.gather(
+        refresh_similarity(runtime.db, runtime.store, workers=0),
+        refresh_similarity(runtime.db, runtime.store, workers=0),
+    )
+    assert sorted([first.mode, second.mode]) == ["busy", "rebuild"]
+    assert not await runtime.store.exists(keys.lock("similar-build"))  # released
+    assert (await rebuild_similarity(runtime.db, runtime.store, workers=0)).mode == "rebuild"

@@ -64,6 +64,11 @@ def rebuild_command(settings: Settings, *, workers: int | None) -> None:
                 )
         finally:
             await runtime.close()
+        if report.mode == "busy":
+            console.print(
+                "another full build of the similar-articles index is running; not started"
+            )
+            raise SystemExit(1)
         console.print(
             f"similar-articles index rebuilt: {report.articles} articles in {report.seconds:.1f} s"
         )

@@ -24,8 +24,10 @@ and runs in worker processes for big runs (threads would starve the event loop o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import secrets
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -176,6 +178,35 @@ def _no_progress(_stage: str, _done: int, _total: int) -> None:
     return None
 
 
+BUILD_LOCK_SECONDS = 60  # renewed every third of it while a full build runs
+
+
+@contextlib.asynccontextmanager
+async def _build_lock(redis: Any) -> AsyncIterator[bool]:
+    """One full build at a time across processes (two refreshes of an empty index, or a
+    rebuild by hand while the worker refreshes, would each read and write everything).
+    Yields whether this caller holds it; the holder renews it until the block ends."""
+    key, token = keys.lock("similar-build"), secrets.token_hex(8)
+    if not await redis.set(key, token, nx=True, ex=BUILD_LOCK_SECONDS):
+        yield False
+        return
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(BUILD_LOCK_SECONDS / 3)
+            await redis.expire(key, BUILD_LOCK_SECONDS)
+
+    renewing = asyncio.create_task(renew())
+    try:
+        yield True
+    finally:
+        renewing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewing
+        if await redis.get(key) in (token, token.encode()):
+            await redis.delete(key)
+
+
 async def rebuild_similarity(
     db: Database,
     redis: Any,
@@ -183,6 +214,18 @@ async def rebuild_similarity(
     workers: int | None = None,
     cache_dir: str | None = None,
     progress: Progress = _no_progress,
+) -> IndexReport:
+    """The whole index from the database; if another full build is running, nothing (mode
+    ``busy``)."""
+    async with _build_lock(redis) as held:
+        if not held:
+            log.info("recommend.similar_build_busy")
+            return IndexReport("busy", 0, 0.0)
+        return await _rebuild(db, redis, workers, cache_dir, progress)
+
+
+async def _rebuild(
+    db: Database, redis: Any, workers: int | None, cache_dir: str | None, progress: Progress
 ) -> IndexReport:
     started = time.perf_counter()
     counts, df, watermark = v.Corpus(), Counter[str](), None
