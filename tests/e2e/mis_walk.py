@@ -15,7 +15,8 @@ server (``toutiao serve --demo`` with ``TOUTIAO_MP_AUTO_APPROVE=false``)::
 
     python -m tests.e2e.mis_walk --base http://127.0.0.1:8000
 
-It prints each step and exits non-zero at the first disagreement.
+It waits for ``/readyz`` (a fresh demo start builds its indexes first), prints each step
+and exits non-zero at the first disagreement.
 """
 
 from __future__ import annotations
@@ -415,8 +416,16 @@ async def main(argv: list[str] | None = None) -> int:
     p.add_argument("--account", default="admin")
     p.add_argument("--password", default="admin246810")
     p.add_argument("--rollup-wait", type=float, default=0.0, help="s to wait for the roll-up")
+    p.add_argument("--ready-wait", type=float, default=600.0, help="s to wait for /readyz")
     args = p.parse_args(argv)
     async with httpx.AsyncClient(base_url=args.base, timeout=30) as http:
+        # a fresh --demo start answers 503 on /readyz until its indexes are built
+        deadline = time.monotonic() + args.ready_wait
+        while (await http.get("/readyz")).status_code != 200:
+            if time.monotonic() > deadline:
+                print(f"FAIL {args.base}/readyz not 200", file=sys.stderr)  # noqa: T201
+                return 1
+            await asyncio.sleep(2)
         walk = Walk(http, args.account, args.password, rollup_wait=args.rollup_wait)
         try:
             steps = await walk.run()
