@@ -8,7 +8,7 @@ import pytest
 from tests.recommend.helpers import RecoData
 from toutiao.kit.db import count_queries
 from toutiao.models.enums import ArticleStatus, Attitude
-from toutiao.recommend import events, keys, waiting
+from toutiao.recommend import events, keys, recall, waiting
 from toutiao.recommend.engine import Recommender
 from toutiao.runtime import Runtime
 
@@ -151,3 +151,21 @@ async def test_the_queue_keeps_order_and_sources(runtime: Runtime) -> None:
     await _bump(runtime, lambda pipe: waiting.queue_unqueue(pipe, "q", 1, [3, 9]))
     raw = await runtime.store.zrange(keys.waiting("q", 1), 0, -1, withscores=True)
     assert waiting.parse_waiting(raw) == [pairs[0], pairs[3]]
+
+
+async def test_a_heavy_disliker_keeps_the_newest_articles_dislikes(
+    runtime: Runtime, data: RecoData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exclusions read a bounded number of dislikes: those of the newest articles."""
+    monkeypatch.setattr(recall, "FILTER_ROWS", 2)
+    (channel,) = await data.channels(1)
+    author = await data.user()
+    articles = await data.articles(4, author=author, channel=channel)
+    user = await data.user()
+    for article in articles:
+        await data.attitude(user, article, Attitude.DISLIKE)
+    async with runtime.db.read_session() as session:
+        with count_queries(runtime.db.engines()) as queries:
+            disliked, blocked = await recall.exclusions(session, user)
+    assert disliked == set(sorted(articles)[-2:]) and blocked == set()
+    assert queries.rows <= 2 * recall.FILTER_ROWS

@@ -34,7 +34,10 @@ MAX_DEPTH = max(RECENT_PER_CHANNEL, INTEREST_PER_CHANNEL)
 HOT_N = 60
 KEYWORDS_N, PER_KEYWORD = 5, 20
 SEEDS_N, PER_SEED = 5, 15
-FILTER_ROWS = 2000  # dislikes / blacklist rows read per user
+# Dislikes / blacklist rows read per user: a reader with more dislikes has the newest
+# articles' ones excluded (ids grow with time; recall serves recent articles), read from the
+# (user, article) index backwards, never the whole history.
+FILTER_ROWS = 2000
 POPULARITY_COUNTERS = (
     (counters.ARTICLE_LIKES.key, 3.0),
     (counters.ARTICLE_COLLECTS.key, 4.0),
@@ -125,6 +128,7 @@ async def exclusions(session: AsyncSession, user_id: int) -> tuple[set[int], set
     disliked = (
         select(literal(0).label("kind"), ArticleAttitude.article_id.label("id"))
         .where(ArticleAttitude.user_id == user_id, ArticleAttitude.attitude == Attitude.DISLIKE)
+        .order_by(ArticleAttitude.article_id.desc())
         .limit(FILTER_ROWS)
         .subquery()
     )
