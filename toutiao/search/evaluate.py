@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from toutiao.engines.search import SearchEngine, normalize, title_key
 from toutiao.kit import text as jieba_text
+from toutiao.search.service import find
 
 K = 10
 MAX_RELEVANT = 3
@@ -143,10 +144,11 @@ async def evaluate(
     *,
     progress: Callable[[int, int], None] | None = None,
 ) -> Report:
-    """MRR@10 and recall@10 of ``engine`` on ``judged``, by kind and overall."""
+    """MRR@10 and recall@10 of ``engine`` on ``judged`` (through the search service's
+    :func:`~toutiao.search.service.find`, as readers search), by kind and overall."""
     rows = {kind: Score(kind) for kind in (*KINDS, "all")}
     for done, item in enumerate(judged, 1):
-        page = await engine.search(item.query, offset=0, limit=K)
+        page = await find(engine, item.query, offset=0, limit=K)
         top = page.ids[:K]
         rank = next((n for n, i in enumerate(top, 1) if i in item.relevant), None)
         recalled = len(item.relevant.intersection(top)) / len(item.relevant)

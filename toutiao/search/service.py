@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from toutiao.article.cache import get_cards
 from toutiao.article.cards import present_cards
 from toutiao.article.lists import LIST_COUNTS
-from toutiao.engines.search import SearchEngine, SearchUnavailable, normalize
+from toutiao.engines.search import SearchEngine, SearchPage, SearchUnavailable, normalize
 from toutiao.kit.errors import BadRequest
 from toutiao.relation import service as relation_service
 from toutiao.runtime import Runtime
@@ -88,14 +88,38 @@ async def search_articles(
     hidden: set[int] = set()
     if user_id is not None:  # authors in a blacklist relation with the reader, either way
         hidden = await relation_service.blacklisted_ids(runtime, session, user_id)
-    found = await engine_of(runtime).search(
-        q, offset=(page - 1) * per_page, limit=per_page, exclude_authors=hidden
+    found = await find(
+        engine_of(runtime), q, offset=(page - 1) * per_page, limit=per_page, exclude_authors=hidden
     )
     results = await present(runtime, session, found.ids)
     if user_id is not None and page == 1:
         # Only a query the index fully answers may become a popular suggestion.
         await remember(runtime, user_id, q, found=found.total > 0 and not found.relaxed)
     return {"page": page, "per_page": per_page, "results": results, "total_count": found.total}
+
+
+async def find(
+    engine: SearchEngine,
+    q: str,
+    *,
+    offset: int,
+    limit: int,
+    exclude_authors: Collection[int] = (),
+) -> SearchPage:
+    """The engine's answer; when too few articles hold most of the words (or none), the
+    answer for the spelling correction of ``q`` if that finds articles holding them. Every
+    page of a query takes the same path, so paging stays consistent. A corrected answer is
+    marked ``relaxed`` (it is not what was typed)."""
+    found = await engine.search(q, offset=offset, limit=limit, exclude_authors=exclude_authors)
+    if found.total and not found.relaxed:
+        return found
+    fixed = await engine.correct(q)
+    if not fixed or normalize(fixed) == normalize(q):
+        return found
+    better = await engine.search(fixed, offset=offset, limit=limit, exclude_authors=exclude_authors)
+    if not better.total or better.relaxed:
+        return found
+    return SearchPage(better.total, better.ids, relaxed=True)
 
 
 async def present(

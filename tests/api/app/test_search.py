@@ -200,6 +200,20 @@ class TestSearch:
         anonymous = {"Authorization": "Anony device-1"}
         assert (await search(client, "x", headers=anonymous))["results"] == []
 
+    async def test_a_typo_finds_what_its_correction_finds(
+        self, client: httpx.AsyncClient, desk: Desk, factory: Factory
+    ) -> None:
+        wanted = await desk.article("Python 异步编程入门")
+        await desk.article("编程随笔", "<p>部门周会纪要</p>")
+        data = await search(client, "pyhton")  # no article holds it
+        assert [r["art_id"] for r in data["results"]] == [wanted]
+        assert data["total_count"] == 1
+        me = factory.headers((await factory.user()).user_id)
+        await search(client, "pyhton", me)  # answered by the correction: no popularity vote
+        assert await desk.runtime.store.zscore(service.POPULAR_KEY, "pyhton") is None
+        await search(client, "python", me)
+        assert await desk.runtime.store.zscore(service.POPULAR_KEY, "python") == 1
+
     async def test_blacklists_hide_results_both_ways(
         self, client: httpx.AsyncClient, desk: Desk, factory: Factory
     ) -> None:
