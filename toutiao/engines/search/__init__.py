@@ -5,8 +5,9 @@
 - ``http(s)://[user:pass@]host:9200[,host2:9200]``: Elasticsearch 8 or 9 through the official
   async client, analyzers from settings (IK's ``ik_max_word`` / ``ik_smart`` when installed).
 
-Ranking is the same contract on both: BM25 over title (boosted), body, author and channel,
-with the newer article first when scores tie. Every method may raise
+Ranking is the same contract on both: tiers (the query inside the title, at its start, every
+word in the title, the words as a phrase in the body; constants below) added to BM25 over
+title (boosted), body, author and channel, with the newer article first when scores tie. Every method may raise
 :class:`SearchUnavailable`; the API answers it with 503 and the rest of the platform carries on.
 """
 
