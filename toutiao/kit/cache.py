@@ -252,14 +252,14 @@ end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1
 """
-# KEYS[1]; ARGV[1] kind, ARGV[2] now (epoch s), ARGV[3..] pairs as in _FILL_OWNED. Adds items
-# to a LARGE key: only absent ones, or ones whose item tombstone has expired.
+# KEYS[1]; ARGV[1] kind, ARGV[2..] pairs as in _FILL_OWNED. Adds items to a LARGE key: only
+# absent ones, or ones whose item tombstone has expired (by the server's clock, as it was set).
 _FILL_ITEMS = """
 local hash = ARGV[1] == 'hash'
-local now = tonumber(ARGV[2])
+local now = tonumber(redis.call('TIME')[1])
 if hash then
   if redis.call('HEXISTS', KEYS[1], '-3') == 0 then return 0 end
-  for i = 3, #ARGV, 2 do
+  for i = 2, #ARGV, 2 do
     local cur = redis.call('HGET', KEYS[1], ARGV[i])
     if not cur or (string.sub(cur, 1, 1) == '~' and tonumber(string.sub(cur, 2)) < now) then
       redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
@@ -267,7 +267,7 @@ if hash then
   end
 else
   if not redis.call('ZSCORE', KEYS[1], '-3') then return 0 end
-  for i = 3, #ARGV, 2 do
+  for i = 2, #ARGV, 2 do
     local cur = redis.call('ZSCORE', KEYS[1], ARGV[i + 1])
     if not cur or (tonumber(cur) <= -1000000 and -tonumber(cur) < now) then
       redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1])
@@ -276,17 +276,19 @@ else
 end
 return 1
 """
-# KEYS[1]; ARGV[1] kind, ARGV[2] tombstone seconds, ARGV[3] item tombstone expiry (epoch s),
-# ARGV[4..] the items written. Atomic, so no key is ever left without a TTL.
+# KEYS[1]; ARGV[1] kind, ARGV[2] tombstone seconds, ARGV[3..] the items written. An item
+# tombstone expires TOMBSTONE_SECONDS after now by the server's clock. Atomic, so no key is
+# ever left without a TTL.
 _FORGET_OWNED = """
 local hash = ARGV[1] == 'hash'
 local large
 if hash then large = redis.call('HEXISTS', KEYS[1], '-3') == 1
 else large = redis.call('ZSCORE', KEYS[1], '-3') ~= false end
-if large and #ARGV > 3 then
-  for i = 4, #ARGV do
-    if hash then redis.call('HSET', KEYS[1], ARGV[i], '~' .. ARGV[3])
-    else redis.call('ZADD', KEYS[1], -tonumber(ARGV[3]), ARGV[i]) end
+if large and #ARGV > 2 then
+  local expiry = tonumber(redis.call('TIME')[1]) + tonumber(ARGV[2])
+  for i = 3, #ARGV do
+    if hash then redis.call('HSET', KEYS[1], ARGV[i], '~' .. expiry)
+    else redis.call('ZADD', KEYS[1], -expiry, ARGV[i]) end
   end
   return 2
 end
@@ -378,7 +380,7 @@ async def fill_items(redis: Any, kind: str, key: str, pairs: list[tuple[str, Any
     if not pairs:
         return
     try:
-        await redis.eval(_FILL_ITEMS, 1, key, kind, int(time.time()), *_pairs_args(kind, pairs))
+        await redis.eval(_FILL_ITEMS, 1, key, kind, *_pairs_args(kind, pairs))
     except RedisError:
         metrics.dependency_error("redis", "cache.write")
         log.warning("cache.fill_failed key=%s", key, exc_info=True)
@@ -386,5 +388,4 @@ async def fill_items(redis: Any, kind: str, key: str, pairs: list[tuple[str, Any
 
 def queue_forget_owned(pipe: Any, kind: str, key: str, *items: Any) -> None:
     """After a committed write of ``items`` (none: the whole collection changed)."""
-    expiry = int(time.time()) + TOMBSTONE_SECONDS
-    pipe.eval(_FORGET_OWNED, 1, key, kind, TOMBSTONE_SECONDS, expiry, *map(str, items))
+    pipe.eval(_FORGET_OWNED, 1, key, kind, TOMBSTONE_SECONDS, *map(str, items))
