@@ -81,6 +81,9 @@ RPC_PID=""
 RPC="not available (the feed uses its local recall)"
 if "$TOUTIAO" rpc --help >/dev/null 2>&1; then
   RPC_PORT=$(free_port)
+  # The assistant's port too: another stack on this machine may hold the default (9998).
+  export TOUTIAO_CHATBOT_PORT
+  TOUTIAO_CHATBOT_PORT=$(free_port)
   TOUTIAO_RECO_PORT=$RPC_PORT "$TOUTIAO" rpc --port "$RPC_PORT" >"$LOGS/rpc.log" 2>&1 &
   RPC_PID=$!
   PIDS+=("$RPC_PID")

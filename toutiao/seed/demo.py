@@ -200,6 +200,7 @@ async def seed_demo(
             )
             await session.commit()
         channels, user_rows = await _load_people(session)
+        follows = await library.followed_pairs(session)
     report.channels, report.users = len(channels), len(user_rows)
     # The editor's shelf is part of the articles asked for, so --articles N means N in all.
     with_shelf = articles >= 2 * len(shelf.SHELF)
@@ -225,7 +226,7 @@ async def seed_demo(
             async with db.session() as session:
                 await _write_batch(session, rows, report)
                 await library.add_article_statistics(
-                    session, now, [row["article_id"] for row in rows.articles]
+                    session, now, rows.articles, [*rows.comments, *rows.replies], follows
                 )
                 await session.commit()
             advance(stop - start)
@@ -334,7 +335,7 @@ async def _finish(
         rows, contents = shelf.editor_shelf(shelf_rng, ids, now, editor, channels, cover_urls)
         await _write_batch(session, Batch(articles=rows, contents=contents), report)
         report.editor_articles = len(rows)
-        await library.add_article_statistics(session, now, [row["article_id"] for row in rows])
+        await library.add_article_statistics(session, now, rows, [], set())
     report.sensitive_words = await _insert(session, SensitiveWord, shelf.sensitive_word_rows(now))
     await _snapshot_user_counters(session, [u["user_id"] for u in user_rows])
     library_rng = random.Random(f"{seed}:library")
