@@ -3,7 +3,7 @@
 - ``TOUTIAO_TEST_DATABASE_URL``: a server URL such as ``mysql+asyncmy://root@127.0.0.1:3306``;
   the suite creates ``toutiao_test_<worker>`` on it, migrates, and drops it at the end.
 - ``TOUTIAO_TEST_REDIS_URL``: such as ``redis://127.0.0.1:6379``; each xdist worker claims a DB
-  number (1-14) that no other test process on this machine holds, by a lock file kept for the
+  number that no other test process on this machine holds, by a lock file kept for the
   session, and flushes it between tests. Several runs (worktrees, CI) can share one server.
 - ``TOUTIAO_TEST_REDIS_CLUSTER=1``: each test process starts its own 3-master Redis Cluster
   from the ``redis-server`` binary (``tests/fixtures/redis_procs.py``) and points both the
@@ -47,11 +47,15 @@ WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 _held_locks: list[Any] = []
 
 
+# DB 0 is left to people, 7, 8, 13 and 14 to the benches (bench/*.sh flush theirs), 15 to the
+# test that checks a plain server URL.
+TEST_REDIS_DBS = (1, 2, 3, 4, 5, 6, 9, 10, 11, 12)
+
+
 def _claim_redis_db() -> int:
-    """A Redis DB number (1-14) that no other test process on this machine holds: an exclusive
-    lock on a file per number, held until this process exits (the OS drops it on a crash too).
-    DB 0 is left to people and DB 15 to the test that checks a plain server URL."""
-    for number in range(1, 15):
+    """A Redis DB number that no other test process on this machine holds: an exclusive lock
+    on a file per number, held until this process exits (the OS drops it on a crash too)."""
+    for number in TEST_REDIS_DBS:
         handle = open(Path(tempfile.gettempdir()) / f"toutiao-test-redis-db-{number}.lock", "w")  # noqa: SIM115
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -60,7 +64,7 @@ def _claim_redis_db() -> int:
             continue
         _held_locks.append(handle)
         return number
-    raise RuntimeError("every Redis test database (1-14) is held by another test process")
+    raise RuntimeError(f"every Redis test database {TEST_REDIS_DBS} is held by another process")
 
 
 def _mysql_admin_url(server_url: str) -> str:
