@@ -186,8 +186,11 @@ async def resolve_collected(
     key = collection_key(user_id)
     read = parse_owned(ZSET, raw, [str(article_id)])
     if read.state == Owned.MISS:
-        collected = await load_collections(session, user_id)
-        if len(collected) <= LIST_CACHE_LIMIT:
+        # the counter already says "too many" (it counts any status: at worst a list that
+        # would have fit is cached per article): skip reading limit + 1 rows
+        many = not isinstance(count, Exception) and float(count or 0) > LIST_CACHE_LIMIT
+        collected = [] if many else await load_collections(session, user_id)
+        if not many and len(collected) <= LIST_CACHE_LIMIT:
             await fill_collections(runtime, user_id, collected)
             return any(a == article_id for a, _ in collected)
         found = await _collected_at(session, user_id, article_id)

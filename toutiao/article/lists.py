@@ -222,8 +222,9 @@ async def _list_page(
     else:
         cacheable = False
     limit = collection_module.LIST_CACHE_LIMIT
-    rows = (await session.execute(query.limit(limit + 1))).all()
-    if len(rows) > limit:
+    many = not isinstance(found, Exception) and float(found or 0) > limit  # the counter says so
+    rows = [] if many else (await session.execute(query.limit(limit + 1))).all()
+    if many or len(rows) > limit:
         if cacheable:  # remembered as too long: later pages go straight to SQL
             await fill_zset(cache.redis, cache.key, [], cache.ttl, large=True)
         return await _sql_page(session, query, paging)
