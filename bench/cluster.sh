@@ -9,6 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ONLY=floor,feed_anon,feed_user,feed_replay,detail,detail_user
 OUT=bench/results
+# Both runs without the similar-articles index: a fresh cluster would need its own build
+# (minutes), and the pages compared do not depend on it being the same.
+export BENCH_SKIP_INDEX=${BENCH_SKIP_INDEX:-1}
 bench/run.sh --only "$ONLY" --out "$OUT/standalone.json" "$@"
 BENCH_REDIS_CLUSTER=1 bench/run.sh --only "$ONLY" --out "$OUT/cluster.json" "$@"
 "${BENCH_VENV:-.venv}/bin/python" - "$OUT/standalone.json" "$OUT/cluster.json" <<'PY'

@@ -13,11 +13,12 @@
 # database per size, logged in as the heaviest and some light readers, then prints per
 # endpoint the CPU ms, SQL and Redis calls per request at each size, their ratio, each
 # process's peak memory and the restart times (bench/scale.py).
-# BENCH_REDIS_CLUSTER=1 puts the cache and storage on a 3-master Redis Cluster it starts.
+# BENCH_REDIS_CLUSTER=1 puts the cache and storage on a 3-master Redis Cluster it starts;
+# BENCH_SKIP_INDEX=1 skips the similar-articles index build (minutes on a busy machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
 
 FRESH=0
 SCALE=0
@@ -104,7 +105,9 @@ say "recommendation service: $RPC"
 
 start_api "$LOGS/api.log"
 
-if [ -n "$RPC_PID" ]; then
+if [ -n "$RPC_PID" ] && [ "${BENCH_SKIP_INDEX:-0}" = 1 ]; then
+  say "BENCH_SKIP_INDEX=1: no similar-articles index (related lists stay empty)"
+elif [ -n "$RPC_PID" ]; then
   # The task worker builds the similar-articles index from scratch (Redis was flushed), in
   # worker processes; nothing is measured before it is done: wait for the index's meta key,
   # then for the worker and its children to idle (< 5 % of a core over 3 s).

@@ -3,13 +3,18 @@ by slot (one result per queued command), cluster-only failures raised as ``Redis
 
 from __future__ import annotations
 
+import time
+
+import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 from redis.exceptions import RedisError
 
 from tests.conftest import cluster_url
 from tests.fixtures.redis_procs import free_cluster_port
 from toutiao.kit.cache import invalidate
 from toutiao.kit.redis import ClusterUnavailable, create_redis
+from toutiao.main import create_app
 
 
 @pytest.fixture
@@ -86,3 +91,42 @@ async def test_every_node_unreachable_is_redis_unavailable() -> None:
         assert not await dead.ping()
     finally:
         await dead.close()
+
+
+async def test_the_api_with_every_cluster_node_unreachable(settings, runtime, factory) -> None:
+    """The same answers as with a single server down: reads from the database, 507 for a
+    write that needs Redis, never 500."""
+    (channel,) = await factory.channels(["down"])
+    author = await factory.user(name="作者")
+    article = await factory.article(author.user_id, channel.channel_id, title="集群全部不可达")
+    dead = cluster_url([free_cluster_port(), free_cluster_port(), free_cluster_port()])
+    down = settings.model_copy(
+        update={
+            "REDIS_URL": dead,
+            "REDIS_STORAGE_URL": dead,
+            "REDIS_SOCKET_TIMEOUT": 0.5,
+            "TASK_BROKER_URL": "local://",
+        }
+    )
+    app = create_app(down)
+    async with LifespanManager(app, startup_timeout=30) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            headers = factory.headers(author.user_id)
+            now = int(time.time() * 1000)
+            reads = [
+                await http.get("/app/v1_0/channels"),
+                await http.get(f"/app/v1_0/articles/{article}"),
+                await http.get(
+                    f"/app/v1_1/articles?channel_id={channel.channel_id}&timestamp={now}&with_top=1"
+                ),
+                await http.get(f"/app/v1_0/users/{author.user_id}/articles"),
+                await http.get("/app/v1_0/user", headers=headers),
+            ]
+            assert [r.status_code for r in reads] == [200] * len(reads), [r.text for r in reads]
+            like = await http.post(
+                "/app/v1_0/article/likings", json={"target": article}, headers=headers
+            )
+            code = await http.get("/app/v1_0/sms/codes/13900000001")
+    assert like.status_code in (201, 507), like.text
+    assert code.status_code == 507, code.text

@@ -10,7 +10,7 @@ from limits.aio.storage import RedisClusterStorage, RedisSentinelStorage, RedisS
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from toutiao.kit.errors import TooManyRequests
-from toutiao.kit.redis import RedisHandle, SentinelTarget
+from toutiao.kit.redis import RedisHandle, SentinelTarget, cluster_errors_as_redis_errors
 
 log = logging.getLogger("toutiao.ratelimit")
 
@@ -54,9 +54,12 @@ class RateLimiter:
     async def hit(self, rule: str | RateLimitItem, *identifiers: str) -> None:
         """Count one hit; raise 429 when ``rule`` (e.g. ``"1/minute"``) is exceeded."""
         item = parse(rule) if isinstance(rule, str) else rule
-        if not await self._limiter.hit(item, *identifiers):
+        with cluster_errors_as_redis_errors():  # Redis down: 507, on a cluster too
+            allowed = await self._limiter.hit(item, *identifiers)
+        if not allowed:
             log.info("ratelimit.exceeded rule=%s key=%s", item, ":".join(identifiers))
             raise TooManyRequests()
 
     async def clear(self, rule: str, *identifiers: str) -> None:
-        await self._limiter.clear(parse(rule), *identifiers)
+        with cluster_errors_as_redis_errors():
+            await self._limiter.clear(parse(rule), *identifiers)

@@ -36,7 +36,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,16 @@ Redis = aioredis.Redis | RedisCluster
 class ClusterUnavailable(RedisError):
     """A cluster-only failure (no reachable node, an uncovered slot, a cross-slot request),
     raised as a ``RedisError`` so it takes the same degraded path as a single server down."""
+
+
+@contextlib.contextmanager
+def cluster_errors_as_redis_errors() -> Iterator[None]:
+    """For clients this module did not build (the rate limiter's): a cluster-only failure
+    becomes ``ClusterUnavailable``, like in :class:`ClusterClient`."""
+    try:
+        yield
+    except RedisClusterException as exc:
+        raise ClusterUnavailable(str(exc)) from exc
 
 
 def _merge_values(keys: list[Any], groups: list[list[Any]], parts: list[Any]) -> list[Any]:
