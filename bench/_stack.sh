@@ -42,9 +42,9 @@ stack_settings() {
   REDIS_DB=$2
   DATA=$3
   mkdir -p "$DATA"
-  # production refuses the demo login the bench needs (the 'log' SMS provider, code 246810):
-  # BENCH_ENV=development runs the same stack with them allowed.
-  export TOUTIAO_ENV=${BENCH_ENV:-production}
+  # Development mode: production refuses the demo login the bench needs (the 'log' SMS
+  # provider, code 246810); the engines and code paths are the same.
+  export TOUTIAO_ENV=${BENCH_ENV:-development}
   export TOUTIAO_DEMO=true  # the 'log' SMS provider + universal code 246810 for logins
   export TOUTIAO_SMS_PROVIDER=log
   export TOUTIAO_JWT_SECRET
@@ -145,7 +145,7 @@ start_api() {
   PIDS=("$API_PID" "${PIDS[@]}")  # the API stops first
   wait_for "the API" "$API_PID" "$log" \
     "import urllib.request as u; u.urlopen('$BASE/healthz', timeout=2).read()"
-  say "API: gunicorn, $WORKERS x $WORKER_CLASS on $BASE (pid $API_PID), TOUTIAO_ENV=production"
+  say "API: gunicorn, $WORKERS x $WORKER_CLASS on $BASE (pid $API_PID), TOUTIAO_ENV=$TOUTIAO_ENV"
 }
 
 # log_problems LOG...: the first error lines of each log.
