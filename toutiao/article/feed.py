@@ -41,7 +41,7 @@ from toutiao.channel import service as channel_service
 from toutiao.kit.errors import BadRequest
 from toutiao.models import Article
 from toutiao.models.enums import ArticleStatus
-from toutiao.recommend import events, history, keys, schemas, serving
+from toutiao.recommend import events, history, keys, recall, schemas, serving
 from toutiao.recommend.waiting import Exclusions
 from toutiao.runtime import Runtime
 
@@ -248,6 +248,18 @@ async def _from_recommender(ask: Ask) -> Page | None:
     return page
 
 
+async def _exclusions(ask: Ask) -> tuple[set[int], set[int]]:
+    """A registered reader's disliked articles and authors blocked in either direction: the
+    cached copy read in round trip 1, else from the database (the fallback is rare)."""
+    reader = ask.reader
+    user_id = keys.registered_user(reader.uid) if reader is not None else None
+    if user_id is None:
+        return set(), set()
+    if ask.state is not None and ask.state.exclusions is not None:
+        return ask.state.exclusions.disliked, ask.state.exclusions.blocked
+    return await recall.exclusions(ask.session, user_id)
+
+
 async def _from_local_recall(ask: Ask) -> Page:
     state = ask.state
     recent = state.position.recent if state else set()
@@ -266,7 +278,12 @@ async def _from_local_recall(ask: Ask) -> Page:
             ask.runtime.cache, ask.session, [i for i in ids if i not in ask.cards]
         )
     )
-    ids = [i for i in ids if i in ask.cards]
+    disliked, blocked = await _exclusions(ask)
+    ids = [
+        i
+        for i in ids
+        if i in ask.cards and i not in disliked and ask.cards[i]["aut_id"] not in blocked
+    ]
     reader = ask.reader
     if reader is None or state is None:
         viewer = reader.uid if reader else ""

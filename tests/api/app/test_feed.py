@@ -306,3 +306,38 @@ async def test_another_device_has_its_own_history(client, world):
     assert [r["art_id"] for r in first.json()["data"]["results"]] == [
         r["art_id"] for r in other.json()["data"]["results"]
     ]
+
+
+@pytest.mark.parametrize("blocker", ["reader", "author"])
+async def test_the_fallback_hides_blacklisted_authors_and_disliked_articles(
+    client, factory, world, blocker
+):
+    """With no recommender, the local recall still keeps out a blacklist relation (either
+    direction) and what the reader disliked."""
+    other = await factory.user(name="另一位作者")
+    kept = [
+        await factory.article(
+            other.user_id, world["go"], title=f"other {n}", pubdate=NOW - timedelta(minutes=n + 1)
+        )
+        for n in range(3)
+    ]
+    reader = await factory.user()
+    headers = factory.headers(reader.user_id)
+    blocked, target = (
+        (reader, world["author"]) if blocker == "reader" else (world["author"], reader)
+    )
+    response = await client.post(
+        "/app/v1_0/user/blacklists",
+        json={"target": target.user_id},
+        headers=factory.headers(blocked.user_id),
+    )
+    assert response.status_code == 201
+    response = await client.post(
+        "/app/v1_0/article/dislikes", json={"target": kept[0]}, headers=headers
+    )
+    assert response.status_code == 201
+    seen: list[int] = []
+    for _ in range(3):
+        body = (await client.get(feed_url(world["go"], ms(NOW), 0), headers=headers)).json()
+        seen += [item["art_id"] for item in body["data"]["results"]]
+    assert seen and set(seen) <= set(kept[1:])
