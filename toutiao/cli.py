@@ -119,7 +119,7 @@ def serve(
     """Run the whole platform in one process on the embedded engines."""
     import uvicorn
 
-    from toutiao.kit.graceful import GracefulServer
+    from toutiao.kit.graceful import GracefulServer, run_service
     from toutiao.main import create_app
 
     public = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
@@ -183,7 +183,7 @@ def serve(
                 jobs.shutdown(wait=False)
             await runtime.close()
 
-    asyncio.run(main())
+    run_service(main())
 
 
 @app.command()
@@ -195,11 +195,12 @@ def rpc(
     data_dir: DataDir = None,
 ) -> None:
     """Run the recommendation gRPC service (and its scheduled jobs) alone."""
+    from toutiao.kit.graceful import run_service
     from toutiao.rpc.main import run_rpc
 
     settings = _settings(data_dir)
     _configure_logging(settings, "rpc")
-    asyncio.run(run_rpc(settings, host, port or settings.RECO_PORT))
+    run_service(run_rpc(settings, host, port or settings.RECO_PORT))
 
 
 @app.command()
@@ -210,11 +211,12 @@ def im(
 ) -> None:
     """Run the Socket.IO server alone; notifications arrive over TOUTIAO_MQ_URL."""
     from toutiao.im import ImConfigError, run_im
+    from toutiao.kit.graceful import run_service
 
     settings = _settings(data_dir)
     _configure_logging(settings, "im")
     try:
-        asyncio.run(run_im(settings, host, port or settings.IM_PORT))
+        run_service(run_im(settings, host, port or settings.IM_PORT))
     except ImConfigError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
@@ -226,7 +228,7 @@ def scheduler(data_dir: DataDir = None) -> None:
     `toutiao worker`; one leader among replicas via a Redis lock."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-    from toutiao.kit.graceful import until_signalled
+    from toutiao.kit.graceful import run_service, until_signalled
     from toutiao.runtime import build_runtime
     from toutiao.worker.schedule import schedule_tasks
 
@@ -245,7 +247,7 @@ def scheduler(data_dir: DataDir = None) -> None:
             await leader.stop()
             await runtime.close()
 
-    asyncio.run(main())
+    run_service(main())
 
 
 @app.command()

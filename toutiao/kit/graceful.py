@@ -15,7 +15,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from typing import Any
 
 import uvicorn
 
@@ -35,6 +36,16 @@ def _after_signals(loop: asyncio.AbstractEventLoop, signalled: bool) -> None:
             loop.add_signal_handler(sig, _already_stopping)
         else:
             loop.remove_signal_handler(sig)
+
+
+def run_service(main: Coroutine[Any, Any, None]) -> None:
+    """``asyncio.run`` for a long-running process: once its cleanup is done, a late SIGTERM or
+    Ctrl+C (while the interpreter exits) no longer turns a clean exit into a kill."""
+    try:
+        asyncio.run(main)
+    finally:
+        for sig in SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
 
 
 async def until_signalled() -> None:
