@@ -346,12 +346,15 @@ class RedisRoles:
 
 # A role-change listener gets the reason: ``new-server`` (another server answers: failover,
 # restart) or ``reconnected`` (the same server answers again after failed checks), then once
-# more ``settle`` a few seconds later, for writes that were in flight across the switch.
+# more ``settle`` a few seconds later, for writes that were in flight across the switch, and a
+# last ``settle`` once those have surely finished (a client's retries across the switch, or an
+# increment committed before a recount but applied after it, land in between).
 RoleListener = Callable[[str], Awaitable[Any]]
 UpListener = Callable[[], Awaitable[Any]]
 
 ROLE_CHECK_SECONDS = 1.0
 SETTLE_SECONDS = 5.0
+LATE_SETTLE_SECONDS = 20.0
 
 
 async def server_identity(client: Any, kind: str) -> str:
@@ -380,6 +383,7 @@ class RoleWatch:
     handle: RedisHandle
     interval: float = ROLE_CHECK_SECONDS
     settle: float = SETTLE_SECONDS
+    late: float = LATE_SETTLE_SECONDS
     on_change: list[RoleListener] = field(default_factory=list)
     on_up: list[UpListener] = field(default_factory=list)
     changes: int = 0  # role changes seen (tests and logs)
@@ -388,12 +392,13 @@ class RoleWatch:
     _down: bool = False
     _pending: str | None = None  # a change whose listeners have not all succeeded yet
     _settle_at: float | None = None
+    _late_at: float | None = None
     _task: asyncio.Task[None] | None = None
 
     @property
     def settled(self) -> bool:
         """No change waits for its listeners or its settle pass."""
-        return self._pending is None and self._settle_at is None
+        return self._pending is None and self._settle_at is None and self._late_at is None
 
     @property
     def watched(self) -> bool:
@@ -423,8 +428,11 @@ class RoleWatch:
             log.warning("redis.role_changed url=%s reason=%s", self.handle.safe_url, reason)
             self._pending = reason
             self._settle_at = time.monotonic() + self.settle
+            self._late_at = time.monotonic() + max(self.late, self.settle)
         elif self._settle_at is not None and time.monotonic() >= self._settle_at:
             self._pending, self._settle_at = "settle", None
+        elif self._late_at is not None and time.monotonic() >= self._late_at:
+            self._pending, self._late_at = "settle", None
         if self._pending is not None:
             reason = self._pending
             if await self._call(self.on_change, reason):
