@@ -59,13 +59,19 @@ class ClusterUnavailable(RedisError):
     raised as a ``RedisError`` so it takes the same degraded path as a single server down."""
 
 
+# What the cluster client raises when it cannot answer. AttributeError: redis-py's cluster
+# connection, reconnecting to a node that just died, can write to a stream it never opened
+# (``'NoneType' object has no attribute 'writelines'``, seen in the failover drill).
+CLUSTER_FAILURES = (RedisClusterException, AttributeError)
+
+
 @contextlib.contextmanager
 def cluster_errors_as_redis_errors() -> Iterator[None]:
     """For clients this module did not build (the rate limiter's): a cluster-only failure
     becomes ``ClusterUnavailable``, like in :class:`ClusterClient`."""
     try:
         yield
-    except RedisClusterException as exc:
+    except CLUSTER_FAILURES as exc:
         raise ClusterUnavailable(str(exc)) from exc
 
 
@@ -125,7 +131,7 @@ class SlotPipeline(ClusterPipeline):
     async def initialize(self) -> SlotPipeline:
         try:
             await super().initialize()
-        except RedisClusterException as exc:
+        except CLUSTER_FAILURES as exc:
             raise ClusterUnavailable(str(exc)) from exc
         return self
 
@@ -133,7 +139,7 @@ class SlotPipeline(ClusterPipeline):
         splits, self._splits = self._splits, []
         try:
             results = list(await super().execute(raise_on_error, allow_redirections))
-        except RedisClusterException as exc:
+        except CLUSTER_FAILURES as exc:
             raise ClusterUnavailable(str(exc)) from exc
         for split in reversed(splits):
             end = split.start + len(split.groups)
@@ -154,13 +160,13 @@ class ClusterClient(RedisCluster):
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return await super().execute_command(*args, **kwargs)
-        except RedisClusterException as exc:
+        except CLUSTER_FAILURES as exc:
             raise ClusterUnavailable(str(exc)) from exc
 
     async def initialize(self, *args: Any, **kwargs: Any) -> ClusterClient:
         try:
             await super().initialize(*args, **kwargs)
-        except RedisClusterException as exc:
+        except CLUSTER_FAILURES as exc:
             raise ClusterUnavailable(str(exc)) from exc
         return self
 
