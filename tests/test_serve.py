@@ -42,6 +42,7 @@ def test_serve_starts_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOUTIAO_")}
     env["TOUTIAO_SCHEDULER_ENABLED"] = "false"  # no background index builds in this short run
+    output = (tmp_path / "serve.log").open("wb")  # a pipe nobody reads would fill and block it
     process = subprocess.Popen(
         [
             sys.executable,
@@ -54,14 +55,14 @@ def test_serve_starts_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
             str(tmp_path),
         ],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=output,
         stderr=subprocess.STDOUT,
     )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 120
         while True:
-            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+            assert process.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
             try:
                 status, body = _get(base + "/readyz")
                 if status == 200:
@@ -80,11 +81,12 @@ def test_serve_starts_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
         process.send_signal(signal.SIGTERM)
         time.sleep(0.5)
         process.send_signal(signal.SIGTERM)  # an impatient second one must not cut the cleanup
-        assert process.wait(timeout=60) == 0
+        assert process.wait(timeout=60) == 0, (tmp_path / "serve.log").read_text()[-3000:]
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+        output.close()
     assert (tmp_path / "redis.db").exists()  # the embedded Redis saved its data on the way out
     assert (tmp_path / "toutiao.db").exists()
     assert _processes_in(tmp_path) == []  # the embedded redis-server (its cwd) is gone too
