@@ -22,6 +22,7 @@ logging.getLogger("apscheduler.executors.default").info("Running job x")
 token = request_id_var.set("req-123")
 log.warning("inside a request")
 request_id_var.reset(token)
+secret = "hunter2-in-a-local"
 for attempt in range(5):
     try:
         raise ConnectionError("database is down")
@@ -56,6 +57,8 @@ def test_json_lines_with_context_and_rate_limited_tracebacks(tmp_path: Path) -> 
     assert "request_id" not in hello
     failures = records[2:]
     assert "exception" in failures[0]  # the first failure keeps its traceback
+    assert failures[0]["exception"][0]["frames"]
+    assert "hunter2" not in "\n".join(lines)  # no frame's local variables (secrets, tokens)
     for later in failures[1:]:
         assert "exception" not in later
         assert later["error"] == "ConnectionError: database is down"
@@ -67,4 +70,5 @@ def test_console_format_is_readable(tmp_path: Path) -> None:
     first = output.splitlines()[0]
     assert "hello name=world" in first and "info" in first and "toutiao.test" in first
     assert output.count("Traceback") == 1  # the repeated failures print no stack
+    assert "hunter2" not in output  # no frame's local variables
     assert "Running job" not in output

@@ -32,6 +32,7 @@ ABSENT_TTL = TTL(300, 60)
 # An article that changes is dropped from every process at once (the ``articles`` broadcast
 # topic, published by the content lifecycle); the TTL bounds what a lost message leaves.
 _l1_cards: TTLCache[int, dict[str, Any] | None] = TTLCache(maxsize=50_000, ttl=10)
+_UNKNOWN: Any = object()  # not in L1 (None in L1 means: known to be absent)
 # Bodies of the articles being read right now: bounded by size (characters), as short-lived
 # as the cards, so a popular article's detail page needs no GET for its body.
 _l1_bodies: TTLCache[int, str] = TTLCache(maxsize=16 * 1024 * 1024, ttl=10, getsizeof=len)
@@ -85,12 +86,12 @@ def split_l1(ids: Iterable[int]) -> tuple[dict[int, dict[str, Any]], list[int]]:
     found: dict[int, dict[str, Any]] = {}
     lacking: list[int] = []
     for article_id in dict.fromkeys(ids):
-        if article_id in _l1_cards:
-            card = _l1_cards[article_id]
-            if card is not None:
-                found[article_id] = card
-        else:
+        # One read per id: an entry can expire between a membership test and a lookup.
+        card = _l1_cards.get(article_id, _UNKNOWN)
+        if card is _UNKNOWN:
             lacking.append(article_id)
+        elif card is not None:
+            found[article_id] = card
     metrics.cache_lookup("article:card", "l1", hits=len(found), misses=len(lacking))
     return found, lacking
 

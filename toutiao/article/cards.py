@@ -49,7 +49,9 @@ async def stage_two(
 ) -> tuple[dict[int, dict[str, Any]], dict[tuple[str, int], int], list[Any]]:
     """Authors, counters and extras: ``(authors, {(counter key, member): n}, extra results)``."""
     wanted = list(dict.fromkeys(author_ids))
-    need = [a for a in wanted if a not in _l1_authors]
+    # Read L1 once: an entry can expire while the round trip below is awaited.
+    authors = {a: found for a in wanted if (found := _l1_authors.get(a)) is not None}
+    need = [a for a in wanted if a not in authors]
     metrics.cache_lookup("author", "l1", hits=len(wanted) - len(need), misses=len(need))
     shared = runtime.redis.cache is runtime.redis.storage
     try:
@@ -64,8 +66,7 @@ async def stage_two(
         for (counter, member), score in zip(counter_reads, store_results, strict=False)
     }
     extras = store_results[len(counter_reads) :]
-    await _remember_authors(runtime, session, need, profile_raws)
-    authors = {a: _l1_authors[a] for a in author_ids if a in _l1_authors}
+    authors.update(await _remember_authors(runtime, session, need, profile_raws))
     return authors, counts, extras
 
 
@@ -105,11 +106,14 @@ async def _pipelines(
 
 async def _remember_authors(
     runtime: Runtime, session: AsyncSession, need: list[int], raws: list[Any]
-) -> None:
+) -> dict[int, dict[str, Any]]:
+    """The authors of ``need`` from their cached profiles (``raws``), else the database; each
+    kept in L1 too. Returns what it found (none when the database is down)."""
+    found: dict[int, dict[str, Any]] = {}
     missing = []
     for author_id, raw in zip(need, raws, strict=False):
         if raw and raw not in ("-1", "-2"):
-            _l1_authors[author_id] = _author(orjson.loads(raw))
+            _l1_authors[author_id] = found[author_id] = _author(orjson.loads(raw))
         else:
             missing.append(author_id)
     missing.extend(need[len(raws) :])
@@ -119,9 +123,11 @@ async def _remember_authors(
             profiles = await user_cache.get_profiles(runtime.cache, session, missing)
         except SQLAlchemyError:  # database down: the cards still show, unnamed this time
             log.warning("article.authors_unavailable count=%d", len(missing))
-            return
+            return found
         for author_id in missing:
-            _l1_authors[author_id] = _author(profiles.get(author_id, {"name": "", "photo": ""}))
+            author = _author(profiles.get(author_id, {"name": "", "photo": ""}))
+            _l1_authors[author_id] = found[author_id] = author
+    return found
 
 
 def _author(profile: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from contextvars import ContextVar
 from typing import Any
 
 import structlog
+import structlog.tracebacks
 
 # The id of the request (or task) being served; gRPC calls and task enqueues read it.
 request_id_var: ContextVar[str | None] = ContextVar("toutiao_request_id", default=None)
@@ -120,14 +121,25 @@ def configure_logging(settings: Any, process: str) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     json = _use_json(settings)
+    # Tracebacks never carry the frames' local variables: they hold settings, tokens and
+    # request data (structlog's defaults print them).
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if json
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        else structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(),
+            exception_formatter=structlog.dev.RichTracebackFormatter(show_locals=False)
+            if structlog.dev.rich is not None
+            else structlog.dev.plain_traceback,
+        )
     )
     final: list[Any] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
     if json:
-        final.append(structlog.processors.dict_tracebacks)
+        final.append(
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+            )
+        )
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,

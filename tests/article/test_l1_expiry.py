@@ -1,0 +1,56 @@
+"""In-process (L1) caches expire entries on their own clock: an entry can be there when a
+membership test runs and gone at the lookup that follows. Readers of the L1 caches read
+each entry once; these tests expire every entry between two reads of the clock."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+from cachetools import TTLCache
+
+from toutiao.article import cache as article_cache
+from toutiao.article import cards
+
+
+def _flickering(step: float = 1.0) -> TTLCache[Any, Any]:
+    """A TTL cache whose clock moves one step at every read of it and whose entries live 1.5
+    steps: what is stored is found by the next read and expired at the one after."""
+    ticks = itertools.count(step=step)
+    return TTLCache(maxsize=100, ttl=step * 1.5, timer=lambda: next(ticks))
+
+
+def test_card_expiring_between_two_reads_counts_as_lacking(monkeypatch: pytest.MonkeyPatch):
+    l1 = _flickering()
+    monkeypatch.setattr(article_cache, "_l1_cards", l1)
+    l1[1] = {"art_id": 1}  # stored at 0, expires at 1.5: a read at 1 finds it, at 2 not
+    found, lacking = article_cache.split_l1([1])
+    assert (found, lacking) in (({1: {"art_id": 1}}, []), ({}, [1]))
+
+
+async def test_authors_expiring_during_the_round_trip_are_kept(monkeypatch: pytest.MonkeyPatch):
+    """An author read from L1 before the counters' round trip is presented even when its
+    entry expires while that round trip is awaited."""
+    ticks = iter([0.0, 0.0, 100.0, 100.0, 100.0, 100.0, 100.0, 100.0])
+    l1: TTLCache[int, dict[str, Any]] = TTLCache(
+        maxsize=10, ttl=10, timer=lambda: next(ticks, 100.0)
+    )
+    monkeypatch.setattr(cards, "_l1_authors", l1)
+    l1[7] = {"name": "seven", "photo": ""}
+
+    class Handle:
+        pass
+
+    class Runtime:
+        redis = Handle()
+
+    runtime: Any = Runtime()
+    runtime.redis.cache = runtime.redis.storage = object()
+
+    async def no_round_trip(*_args: Any) -> tuple[list[Any], list[Any]]:
+        return [], []
+
+    monkeypatch.setattr(cards, "_pipelines", no_round_trip)
+    authors, _, _ = await cards.stage_two(runtime, None, author_ids=[7])  # type: ignore[arg-type]
+    assert authors == {7: {"name": "seven", "photo": ""}}
