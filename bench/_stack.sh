@@ -46,6 +46,11 @@ stack_settings() {
   # provider, code 246810); the engines and code paths are the same.
   export TOUTIAO_ENV=${BENCH_ENV:-development}
   export TOUTIAO_DEMO=true  # the 'log' SMS provider + universal code 246810 for logins
+  # Every gunicorn worker's metrics in /metrics, as in deploy/gunicorn.conf.py (the load
+  # driver reads the feed's batch sources there).
+  export PROMETHEUS_MULTIPROC_DIR="$DATA/prometheus"
+  rm -rf "$PROMETHEUS_MULTIPROC_DIR"
+  mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
   export TOUTIAO_SMS_PROVIDER=log
   export TOUTIAO_JWT_SECRET
   TOUTIAO_JWT_SECRET=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(48))')

@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from toutiao.article import cache as article_cache
 from toutiao.article.cards import present_cards
 from toutiao.channel import service as channel_service
+from toutiao.kit import metrics
 from toutiao.kit.errors import BadRequest
 from toutiao.models import Article
 from toutiao.models.enums import ArticleStatus
@@ -302,12 +303,19 @@ async def _batch(ask: Ask) -> Page:
     if state is not None and reader is not None:
         position = state.position
         if not position.is_fresh(ask.timestamp) and position.at:
+            metrics.feed_batch("replay")
             return Page(picks_of(ask, position.batch), position.older)
         if position.is_fresh(ask.timestamp):
             page = await _from_queue(ask, state, reader)
             if page is not None:
+                metrics.feed_batch("queue")
                 return page
-    return await _from_recommender(ask) or await _from_local_recall(ask)
+    page = await _from_recommender(ask)
+    if page is not None:
+        metrics.feed_batch("recommender")
+        return page
+    metrics.feed_batch("local")
+    return await _from_local_recall(ask)
 
 
 async def channel_feed(
@@ -330,6 +338,7 @@ async def channel_feed(
         await _cards_of(ask, page, load=True)
     except SQLAlchemyError:
         _database_down(channel_id)
+        metrics.feed_batch("redis")
         page = await _from_redis(ask)
         await _cards_of(ask, page, load=False)
     return await _present(ask, page, with_top=with_top, viewer=viewer)

@@ -59,6 +59,13 @@ RECO_FALLBACKS = Counter(
     "Requests served by the local recall because the recommender failed, by reason.",
     ["method", "reason"],
 )
+FEED_BATCHES = Counter(
+    "toutiao_feed_batches_total",
+    "Feed batches served, by where they came from: replay (a recorded batch asked for again), "
+    "queue (the reader's wait queue, no recommender call), recommender (called inline), local "
+    "(the local recall), redis (database down: Redis alone).",
+    ["source"],
+)
 TASK_DURATION = Histogram(
     "toutiao_task_duration_seconds",
     "Background task run time by task and outcome.",
@@ -94,6 +101,10 @@ def reco_call(method: str, failure: str | None = None) -> None:
     RECO_CALLS.labels(method, "ok" if failure is None else "failed").inc()
     if failure is not None:
         RECO_FALLBACKS.labels(method, failure).inc()
+
+
+def feed_batch(source: str) -> None:
+    FEED_BATCHES.labels(source).inc()
 
 
 def observe_task(task: str, seconds: float, *, ok: bool = True) -> None:

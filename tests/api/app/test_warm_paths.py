@@ -17,6 +17,7 @@ import pytest
 from tests.fixtures.redis_counter import count_round_trips
 from toutiao.article import cache as article_cache
 from toutiao.article import feed as feed_module
+from toutiao.kit import metrics
 from toutiao.kit.db import Database, count_queries
 from toutiao.recommend import keys, waiting
 from toutiao.rpc.main import serve_recommender
@@ -69,6 +70,9 @@ async def queued(runtime, uid: str, channel: int) -> list[int]:
     return [aid for aid, _ in waiting.parse_waiting(raw)]
 
 
+SOURCES = ("recommender", "queue", "replay", "local")
+
+
 def feed(channel: int, timestamp: int, with_top: int = 1) -> str:
     return f"/app/v1_1/articles?channel_id={channel}&timestamp={timestamp}&with_top={with_top}"
 
@@ -85,6 +89,7 @@ async def test_warm_feed(client, runtime, factory, reco, world, who):
         reader = await factory.user()
         headers = factory.headers(reader.user_id)
     first = int(time.time() * 1000)
+    served = {s: metrics.FEED_BATCHES.labels(s)._value.get() for s in SOURCES}
     cold = await client.get(feed(world["channel"], first), headers=headers)
     assert cold.status_code == 200 and len(cold.json()["data"]["results"]) == 11  # pinned + 10
     async with runtime.db.read_session() as session:  # every card is in Redis now
@@ -109,6 +114,9 @@ async def test_warm_feed(client, runtime, factory, reco, world, who):
     again = await client.get(feed(world["channel"], first + 1000, with_top=0), headers=headers)
     assert [r["art_id"] for r in again.json()["data"]["results"]] == fresh_ids
     assert again.json()["data"]["pre_timestamp"] == first
+    # operators see where batches came from: the first from the recommender, then the queue
+    counted = {s: metrics.FEED_BATCHES.labels(s)._value.get() - served[s] for s in SOURCES}
+    assert counted == {"recommender": 1, "queue": 1, "replay": 2, "local": 0}
 
 
 async def test_a_fresh_batch_whose_cards_left_the_worker_costs_one_more_trip(
