@@ -284,8 +284,13 @@ class TantivySearch:
         self._workers = max(0, workers)
 
     # -- plumbing
-    async def _run(self, func: Callable[..., T], *args: Any) -> T:
+    async def _run(self, func: Callable[..., T], *args: Any, inline: bool = False) -> T:
+        """``func`` in a worker thread; ``inline``: on the event loop once the index is open
+        (for bounded calls well under a millisecond, where the thread hop would cost more
+        than the call)."""
         try:
+            if inline and self._index is not None:
+                return func(*args)
             return await asyncio.to_thread(func, *args)
         except (OSError, ValueError, RuntimeError) as exc:
             log.warning("search.tantivy_failed path=%s error=%s", self.path, exc)
@@ -423,7 +428,8 @@ class TantivySearch:
         return page
 
     async def suggest(self, prefix: str, *, limit: int) -> list[str]:
-        return await self._run(self._suggest, prefix, limit)
+        # Bounded: at most 2 * limit one-hit term lookups and one phrase-prefix query.
+        return await self._run(self._suggest, prefix, limit, inline=True)
 
     def _suggest(self, prefix: str, limit: int) -> list[str]:
         key = title_key(prefix)
