@@ -8,7 +8,7 @@ import pytest
 from tests.recommend.helpers import RecoData
 from toutiao.kit.db import count_queries
 from toutiao.models.enums import ArticleStatus, Attitude
-from toutiao.recommend import events, keys, recall, waiting
+from toutiao.recommend import events, keys, recall, serving, waiting
 from toutiao.recommend.engine import Recommender
 from toutiao.runtime import Runtime
 
@@ -166,6 +166,64 @@ async def test_a_heavy_disliker_keeps_the_newest_articles_dislikes(
         await data.attitude(user, article, Attitude.DISLIKE)
     async with runtime.db.read_session() as session:
         with count_queries(runtime.db.engines()) as queries:
-            disliked, blocked = await recall.exclusions(session, user)
-    assert disliked == set(sorted(articles)[-2:]) and blocked == set()
+            disliked, blocked, complete = await recall.exclusions(session, user)
+    assert disliked == set(sorted(articles)[-2:]) and blocked == set() and not complete
     assert queries.rows <= 2 * recall.FILTER_ROWS
+
+
+async def test_a_queue_checked_under_an_older_version_is_checked_again(
+    runtime: Runtime, data: RecoData, cached: Recommender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader with more dislikes than the cached copy holds: the copy is reloaded (by a
+    request in another channel) under the version a new dislike set, but the queue of this
+    channel was checked under the old one. Neither the API nor the recommender serves it
+    unchecked: the recommender checks it again against the database."""
+    monkeypatch.setattr(recall, "FILTER_ROWS", 2)
+    (channel,) = await data.channels(1)
+    author = await data.user()
+    articles = await data.articles(40, author=author, channel=channel)
+    user = await data.user()
+    uid = str(user)
+    newest = await data.articles(2, author=author, channel=channel)
+    for article in newest:  # the copy holds these two (the newest ids): it is full
+        await data.attitude(user, article, Attitude.DISLIKE)
+    await cached.user_recommend(uid, channel, 10, T[1])
+    raw = await runtime.store.zrange(keys.waiting(uid, channel), 0, -1, withscores=True)
+    assert waiting.parse_checked(raw) == ""
+    head = waiting.parse_waiting(raw)[0][0]
+    assert head in articles and head < min(newest)  # an older id: not in the cached part
+    await data.attitude(user, head, Attitude.DISLIKE)
+    await _bump(runtime, lambda pipe: events.queue_exclusions_changed(pipe, user))
+    await cached.user_recommend(uid, 0, 10, T[2])  # reloads the copy under version "1"
+    copy = waiting.parse_exclusions(await runtime.store.get(keys.exclusions(uid)), "1")
+    assert copy is not None and not copy.complete and head not in copy.disliked
+
+    # the API's check: the queue was not checked under "1", so it asks the recommender
+    reader = serving.Reader(uid, channel)
+    async with runtime.store.pipeline(transaction=False) as pipe:
+        serving.queue_read(pipe, reader, T[3])
+        state = serving.parse_state(reader, await pipe.execute())
+    assert state.checked == "" and state.exclusions is not None
+    facts = {a: (author, channel) for a, _ in state.waiting}
+    assert serving.choose(state, reader, 10, pinned=(), facts=facts, visible=()) is None
+
+    batch = await cached.user_recommend(uid, channel, 10, T[3])
+    assert len(ids(batch)) == 10 and head not in ids(batch)
+    raw = await runtime.store.zrange(keys.waiting(uid, channel), 0, -1, withscores=True)
+    assert waiting.parse_checked(raw) == "1" and head not in dict(waiting.parse_waiting(raw))
+    await cached.close()
+
+
+async def test_an_append_checked_under_a_replaced_tag_is_dropped(runtime: Runtime) -> None:
+    """A refill appends only to the queue it read: one a newer check replaced meanwhile
+    keeps only what that check vouched for."""
+    await _bump(runtime, lambda pipe: waiting.queue_waiting(pipe, "7", 1, [(5, "hot")], "1"))
+    await _bump(runtime, lambda pipe: waiting.queue_append(pipe, "7", 1, [(6, "hot")], 0, "1"))
+    await _bump(runtime, lambda pipe: waiting.queue_waiting(pipe, "7", 1, [(8, "hot")], "2"))
+    await _bump(runtime, lambda pipe: waiting.queue_append(pipe, "7", 1, [(9, "hot")], 0, "1"))
+    raw = await runtime.store.zrange(keys.waiting("7", 1), 0, -1, withscores=True)
+    assert [a for a, _ in waiting.parse_waiting(raw)] == [8]
+    assert waiting.parse_checked(raw) == "2"
+    await _bump(runtime, lambda pipe: waiting.queue_append(pipe, "a", 1, [(9, "hot")], -1))
+    raw = await runtime.store.zrange(keys.waiting("a", 1), 0, -1, withscores=True)
+    assert [a for a, _ in waiting.parse_waiting(raw)] == [9] and waiting.parse_checked(raw) is None

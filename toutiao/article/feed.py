@@ -249,16 +249,23 @@ async def _from_recommender(ask: Ask) -> Page | None:
     return page
 
 
-async def _exclusions(ask: Ask) -> tuple[set[int], set[int]]:
-    """A registered reader's disliked articles and authors blocked in either direction: the
-    cached copy read in round trip 1, else from the database (the fallback is rare)."""
+async def _allowed(ask: Ask, ids: list[int]) -> list[int]:
+    """Those of ``ids`` (their cards read) a registered reader may be served: none disliked,
+    none by an author in a blacklist relation with them. The cached exclusions read in round
+    trip 1 when they are all of them; else one query bounded by ``ids`` (the fallback is
+    rare)."""
     reader = ask.reader
     user_id = keys.registered_user(reader.uid) if reader is not None else None
     if user_id is None:
-        return set(), set()
-    if ask.state is not None and ask.state.exclusions is not None:
-        return ask.state.exclusions.disliked, ask.state.exclusions.blocked
-    return await recall.exclusions(ask.session, user_id)
+        return ids
+    known = ask.state.exclusions if ask.state is not None else None
+    if known is not None:
+        ids = [i for i in ids if known.allows(i, ask.cards[i]["aut_id"])]
+        if known.complete:
+            return ids
+    authors = {i: ask.cards[i]["aut_id"] for i in ids}
+    dropped = await recall.excluded(ask.session, user_id, authors)
+    return [i for i in ids if i not in dropped]
 
 
 async def _from_local_recall(ask: Ask) -> Page:
@@ -279,12 +286,7 @@ async def _from_local_recall(ask: Ask) -> Page:
             ask.runtime.cache, ask.session, [i for i in ids if i not in ask.cards]
         )
     )
-    disliked, blocked = await _exclusions(ask)
-    ids = [
-        i
-        for i in ids
-        if i in ask.cards and i not in disliked and ask.cards[i]["aut_id"] not in blocked
-    ]
+    ids = await _allowed(ask, [i for i in ids if i in ask.cards])
     reader = ask.reader
     if reader is None or state is None:
         viewer = reader.uid if reader else ""
@@ -365,7 +367,9 @@ def _database_down(channel_id: int) -> None:
 
 async def _from_redis(ask: Ask) -> Page:
     """The next batch from Redis alone: the queue, then the channel's popular articles, with
-    cached cards only; a replay when the history has the batch."""
+    cached cards only; a replay when the history has the batch. For a registered reader
+    whose exclusions are not all known (cached whole under the current version), only the
+    queue the recommender checked under that version."""
     await _round_trip_one(ask.runtime, ask.session, ask, load=False)
     reader, state = ask.reader, ask.state
     if state is not None and not state.position.is_fresh(ask.timestamp):
@@ -375,17 +379,21 @@ async def _from_redis(ask: Ask) -> Page:
     except RedisError:
         hot = []
     queued = state.waiting if state else []
+    excl = state.exclusions if state else None
+    if excl is None:  # a registered reader's, not known now
+        anonymous = reader is None or not reader.registered
+        excl = Exclusions(set(), set(), state.version if state else "", complete=anonymous)
     seen = {a for a, _ in queued}
     pairs = [*queued, *((int(a), "hot") for a in hot if int(a) not in seen)]
+    if not excl.complete:  # only what the recommender checked: the queue, under its tag
+        pairs = list(queued)
     lacking = [a for a, _ in pairs if a not in ask.cards]
     ask.cards.update(
         await article_cache.get_cards(ask.runtime.cache, ask.session, lacking, load=False)
     )
     facts = {a: (ask.cards[a]["aut_id"], ask.cards[a]["ch_id"]) for a, _ in pairs if a in ask.cards}
     position = state.position if state else history.Position(0, 0, 0)
-    candidates = serving.QueueState(position, pairs, (state and state.exclusions) or None)
-    if candidates.exclusions is None:
-        candidates.exclusions = Exclusions(set(), set(), "")
+    candidates = serving.QueueState(position, pairs, excl, state.checked if state else None)
     served = serving.choose(
         candidates,
         reader or serving.Reader("", ask.channel_id),

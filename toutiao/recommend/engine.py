@@ -5,7 +5,9 @@ A fresh batch for a reader with an id is usually served from the reader's wait q
 the queue runs short, recall + ranking fill it: six Redis round trips (state; profile;
 recall; shown filter; features; recording) and one read session with up to two bounded, indexed
 queries (the user's dislikes and blacklists when their cached copy is stale; metadata the
-in-process cache lacks). The Redis recall and the database recall run concurrently. A
+in-process cache lacks), and a third for a reader with more dislikes or blacklists than the
+cached copy holds: the shortlisted candidates checked against the database
+(``recall.excluded``), so its cost follows the candidates, not the history. The Redis recall and the database recall run concurrently. A
 replay costs one round trip.
 """
 
@@ -53,6 +55,7 @@ class _State:
     # None until known: a registered user's cached copy was missing or stale
     exclusions: Exclusions | None = field(default_factory=lambda: Exclusions(set(), set(), ""))
     exclusions_version: str = ""  # keys.exclusions_version as read with the state
+    checked: str | None = None  # the version the queue was checked under (waiting.py)
 
 
 @dataclass
@@ -163,6 +166,7 @@ class Recommender:
             latest, around, queued = results[2:5]
             state.position = history.parse_position(latest, around)
             state.waiting = waiting.parse_waiting(queued)
+            state.checked = waiting.parse_checked(queued)
             state.last_rank = waiting.last_rank(queued)
         if registered:
             state.exclusions_version = waiting.version_text(results[6])
@@ -204,7 +208,9 @@ class Recommender:
 
         def mark_shown(pipe: Any) -> None:
             waiting.queue_mark_shown(pipe, req.uid, (aid for aid, _ in batch), req.now * 1000)
-            waiting.queue_waiting(pipe, req.uid, req.channel_id, rest)
+            waiting.queue_waiting(
+                pipe, req.uid, req.channel_id, rest, _checked_tag(req, exclusions)
+            )
             self._unqueue_elsewhere(pipe, req, batch)
             if exclusions is not None and exclusions.loaded:
                 waiting.queue_exclusions(pipe, req.uid, exclusions)
@@ -216,7 +222,9 @@ class Recommender:
     async def _queue(self, req: _Request, ranked: Pairs, exclusions: Exclusions | None) -> None:
         """Queue the whole ranking, the batch first (the caller records and unqueues it)."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            waiting.queue_waiting(pipe, req.uid, req.channel_id, ranked)
+            waiting.queue_waiting(
+                pipe, req.uid, req.channel_id, ranked, _checked_tag(req, exclusions)
+            )
             if exclusions is not None and exclusions.loaded:
                 waiting.queue_exclusions(pipe, req.uid, exclusions)
             await pipe.execute()
@@ -248,7 +256,7 @@ class Recommender:
         added = added[: max(want - len(queued), 0)]
         exclusions = state.exclusions
         async with self.redis.pipeline(transaction=False) as pipe:
-            waiting.queue_append(pipe, uid, channel_id, added, state.last_rank)
+            waiting.queue_append(pipe, uid, channel_id, added, state.last_rank, state.checked)
             if exclusions is not None and exclusions.loaded:
                 waiting.queue_exclusions(pipe, uid, exclusions)
             await pipe.execute()
@@ -258,10 +266,13 @@ class Recommender:
 
     async def _from_queue(self, req: _Request, state: _State) -> Pairs | None:
         """The queued picks that may still be served, best first; None when fewer than a
-        batch remain or the caches can't vouch for them (then recall + ranking run)."""
+        batch remain or the caches can't vouch for them (then recall + ranking run). The
+        queue of a reader whose cached exclusions are a part was checked under an older
+        version: checked again (one bounded query)."""
         if not state.waiting or state.exclusions is None:
             return None
-        disliked, blocked = state.exclusions.disliked, state.exclusions.blocked
+        excl = state.exclusions
+        disliked, blocked = excl.disliked, excl.blocked
         skip = disliked | state.pinned | state.position.recent  # never the newest batches again
         queued = [(a, label) for a, label in state.waiting if a not in skip]
         known, missing = self._meta.lookup(a for a, _ in queued)
@@ -272,6 +283,12 @@ class Recommender:
             for a, label in queued
             if a in known and self._eligible(known[a], req, blocked)
         ]
+        unchecked = not excl.complete and state.checked != excl.version
+        if len(left) >= req.count and req.user_id is not None and unchecked:
+            authors = {a: known[a].author_id for a, _ in left}
+            async with self.db.read_session() as session:
+                dropped = await recall.excluded(session, req.user_id, authors)
+            left = [(a, label) for a, label in left if a not in dropped]
         return left if len(left) >= req.count else None
 
     async def _fresh(self, req: _Request, state: _State, want: int) -> list[Candidate]:
@@ -283,6 +300,8 @@ class Recommender:
             if req.uid and cands:
                 cands, again = await self._not_shown(session, req, state, cands, excluded, want)
             cands = rank.shortlist(cands, SHORTLIST, state.profile, req.now)
+            if req.user_id is not None and not excluded.complete:
+                cands, again = await self._checked(session, req.user_id, cands, again)
             if not cands and not again:
                 return []
             async with self.redis.pipeline(transaction=False) as pipe:
@@ -294,6 +313,15 @@ class Recommender:
             left = want - len(chosen)
             chosen += rank.pick(again, left, state.profile, req.now, mixed_channels=mixed)
         return chosen
+
+    async def _checked(
+        self, session: AsyncSession, user_id: int, *groups: list[Candidate]
+    ) -> tuple[list[Candidate], ...]:
+        """The candidates the user may be served, by one query bounded by them: the cached
+        exclusions of this user are only a part of them."""
+        authors = {c.article_id: c.author_id for group in groups for c in group}
+        dropped = await recall.excluded(session, user_id, authors)
+        return tuple([c for c in group if c.article_id not in dropped] for group in groups)
 
     def _eligible(self, meta: ArticleMeta, req: _Request, blocked: set[int]) -> bool:
         if meta.author_id in blocked:
@@ -419,8 +447,10 @@ class Recommender:
                     depth[cid] = max(each, recall.INTEREST_PER_CHANNEL)
         rows = await self._recent.get(session, depth)
         if state.exclusions is None and req.user_id is not None:  # missing or stale copy
-            disliked, blocked = await recall.exclusions(session, req.user_id)
-            state.exclusions = Exclusions(disliked, blocked, state.exclusions_version, loaded=True)
+            disliked, blocked, complete = await recall.exclusions(session, req.user_id)
+            state.exclusions = Exclusions(
+                disliked, blocked, state.exclusions_version, loaded=True, complete=complete
+            )
         return rows, state.exclusions or Exclusions(set(), set(), "")
 
     async def _visible_channels(self, session: AsyncSession) -> list[int]:
@@ -431,3 +461,11 @@ class Recommender:
         self._channels = (time.monotonic() + CHANNELS_TTL, found)
         self._visible = frozenset(found)
         return found
+
+
+def _checked_tag(req: _Request, exclusions: Exclusions | None) -> str | None:
+    """The checked tag of what a registered reader's queue receives: the exclusions version
+    it was checked under (``waiting.py``)."""
+    if req.user_id is None or exclusions is None:
+        return None
+    return exclusions.version

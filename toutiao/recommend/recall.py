@@ -14,6 +14,7 @@ index.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,9 +35,10 @@ MAX_DEPTH = max(RECENT_PER_CHANNEL, INTEREST_PER_CHANNEL)
 HOT_N = 60
 KEYWORDS_N, PER_KEYWORD = 5, 20
 SEEDS_N, PER_SEED = 5, 15
-# Dislikes / blacklist rows read per user: a reader with more dislikes has the newest
-# articles' ones excluded (ids grow with time; recall serves recent articles), read from the
-# (user, article) index backwards, never the whole history.
+# Dislikes / blacklist rows read per user into the cached exclusions: a reader with more
+# dislikes has the newest articles' ones there (ids grow with time; recall serves recent
+# articles), read from the (user, article) index backwards, never the whole history; past
+# this, what is served is checked against the database by ``excluded`` as well.
 FILTER_ROWS = 2000
 POPULARITY_COUNTERS = (
     (counters.ARTICLE_LIKES.key, 3.0),
@@ -126,8 +128,11 @@ async def visible_channels(session: AsyncSession) -> list[int]:
     return list((await session.scalars(query)).all())
 
 
-async def exclusions(session: AsyncSession, user_id: int) -> tuple[set[int], set[int]]:
-    """(articles the user disliked, authors blocked in either direction), in one round trip."""
+async def exclusions(session: AsyncSession, user_id: int) -> tuple[set[int], set[int], bool]:
+    """(articles the user disliked, authors blocked in either direction, whether that is all
+    of them), in one round trip: at most FILTER_ROWS rows of each kind, so a reader with more
+    gets a part (the newest articles' dislikes) and ``complete`` False; then what is served
+    is checked by :func:`excluded` as well."""
     disliked = (
         select(literal(0).label("kind"), ArticleAttitude.article_id.label("id"))
         .where(ArticleAttitude.user_id == user_id, ArticleAttitude.attitude == Attitude.DISLIKE)
@@ -142,7 +147,7 @@ async def exclusions(session: AsyncSession, user_id: int) -> tuple[set[int], set
         .subquery()
     )
     blocking_me = (
-        select(literal(1).label("kind"), UserRelation.user_id.label("id"))
+        select(literal(2).label("kind"), UserRelation.user_id.label("id"))
         .where(UserRelation.target_user_id == user_id, UserRelation.relation == Relation.BLACKLIST)
         .limit(FILTER_ROWS)
         .subquery()
@@ -150,7 +155,39 @@ async def exclusions(session: AsyncSession, user_id: int) -> tuple[set[int], set
     query = union_all(
         *(select(part.c.kind, part.c.id) for part in (disliked, blocked_by_me, blocking_me))
     )
-    found: tuple[set[int], set[int]] = (set(), set())
+    found: tuple[set[int], set[int], set[int]] = (set(), set(), set())
     for kind, found_id in (await session.execute(query)).all():
         found[kind].add(found_id)
-    return found
+    complete = all(len(part) < FILTER_ROWS for part in found)
+    return found[0], found[1] | found[2], complete
+
+
+async def excluded(session: AsyncSession, user_id: int, authors: Mapping[int, int]) -> set[int]:
+    """Which of these articles (article -> its author) the user may not be served: disliked,
+    or by an author in a blacklist relation with the user (either direction). One query of
+    indexed lookups through the unique (user_id, article_id) and (user_id, target_user_id)
+    keys: its rows are bounded by the articles and authors asked about, never by the
+    user's history."""
+    if not authors:
+        return set()
+    people = sorted(set(authors.values()))
+    disliked = select(literal(0).label("kind"), ArticleAttitude.article_id.label("id")).where(
+        ArticleAttitude.user_id == user_id,
+        ArticleAttitude.article_id.in_(sorted(authors)),
+        ArticleAttitude.attitude == Attitude.DISLIKE,
+    )
+    blocked_by_me = select(literal(1).label("kind"), UserRelation.target_user_id.label("id")).where(
+        UserRelation.user_id == user_id,
+        UserRelation.target_user_id.in_(people),
+        UserRelation.relation == Relation.BLACKLIST,
+    )
+    blocking_me = select(literal(1).label("kind"), UserRelation.user_id.label("id")).where(
+        UserRelation.user_id.in_(people),
+        UserRelation.target_user_id == user_id,
+        UserRelation.relation == Relation.BLACKLIST,
+    )
+    found: tuple[set[int], set[int]] = (set(), set())
+    for kind, found_id in await session.execute(union_all(disliked, blocked_by_me, blocking_me)):
+        found[kind].add(found_id)
+    dropped, blocked = found
+    return {a for a, author in authors.items() if a in dropped or author in blocked}

@@ -13,7 +13,10 @@ The recommender ranks ahead (``waiting.py``, ``refill.py``); the API only reads:
    cards' counters and the exposure event (:func:`queue_record`).
 
 When fewer than a batch pass, or a registered reader's exclusions are not cached under the
-current version, the caller asks the recommender (which reloads and caches them).
+current version, the caller asks the recommender (which reloads and caches them). So it does
+when the cached exclusions are only a part of the reader's (more than ``recall.FILTER_ROWS``
+of a kind) and the queue was not checked against the database under the current version
+(``waiting.py``): the recommender checks it again, bounded by the queue.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ class QueueState:
     position: history.Position
     waiting: Pairs = field(default_factory=list)
     exclusions: Exclusions | None = None  # None: not cached under the current version
+    checked: str | None = None  # the version the queue was checked under (its tag)
+    version: str = ""  # the reader's current exclusions version
 
 
 @dataclass
@@ -70,9 +75,10 @@ def commands(reader: Reader) -> int:
 def parse_state(reader: Reader, results: list[Any]) -> QueueState:
     latest, around, queued = results[:3]
     state = QueueState(history.parse_position(latest, around), waiting.parse_waiting(queued))
+    state.checked = waiting.parse_checked(queued)
     if reader.registered:
-        version = waiting.version_text(results[4])
-        state.exclusions = waiting.parse_exclusions(results[3], version)
+        state.version = waiting.version_text(results[4])
+        state.exclusions = waiting.parse_exclusions(results[3], state.version)
     else:
         state.exclusions = Exclusions(set(), set(), "")
     return state
@@ -95,10 +101,11 @@ def choose(
 ) -> Served | None:
     """The next ``count`` servable queued articles, or None when fewer are queued (with
     ``partial``: as many as there are, looking at the whole queue) or the exclusions are
-    unknown."""
-    if state.exclusions is None:
+    unknown, or only a part and the queue was not checked under their version."""
+    excl = state.exclusions
+    if excl is None or not (excl.complete or state.checked == excl.version):
         return None
-    disliked, blocked = state.exclusions.disliked, state.exclusions.blocked
+    disliked, blocked = excl.disliked, excl.blocked
     recent = state.position.recent
     batch: Pairs = []
     scanned: list[int] = []

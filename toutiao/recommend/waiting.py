@@ -10,7 +10,13 @@ recall and ranking:
   in the same pipeline that records the batch, so it is not shown twice;
 - the user's **exclusions** (dislikes, blocked authors both ways), cached as JSON next to
   the version the API bumps after every committed change (``events.queue_exclusions_changed``):
-  a copy read under another version is stale and reloaded.
+  a copy read under another version is stale and reloaded. The copy is bounded
+  (``recall.FILTER_ROWS`` rows of each kind): ``complete`` when the reader has fewer, else a
+  recent part only. For such a reader completeness comes from the queue: what the
+  recommender queues was checked against the database (``recall.excluded``: the candidates'
+  own rows, never the history) under a version, written into the queue as its **checked**
+  tag, and the API serves the queue of an incomplete reader only while that tag is the
+  current version (else the recommender checks it again).
 
 Who serves from the queue: the API itself (``serving.py``: no gRPC call, no SQL) while at
 least a batch's worth passes its checks; the recommender when the API finds too little
@@ -62,6 +68,23 @@ def _label(bits: int) -> str:
     return "+".join(source for i, source in enumerate(SOURCES) if bits >> i & 1)
 
 
+# The checked tag: the member ``v<exclusions version>`` at this score (before every rank).
+CHECKED_SCORE = -1
+# KEYS[1] the queue; ARGV[1] the checked tag seen when the queue was read ('' none), ARGV[2]
+# the TTL, ARGV[3..] score, member pairs. Appends (members already there keep their place)
+# only if the tag is still the one seen: articles checked under an older version never join
+# a queue that a newer check replaced meanwhile.
+_APPEND = """
+local tag = redis.call('ZRANGEBYSCORE', KEYS[1], -1, -1)[1] or ''
+if tag ~= ARGV[1] then return 0 end
+for i = 3, #ARGV, 1000 do
+  redis.call('ZADD', KEYS[1], 'NX', unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+
 def queue_read_waiting(pipe: Any, uid: str, channel_id: int) -> None:
     pipe.zrange(keys.waiting(uid, channel_id), 0, -1, withscores=True)
 
@@ -75,27 +98,47 @@ def parse_waiting(raw: list[Any]) -> Pairs:
     return pairs
 
 
-def queue_waiting(pipe: Any, uid: str, channel_id: int, pairs: Pairs) -> None:
-    """Replace the user's queue for the channel with ``pairs`` (empty: drop it)."""
+def parse_checked(raw: list[Any]) -> str | None:
+    """The exclusions version the queue's articles were checked under (None: no tag)."""
+    for member, score in raw:
+        if member.startswith("v") and score == CHECKED_SCORE:
+            return str(member[1:])
+    return None
+
+
+def _tag(checked: str) -> str:
+    return f"v{checked}"
+
+
+def queue_waiting(
+    pipe: Any, uid: str, channel_id: int, pairs: Pairs, checked: str | None = None
+) -> None:
+    """Replace the user's queue for the channel with ``pairs`` (empty: drop it); ``checked``:
+    the exclusions version they were checked under (a registered reader's)."""
     key = keys.waiting(uid, channel_id)
     pipe.delete(key)
     if pairs:
-        pipe.zadd(
-            key, {str(a): rank * _SLOTS + _bits(label) for rank, (a, label) in enumerate(pairs)}
-        )
+        members = {str(a): rank * _SLOTS + _bits(label) for rank, (a, label) in enumerate(pairs)}
+        if checked is not None:
+            members[_tag(checked)] = CHECKED_SCORE
+        pipe.zadd(key, members)
         pipe.expire(key, WAIT_TTL)
 
 
-def queue_append(pipe: Any, uid: str, channel_id: int, pairs: Pairs, after: int) -> None:
+def queue_append(
+    pipe: Any, uid: str, channel_id: int, pairs: Pairs, after: int, seen: str | None = None
+) -> None:
     """Add ``pairs`` behind what waits (``after``: the number of queue slots in use; a
-    member already there keeps its place)."""
+    member already there keeps its place), unless the queue's checked tag is no longer
+    ``seen`` (the one read with the queue): then nothing is added."""
     if not pairs:
         return
-    key = keys.waiting(uid, channel_id)
     start = after + 1
-    members = {str(a): (start + i) * _SLOTS + _bits(label) for i, (a, label) in enumerate(pairs)}
-    pipe.zadd(key, members, nx=True)
-    pipe.expire(key, WAIT_TTL)
+    args: list[Any] = []
+    for i, (a, label) in enumerate(pairs):
+        args += [(start + i) * _SLOTS + _bits(label), str(a)]
+    tag = "" if seen is None else _tag(seen)
+    pipe.eval(_APPEND, 1, keys.waiting(uid, channel_id), tag, WAIT_TTL, *args)
 
 
 def last_rank(raw: list[Any]) -> int:
@@ -160,6 +203,13 @@ class Exclusions:
     blocked: set[int]  # authors blocked by the user or blocking the user
     version: str  # the version they were read under
     loaded: bool = False  # read from the database by this request: cache them
+    # every one of the user's dislikes and blacklists; else a recent part, and what is served
+    # must have been checked by ``recall.excluded`` under ``version``
+    complete: bool = True
+
+    def allows(self, article_id: int, author_id: int) -> bool:
+        """Not excluded by what is known here (all there is when ``complete``)."""
+        return article_id not in self.disliked and author_id not in self.blocked
 
 
 def version_text(raw: str | None) -> str:
@@ -174,11 +224,17 @@ def parse_exclusions(raw: Any, version: str) -> Exclusions | None:
         data = json.loads(raw)
         if data.get("v") != version:
             return None
-        return Exclusions(set(map(int, data["a"])), set(map(int, data["u"])), version)
+        disliked, blocked = set(map(int, data["a"])), set(map(int, data["u"]))
+        return Exclusions(disliked, blocked, version, complete=data.get("c") == 1)
     except (ValueError, TypeError, KeyError):
         return None
 
 
 def queue_exclusions(pipe: Any, uid: str, found: Exclusions) -> None:
-    body = {"v": found.version, "a": sorted(found.disliked), "u": sorted(found.blocked)}
+    body = {
+        "v": found.version,
+        "a": sorted(found.disliked),
+        "u": sorted(found.blocked),
+        "c": 1 if found.complete else 0,
+    }
     pipe.set(keys.exclusions(uid), json.dumps(body, separators=(",", ":")), ex=EXCLUSIONS_TTL)
