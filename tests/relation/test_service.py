@@ -205,11 +205,11 @@ class TestBlacklist:
     async def test_following_clears_my_blacklist(self, runtime, users):
         me, target, *_ = users
         await run(runtime, service.blacklist, me, target)
-        assert await read(runtime, service.blacklisted_ids, target) == {me}
+        assert await ids_of(runtime, target) == {me}
         await run(runtime, service.follow, me, target)
         assert await db_relation(runtime, me, target) == Relation.FOLLOW
-        assert await read(runtime, service.blacklisted_ids, target) == set()
-        assert await read(runtime, service.blacklisted_ids, me) == set()
+        assert await ids_of(runtime, target) == set()
+        assert await ids_of(runtime, me) == set()
         assert await follow_counts(runtime, target) == (0, 1)
 
     async def test_unblacklist_is_idempotent_and_keeps_follows(self, runtime, users):
@@ -419,6 +419,12 @@ class TestRelationshipCache:
         assert await read(runtime, service.blocked_between, b, a) is False
 
 
+async def ids_of(runtime, user_id):
+    found = await read(runtime, service.blacklisted_ids, user_id)
+    assert not found.large
+    return found.ids
+
+
 class TestBlacklistedIds:
     async def test_either_direction_cached_and_dropped_for_both(self, runtime, users):
         me, blocked, blocker, other = users
@@ -426,20 +432,20 @@ class TestBlacklistedIds:
         await run(runtime, service.blacklist, blocker, me)
         await run(runtime, service.follow, me, other)
         await settle(runtime)
-        assert await read(runtime, service.blacklisted_ids, me) == {blocked, blocker}
-        assert await read(runtime, service.blacklisted_ids, blocked) == {me}
-        assert await read(runtime, service.blacklisted_ids, other) == set()
-        assert await runtime.store.smembers(rc.blocks_key(other)) == {ABSENT}
+        assert await ids_of(runtime, me) == {blocked, blocker}
+        assert await ids_of(runtime, blocked) == {me}
+        assert await ids_of(runtime, other) == set()
+        assert await runtime.store.hgetall(rc.blocks_key(other)) == {ABSENT: ABSENT}
         assert 300 <= await runtime.store.ttl(rc.blocks_key(other)) <= 360
         assert 1800 <= await runtime.store.ttl(rc.blocks_key(me)) <= 2400
         with count_queries(runtime.db.engines()) as queries:
-            assert await read(runtime, service.blacklisted_ids, me) == {blocked, blocker}
+            assert await ids_of(runtime, me) == {blocked, blocker}
         assert queries.count == 0
         await run(runtime, service.unblacklist, blocker, me)
-        assert await runtime.store.smembers(rc.blocks_key(me)) == {INVALIDATED}
-        assert await runtime.store.smembers(rc.blocks_key(blocker)) == {INVALIDATED}
-        assert await runtime.store.smembers(rc.blocks_key(blocked)) == {ABSENT, str(me)}
-        assert await read(runtime, service.blacklisted_ids, me) == {blocked}
+        assert await runtime.store.hgetall(rc.blocks_key(me)) == {INVALIDATED: INVALIDATED}
+        assert await runtime.store.hgetall(rc.blocks_key(blocker)) == {INVALIDATED: INVALIDATED}
+        assert await runtime.store.hgetall(rc.blocks_key(blocked)) == {ABSENT: ABSENT, str(me): "1"}
+        assert await ids_of(runtime, me) == {blocked}
 
     async def test_pipelined_form(self, runtime, users):
         me, blocked, *_ = users
@@ -447,7 +453,36 @@ class TestBlacklistedIds:
         async with runtime.store.pipeline(transaction=False) as pipe:
             assert service.queue_blacklist_read(pipe, blocked) == 1
             results = await pipe.execute()
-        assert await read(runtime, service.resolve_blacklist, blocked, results) == {me}
+        found = await read(runtime, service.resolve_blacklist, blocked, results)
+        assert found.ids == {me} and not found.large
+
+    async def test_past_the_limit_the_hash_is_large_and_asked_per_user(
+        self, runtime, users, monkeypatch
+    ):
+        """A long blacklist is never read whole again: the hash keeps the LARGE marker and
+        the answers asked about; a change tombstones only the user changed."""
+        monkeypatch.setattr(rc, "BLOCKS_CACHE_LIMIT", 2)
+        me, a, b, c = users
+        for other in (a, b):
+            await run(runtime, service.blacklist, me, other)
+        await run(runtime, service.blacklist, c, me)
+        await settle(runtime)
+        found = await read(runtime, service.blacklisted_ids, me)
+        assert found.large and found.ids == frozenset()
+        assert await runtime.store.hgetall(rc.blocks_key(me)) == {"-3": "-3"}
+
+        async def among(others):
+            async with runtime.db.read_session() as session:
+                return await service.blocked_among(runtime, session, found, others)
+
+        assert await among([a, c, me]) == {a, c}
+        with count_queries(runtime.db.engines()) as queries:
+            assert await among([a, c, me]) == {a, c}
+            assert await read(runtime, service.blacklisted_ids, me) == found
+        assert queries.count == 0
+        await run(runtime, service.unblacklist, me, a)
+        assert await among([a, c]) == {c}
+        assert (await runtime.store.hget(rc.blocks_key(me), "-3")) == "-3"
 
 
 # -- the follow lists (cache role) ---------------------------------------------------------------
@@ -615,7 +650,7 @@ class TestRedisDown:
             blocked: Relation.BLACKLIST,
         }
         assert await read(runtime, service.blocked_between, blocked, me) is True
-        assert await read(runtime, service.blacklisted_ids, blocked) == {me}
+        assert await ids_of(runtime, blocked) == {me}
         page = await read(runtime, service.followings, me, page=1, per_page=10)
         assert page["total_count"] == 1
         assert [(i["id"], i["fans_count"]) for i in page["results"]] == [(target, 1)]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -45,6 +45,8 @@ log = logging.getLogger("toutiao.comment")
 
 MAX_CONTENT = 200  # characters; the column is VARCHAR(200) (§14.41)
 MAX_LIMIT = 50
+MORE_WINDOWS = 3  # further windows read to fill a page a LARGE blacklist thinned
+WIDER = 4  # each of them this many pages' worth
 ARTICLE, REPLIES = "a", "c"
 
 
@@ -65,7 +67,12 @@ async def list_comments(
 
     ``offset`` is an exclusive id cursor; ``end_id`` is the oldest id of the whole list, so
     the client is done when ``last_id == end_id``. Comments of users in a blacklist relation
-    with the caller are hidden (and not counted).
+    with the caller are hidden (and not counted). For a caller with more blacklist relations
+    than the cache holds whole (``relation.cache.BLOCKS_CACHE_LIMIT``), a cached list is
+    filtered by the authors of its pages instead (asked per author, never the whole
+    blacklist): further windows are read to fill this one (up to MORE_WINDOWS), the hidden
+    comments stay in ``total_count``, and ``end_id`` is the last one shown once the end of
+    the list is reached.
     """
     if kind not in (ARTICLE, REPLIES):
         raise BadRequest("type: must be 'a' or 'c'")
@@ -89,7 +96,8 @@ async def list_comments(
         if body is None:
             raise BadRequest("source: no such comment")
 
-    if hidden or window.state in ("blocked", "down"):
+    more: Callable[[int, int], Awaitable[list[int]]] | None = None
+    if hidden.ids or window.state in ("blocked", "down"):
         ids, total, end_id = await _page_from_db(session, where, offset, limit, hidden)
     elif window.state == "miss":
 
@@ -101,10 +109,25 @@ async def list_comments(
         everything = await single_flight.do(key, load_and_fill)  # one loader per hot list
         ids = [i for i in everything if offset is None or i < offset][:limit]
         total, end_id = len(everything), (everything[-1] if everything else None)
+
+        async def older_loaded(after: int, count: int) -> list[int]:
+            return [i for i in everything if i < after][:count]
+
+        more = older_loaded
     else:
         ids, total, end_id = window.ids, window.total, window.end_id
-    bodies = await cc.get_bodies(runtime.cache, session, ids)
-    shown = [bodies[i] for i in ids if i in bodies]  # a comment hidden since the list was cached
+
+        async def older_cached(after: int, count: int) -> list[int]:
+            further = await cc.read_window(runtime.cache, key, offset=after, limit=count)
+            return further.ids if further.state == "hit" else []
+
+        more = older_cached
+
+    if hidden.large and more is not None:
+        shown, end_id = await _unblocked(runtime, session, hidden, ids, limit, more, end_id)
+    else:
+        bodies = await cc.get_bodies(runtime.cache, session, ids)
+        shown = [bodies[i] for i in ids if i in bodies]  # hidden since the list was cached
     items = await present(runtime, session, shown, user_id, redis_up=window.state != "down")
     return {
         "total_count": total,
@@ -122,14 +145,14 @@ async def _window_and_blacklist(
     limit: int,
     source_key: str | None,
     user_id: int | None,
-) -> tuple[cc.Window, set[int]]:
+) -> tuple[cc.Window, relation_service.Blocks]:
     """The cached window and the caller's blacklist: one round trip when the cache and storage
     roles share a server (the blacklist set is a storage key), concurrent ones otherwise."""
     read = functools.partial(
         cc.read_window, runtime.cache, key, offset=offset, limit=limit, source_key=source_key
     )
     if user_id is None:
-        return await read(), set()
+        return await read(), relation_service.Blocks(0)
     if runtime.redis.cache is not runtime.redis.storage:
         window, hidden = await asyncio.gather(
             read(), relation_service.blacklisted_ids(runtime, session, user_id)
@@ -138,6 +161,37 @@ async def _window_and_blacklist(
     window = await read(extra=lambda pipe: relation_service.queue_blacklist_read(pipe, user_id))
     hidden = await relation_service.resolve_blacklist(runtime, session, user_id, window.extra)
     return window, hidden
+
+
+async def _unblocked(
+    runtime: Runtime,
+    session: AsyncSession,
+    hidden: relation_service.Blocks,
+    ids: list[int],
+    limit: int,
+    more: Callable[[int, int], Awaitable[list[int]]],
+    end_id: int | None,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """The bodies of a cached page without those whose authors are in a LARGE blacklist,
+    read further (up to MORE_WINDOWS windows of WIDER pages) to fill it; and ``end_id``: the last one shown
+    when the end of the list was reached (the oldest comment may be hidden)."""
+    shown: list[dict[str, Any]] = []
+    for window in range(MORE_WINDOWS + 1):
+        bodies = await cc.get_bodies(runtime.cache, session, ids)
+        found = [bodies[i] for i in ids if i in bodies]
+        authors = [b["aut_id"] for b in found]
+        blocked = await relation_service.blocked_among(runtime, session, hidden, authors)
+        fitting = [b for b in found if b["aut_id"] not in blocked]
+        room = limit - len(shown)
+        shown += fitting[:room]
+        if len(fitting) > room or not ids:
+            return shown, end_id  # full before the end of what was read
+        if end_id is None or end_id in ids:
+            return shown, (shown[-1]["com_id"] if shown else None)
+        if len(shown) == limit or window == MORE_WINDOWS:
+            return shown, end_id
+        ids = await more(ids[-1], limit * WIDER)
+    return shown, end_id
 
 
 def _approved(where: Sequence[ColumnElement[bool]]) -> list[ColumnElement[bool]]:
@@ -156,12 +210,13 @@ async def _page_from_db(
     where: Sequence[ColumnElement[bool]],
     offset: int | None,
     limit: int,
-    hidden: set[int],
+    hidden: relation_service.Blocks,
 ) -> tuple[list[int], int, int | None]:
     """The page, the list size and its oldest id by SQL: without Redis, or hiding authors."""
     conditions = _approved(where)
-    if hidden:
-        conditions.append(Comment.user_id.not_in(sorted(hidden)))
+    unblocked = relation_service.not_blocked(hidden, Comment.user_id)
+    if unblocked is not None:
+        conditions.append(unblocked)
     page = select(Comment.comment_id).where(*conditions)
     if offset is not None:
         page = page.where(Comment.comment_id < offset)

@@ -302,12 +302,14 @@ return 1
 
 class Owned:
     """HIT: complete or every asked item known; PARTIAL: a LARGE key lacking some items; MISS:
-    not cached (load and fill); BYPASS: just written or Redis failed (read SQL, fill nothing)."""
+    not cached (load and fill); BYPASS: just written or Redis failed (read SQL, fill nothing);
+    LARGE (a whole read only): the owner has too many items, ask per item."""
 
     HIT = "hit"
     PARTIAL = "partial"
     MISS = "miss"
     BYPASS = "bypass"
+    LARGE = "large"
 
 
 @dataclass
@@ -354,6 +356,47 @@ def parse_owned(kind: str, raw: Any, items: list[str]) -> OwnedRead:
         else:
             known[item] = value
     return OwnedRead(Owned.PARTIAL if unknown else Owned.HIT, known, unknown)
+
+
+# KEYS[1]; ARGV[1] kind. The whole key, unless it is LARGE: then only the marker, so a whole
+# read costs at most the cache limit, whatever the owner's history.
+_READ_WHOLE = """
+if ARGV[1] == 'hash' then
+  if redis.call('HEXISTS', KEYS[1], '-3') == 1 then return {'-3'} end
+  return redis.call('HGETALL', KEYS[1])
+end
+if redis.call('ZSCORE', KEYS[1], '-3') then return {'-3'} end
+return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+"""
+
+
+@dataclass
+class OwnedWhole:
+    """What a whole read found: ``items`` (item -> raw value/score, markers left out) is
+    every item of the owner when HIT; LARGE, MISS and BYPASS carry none."""
+
+    state: str
+    items: dict[str, Any]
+
+
+def queue_owned_read_whole(pipe: Any, kind: str, key: str) -> None:
+    """One command: every item of a COMPLETE key (or only the marker of a LARGE one)."""
+    pipe.eval(_READ_WHOLE, 1, key, kind)
+
+
+def parse_owned_whole(raw: Any) -> OwnedWhole:
+    """Interpret a :func:`queue_owned_read_whole` result (an exception: BYPASS)."""
+    if not isinstance(raw, list):
+        return OwnedWhole(Owned.BYPASS, {})
+    if raw == [LARGE]:
+        return OwnedWhole(Owned.LARGE, {})
+    pairs = dict(zip(raw[::2], raw[1::2], strict=True))
+    if INVALIDATED in pairs:
+        return OwnedWhole(Owned.BYPASS, {})
+    if ABSENT not in pairs:
+        return OwnedWhole(Owned.MISS, {})
+    # (a COMPLETE key holds no item tombstones: a write tombstones it whole)
+    return OwnedWhole(Owned.HIT, {k: v for k, v in pairs.items() if k != ABSENT})
 
 
 def _pairs_args(kind: str, pairs: list[tuple[str, Any]]) -> list[Any]:

@@ -3,22 +3,25 @@
 | key | role | type | content |
 |---|---|---|---|
 | ``user:{uid}:relationship`` | storage | hash | target id -> relation (0 none, 1 follow, 2 blacklist) |
-| ``user:{uid}:blocks`` | storage | set | ids in a blacklist relation with uid, either direction |
+| ``user:{uid}:blocked`` | storage | hash | user id -> 1 when in a blacklist relation with uid, either direction (0: none, LARGE only) |
 | ``user:{uid}:following`` | cache | zset | followed ids, score = relation update time (s) |
 | ``user:{uid}:fans`` | cache | zset | follower ids, score = relation update time (s) |
 
 The relationship hash follows ``kit.cache``'s per-owner rules: COMPLETE (field ``-1``) for a
 user with at most RELATIONSHIP_CACHE_LIMIT relations, LARGE (field ``-3``, only the targets
 asked about, 0 for none) past it; a write tombstones the whole complete hash, or the target's
-field of a LARGE one.
+field of a LARGE one. So does the blocked hash, with BLOCKS_CACHE_LIMIT: it is read whole
+(every blacklist relation of a COMPLETE one, in the caller's first pipeline) or, past the
+limit, only its LARGE marker, and then asked about the users at hand (:func:`blocked_among`),
+so no request reads a long blacklist.
 
 The first two live in the storage role so the article and feed code can read them in the same
-pipeline as the counters. A filled hash always carries the field ``-1`` (and a filled set the
-member ``-1``): it marks the key as loaded, so one HMGET tells "no relation" from "not cached",
-and a user without relations still gets a key (with the short TTL).
+pipeline as the counters. A filled hash always carries the field ``-1`` (or ``-3``): it marks
+the key as loaded, so one HMGET tells "no relation" from "not cached", and a user without
+relations still gets a key (with the short TTL).
 
 Tombstones: a write replaces a key with one *of the same type* holding only the INVALIDATED
-marker (hash field ``-2``, zset/set member ``-2``) for TOMBSTONE_SECONDS. It is the protocol of
+marker (hash field ``-2``, zset member ``-2``) for TOMBSTONE_SECONDS. It is the protocol of
 ``kit.cache.invalidate``, typed, so a pipelined HMGET or ZSCORE never fails with WRONGTYPE;
 never use ``kit.cache.invalidate`` on these keys. Fills only create a key that does not exist
 (one Lua script: EXISTS, then write and EXPIRE), so a reader that loaded the rows before a write
@@ -28,18 +31,18 @@ committed cannot cache them after the write's tombstone, and no key is ever left
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import func, select, union
+from sqlalchemy import ColumnElement, and_, exists, func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from toutiao.kit.cache import HASH as OWNED_HASH
 from toutiao.kit.cache import (
-    ABSENT,
     INVALIDATED,
     TOMBSTONE_SECONDS,
     TTL,
@@ -47,11 +50,12 @@ from toutiao.kit.cache import (
     fill_items,
     fill_owned,
     parse_owned,
+    parse_owned_whole,
     queue_forget_owned,
     queue_owned_read,
+    queue_owned_read_whole,
     single_flight,
 )
-from toutiao.kit.cache import HASH as OWNED_HASH
 from toutiao.models import UserRelation
 from toutiao.models.enums import Relation
 from toutiao.stats import counters
@@ -68,11 +72,14 @@ EMPTY_TTL = TTL(300, 60)
 LIST_CACHE_LIMIT = 10_000
 # A user with more relations than this gets a LARGE relationship hash (cached per target).
 RELATIONSHIP_CACHE_LIMIT = 10_000
+# Blacklist relations (both directions) cached whole, and read whole by every logged-in
+# comment list and search (the search engine gets them as hidden authors): more, and the
+# blocked hash is LARGE, asked per user.
+BLOCKS_CACHE_LIMIT = 1_000
 
 # Commands that write each type's members, and each type's tombstone.
 HASH = ("HSET", INVALIDATED, INVALIDATED)
 ZSET = ("ZADD", "0", INVALIDATED)
-SET = ("SADD", INVALIDATED)
 
 # KEYS[1]; ARGV[1] ttl, ARGV[2] the write command, ARGV[3..] its arguments (pairs for
 # HSET/ZADD: chunks of 1000 keep them aligned and stay under Lua's unpack limit).
@@ -103,7 +110,7 @@ def relationship_key(user_id: int) -> str:
 
 
 def blocks_key(user_id: int) -> str:
-    return f"user:{user_id}:blocks"
+    return f"user:{user_id}:blocked"
 
 
 def followings_key(user_id: int) -> str:
@@ -150,31 +157,121 @@ def queue_forget_relationship(pipe: Any, user_id: int, *targets: int) -> None:
     queue_forget_owned(pipe, OWNED_HASH, relationship_key(user_id), *targets)
 
 
-# -- blocks set (storage role) ----------------------------------------------------------------
+# -- blocked hash (storage role) --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Blocks:
+    """The users in a blacklist relation with ``user_id``, either direction: ``ids`` is every
+    one, unless ``large`` (more than BLOCKS_CACHE_LIMIT): then ask :func:`blocked_among`."""
+
+    user_id: int
+    ids: frozenset[int] = frozenset()
+    large: bool = False
 
 
 def queue_blocks_read(pipe: Any, user_id: int) -> None:
-    pipe.smembers(blocks_key(user_id))
+    """One command: the whole blocked hash, or its LARGE marker alone."""
+    queue_owned_read_whole(pipe, OWNED_HASH, blocks_key(user_id))
 
 
-def parse_blocks(raw: Any) -> tuple[Lookup, set[int]]:
-    if not isinstance(raw, set | list):
-        return Lookup.BYPASS, set()
-    members = set(raw)
-    if INVALIDATED in members:
-        return Lookup.BYPASS, set()
-    if ABSENT not in members:
-        return Lookup.MISS, set()
-    try:
-        return Lookup.HIT, {int(m) for m in members if m != ABSENT}
-    except ValueError:
-        return Lookup.BYPASS, set()
+def queue_blocked_read(pipe: Any, user_id: int, others: Sequence[int]) -> None:
+    """One HMGET: are ``others`` blocked (a LARGE hash's per-user answers)."""
+    queue_owned_read(pipe, OWNED_HASH, blocks_key(user_id), [str(o) for o in others])
 
 
-async def fill_blocks(store: Any, user_id: int, ids: Iterable[int]) -> None:
-    members = [ABSENT, *ids]
-    ttl = BLOCKS_TTL if len(members) > 1 else EMPTY_TTL
-    await _fill(store, blocks_key(user_id), ttl, SET, members)
+def queue_forget_blocks(pipe: Any, user_id: int, *others: int) -> None:
+    """After a committed blacklist change between ``user_id`` and ``others``."""
+    queue_forget_owned(pipe, OWNED_HASH, blocks_key(user_id), *others)
+
+
+async def blocks(store: Any, session: AsyncSession, user_id: int, raw: Any) -> Blocks:
+    """Interpret a :func:`queue_blocks_read` result; the database when not cached (at most
+    BLOCKS_CACHE_LIMIT + 1 rows, once: past the limit the hash is cached LARGE)."""
+    read = parse_owned_whole(raw)
+    if read.state == Owned.HIT:
+        try:
+            return Blocks(user_id, frozenset(int(o) for o, v in read.items.items() if v == "1"))
+        except ValueError:
+            return await _blocks_from_db(session, user_id)
+    if read.state == Owned.LARGE:
+        return Blocks(user_id, large=True)
+    if read.state == Owned.BYPASS:
+        return await _blocks_from_db(session, user_id)
+
+    async def load() -> Blocks:
+        found = await _blocks_from_db(session, user_id)
+        pairs = [(str(o), 1) for o in found.ids]
+        ttl = BLOCKS_TTL if pairs or found.large else EMPTY_TTL
+        await fill_owned(store, OWNED_HASH, blocks_key(user_id), ttl, pairs, large=found.large)
+        return found
+
+    return await single_flight.do(blocks_key(user_id), load)
+
+
+async def _blocks_from_db(session: AsyncSession, user_id: int) -> Blocks:
+    mine = select(UserRelation.target_user_id.label("other")).where(
+        UserRelation.user_id == user_id, UserRelation.relation == Relation.BLACKLIST
+    )
+    theirs = select(UserRelation.user_id.label("other")).where(
+        UserRelation.target_user_id == user_id, UserRelation.relation == Relation.BLACKLIST
+    )
+    query = union(mine, theirs).limit(BLOCKS_CACHE_LIMIT + 1)
+    found = frozenset(int(other) for other in await session.scalars(query))
+    if len(found) > BLOCKS_CACHE_LIMIT:
+        return Blocks(user_id, large=True)
+    return Blocks(user_id, found)
+
+
+async def blocked_among(
+    store: Any, session: AsyncSession, user_id: int, others: list[int], raw: Any
+) -> set[int]:
+    """Which of ``others`` are in a blacklist relation with ``user_id``, from a
+    :func:`queue_blocked_read` result: the LARGE hash's answers, then one indexed query for
+    the users it lacks (cached in it), never the whole blacklist."""
+    read = parse_owned(OWNED_HASH, raw, [str(o) for o in others])
+    if read.state in (Owned.MISS, Owned.BYPASS):
+        return await blocked_from_db(session, user_id, others)
+    found = {int(o) for o, v in read.known.items() if v == "1"}
+    if read.unknown:
+        asked = [int(o) for o in read.unknown]
+        some = await blocked_from_db(session, user_id, asked)
+        if read.state == Owned.PARTIAL:
+            pairs = [(str(o), 1 if o in some else 0) for o in asked]
+            await fill_items(store, OWNED_HASH, blocks_key(user_id), pairs)
+        found |= some
+    return found
+
+
+async def blocked_from_db(session: AsyncSession, user_id: int, others: Sequence[int]) -> set[int]:
+    """Which of ``others`` are in a blacklist relation with ``user_id`` (indexed lookups by
+    the unique (user_id, target_user_id) key, both ways)."""
+    if not others:
+        return set()
+    mine = select(UserRelation.target_user_id.label("other")).where(
+        UserRelation.user_id == user_id,
+        UserRelation.target_user_id.in_(others),
+        UserRelation.relation == Relation.BLACKLIST,
+    )
+    theirs = select(UserRelation.user_id.label("other")).where(
+        UserRelation.user_id.in_(others),
+        UserRelation.target_user_id == user_id,
+        UserRelation.relation == Relation.BLACKLIST,
+    )
+    return {int(other) for other in await session.scalars(union(mine, theirs))}
+
+
+def not_blocked(user_id: int, author: Any) -> ColumnElement[bool]:
+    """SQL: ``author`` (a user id column) is in no blacklist relation with ``user_id``; a
+    lookup of the unique (user_id, target_user_id) key per row, whatever the blacklist's size."""
+    blacklist = UserRelation.relation == Relation.BLACKLIST
+    mine = exists().where(
+        UserRelation.user_id == user_id, UserRelation.target_user_id == author, blacklist
+    )
+    theirs = exists().where(
+        UserRelation.user_id == author, UserRelation.target_user_id == user_id, blacklist
+    )
+    return and_(~mine, ~theirs)
 
 
 # -- follow lists (cache role) ----------------------------------------------------------------
@@ -290,32 +387,6 @@ async def relations_from_db(
     )
     found = {int(target): Relation(relation) for target, relation in rows}
     return {target: found.get(target, Relation.NONE) for target in targets}
-
-
-async def blocks(store: Any, session: AsyncSession, user_id: int, raw: Any) -> set[int]:
-    """Interpret a :func:`queue_blocks_read` result; the database when not cached."""
-    lookup, found = parse_blocks(raw)
-    if lookup is Lookup.HIT:
-        return found
-    if lookup is Lookup.BYPASS:
-        return await blocks_from_db(session, user_id)
-
-    async def load() -> set[int]:
-        ids = await blocks_from_db(session, user_id)
-        await fill_blocks(store, user_id, ids)
-        return ids
-
-    return await single_flight.do(blocks_key(user_id), load)
-
-
-async def blocks_from_db(session: AsyncSession, user_id: int) -> set[int]:
-    mine = select(UserRelation.target_user_id.label("other")).where(
-        UserRelation.user_id == user_id, UserRelation.relation == Relation.BLACKLIST
-    )
-    theirs = select(UserRelation.user_id.label("other")).where(
-        UserRelation.target_user_id == user_id, UserRelation.relation == Relation.BLACKLIST
-    )
-    return {int(other) for other in await session.scalars(union(mine, theirs))}
 
 
 @dataclass(frozen=True, eq=False)

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import insert, select, update
+from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -122,13 +122,14 @@ def queue_blacklist_read(pipe: Any, user_id: int) -> int:
 
 async def resolve_blacklist(
     runtime: Runtime, session: AsyncSession, user_id: int, results: list[Any]
-) -> set[int]:
+) -> rc.Blocks:
     return await rc.blocks(runtime.store, session, user_id, results[0] if results else None)
 
 
-async def blacklisted_ids(runtime: Runtime, session: AsyncSession, user_id: int) -> set[int]:
+async def blacklisted_ids(runtime: Runtime, session: AsyncSession, user_id: int) -> rc.Blocks:
     """Users in a blacklist relation with ``user_id`` in either direction (to hide their
-    content from each other)."""
+    content from each other): all of them, or past ``rc.BLOCKS_CACHE_LIMIT`` a LARGE answer
+    to ask :func:`blocked_among` about the users at hand."""
     results: list[Any] = []
     try:
         async with runtime.store.pipeline(transaction=False) as pipe:
@@ -137,6 +138,38 @@ async def blacklisted_ids(runtime: Runtime, session: AsyncSession, user_id: int)
     except RedisError:
         log.warning("relation.cache_read_failed user=%s", user_id, exc_info=True)
     return await resolve_blacklist(runtime, session, user_id, results)
+
+
+Blocks = rc.Blocks
+
+
+def not_blocked(blocks: rc.Blocks, author: Any) -> ColumnElement[bool] | None:
+    """SQL: ``author`` (a user id column) is none of ``blocks`` (None: nothing to hide)."""
+    if blocks.large:
+        return rc.not_blocked(blocks.user_id, author)
+    if blocks.ids:
+        return author.not_in(sorted(blocks.ids))
+    return None
+
+
+async def blocked_among(
+    runtime: Runtime, session: AsyncSession, blocks: rc.Blocks, others: Iterable[int]
+) -> set[int]:
+    """Which of ``others`` are in ``blocks`` (for a LARGE one: one round trip, and one
+    indexed query for the users its cache lacks)."""
+    wanted = sorted(set(others))
+    if not blocks.large:
+        return set(blocks.ids.intersection(wanted))
+    if not wanted:
+        return set()
+    raw: Any = None
+    try:
+        async with runtime.store.pipeline(transaction=False) as pipe:
+            rc.queue_blocked_read(pipe, blocks.user_id, wanted)
+            (raw,) = await pipe.execute()
+    except RedisError:
+        log.warning("relation.cache_read_failed user=%s", blocks.user_id, exc_info=True)
+    return await rc.blocked_among(runtime.store, session, blocks.user_id, wanted, raw)
 
 
 # -- writes ---------------------------------------------------------------------------------
@@ -149,7 +182,7 @@ class _Changes:
     followings: Counter[int] = field(default_factory=Counter)
     fans: Counter[int] = field(default_factory=Counter)
     relationships: set[tuple[int, int]] = field(default_factory=set)  # (user, target)
-    blocks: set[int] = field(default_factory=set)
+    blocks: set[tuple[int, int]] = field(default_factory=set)  # (user, other), both ways
     lists: set[str] = field(default_factory=set)
 
     def follow(self, user_id: int, target: int, delta: int) -> None:
@@ -160,7 +193,7 @@ class _Changes:
 
     def blacklist(self, user_id: int, target: int) -> None:
         self.relationships.add((user_id, target))
-        self.blocks.update((user_id, target))
+        self.blocks.update(((user_id, target), (target, user_id)))
 
     def __bool__(self) -> bool:
         return bool(self.relationships or self.blocks or self.lists)
@@ -182,9 +215,9 @@ def _publish(runtime: Runtime, session: AsyncSession, changes: _Changes) -> None
                             counter.queue(pipe, member, delta)
                 for user_id, target in changes.relationships:
                     rc.queue_forget_relationship(pipe, user_id, target)
-                for user_id in changes.blocks:
-                    rc.queue_tombstone(pipe, rc.blocks_key(user_id), rc.SET)
-                events.queue_exclusions_changed(pipe, *changes.blocks)
+                for user_id, other in changes.blocks:
+                    rc.queue_forget_blocks(pipe, user_id, other)
+                events.queue_exclusions_changed(pipe, *{user for user, _ in changes.blocks})
                 await pipe.execute()
         except RedisError:
             # Counters are rebuilt by the repair job once Redis is back; TTLs bound stale relations.

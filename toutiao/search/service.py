@@ -44,6 +44,7 @@ POPULAR_QUERY_MAX = 30  # longer queries are sentences, not suggestions
 POPULAR_SEEN_SECONDS = 30 * 86400
 POPULAR_KEY = "search:popular"
 POPULAR_LEX_KEY = "search:popular:lex"
+BLOCKED_ROUNDS = 3  # engine queries of a page for a reader with a LARGE blacklist
 
 
 def history_key(user_id: int) -> str:
@@ -85,12 +86,14 @@ async def search_articles(
     author in a blacklist relation with the reader; a logged-in first page goes into the
     user's history."""
     q = clean_query(q)
-    hidden: set[int] = set()
-    if user_id is not None:  # authors in a blacklist relation with the reader, either way
+    engine, offset = engine_of(runtime), (page - 1) * per_page
+    if user_id is None:
+        found = await find(engine, q, offset=offset, limit=per_page)
+    else:  # authors in a blacklist relation with the reader, either way
         hidden = await relation_service.blacklisted_ids(runtime, session, user_id)
-    found = await find(
-        engine_of(runtime), q, offset=(page - 1) * per_page, limit=per_page, exclude_authors=hidden
-    )
+        found = await find_unblocked(
+            runtime, session, engine, q, offset=offset, limit=per_page, hidden=hidden
+        )
     results = await present(runtime, session, found.ids)
     if user_id is not None and page == 1:
         # Only a query the index fully answers may become a popular suggestion.
@@ -120,6 +123,40 @@ async def find(
     if not better.total or better.relaxed:
         return found
     return SearchPage(better.total, better.ids, relaxed=True)
+
+
+async def find_unblocked(
+    runtime: Runtime,
+    session: AsyncSession,
+    engine: SearchEngine,
+    q: str,
+    *,
+    offset: int,
+    limit: int,
+    hidden: relation_service.Blocks,
+) -> SearchPage:
+    """:func:`find` without articles by authors in ``hidden``. A blacklist cached whole goes
+    into the engine query. A LARGE one is never read whole: the authors of the page's hits
+    are asked about, the blocked ones join the query's hidden authors and the page is asked
+    again, up to BLOCKED_ROUNDS times, so it stays full; a blocked author still there after
+    that is dropped from the page (shorter). The hidden authors are thus those met on this
+    page: hits of blocked authors before ``offset`` still count in the offset and in
+    ``total``, so pages can shift by them."""
+    if not hidden.large:
+        return await find(engine, q, offset=offset, limit=limit, exclude_authors=hidden.ids)
+    excluded: set[int] = set()
+    cleared: set[int] = set()  # authors asked about and not blocked
+    for _ in range(BLOCKED_ROUNDS):
+        found = await find(engine, q, offset=offset, limit=limit, exclude_authors=excluded)
+        cards = await get_cards(runtime.cache, session, found.ids)
+        authors = {card["aut_id"] for card in cards.values()} - cleared
+        blocked = await relation_service.blocked_among(runtime, session, hidden, authors)
+        cleared |= authors - blocked
+        if not blocked:
+            return found
+        excluded |= blocked
+    ids = [i for i in found.ids if i in cards and cards[i]["aut_id"] not in excluded]
+    return SearchPage(found.total, ids, relaxed=found.relaxed)
 
 
 async def present(
