@@ -43,6 +43,7 @@ from toutiao.recommend.rank import SOURCE_WEIGHTS
 WAIT_BATCHES = 4
 WAIT_TTL = 600
 EXCLUSIONS_TTL = 600
+PARTIAL_KEEP = 256  # ids of each kind kept in a partial exclusions copy (see queue_exclusions)
 REFILL_BELOW = 2  # batches: fewer left after serving asks for a refill
 REFILL_BATCHES = 8  # batches: what a refill tops the queue up to
 REFILL_MAX = 10_000  # pending refill requests kept (the oldest are dropped)
@@ -231,10 +232,12 @@ def parse_exclusions(raw: Any, version: str) -> Exclusions | None:
 
 
 def queue_exclusions(pipe: Any, uid: str, found: Exclusions) -> None:
-    body = {
-        "v": found.version,
-        "a": sorted(found.disliked),
-        "u": sorted(found.blocked),
-        "c": 1 if found.complete else 0,
-    }
+    """Cache the exclusions under their version. A partial copy (a reader past the row
+    limits) is cut to its newest ``PARTIAL_KEEP`` dislikes and ``PARTIAL_KEEP`` authors:
+    what such a reader is served was checked against the database under the version anyway,
+    so the copy only spares candidates that check, and every feed request reads it."""
+    disliked, blocked = sorted(found.disliked), sorted(found.blocked)
+    if not found.complete:
+        disliked, blocked = disliked[-PARTIAL_KEEP:], blocked[:PARTIAL_KEEP]
+    body = {"v": found.version, "a": disliked, "u": blocked, "c": 1 if found.complete else 0}
     pipe.set(keys.exclusions(uid), json.dumps(body, separators=(",", ":")), ex=EXCLUSIONS_TTL)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta
 
+import orjson
 import pytest
 
 from tests.api.app.test_heavy_reader import bulk
@@ -23,7 +24,7 @@ from toutiao.article import cache as article_cache
 from toutiao.kit.db import count_queries
 from toutiao.models import Article, ArticleAttitude, User, UserRelation
 from toutiao.models.enums import ArticleStatus, Attitude, Relation, UserStatus
-from toutiao.recommend import recall
+from toutiao.recommend import keys, recall, waiting
 
 MANY = 2_500  # past recall.FILTER_ROWS
 
@@ -185,6 +186,10 @@ async def test_a_reader_past_the_cached_exclusions_is_never_served_what_they_exc
     assert trips.count <= 2, trips.calls
     assert asked == []
     served += batch
+    # the cached copy every feed request reads stays small, whatever the history
+    cached = orjson.loads(await runtime.store.get(keys.exclusions(str(heavy["reader"]))))
+    assert cached["c"] == 0
+    assert len(cached["a"]) <= waiting.PARTIAL_KEEP and len(cached["u"]) <= waiting.PARTIAL_KEEP
 
     # a new dislike and a new blacklist of what is queued: the next batches skip them too
     queued = [item for item in world["ids"] if item not in {s["art_id"] for s in served}]
