@@ -172,6 +172,14 @@ class TestSearch:
         assert (pages[1]["page"], pages[1]["per_page"]) == (2, 5)
         assert len((await search(client, "分页文章"))["results"]) == 10
 
+    async def test_paging_through_a_long_tie(self, client: httpx.AsyncClient, desk: Desk) -> None:
+        """Thirty equal scores: more than one fetch holds, pages stay in date order, exactly."""
+        ids = [
+            await desk.article("同分文章", pubdate=START + timedelta(minutes=i)) for i in range(30)
+        ]
+        pages = [await search(client, "同分文章", page=p, per_page=5) for p in range(1, 7)]
+        assert [r["art_id"] for p in pages for r in p["results"]] == ids[::-1]
+
     @pytest.mark.parametrize(
         "params",
         [

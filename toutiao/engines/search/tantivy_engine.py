@@ -55,6 +55,7 @@ SCHEMA_VERSION = 3  # a new version builds a new index beside the old one (then 
 WRITER_HEAP = 64_000_000
 WRITER_WAIT = 15.0  # seconds to wait for another process's writer before giving up
 TITLE_BOOST = 2.0
+TIE_WINDOW = 500  # hits fetched at most past the page to order a tie at its end by date
 MAX_TOKEN_CHARS = 40
 # Single characters that carry no meaning on their own; never indexed, never required.
 STOP_CHARS = frozenset("的了是在和与及或把被吗呢啊吧着过就都也而之其")
@@ -553,20 +554,20 @@ def _tiers(
 
 
 def _ranked(searcher: Any, found: Query, scored: Query, offset: int, limit: int) -> SearchPage:
-    """Top hits by score, newer first among equal scores, exactly across the page boundary:
-    the fetch widens while its last hit still ties with the page's last one. ``found`` is
-    what matches (counted), ``scored`` the same documents with their scores."""
+    """Top hits by score, newer first among equal scores, exactly across the page boundary
+    while at most ``TIE_WINDOW`` hits tie with the page's last one (past that, the newest of
+    those fetched come first). ``found`` is what matches (counted), ``scored`` the same
+    documents with their scores."""
     want = offset + limit
     if want > MAX_WINDOW:
         return SearchPage(_count(searcher, found, 0), [])
     fetch = want + max(limit, 10)
-    while True:
+    hits = searcher.search(scored, fetch, count=False).hits
+    if len(hits) == fetch and _tie(hits[-1][0]) == _tie(hits[want - 1][0]):
+        # The page's last score goes on past the fetch: one wider fetch (each is a scoring
+        # pass; doubling until the tie ended took up to 8 on common one-word queries).
+        fetch = want + TIE_WINDOW
         hits = searcher.search(scored, fetch, count=False).hits
-        if len(hits) < fetch or _tie(hits[-1][0]) != _tie(hits[want - 1][0]):
-            break
-        if fetch >= 4 * MAX_WINDOW:
-            break
-        fetch *= 2
     addresses = [address for _, address in hits]
     ids = searcher.fast_field_values("id", addresses)
     dates = searcher.fast_field_values("pubdate", addresses)
