@@ -70,31 +70,58 @@ def peak_memory(pid: int) -> dict[str, Any]:
     }
 
 
+def _family(key: bytes) -> str:
+    """A key's first two segments with ids as ``*`` (``art:123:card`` -> ``art:*``)."""
+    parts = key.decode(errors="replace").split(":")[:2]
+    return ":".join("*" if p.isdigit() else p for p in parts)
+
+
 def redis_usage(url: str) -> dict[str, Any]:
+    """Memory by key family, of one server's database or of every master of a cluster
+    (``redis+cluster://h1:p1,h2:p2``)."""
     import redis
 
-    client = redis.Redis.from_url(url)
+    if not url.startswith("redis+cluster://"):
+        return _usage([redis.Redis.from_url(url)])
+    seeds = [
+        h.rsplit(":", 1) for h in url.removeprefix("redis+cluster://").split("/")[0].split(",")
+    ]
+    first = redis.Redis(host=seeds[0][0], port=int(seeds[0][1]))
+    masters = [
+        redis.Redis(host=host, port=int(port))
+        for address, flags in (
+            (line.split()[1].split("@")[0], line.split()[2])
+            for line in first.execute_command("CLUSTER NODES").decode().splitlines()
+        )
+        if "master" in flags
+        for host, port in [address.rsplit(":", 1)]
+    ]
+    return _usage(masters)
+
+
+def _usage(clients: list[Any]) -> dict[str, Any]:
     total = keys = 0
     prefixes: dict[str, int] = {}
     batch: list[bytes] = []
 
-    def flush() -> None:
+    def flush(client: Any) -> None:
         nonlocal total
         pipe = client.pipeline(transaction=False)
         for key in batch:
             pipe.memory_usage(key, samples=0)
         for key, used in zip(batch, pipe.execute(), strict=True):
             total += used or 0
-            prefix = b":".join(key.split(b":")[:2]).decode(errors="replace")
+            prefix = _family(key)
             prefixes[prefix] = prefixes.get(prefix, 0) + (used or 0)
         batch.clear()
 
-    for key in client.scan_iter(count=2000):
-        keys += 1
-        batch.append(key)
-        if len(batch) >= 2000:
-            flush()
-    flush()
+    for client in clients:
+        for key in client.scan_iter(count=2000):
+            keys += 1
+            batch.append(key)
+            if len(batch) >= 2000:
+                flush(client)
+        flush(client)
     top = sorted(prefixes.items(), key=lambda kv: -kv[1])[:8]
     return {
         "keys": keys,
