@@ -155,6 +155,35 @@ class TestRebuildCounters:
         assert likes[real] == expected[real]
         assert "12345" not in await _zset(redis, c.USER_FOLLOWINGS)
 
+    async def test_rebuild_writes_in_chunks_and_leaves_no_staging(
+        self, db: Database, redis: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A counter with more members than one ZADD may carry is staged in chunks, then
+        swapped in whole: right values, no TTL on the counter, no staging key left."""
+        monkeypatch.setattr(c, "STAGE_CHUNK", 3)
+        expected = await _oracle(db, c.ARTICLE_LIKES)
+        assert len(expected) > 3 * 2
+        sizes: list[int] = []
+        zadd = redis.zadd
+
+        async def counting_zadd(key: str, mapping: dict[str, Any], *args: Any, **kw: Any) -> Any:
+            if key == c.ARTICLE_LIKES.staging_key:
+                sizes.append(len(mapping))
+            return await zadd(key, mapping, *args, **kw)
+
+        monkeypatch.setattr(redis, "zadd", counting_zadd)
+        async with db.read_session() as session:
+            await rebuild_counters(session, redis, only=[c.ARTICLE_LIKES])
+        assert sizes and max(sizes) == 3 and sum(sizes) == len(expected)
+        assert await _zset(redis, c.ARTICLE_LIKES) == expected
+        assert await redis.ttl(c.ARTICLE_LIKES.key) == -1  # no TTL carried over by RENAME
+        assert not await redis.exists(c.ARTICLE_LIKES.staging_key)
+        await c.ARTICLE_LIKES.replace(redis, [(1, 2), (3, 4), (5, 6), (7, 8)])
+        assert await _zset(redis, c.ARTICLE_LIKES) == {"1": 2, "3": 4, "5": 6, "7": 8}
+        assert await redis.ttl(c.ARTICLE_LIKES.key) == -1
+        await c.ARTICLE_LIKES.replace(redis, [(1, 0)])
+        assert not await redis.exists(c.ARTICLE_LIKES.key)
+
     async def test_reading_counters_are_left_alone(self, db: Database, redis: Any) -> None:
         await redis.zadd(c.ARTICLE_READS.key, {"1": 7})
         await redis.zadd(c.USER_READS.key, {"2": 9})

@@ -62,6 +62,10 @@ class RecentMembers:
 recent = RecentMembers()
 
 
+STAGE_CHUNK = 10_000  # members per ZADD when a counter is rebuilt whole
+STAGE_TTL = 3600
+
+
 @dataclass(frozen=True)
 class Counter:
     key: str
@@ -84,13 +88,38 @@ class Counter:
         score = await redis.zscore(self.key, member)
         return int(score) if score else 0
 
-    async def replace(self, redis: Any, pairs: Iterable[tuple[int, int]]) -> None:
-        """Swap the whole zset in one MULTI (one key, so it is valid on a cluster too)."""
-        mapping = {str(member): count for member, count in pairs if count}
-        async with redis.pipeline(transaction=True) as pipe:
+    @property
+    def staging_key(self) -> str:
+        """Where a rebuild writes the new zset before swapping it in. Its hash tag is the
+        counter's whole key, so on a cluster both sit in one slot and RENAME is allowed."""
+        return "{" + self.key + "}:rebuild"
+
+    async def stage(self, redis: Any, mapping: dict[str, int]) -> None:
+        """Write ``mapping`` (non-empty) into :attr:`staging_key` in chunks of
+        ``STAGE_CHUNK`` members: at a million articles a counter has millions of members, and
+        one ZADD of them all outlasts the client's socket timeout and blocks Redis."""
+        items = list(mapping.items())
+        await redis.delete(self.staging_key)
+        for start in range(0, len(items), STAGE_CHUNK):
+            await redis.zadd(self.staging_key, dict(items[start : start + STAGE_CHUNK]))
+        await redis.expire(self.staging_key, STAGE_TTL)  # a rebuild that dies leaves nothing
+
+    def queue_swap(self, pipe: Any, staged: bool) -> None:
+        """In a MULTI: the staged zset becomes the counter (RENAME carries the staging key's
+        TTL along, PERSIST drops it); nothing staged: the counter is emptied."""
+        if staged:
+            pipe.rename(self.staging_key, self.key)
+            pipe.persist(self.key)
+        else:
             pipe.delete(self.key)
-            if mapping:
-                pipe.zadd(self.key, mapping)
+
+    async def replace(self, redis: Any, pairs: Iterable[tuple[int, int]]) -> None:
+        """Swap the whole zset at once: staged in chunks, then renamed in one MULTI."""
+        mapping = {str(member): count for member, count in pairs if count}
+        if mapping:
+            await self.stage(redis, mapping)
+        async with redis.pipeline(transaction=True) as pipe:
+            self.queue_swap(pipe, bool(mapping))
             await pipe.execute()
 
 
