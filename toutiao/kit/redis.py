@@ -125,6 +125,10 @@ class SlotPipeline(ClusterPipeline):
         """Allowed when the keys share a slot (redis-py blocks it in every cluster pipeline)."""
         return self.execute_command("PFCOUNT", *sources)
 
+    def rename(self, src: Any, dst: Any) -> Any:
+        """Allowed when both keys share a slot (a hash tag); redis-py blocks it otherwise."""
+        return self.execute_command("RENAME", src, dst)
+
     def _split_command_across_slots(self, command: str, *keys: Any) -> Any:
         return self._queue_split(command, list(keys), _merge_counts)
 

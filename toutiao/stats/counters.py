@@ -11,6 +11,7 @@ new master may lack the last writes the old one acknowledged, and those members 
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -88,27 +89,29 @@ class Counter:
         score = await redis.zscore(self.key, member)
         return int(score) if score else 0
 
-    @property
     def staging_key(self) -> str:
-        """Where a rebuild writes the new zset before swapping it in. Its hash tag is the
-        counter's whole key, so on a cluster both sit in one slot and RENAME is allowed."""
-        return "{" + self.key + "}:rebuild"
+        """A fresh key for a rebuild to write the new zset into before swapping it in (one
+        per rebuild, so two rebuilds at once never mix). Its hash tag is the counter's whole
+        key, so on a cluster both sit in one slot and RENAME is allowed."""
+        return "{" + self.key + "}:rebuild:" + secrets.token_hex(4)
 
-    async def stage(self, redis: Any, mapping: dict[str, int]) -> None:
-        """Write ``mapping`` (non-empty) into :attr:`staging_key` in chunks of
-        ``STAGE_CHUNK`` members: at a million articles a counter has millions of members, and
-        one ZADD of them all outlasts the client's socket timeout and blocks Redis."""
-        items = list(mapping.items())
-        await redis.delete(self.staging_key)
+    async def stage(self, redis: Any, mapping: dict[str, int]) -> str:
+        """Write ``mapping`` (non-empty) into a new staging key in chunks of ``STAGE_CHUNK``
+        members, and return the key: at a million articles a counter has millions of
+        members, and one ZADD of them all outlasts the client's socket timeout and blocks
+        Redis meanwhile."""
+        key, items = self.staging_key(), list(mapping.items())
         for start in range(0, len(items), STAGE_CHUNK):
-            await redis.zadd(self.staging_key, dict(items[start : start + STAGE_CHUNK]))
-        await redis.expire(self.staging_key, STAGE_TTL)  # a rebuild that dies leaves nothing
+            await redis.zadd(key, dict(items[start : start + STAGE_CHUNK]))
+            if not start:
+                await redis.expire(key, STAGE_TTL)  # a rebuild that dies leaves nothing
+        return key
 
-    def queue_swap(self, pipe: Any, staged: bool) -> None:
-        """In a MULTI: the staged zset becomes the counter (RENAME carries the staging key's
-        TTL along, PERSIST drops it); nothing staged: the counter is emptied."""
+    def queue_swap(self, pipe: Any, staged: str | None) -> None:
+        """In a MULTI: the ``staged`` zset becomes the counter (RENAME carries the staging
+        key's TTL along, PERSIST drops it); nothing staged: the counter is emptied."""
         if staged:
-            pipe.rename(self.staging_key, self.key)
+            pipe.rename(staged, self.key)
             pipe.persist(self.key)
         else:
             pipe.delete(self.key)
@@ -116,10 +119,9 @@ class Counter:
     async def replace(self, redis: Any, pairs: Iterable[tuple[int, int]]) -> None:
         """Swap the whole zset at once: staged in chunks, then renamed in one MULTI."""
         mapping = {str(member): count for member, count in pairs if count}
-        if mapping:
-            await self.stage(redis, mapping)
+        staged = await self.stage(redis, mapping) if mapping else None
         async with redis.pipeline(transaction=True) as pipe:
-            self.queue_swap(pipe, bool(mapping))
+            self.queue_swap(pipe, staged)
             await pipe.execute()
 
 

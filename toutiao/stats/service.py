@@ -159,10 +159,10 @@ async def _rebuild_one(session: AsyncSession, redis: Any, counter: c.Counter, fr
                 await session.rollback()
             pairs = await _pairs(session, counter)
             mapping = {str(member): count for member, count in pairs if count}
-            if mapping:  # on another connection: the WATCH covers the counter key only
-                await counter.stage(redis, mapping)
+            # staged on another connection: the WATCH covers the counter key only
+            staged = await counter.stage(redis, mapping) if mapping else None
             pipe.multi()
-            counter.queue_swap(pipe, bool(mapping))
+            counter.queue_swap(pipe, staged)
             try:
                 await pipe.execute()
             except WatchError:
