@@ -374,19 +374,19 @@ async def _from_redis(ask: Ask) -> Page:
     reader, state = ask.reader, ask.state
     if state is not None and not state.position.is_fresh(ask.timestamp):
         return Page(picks_of(ask, state.position.batch), state.position.older)
-    try:
-        hot = await ask.runtime.store.zrevrange(keys.hot(ask.channel_id), 0, HOT_READ - 1)
-    except RedisError:
-        hot = []
     queued = state.waiting if state else []
     excl = state.exclusions if state else None
     if excl is None:  # a registered reader's, not known now
         anonymous = reader is None or not reader.registered
         excl = Exclusions(set(), set(), state.version if state else "", complete=anonymous)
-    seen = {a for a, _ in queued}
-    pairs = [*queued, *((int(a), "hot") for a in hot if int(a) not in seen)]
-    if not excl.complete:  # only what the recommender checked: the queue, under its tag
-        pairs = list(queued)
+    pairs = list(queued)
+    if excl.complete:  # else only what the recommender checked: the queue, under its tag
+        try:
+            hot = await ask.runtime.store.zrevrange(keys.hot(ask.channel_id), 0, HOT_READ - 1)
+        except RedisError:
+            hot = []
+        seen = {a for a, _ in queued}
+        pairs += [(int(a), "hot") for a in hot if int(a) not in seen]
     lacking = [a for a, _ in pairs if a not in ask.cards]
     ask.cards.update(
         await article_cache.get_cards(ask.runtime.cache, ask.session, lacking, load=False)
