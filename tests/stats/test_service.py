@@ -166,22 +166,54 @@ class TestRebuildCounters:
         sizes: list[int] = []
         zadd = redis.zadd
 
-        async def counting_zadd(key: str, mapping: dict[str, Any], *args: Any, **kw: Any) -> Any:
+        rows_read = 0
+        first_staged_after_rows: list[int] = []
+        chunks = service._pair_chunks
+
+        async def counting_chunks(session: Any, counter: c.Counter) -> Any:
+            nonlocal rows_read
+            async for chunk in chunks(session, counter):
+                rows_read += len(chunk)
+                yield chunk
+
+        def staged(key: str, mapping: dict[str, Any]) -> None:
             if key.startswith("{" + c.ARTICLE_LIKES.key + "}:rebuild:"):
                 sizes.append(len(mapping))
+                if not first_staged_after_rows:
+                    first_staged_after_rows.append(rows_read)
+
+        async def counting_zadd(key: str, mapping: dict[str, Any], *args: Any, **kw: Any) -> Any:
+            staged(key, mapping)
             return await zadd(key, mapping, *args, **kw)
 
+        pipeline = redis.pipeline
+
+        def counting_pipeline(*args: Any, **kw: Any) -> Any:
+            pipe = pipeline(*args, **kw)
+            queue_zadd = pipe.zadd
+
+            def zadd_in_pipe(key: str, mapping: dict[str, Any], *a: Any, **k: Any) -> Any:
+                staged(key, mapping)
+                return queue_zadd(key, mapping, *a, **k)
+
+            pipe.zadd = zadd_in_pipe
+            return pipe
+
+        monkeypatch.setattr(service, "_pair_chunks", counting_chunks)
         monkeypatch.setattr(redis, "zadd", counting_zadd)
+        monkeypatch.setattr(redis, "pipeline", counting_pipeline)
         async with db.read_session() as session:
             await rebuild_counters(session, redis, only=[c.ARTICLE_LIKES])
         assert sizes and max(sizes) == 3 and sum(sizes) == len(expected)
+        # streamed: the first chunk was staged before the query's last row was read
+        assert first_staged_after_rows and first_staged_after_rows[0] <= 3
         assert await _zset(redis, c.ARTICLE_LIKES) == expected
         assert await redis.ttl(c.ARTICLE_LIKES.key) == -1  # no TTL carried over by RENAME
         assert not [k async for k in redis.scan_iter(match="{count:*}:rebuild:*")]
-        await c.ARTICLE_LIKES.replace(redis, [(1, 2), (3, 4), (5, 6), (7, 8)])
+        await c.ARTICLE_LIKES.replace(redis, c.chunked([(1, 2), (3, 4), (5, 6), (7, 8)]))
         assert await _zset(redis, c.ARTICLE_LIKES) == {"1": 2, "3": 4, "5": 6, "7": 8}
         assert await redis.ttl(c.ARTICLE_LIKES.key) == -1
-        await c.ARTICLE_LIKES.replace(redis, [(1, 0)])
+        await c.ARTICLE_LIKES.replace(redis, c.chunked([(1, 0)]))
         assert not await redis.exists(c.ARTICLE_LIKES.key)
 
     async def test_reading_counters_are_left_alone(self, db: Database, redis: Any) -> None:
@@ -216,22 +248,24 @@ class TestRebuildCounters:
         self, db: Database, redis: Any, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """A like committed (and counted in Redis) while the GROUP BY runs must survive."""
-        original = service._pairs
+        original = service._pair_chunks
         calls = []
 
-        async def racing_pairs(session: Any, counter: c.Counter) -> list[tuple[int, int]]:
-            stale = await original(session, counter)
+        async def racing_chunks(session: Any, counter: c.Counter) -> Any:
+            async for chunk in original(session, counter):
+                yield chunk
             calls.append(counter.key)
             if len(calls) == 1:
                 new_article = await _like_something_new(db)
                 await c.ARTICLE_LIKES.incr(redis, new_article)
-            return stale
 
-        monkeypatch.setattr(service, "_pairs", racing_pairs)
+        monkeypatch.setattr(service, "_pair_chunks", racing_chunks)
         async with db.read_session() as session:
             await rebuild_counters(session, redis, only=[c.ARTICLE_LIKES])
         assert len(calls) == 2
         assert await _zset(redis, c.ARTICLE_LIKES) == await _oracle(db, c.ARTICLE_LIKES)
+        # the abandoned first staging is dropped at once, not left for its TTL
+        assert not [k async for k in redis.scan_iter(match="{count:*}:rebuild:*")]
 
     async def test_pending_writes_of_the_caller_are_kept(self, db: Database, redis: Any) -> None:
         async with db.session() as session:

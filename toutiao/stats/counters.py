@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,17 +95,30 @@ class Counter:
         key, so on a cluster both sit in one slot and RENAME is allowed."""
         return "{" + self.key + "}:rebuild:" + secrets.token_hex(4)
 
-    async def stage(self, redis: Any, mapping: dict[str, int]) -> str:
-        """Write ``mapping`` (non-empty) into a new staging key in chunks of ``STAGE_CHUNK``
-        members, and return the key: at a million articles a counter has millions of
-        members, and one ZADD of them all outlasts the client's socket timeout and blocks
-        Redis meanwhile."""
-        key, items = self.staging_key(), list(mapping.items())
-        for start in range(0, len(items), STAGE_CHUNK):
-            await redis.zadd(key, dict(items[start : start + STAGE_CHUNK]))
-            if not start:
-                await redis.expire(key, STAGE_TTL)  # a rebuild that dies leaves nothing
-        return key
+    async def stage(
+        self, redis: Any, chunks: AsyncIterable[Iterable[tuple[int, int]]]
+    ) -> tuple[str | None, int]:
+        """Write the (member, count) pairs of ``chunks`` (zero counts left out) into a new
+        staging key, one ZADD per chunk; return the key (None when nothing was written) and
+        the members written. At a million articles a counter has millions of members: one
+        ZADD of them all outlasts the client's socket timeout and blocks Redis meanwhile,
+        and holding them all costs hundreds of MB, so callers stream them in chunks of
+        ``STAGE_CHUNK``."""
+        key, written = None, 0
+        async for chunk in chunks:
+            mapping = {str(member): count for member, count in chunk if count}
+            if not mapping:
+                continue
+            if key is None:
+                key = self.staging_key()
+                async with redis.pipeline(transaction=False) as pipe:
+                    pipe.zadd(key, mapping)
+                    pipe.expire(key, STAGE_TTL)  # a rebuild that dies leaves nothing
+                    await pipe.execute()
+            else:
+                await redis.zadd(key, mapping)
+            written += len(mapping)
+        return key, written
 
     def queue_swap(self, pipe: Any, staged: str | None) -> None:
         """In a MULTI: the ``staged`` zset becomes the counter (RENAME carries the staging
@@ -116,13 +129,21 @@ class Counter:
         else:
             pipe.delete(self.key)
 
-    async def replace(self, redis: Any, pairs: Iterable[tuple[int, int]]) -> None:
-        """Swap the whole zset at once: staged in chunks, then renamed in one MULTI."""
-        mapping = {str(member): count for member, count in pairs if count}
-        staged = await self.stage(redis, mapping) if mapping else None
+    async def replace(self, redis: Any, chunks: AsyncIterable[Iterable[tuple[int, int]]]) -> int:
+        """Swap the whole zset at once: staged chunk by chunk, then renamed in one MULTI.
+        Members written."""
+        staged, written = await self.stage(redis, chunks)
         async with redis.pipeline(transaction=True) as pipe:
             self.queue_swap(pipe, staged)
             await pipe.execute()
+        return written
+
+
+async def chunked(pairs: Iterable[tuple[int, int]]) -> AsyncIterator[list[tuple[int, int]]]:
+    """``pairs`` held in memory, as the chunks :meth:`Counter.stage` takes."""
+    items = list(pairs)
+    for start in range(0, len(items), STAGE_CHUNK):
+        yield items[start : start + STAGE_CHUNK]
 
 
 ARTICLE_READS = Counter("count:art:reading", "article views")

@@ -1,6 +1,6 @@
 """Counter reconciliation: recompute the Redis counter zsets from the database.
 
-Fixes of the original's nightly job (reference-facts §14 items 4-7):
+Fixes of the original's nightly job:
 
 - likes received are grouped by the article's AUTHOR, over approved articles only;
 - likes and dislikes are grouped by ``news_attitude.article_id`` (the original grouped by a
@@ -15,7 +15,7 @@ Fixes of the original's nightly job (reference-facts §14 items 4-7):
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from redis.exceptions import WatchError
@@ -139,14 +139,27 @@ MEMBER_COLUMNS: dict[str, Any] = {
 MEMBER_CHUNK = 500
 
 
-async def _pairs(session: AsyncSession, counter: c.Counter) -> list[tuple[int, int]]:
-    rows = await session.execute(QUERIES[counter.key]())
-    return [(int(member), int(count)) for member, count in rows if member is not None]
+async def _pair_chunks(
+    session: AsyncSession, counter: c.Counter
+) -> AsyncIterator[list[tuple[int, int]]]:
+    """The counter's query, streamed from the database (a server-side cursor) in chunks of
+    ``counters.STAGE_CHUNK`` rows: a rebuild holds one chunk, never the whole counter."""
+    result = await session.stream(QUERIES[counter.key]())
+    try:
+        async for rows in result.partitions(c.STAGE_CHUNK):
+            yield [(int(member), int(count)) for member, count in rows if member is not None]
+    finally:
+        await result.close()
 
 
 async def sql_counts(session: AsyncSession, counter: c.Counter) -> dict[int, int]:
     """What the counter should hold: ``{member: count}``, zero counts left out."""
-    return {member: count for member, count in await _pairs(session, counter) if count}
+    return {
+        member: count
+        async for chunk in _pair_chunks(session, counter)
+        for member, count in chunk
+        if count
+    }
 
 
 async def _rebuild_one(session: AsyncSession, redis: Any, counter: c.Counter, fresh: bool) -> int:
@@ -157,23 +170,21 @@ async def _rebuild_one(session: AsyncSession, redis: Any, counter: c.Counter, fr
                 # End the previous read so this query sees everything committed before the
                 # WATCH (MySQL's REPEATABLE READ would otherwise reuse the first snapshot).
                 await session.rollback()
-            pairs = await _pairs(session, counter)
-            mapping = {str(member): count for member, count in pairs if count}
             # staged on another connection: the WATCH covers the counter key only
-            staged = await counter.stage(redis, mapping) if mapping else None
+            staged, written = await counter.stage(redis, _pair_chunks(session, counter))
             pipe.multi()
             counter.queue_swap(pipe, staged)
             try:
                 await pipe.execute()
             except WatchError:
                 log.info("stats.rebuild_retry counter=%s: changed while querying", counter.key)
+                if staged:
+                    await redis.delete(staged)
                 continue
-            return len(mapping)
+            return written
     # Under constant writes WATCH may never succeed; a plain swap is still far better than a
     # counter that drifts forever, and the next run corrects what the swap overwrote.
-    pairs = await _pairs(session, counter)
-    await counter.replace(redis, pairs)
-    return sum(1 for _, count in pairs if count)
+    return await counter.replace(redis, _pair_chunks(session, counter))
 
 
 async def _recount_some(
