@@ -461,6 +461,17 @@ def reco_evaluate(data_dir: DataDir = None) -> None:
     raise typer.Exit(evaluate_command(settings))
 
 
+@reco_app.command("migrate-keys")
+def reco_migrate_keys(data_dir: DataDir = None) -> None:
+    """Move readers' recommender keys to their Redis Cluster hash-tagged names (values and
+    TTLs kept, newer keys never overwritten); safe to run again, and while serving."""
+    from toutiao.recommend.cli import migrate_keys_command
+
+    settings = _settings(data_dir)
+    _configure_logging(settings, "cli")
+    raise typer.Exit(migrate_keys_command(settings))
+
+
 @search_app.command("evaluate")
 def search_evaluate(
     queries: Annotated[int, typer.Option(min=1, help="Judged queries of each kind.")] = 200,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fixtures.redis_counter import count_round_trips, nodes_of
 from tests.recommend.helpers import RecoData
 from toutiao.kit.db import count_queries
 from toutiao.models.enums import ArticleStatus, Attitude
@@ -227,3 +228,23 @@ async def test_an_append_checked_under_a_replaced_tag_is_dropped(runtime: Runtim
     await _bump(runtime, lambda pipe: waiting.queue_append(pipe, "a", 1, [(9, "hot")], -1))
     raw = await runtime.store.zrange(keys.waiting("a", 1), 0, -1, withscores=True)
     assert [a for a, _ in waiting.parse_waiting(raw)] == [9] and waiting.parse_checked(raw) is None
+
+
+async def test_a_refill_reaches_one_node_for_the_readers_keys(
+    runtime: Runtime, data: RecoData, recommender: Recommender
+) -> None:
+    """Every round trip of a refill sends the reader's keys to one node (their hash tag);
+    on a cluster the rest (pinned list, catalog, popularity, features) goes where it lives."""
+    (channel,) = await data.channels(1)
+    author, reader = await data.user(), await data.user()
+    await data.articles(90, author=author, channel=channel)
+    uid = str(reader)
+    assert len(ids(await recommender.user_recommend(uid, channel, 10, T[0]))) == 10
+    with count_round_trips(runtime.store) as trips:
+        added = await recommender.refill(uid, channel, 20)
+    assert added > 0
+    per_trip = [[a for a in sent if keys.is_reader_key(a)] for sent in trips.sent]
+    # state and profile; the shown filter; the append (recall and features read no reader key)
+    assert trips.count <= 5 and sum(1 for names in per_trip if names) == 3, trips.calls
+    assert all(len(nodes_of(runtime.store, names)) <= 1 for names in per_trip), trips.calls
+    assert len(nodes_of(runtime.store, [n for names in per_trip for n in names])) == 1

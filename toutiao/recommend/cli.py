@@ -1,5 +1,6 @@
 """``toutiao reco rebuild``: the similar-articles index from scratch, with a progress bar;
-``toutiao reco evaluate``: the recommender against baselines on the behaviour log.
+``toutiao reco evaluate``: the recommender against baselines on the behaviour log;
+``toutiao reco migrate-keys``: readers' keys to their hash-tagged names (``rekey.py``).
 
 Content changes reach the index as they happen and the index survives restarts in the
 storage Redis, so this is for after bulk loads (a demo seed, an import) or a change of the
@@ -116,6 +117,40 @@ def evaluate_command(settings: Settings) -> int:
                 row.name, f"{row.recall:.3f}", f"{row.ndcg:.3f}", f"{row.coverage:.3f}", margin
             )
         console.print(table)
+        return 0
+
+    return asyncio.run(main())
+
+
+def migrate_keys_command(settings: Settings) -> int:
+    """Move readers' keys to their tagged names (``rekey.py``); the exit status is 1 when
+    another process holds the migration's lock."""
+    console = Console(stderr=True)
+
+    async def main() -> int:
+        from toutiao.recommend.rekey import Report, run_locked
+        from toutiao.runtime import build_runtime
+
+        runtime = build_runtime(settings, name="reco-migrate-keys")
+        await runtime.start()
+        try:
+            with Progress(TextColumn("{task.description}"), console=console) as bar:
+                task = bar.add_task("reader keys: 0 handled")
+
+                def advance(report: Report) -> None:
+                    bar.update(task, description=f"reader keys: {report.done} handled")
+
+                report = await run_locked(runtime.store, progress=advance)
+        finally:
+            await runtime.close()
+        if report is None:
+            console.print("another process is migrating the reader keys; not started")
+            return 1
+        console.print(
+            f"reader keys: {report.moved} moved, {report.merged} merged into newer ones, "
+            f"{report.kept} newer kept, {report.dropped} caches dropped, "
+            f"{report.gone} expired meanwhile, {report.unknown} unknown left alone"
+        )
         return 0
 
     return asyncio.run(main())

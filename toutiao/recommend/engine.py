@@ -8,7 +8,8 @@ queries (the user's dislikes and blacklists when their cached copy is stale; met
 in-process cache lacks), and a third for a reader with more dislikes or blacklists than the
 cached copy holds: the shortlisted candidates checked against the database
 (``recall.excluded``), so its cost follows the candidates, not the history. The Redis recall and the database recall run concurrently. A
-replay costs one round trip.
+replay costs one round trip. A refill (``refill.py``) reads the profile with the state, in one
+round trip: a reader's keys share a hash tag, so on a cluster both go to one node.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class _State:
     exclusions: Exclusions | None = field(default_factory=lambda: Exclusions(set(), set(), ""))
     exclusions_version: str = ""  # keys.exclusions_version as read with the state
     checked: str | None = None  # the version the queue was checked under (waiting.py)
+    booted: bool | None = None  # the profile exists or was bootstrapped lately (None: not read)
 
 
 @dataclass
@@ -147,7 +149,9 @@ class Recommender:
 
     # -- state and history -----------------------------------------------------------------
 
-    async def _read_state(self, req: _Request, time_stamp: int) -> _State:
+    async def _read_state(self, req: _Request, time_stamp: int, *, profile: bool = False) -> _State:
+        """``profile``: read the profile too (a refill needs it: the reader's keys share a
+        node, so it costs no round trip of its own)."""
         uid, state = req.uid, _State()
         registered = req.user_id is not None
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -159,7 +163,11 @@ class Recommender:
             if registered:
                 pipe.get(keys.exclusions(uid))
                 pipe.get(keys.exclusions_version(uid))
+            if profile and uid:
+                _queue_profile(pipe, uid)
             results = await pipe.execute()
+        if profile and uid:
+            state.profile, state.booted = _parse_profile(results[-3:])
         self._check_catalog(results[0])
         state.pinned = {int(a) for a in results[1]}
         if uid:
@@ -174,7 +182,9 @@ class Recommender:
         return state
 
     async def _load_profile(self, req: _Request, state: _State) -> None:
-        state.profile, booted = await self._read_profile(req.uid)
+        booted = state.booted
+        if booted is None:
+            state.profile, booted = await self._read_profile(req.uid)
         if not booted and req.user_id is not None:
             await bootstrap_profile(self.db, self.redis, req.uid, req.user_id)
             state.profile, _ = await self._read_profile(req.uid)
@@ -182,11 +192,8 @@ class Recommender:
     async def _read_profile(self, uid: str) -> tuple[Profile, bool]:
         """The user's interest profile, and whether it exists or was bootstrapped lately."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.zrevrange(keys.interest(uid), 0, PROFILE_READ - 1, withscores=True)
-            pipe.zrevrange(keys.positives(uid), 0, recall.SEEDS_N - 1)
-            pipe.exists(keys.bootstrapped(uid))
-            interest, positives, booted = await pipe.execute()
-        return parse_profile(interest, positives), bool(interest or booted)
+            _queue_profile(pipe, uid)
+            return _parse_profile(await pipe.execute())
 
     def _replay(self, req: _Request, position: history.Position) -> RecoBatch:
         if not position.at:
@@ -245,7 +252,7 @@ class Recommender:
         if not uid:
             return 0
         req = _Request(uid, keys.registered_user(uid), channel_id, count, self.clock())
-        state = await self._read_state(req, 0)
+        state = await self._read_state(req, 0, profile=True)
         if len(state.waiting) >= waiting.REFILL_BELOW * count:
             return 0
         await self._load_profile(req, state)
@@ -461,6 +468,19 @@ class Recommender:
         self._channels = (time.monotonic() + CHANNELS_TTL, found)
         self._visible = frozenset(found)
         return found
+
+
+def _queue_profile(pipe: Any, uid: str) -> None:
+    pipe.zrevrange(keys.interest(uid), 0, PROFILE_READ - 1, withscores=True)
+    pipe.zrevrange(keys.positives(uid), 0, recall.SEEDS_N - 1)
+    pipe.exists(keys.bootstrapped(uid))
+
+
+def _parse_profile(results: list[Any]) -> tuple[Profile, bool]:
+    """The profile read by :func:`_queue_profile`, and whether it exists or was bootstrapped
+    lately."""
+    interest, positives, booted = results
+    return parse_profile(interest, positives), bool(interest or booted)
 
 
 def _checked_tag(req: _Request, exclusions: Exclusions | None) -> str | None:

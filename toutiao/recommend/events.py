@@ -315,7 +315,7 @@ def _queue_fold(pipe: Any, fold: _Fold, decays: dict[str, float | None], now: fl
     for key, factor in decays.items():
         if factor is not None:
             pipe.zunionstore(key, {key: factor})
-        ttl = PROFILE_TTL if key.startswith("reco:user:") else None
+        ttl = PROFILE_TTL if keys.is_reader_key(key) else None
         pipe.set(keys.decayed_at(key), f"{now:.3f}", ex=ttl)
     for key, gains in fold.hot.items():
         for member, gain in gains.items():

@@ -1,7 +1,7 @@
 """Feed history per (user, channel): the batches served, keyed by the request timestamp, so
 scrolling back replays exactly what was shown (app.md E33 [Recommended]).
 
-``reco:user:{uid}:{cid}:his`` is a zset whose members are the batches themselves
+``reco:user:{<uid>}:{cid}:his`` is a zset whose members are the batches themselves
 (``"{timestamp}|[[article_id, sources], ...]"``) scored by the request timestamp in ms (exact
 in a double). Reading the position of a request therefore also reads the batch a replay
 needs, and recording trims the history in the same round trip (ZREMRANGEBYRANK): one round

@@ -4,28 +4,33 @@
 |---|---|---|
 | ``reco:events`` | stream | behaviour events (``events.py``), capped at ~1M entries |
 | ``reco:events:folded`` | string | id of the last event folded into profiles and hot lists |
-| ``reco:user:{uid}:interest`` | zset | ``c:{channel_id}`` / ``k:{keyword}`` -> decayed weight |
-| ``reco:user:{uid}:pos`` | zset | articles the user clicked/liked/collected/shared -> time (s) |
-| ``reco:user:{uid}:shown`` | zset | articles shown in fresh batches -> time (ms), 600, 7 days |
-| ``reco:user:{uid}:{cid}:his`` | zset | ``"{ts}|[[article_id, sources], ...]"`` -> ts (ms); 30, 30 days |
-| ``reco:user:{uid}:boot`` | string | marker: interest bootstrapped from the database lately |
-| ``reco:user:{uid}:{cid}:wait`` | zset | article -> rank x 64 + recall-source bits, waiting to be served, 10 min; a registered reader's also ``v{version}`` -> -1: the exclusions version it was checked under |
+| ``reco:user:{<uid>}:interest`` | zset | ``c:{channel_id}`` / ``k:{keyword}`` -> decayed weight |
+| ``reco:user:{<uid>}:pos`` | zset | articles the user clicked/liked/collected/shared -> time (s) |
+| ``reco:user:{<uid>}:shown`` | zset | articles shown in fresh batches -> time (ms), 600, 7 days |
+| ``reco:user:{<uid>}:{cid}:his`` | zset | ``"{ts}|[[article_id, sources], ...]"`` -> ts (ms); 30, 30 days |
+| ``reco:user:{<uid>}:boot`` | string | marker: interest bootstrapped from the database lately |
+| ``reco:user:{<uid>}:{cid}:wait`` | zset | article -> rank x 64 + recall-source bits, waiting to be served, 10 min; a registered reader's also ``v{version}`` -> -1: the exclusions version it was checked under |
 | ``reco:refill`` | list | ``"{cid} {count} {uid}"``: queues the API found running low (``waiting.py``) |
-| ``reco:user:{uid}:excl`` | string | JSON cache of the user's dislikes and blocked authors (at most ``recall.FILTER_ROWS`` of each kind, ``c``: all of them), 10 min |
-| ``reco:user:{uid}:excl:v`` | string | bumped by the API when those change (``events.exclusions_changed``) |
+| ``reco:user:{<uid>}:excl`` | string | JSON cache of the user's dislikes and blocked authors (at most ``recall.FILTER_ROWS`` of each kind, ``c``: all of them), 10 min |
+| ``reco:user:{<uid>}:excl:v`` | string | bumped by the API when those change (``events.exclusions_changed``) |
 | ``reco:catalog:v`` | string | bumped when an approved article stops being servable |
 | ``reco:hot`` / ``reco:ch:{cid}:hot`` | zset | article -> time-decayed popularity |
-| ``{key}:at`` | string | when the zset ``key`` was last decayed (epoch s) |
+| ``{key}:at`` | string | when the zset ``key`` was last decayed (epoch s); an interest profile's is the reader's (same tag) |
 | ``reco:sim:{aid}`` | zset | similar article -> cosine similarity |
 | ``reco:idx:post:{term}`` | zset | article -> TF-IDF weight of the term (strongest only) |
 | ``reco:idx:kw:{term}`` | zset | article having the term among its keywords -> pubdate (s) |
 | ``reco:idx:artkw`` | hash | article -> its keywords, space separated ("" = indexed, none) |
 | ``reco:idx:df`` | hash | term -> document frequency |
 | ``reco:idx:meta`` | hash | ``docs``, ``watermark`` (pubdate and id of the last article indexed) |
-| ``reco:lock:{name}`` | string | scheduler leader lock token (``tasks.LeaderLock``) |
+| ``reco:lock:{name}`` | string | scheduler leader lock token (``tasks.LeaderLock``), other one-process-at-a-time jobs' locks |
+| ``reco:migrated:reader-tags`` | string | marker: every reader key was moved to its tagged name (``rekey.py``) |
 
-``{uid}`` is the user id or anonymous device id as given when it is short and plain, else a
-hash of it (:func:`user_part`), so a client-chosen id cannot make keys unbounded.
+``<uid>`` is the user id or anonymous device id as given when it is short and plain, else a
+hash of it (:func:`user_part`), so a client-chosen id cannot make keys unbounded. The braces
+around it are a Redis Cluster hash tag: every key of one reader is in one slot, so a refill's
+or a feed request's commands on them reach one node (the part of a key name between ``{`` and
+``}`` is what is hashed; :func:`user_part` never contains a brace). Before these tags the
+names were ``reco:user:<uid>:...``; ``rekey.py`` moves keys from those names.
 
 Read-only here: ``ch:{cid}:art:top`` (pinned articles) and the ``count:art:*`` counters.
 """
@@ -44,8 +49,9 @@ ART_TERMS = "reco:idx:artterms"  # article -> its vector's terms, to take it out
 DF = "reco:idx:df"
 INDEX_META = "reco:idx:meta"
 REFILL = "reco:refill"
+READER_TAGS_MIGRATED = "reco:migrated:reader-tags"
 
-_SAFE_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
+_SAFE_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")  # never a brace: it becomes a hash tag
 
 
 def user_part(user_id: str) -> str:
@@ -62,36 +68,48 @@ def registered_user(uid: str) -> int | None:
     return None
 
 
+USER_PREFIX = "reco:user:"
+
+
+def _reader(uid: str) -> str:
+    """The common start of a reader's keys: their hash tag (one cluster slot per reader)."""
+    return f"{USER_PREFIX}{{{user_part(uid)}}}"
+
+
+def is_reader_key(key: str) -> bool:
+    return key.startswith(USER_PREFIX)
+
+
 def interest(uid: str) -> str:
-    return f"reco:user:{user_part(uid)}:interest"
+    return f"{_reader(uid)}:interest"
 
 
 def positives(uid: str) -> str:
-    return f"reco:user:{user_part(uid)}:pos"
+    return f"{_reader(uid)}:pos"
 
 
 def shown(uid: str) -> str:
-    return f"reco:user:{user_part(uid)}:shown"
+    return f"{_reader(uid)}:shown"
 
 
 def history(uid: str, channel_id: int) -> str:
-    return f"reco:user:{user_part(uid)}:{channel_id}:his"
+    return f"{_reader(uid)}:{channel_id}:his"
 
 
 def waiting(uid: str, channel_id: int) -> str:
-    return f"reco:user:{user_part(uid)}:{channel_id}:wait"
+    return f"{_reader(uid)}:{channel_id}:wait"
 
 
 def exclusions(uid: str) -> str:
-    return f"reco:user:{user_part(uid)}:excl"
+    return f"{_reader(uid)}:excl"
 
 
 def exclusions_version(uid: str) -> str:
-    return f"reco:user:{user_part(uid)}:excl:v"
+    return f"{_reader(uid)}:excl:v"
 
 
 def bootstrapped(uid: str) -> str:
-    return f"reco:user:{user_part(uid)}:boot"
+    return f"{_reader(uid)}:boot"
 
 
 def channel_hot(channel_id: int) -> str:

@@ -18,6 +18,7 @@ from toutiao.kit.graceful import until_signalled
 from toutiao.kit.grpc_ops import stop_server
 from toutiao.recommend.engine import Recommender
 from toutiao.recommend.refill import run_refills
+from toutiao.recommend.rekey import migrate_once
 from toutiao.recommend.tasks import RECOMMEND_JOBS, schedule
 from toutiao.rpc.server import start_rpc_server
 from toutiao.runtime import Runtime, build_runtime
@@ -39,13 +40,15 @@ async def serve_recommender(
     """Serve until the block exits; yields the bound port.
 
     The queue refiller (``recommend.refill``) always runs. Jobs go on ``scheduler`` when one is given (the caller starts and stops it), else on a
-    scheduler of our own; ``run_jobs=False`` leaves them to another process.
+    scheduler of our own; ``run_jobs=False`` leaves them to another process. Readers' keys
+    still under their untagged names are moved once, beside serving (``recommend.rekey``).
     """
     text.configure(runtime.settings.data_dir / "jieba")
     recommender = Recommender(runtime.db, runtime.store)
     server, bound = await start_rpc_server(recommender, host=host, port=port)
     stop_refills = asyncio.Event()
     refills = asyncio.create_task(run_refills(recommender, runtime.store, stop_refills))
+    rekey = asyncio.create_task(migrate_once(runtime.store))
     own = None
     leader = None
     try:
@@ -60,6 +63,9 @@ async def serve_recommender(
         yield bound
     finally:
         stop_refills.set()
+        rekey.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await rekey
         try:
             await asyncio.wait_for(refills, STOP_GRACE)
         except (TimeoutError, asyncio.CancelledError):

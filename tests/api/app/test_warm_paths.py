@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.fixtures.redis_counter import count_round_trips
+from tests.fixtures.redis_counter import count_round_trips, nodes_of
 from toutiao.article import cache as article_cache
 from toutiao.article import feed as feed_module
 from toutiao.kit import metrics
@@ -110,6 +110,11 @@ async def test_warm_feed(client, runtime, factory, reco, world, who):
     assert queries.count == 0, queries.statements
     assert trips.count <= 4, trips.calls  # two requests, at most two each
     assert asked == []  # the replay and the fresh batch were served by the API alone
+    # the reader's keys (history, queue, shown, exclusions) share a hash tag: each round trip
+    # sends them to one node of a cluster, however many nodes the cards and counters are on
+    readers = [[a for a in sent if keys.is_reader_key(a)] for sent in trips.sent]
+    assert sum(1 for names in readers if names) == 3, trips.calls  # replay; fresh: read, record
+    assert all(len(nodes_of(runtime.store, names)) == 1 for names in readers if names)
     # the fresh batch was recorded like any other: scrolling back replays it
     again = await client.get(feed(world["channel"], first + 1000, with_top=0), headers=headers)
     assert [r["art_id"] for r in again.json()["data"]["results"]] == fresh_ids
