@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import jwt
 
 from toutiao.config import Settings
+from toutiao.user import tokens
 from toutiao.user.tokens import issue_token, verify_token
 
 SETTINGS = Settings(JWT_SECRET="s" * 40)
@@ -42,3 +44,30 @@ def test_verify_round_trip_and_failures():
             algorithm="HS256",
         )
         assert verify_token(SETTINGS, token) is None
+
+
+def test_a_verified_token_is_remembered_until_it_expires(monkeypatch):
+    decoded: list[str] = []
+    decode = tokens._decode
+
+    def counting(settings: Settings, token: str):
+        decoded.append(token)
+        return decode(settings, token)
+
+    monkeypatch.setattr(tokens, "_decode", counting)
+    now = datetime.now(UTC)
+    token = issue_token(SETTINGS, 9, now=now)
+    assert verify_token(SETTINGS, token).user_id == 9
+    assert verify_token(SETTINGS, token).user_id == 9
+    assert decoded == [token]  # the second check reused the first
+    # under another secret the same token is checked again, and fails
+    assert verify_token(Settings(JWT_SECRET="o" * 40), token) is None
+    # once its expiry passes, a remembered token is refused like any expired one
+    short = issue_token(SETTINGS, 9, now=now - timedelta(hours=2) + timedelta(seconds=1))
+    assert verify_token(SETTINGS, short).user_id == 9
+    time.sleep(max(0.0, now.timestamp() + 1.1 - time.time()))
+    assert verify_token(SETTINGS, short) is None
+    # junk is never remembered
+    for _ in range(2):
+        assert verify_token(SETTINGS, "not.a.token") is None
+    assert decoded.count("not.a.token") == 2

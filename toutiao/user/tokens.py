@@ -6,10 +6,12 @@ carries ``refresh: true`` as well, so neither can stand in for the other.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
+from cachetools import TTLCache
 
 from toutiao.config import Settings
 
@@ -20,6 +22,18 @@ ALGORITHM = "HS256"
 class TokenClaims:
     user_id: int
     refresh: bool
+
+
+# Tokens verified lately, with their claims and expiry: a reader sends the same token with
+# every request, and a request checks it twice (the activity middleware, then the route).
+# Only valid tokens are kept (junk cannot fill it); the key holds the secret, so a token
+# signed under another secret is verified afresh.
+VERIFIED_SIZE = 8192
+VERIFIED_SECONDS = 60.0
+_verified: TTLCache[tuple[str, str], tuple[TokenClaims, float]] = TTLCache(
+    VERIFIED_SIZE, VERIFIED_SECONDS
+)
+_clock = time.time
 
 
 def issue_token(
@@ -37,6 +51,18 @@ def issue_token(
 
 def verify_token(settings: Settings, token: str) -> TokenClaims | None:
     """Claims of a valid token, or None for any failure (bad signature, expired, malformed)."""
+    key = (settings.JWT_SECRET, token)
+    known = _verified.get(key)
+    if known is not None and _clock() < known[1]:
+        return known[0]
+    claims = _decode(settings, token)
+    if claims is not None:
+        _verified[key] = claims
+        return claims[0]
+    return None
+
+
+def _decode(settings: Settings, token: str) -> tuple[TokenClaims, float] | None:
     try:
         payload = jwt.decode(
             token,
@@ -51,4 +77,6 @@ def verify_token(settings: Settings, token: str) -> TokenClaims | None:
     user_id = payload.get("user_id")
     if isinstance(user_id, bool) or not isinstance(user_id, int) or user_id <= 0:
         return None
-    return TokenClaims(user_id=user_id, refresh=payload.get("refresh") is True)
+    return TokenClaims(user_id=user_id, refresh=payload.get("refresh") is True), float(
+        payload["exp"]
+    )
