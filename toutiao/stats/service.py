@@ -142,14 +142,22 @@ MEMBER_CHUNK = 500
 async def _pair_chunks(
     session: AsyncSession, counter: c.Counter
 ) -> AsyncIterator[list[tuple[int, int]]]:
-    """The counter's query, streamed from the database (a server-side cursor) in chunks of
-    ``counters.STAGE_CHUNK`` rows: a rebuild holds one chunk, never the whole counter."""
-    result = await session.stream(QUERIES[counter.key]())
-    try:
-        async for rows in result.partitions(c.STAGE_CHUNK):
-            yield [(int(member), int(count)) for member, count in rows if member is not None]
-    finally:
-        await result.close()
+    """The counter's query in chunks of ``counters.STAGE_CHUNK`` members, one query per
+    chunk, keyset-paged on the member column (an index range each): a rebuild holds one
+    chunk, never the whole counter. Not one streamed cursor: while the caller writes a chunk
+    to Redis, the driver would go on reading the rest of the result into its buffer."""
+    column, last = MEMBER_COLUMNS[counter.key], None
+    while True:
+        query = QUERIES[counter.key]().order_by(column).limit(c.STAGE_CHUNK)
+        if last is not None:
+            query = query.where(column > last)
+        rows = (await session.execute(query)).all()
+        chunk = [(int(member), int(count)) for member, count in rows if member is not None]
+        if chunk:
+            yield chunk
+        if len(rows) < c.STAGE_CHUNK:
+            return
+        last = rows[-1][0]
 
 
 async def sql_counts(session: AsyncSession, counter: c.Counter) -> dict[int, int]:
