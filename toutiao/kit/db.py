@@ -249,6 +249,7 @@ def discard_after_commit(session: AsyncSession) -> None:
 class QueryLog:
     statements: list[str] = field(default_factory=list)
     rows: int = 0  # rows the database returned (as buffered by the async drivers' adapter)
+    largest: int = 0  # the most rows one statement returned
 
     @property
     def count(self) -> int:
@@ -269,6 +270,7 @@ def count_queries(engines: Sequence[AsyncEngine]) -> Iterator[QueryLog]:
         buffered = getattr(cursor, "_rows", None)
         if buffered is not None and cursor.description:
             found.rows += len(buffered)
+            found.largest = max(found.largest, len(buffered))
 
     for engine in engines:
         event.listen(engine.sync_engine, "before_cursor_execute", _before)
