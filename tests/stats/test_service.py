@@ -210,10 +210,10 @@ class TestRebuildCounters:
         assert await _zset(redis, c.ARTICLE_LIKES) == expected
         assert await redis.ttl(c.ARTICLE_LIKES.key) == -1  # no TTL carried over by RENAME
         assert not [k async for k in redis.scan_iter(match="{count:*}:rebuild:*")]
-        await c.ARTICLE_LIKES.replace(redis, c.chunked([(1, 2), (3, 4), (5, 6), (7, 8)]))
+        await c.ARTICLE_LIKES.replace(redis, _chunks([(1, 2), (3, 4), (5, 6), (7, 8)]))
         assert await _zset(redis, c.ARTICLE_LIKES) == {"1": 2, "3": 4, "5": 6, "7": 8}
         assert await redis.ttl(c.ARTICLE_LIKES.key) == -1
-        await c.ARTICLE_LIKES.replace(redis, c.chunked([(1, 0)]))
+        await c.ARTICLE_LIKES.replace(redis, _chunks([(1, 0)]))
         assert not await redis.exists(c.ARTICLE_LIKES.key)
 
     async def test_reading_counters_are_left_alone(self, db: Database, redis: Any) -> None:
@@ -311,3 +311,8 @@ class TestUserCountsFromDb:
             assert user is not None
             result = await user_counts_from_db(session, [user, user])
         assert list(result) == [user]
+
+
+async def _chunks(pairs: list[tuple[int, int]]) -> AsyncIterator[list[tuple[int, int]]]:
+    """``pairs`` as the one chunk :meth:`Counter.replace` takes."""
+    yield pairs

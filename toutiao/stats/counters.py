@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,13 +137,6 @@ class Counter:
             self.queue_swap(pipe, staged)
             await pipe.execute()
         return written
-
-
-async def chunked(pairs: Iterable[tuple[int, int]]) -> AsyncIterator[list[tuple[int, int]]]:
-    """``pairs`` held in memory, as the chunks :meth:`Counter.stage` takes."""
-    items = list(pairs)
-    for start in range(0, len(items), STAGE_CHUNK):
-        yield items[start : start + STAGE_CHUNK]
 
 
 ARTICLE_READS = Counter("count:art:reading", "article views")
