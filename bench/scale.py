@@ -87,14 +87,13 @@ def redis_usage(url: str) -> dict[str, Any]:
         h.rsplit(":", 1) for h in url.removeprefix("redis+cluster://").split("/")[0].split(",")
     ]
     first = redis.Redis(host=seeds[0][0], port=int(seeds[0][1]))
+    # redis-py parses CLUSTER NODES: {"host:port": {"flags": "myself,master", ...}, ...}
+    nodes = first.execute_command("CLUSTER NODES")
     masters = [
         redis.Redis(host=host, port=int(port))
-        for address, flags in (
-            (line.split()[1].split("@")[0], line.split()[2])
-            for line in first.execute_command("CLUSTER NODES").decode().splitlines()
-        )
-        if "master" in flags
-        for host, port in [address.rsplit(":", 1)]
+        for address, node in nodes.items()
+        if "master" in node["flags"]
+        for host, port in [address.split("@")[0].rsplit(":", 1)]
     ]
     return _usage(masters)
 

@@ -61,13 +61,24 @@ async def stage_two(
         log.warning("article.redis_degraded: counters and authors from the database")
         authors, counts = await _from_database(runtime, session, author_ids, counter_reads)
         return authors, counts, []
+    groups = _by_counter(counter_reads)
     counts = {
-        (counter.key, member): int(score or 0)
-        for (counter, member), score in zip(counter_reads, store_results, strict=False)
+        (key, member): int(score or 0)
+        for (key, members), scores in zip(groups.items(), store_results, strict=False)
+        for member, score in zip(members, scores or (), strict=False)
     }
-    extras = store_results[len(counter_reads) :]
+    extras = store_results[len(groups) :]
     authors.update(await _remember_authors(runtime, session, need, profile_raws))
     return authors, counts, extras
+
+
+def _by_counter(counter_reads: Sequence[tuple[c.Counter, int]]) -> dict[str, list[int]]:
+    """The members to read per counter key, in order: one ``ZMSCORE`` each, not one
+    ``ZSCORE`` per member and counter."""
+    groups: dict[str, list[int]] = {}
+    for counter, member in counter_reads:
+        groups.setdefault(counter.key, []).append(member)
+    return groups
 
 
 async def _pipelines(
@@ -83,8 +94,8 @@ async def _pipelines(
         if not counter_reads and extra is None and not (with_profiles and profile_keys):
             return []
         async with runtime.store.pipeline(transaction=False) as pipe:
-            for counter, member in counter_reads:
-                pipe.zscore(counter.key, member)
+            for key, members in _by_counter(counter_reads).items():
+                pipe.zmscore(key, members)
             if extra is not None:
                 extra(pipe)
             if with_profiles and profile_keys:

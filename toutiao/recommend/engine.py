@@ -2,8 +2,9 @@
 
 A fresh batch for a reader with an id is usually served from the reader's wait queue
 (``waiting.py``): two Redis round trips (state with the queue; recording) and no SQL. When
-the queue runs short, recall + ranking fill it: six Redis round trips (state; profile;
-recall; shown filter; features; recording) and one read session with up to two bounded, indexed
+the queue runs short, recall + ranking fill it: up to six Redis round trips (state; profile;
+recall; shown filter; features, for the candidates whose in-process copy of at most
+``FEATURES_TTL`` lacks them; recording) and one read session with up to two bounded, indexed
 queries (the user's dislikes and blacklists when their cached copy is stale; metadata the
 in-process cache lacks), and a third for a reader with more dislikes or blacklists than the
 cached copy holds: the shortlisted candidates checked against the database
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from cachetools import TTLCache
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from toutiao.kit.db import Database
@@ -44,6 +46,10 @@ SHORTLIST = 100  # candidates whose popularity and keywords are read for the fin
 OLDER_ROWS = 200  # how deep one request digs past the recent list for a heavy reader
 CHANNELS_TTL = 60.0
 RECENT_TTL = 15.0
+# Popularity and keywords of a candidate, kept in-process: every refill of every reader reads
+# them for its shortlist, and a ranking a few seconds behind the counters is still sound.
+FEATURES_TTL = 30.0
+FEATURES_SIZE = 50_000
 
 
 @dataclass
@@ -85,6 +91,14 @@ class Recommender:
         self._visible: frozenset[int] = frozenset()
         self._meta = MetaCache()
         self._recent = RecentArticles(db, self._meta, ttl=recent_ttl, depth=recall.MAX_DEPTH)
+        # The rows past a channel's recent list, the same for every reader who has seen it
+        # (keyed by channel and where the list ends); dropped with the recent lists.
+        self._older: TTLCache[tuple[int, float], list[tuple[int, ArticleMeta]]] = TTLCache(
+            maxsize=1024, ttl=recent_ttl
+        )
+        self._features: TTLCache[int, tuple[float, list[str]]] = TTLCache(
+            maxsize=FEATURES_SIZE, ttl=FEATURES_TTL
+        )
         self._catalog: str | None = None  # the last keys.CATALOG version seen
 
     async def user_recommend(
@@ -145,6 +159,7 @@ class Recommender:
         if self._catalog is not None and version != self._catalog:
             self._meta.clear()
             self._recent.clear()
+            self._older.clear()
         self._catalog = version
 
     # -- state and history -----------------------------------------------------------------
@@ -311,15 +326,31 @@ class Recommender:
                 cands, again = await self._checked(session, req.user_id, cands, again)
             if not cands and not again:
                 return []
-            async with self.redis.pipeline(transaction=False) as pipe:
-                recall.queue_features(pipe, [c.article_id for c in [*cands, *again]])
-                recall.apply_features([*cands, *again], await pipe.execute())
+            await self._read_features([*cands, *again])
         mixed = req.channel_id == 0
         chosen = rank.pick(cands, want, state.profile, req.now, mixed_channels=mixed)
         if len(chosen) < want and again:
             left = want - len(chosen)
             chosen += rank.pick(again, left, state.profile, req.now, mixed_channels=mixed)
         return chosen
+
+    async def _read_features(self, cands: list[Candidate]) -> None:
+        """Each candidate's popularity and keywords: the in-process copy, else one round
+        trip for those it lacks."""
+        lacking = []
+        for cand in cands:
+            found = self._features.get(cand.article_id)
+            if found is None:
+                lacking.append(cand)
+            else:
+                cand.popularity, cand.keywords = found
+        if not lacking:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            recall.queue_features(pipe, [c.article_id for c in lacking])
+            recall.apply_features(lacking, await pipe.execute())
+        for cand in lacking:
+            self._features[cand.article_id] = (cand.popularity, cand.keywords)
 
     async def _checked(
         self, session: AsyncSession, user_id: int, *groups: list[Candidate]
@@ -400,7 +431,7 @@ class Recommender:
             listed = [c.published for c in cands if c.sources & {"recent", "interest"}]
             before = min(listed, default=req.now)  # where the recent list ends
             pool, known = Pool(), {}
-            for aid, meta in await older(session, req.channel_id, before, OLDER_ROWS):
+            for aid, meta in await self._older_rows(session, req.channel_id, before):
                 self._meta.put(aid, meta)
                 if aid not in disliked and aid not in state.pinned:
                     pool.add([aid], "recent")
@@ -411,6 +442,15 @@ class Recommender:
             fresh += more_fresh
             stale = sorted([*stale, *more_stale], key=lambda ws: ws[0])
         return fresh, [c for _, c in stale[: max(want - len(fresh), 0)]]
+
+    async def _older_rows(
+        self, session: AsyncSession, channel_id: int, before: float
+    ) -> list[tuple[int, ArticleMeta]]:
+        rows = self._older.get((channel_id, before))
+        if rows is None:
+            rows = await older(session, channel_id, before, OLDER_ROWS)
+            self._older[(channel_id, before)] = rows
+        return rows
 
     async def _split_shown(
         self, cands: list[Candidate], req: _Request, recent: set[int]
