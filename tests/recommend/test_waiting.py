@@ -9,7 +9,7 @@ from tests.fixtures.redis_counter import count_round_trips, nodes_of
 from tests.recommend.helpers import RecoData
 from toutiao.kit.db import count_queries
 from toutiao.models.enums import ArticleStatus, Attitude
-from toutiao.recommend import events, keys, recall, serving, waiting
+from toutiao.recommend import events, history, keys, recall, serving, waiting
 from toutiao.recommend.engine import Recommender
 from toutiao.runtime import Runtime
 
@@ -149,9 +149,48 @@ async def test_the_queue_keeps_order_and_sources(runtime: Runtime) -> None:
     await _bump(runtime, lambda pipe: waiting.queue_waiting(pipe, "q", 1, pairs))
     raw = await runtime.store.zrange(keys.waiting("q", 1), 0, -1, withscores=True)
     assert waiting.parse_waiting(raw) == pairs
-    await _bump(runtime, lambda pipe: waiting.queue_unqueue(pipe, "q", 1, [3, 9]))
+    served = [(3, "similar")]
+    await _bump(
+        runtime,
+        lambda pipe: waiting.queue_served(
+            pipe, "q", 1, T[0], served, now_ms=T[0], unqueue={1: [3, 9]}
+        ),
+    )
     raw = await runtime.store.zrange(keys.waiting("q", 1), 0, -1, withscores=True)
     assert waiting.parse_waiting(raw) == [pairs[0], pairs[3]]
+
+
+async def test_a_served_batch_is_recorded_by_one_command(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """History (trimmed, with its TTL), shown (trimmed, with its TTL) and every queue the
+    articles leave, in one command on the reader's keys."""
+    monkeypatch.setattr(history, "MAX_BATCHES", 2)
+    monkeypatch.setattr(waiting, "SHOWN_CAP", 3)
+    uid, store = "7", runtime.store
+    await _bump(
+        runtime, lambda pipe: waiting.queue_waiting(pipe, uid, 0, [(1, ""), (2, ""), (8, "")])
+    )
+    await _bump(runtime, lambda pipe: waiting.queue_waiting(pipe, uid, 4, [(1, ""), (5, "")]))
+    await _bump(runtime, lambda pipe: waiting.queue_waiting(pipe, uid, 6, [(2, ""), (6, "")]))
+    batches = [[(1, "hot"), (2, "recent")], [(5, "hot")], [(6, "recent"), (9, "")]]
+    for i, batch in enumerate(batches):
+        unqueue = waiting.elsewhere(0, {1: 4, 2: 6}) if i == 0 else {}
+        unqueue[0] = [1, 2]
+        async with store.pipeline(transaction=False) as pipe:
+            waiting.queue_served(pipe, uid, 0, T[i], batch, now_ms=T[i] + 0.5, unqueue=unqueue)
+            assert len(pipe) == 1
+            await pipe.execute()
+    his = await store.zrange(keys.history(uid, 0), 0, -1, withscores=True)
+    assert [int(score) for _, score in his] == T[1:3]  # the oldest trimmed
+    assert history.parse_position(his[::-1], his[::-1][:1]).batch == batches[2]
+    assert await store.ttl(keys.history(uid, 0)) > history.HISTORY_TTL - 60
+    shown = await store.zrange(keys.shown(uid), 0, -1, withscores=True)
+    assert shown == [("5", T[1] + 0.5), ("6", T[2] + 0.5), ("9", T[2] + 0.5)]
+    assert await store.ttl(keys.shown(uid)) > waiting.SHOWN_TTL - 60
+    assert await _queued(runtime, uid, 0) == [8]
+    assert await _queued(runtime, uid, 4) == [5]
+    assert await _queued(runtime, uid, 6) == [6]
 
 
 async def test_a_heavy_disliker_keeps_the_newest_articles_dislikes(

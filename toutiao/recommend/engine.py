@@ -228,18 +228,22 @@ class Recommender:
         """Record the batch, mark it shown, queue ``rest`` (and take the batch out of the
         user's other queue), cache freshly read exclusions: one round trip."""
 
-        def mark_shown(pipe: Any) -> None:
-            waiting.queue_mark_shown(pipe, req.uid, (aid for aid, _ in batch), req.now * 1000)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            waiting.queue_served(
+                pipe,
+                req.uid,
+                req.channel_id,
+                time_stamp,
+                batch,
+                now_ms=req.now * 1000,
+                unqueue=self._elsewhere(req, batch),
+            )
             waiting.queue_waiting(
                 pipe, req.uid, req.channel_id, rest, _checked_tag(req, exclusions)
             )
-            self._unqueue_elsewhere(pipe, req, batch)
             if exclusions is not None and exclusions.loaded:
                 waiting.queue_exclusions(pipe, req.uid, exclusions)
-
-        await history.record_batch(
-            self.redis, req.uid, req.channel_id, time_stamp, batch, extra=mark_shown
-        )
+            await pipe.execute()
 
     async def _queue(self, req: _Request, ranked: Pairs, exclusions: Exclusions | None) -> None:
         """Queue the whole ranking, the batch first (the caller records and unqueues it)."""
@@ -251,12 +255,13 @@ class Recommender:
                 waiting.queue_exclusions(pipe, req.uid, exclusions)
             await pipe.execute()
 
-    def _unqueue_elsewhere(self, pipe: Any, req: _Request, batch: history.Batch) -> None:
+    def _elsewhere(self, req: _Request, batch: history.Batch) -> dict[int, list[int]]:
+        """The reader's other queues the batch's articles wait in."""
         known, _ = self._meta.lookup(aid for aid, _ in batch)
         channel_of = {aid: meta.channel_id for aid, meta in known.items()}
         if req.channel_id:
             channel_of = {aid: req.channel_id for aid, _ in batch}
-        waiting.queue_unqueue_elsewhere(pipe, req.uid, req.channel_id, channel_of)
+        return waiting.elsewhere(req.channel_id, channel_of)
 
     # -- refilling a queue ahead of need -----------------------------------------------------
 

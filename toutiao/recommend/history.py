@@ -11,7 +11,6 @@ trip each way. Only the newest ``MAX_BATCHES`` are kept.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,26 +64,6 @@ def parse_position(latest: list[Any], around: list[Any]) -> Position:
     )
 
 
-async def record_batch(
-    redis: Any,
-    uid: str,
-    channel_id: int,
-    time_stamp: int,
-    batch: Batch,
-    *,
-    extra: Callable[[Any], None] | None = None,
-) -> None:
-    """Record a batch; ``extra`` queues more commands on the same pipeline."""
-    async with redis.pipeline(transaction=False) as pipe:
-        if extra is not None:
-            extra(pipe)
-        queue_record_batch(pipe, uid, channel_id, time_stamp, batch)
-        await pipe.execute()
-
-
-def queue_record_batch(pipe: Any, uid: str, channel_id: int, time_stamp: int, batch: Batch) -> None:
-    his = keys.history(uid, channel_id)
-    member = f"{time_stamp}|{json.dumps(batch, separators=(',', ':'))}"
-    pipe.zadd(his, {member: time_stamp})
-    pipe.zremrangebyrank(his, 0, -MAX_BATCHES - 1)
-    pipe.expire(his, HISTORY_TTL)
+def member(time_stamp: int, batch: Batch) -> str:
+    """A batch as a history member (recorded with ``waiting.queue_served``)."""
+    return f"{time_stamp}|{json.dumps(batch, separators=(',', ':'))}"

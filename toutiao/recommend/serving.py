@@ -139,14 +139,12 @@ def queue_record(
 ) -> None:
     """Record a batch served without the recommender (one pipeline with the caller's)."""
     uid, channel_id = reader.uid, reader.channel_id
-    history.queue_record_batch(pipe, uid, channel_id, time_stamp, served.batch)
-    waiting.queue_mark_shown(pipe, uid, (aid for aid, _ in served.batch), now_ms)
-    waiting.queue_unqueue(pipe, uid, channel_id, served.scanned)
-    waiting.queue_unqueue_elsewhere(
-        pipe,
-        uid,
-        channel_id,
-        {aid: channel_of[aid] for aid, _ in served.batch if aid in channel_of},
+    unqueue = waiting.elsewhere(
+        channel_id, {aid: channel_of[aid] for aid, _ in served.batch if aid in channel_of}
+    )
+    unqueue[channel_id] = served.scanned
+    waiting.queue_served(
+        pipe, uid, channel_id, time_stamp, served.batch, now_ms=now_ms, unqueue=unqueue
     )
     if refill and served.left < waiting.REFILL_BELOW * count:
         waiting.queue_refill_request(pipe, RefillRequest(uid, channel_id, count))

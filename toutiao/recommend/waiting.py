@@ -33,11 +33,11 @@ candidates moved in from offline recall).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from toutiao.recommend import keys
+from toutiao.recommend import history, keys
 from toutiao.recommend.rank import SOURCE_WEIGHTS
 
 WAIT_BATCHES = 4
@@ -147,35 +147,87 @@ def last_rank(raw: list[Any]) -> int:
     return max((int(score) // _SLOTS for _, score in raw), default=-1)
 
 
-def queue_unqueue(pipe: Any, uid: str, channel_id: int, article_ids: Iterable[int]) -> None:
-    """Served elsewhere: drop these from the user's queue of ``channel_id``."""
-    members = [str(a) for a in article_ids]
-    if members:
-        pipe.zrem(keys.waiting(uid, channel_id), *members)
-
-
-def queue_unqueue_elsewhere(
-    pipe: Any, uid: str, channel_id: int, channel_of: dict[int, int]
-) -> None:
+def elsewhere(channel_id: int, channel_of: Mapping[int, int]) -> dict[int, list[int]]:
     """An article waits in at most two of a user's queues (its channel's and channel 0's):
-    served from one (``channel_of``: article -> its channel), it leaves the other."""
+    served from one (``channel_of``: article -> its channel), it leaves the other. The other
+    queues, each with its articles."""
     if channel_id:
-        queue_unqueue(pipe, uid, 0, channel_of)
-        return
+        return {0: list(channel_of)}
     by_channel: dict[int, list[int]] = {}
     for aid, cid in channel_of.items():
         by_channel.setdefault(cid, []).append(aid)
-    for cid, ids in by_channel.items():
-        queue_unqueue(pipe, uid, cid, ids)
+    return by_channel
 
 
-def queue_mark_shown(pipe: Any, uid: str, article_ids: Iterable[int], now_ms: float) -> None:
-    key = keys.shown(uid)
-    members = {str(aid): now_ms for aid in article_ids}
-    if members:
-        pipe.zadd(key, members)
-        pipe.zremrangebyrank(key, 0, -SHOWN_CAP - 1)
-        pipe.expire(key, SHOWN_TTL)
+# One served batch, recorded by one command on the reader's keys (they share a hash tag).
+# KEYS[1] the history, KEYS[2] shown, KEYS[3..] queues to take articles out of. ARGV[1] the
+# request time stamp, ARGV[2] the history member, ARGV[3] batches kept, ARGV[4] the history
+# TTL, ARGV[5] the shown time (ms), ARGV[6] shown articles kept, ARGV[7] the shown TTL, ARGV[8]
+# n, ARGV[9 .. 8 + n] the batch's articles, then for each queue: m, then its m articles.
+_SERVED = """
+local a = ARGV
+redis.call('ZADD', KEYS[1], a[1], a[2])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(a[3]) - 1)
+redis.call('EXPIRE', KEYS[1], a[4])
+local n = tonumber(a[8])
+if n > 0 then
+  local scored = {}
+  for i = 9, 8 + n do
+    scored[#scored + 1] = a[5]
+    scored[#scored + 1] = a[i]
+  end
+  redis.call('ZADD', KEYS[2], unpack(scored))
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -tonumber(a[6]) - 1)
+  redis.call('EXPIRE', KEYS[2], a[7])
+end
+local at = 9 + n
+for k = 3, #KEYS do
+  local m = tonumber(a[at])
+  redis.call('ZREM', KEYS[k], unpack(a, at + 1, at + m))
+  at = at + 1 + m
+end
+return n
+"""
+
+
+def queue_served(
+    pipe: Any,
+    uid: str,
+    channel_id: int,
+    time_stamp: int,
+    batch: Pairs,
+    *,
+    now_ms: float,
+    unqueue: Mapping[int, Iterable[int]],
+) -> None:
+    """Record a served batch in the reader's history of ``channel_id``, mark its articles
+    shown at ``now_ms`` and take articles out of the reader's queues (``unqueue``: queue
+    channel -> articles): one command, however many queues."""
+    shown = [str(aid) for aid, _ in batch]
+    queues: list[str] = []
+    removals: list[Any] = []
+    for cid, article_ids in unqueue.items():
+        members = [str(a) for a in article_ids]
+        if members:
+            queues.append(keys.waiting(uid, cid))
+            removals += [len(members), *members]
+    pipe.eval(
+        _SERVED,
+        2 + len(queues),
+        keys.history(uid, channel_id),
+        keys.shown(uid),
+        *queues,
+        time_stamp,
+        history.member(time_stamp, batch),
+        history.MAX_BATCHES,
+        history.HISTORY_TTL,
+        repr(float(now_ms)),
+        SHOWN_CAP,
+        SHOWN_TTL,
+        len(shown),
+        *shown,
+        *removals,
+    )
 
 
 @dataclass(frozen=True)
