@@ -5,30 +5,10 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from toutiao.kit.lease import LeaderLock
 from toutiao.recommend import keys
-from toutiao.recommend.tasks import RECOMMEND_JOBS, Job, LeaderLock, schedule
+from toutiao.recommend.tasks import RECOMMEND_JOBS, Job, schedule
 from toutiao.runtime import Runtime
-
-
-class TestLeaderLock:
-    async def test_one_holder_at_a_time(self, runtime: Runtime) -> None:
-        first, second = LeaderLock(runtime.store, "t"), LeaderLock(runtime.store, "t")
-        assert await first.acquire_or_renew()
-        assert not await second.acquire_or_renew()
-        assert await first.acquire_or_renew()  # renewal
-        await first.release()
-        assert await second.acquire_or_renew()
-        await first.release()  # not the holder any more: a no-op
-        assert await runtime.store.get(keys.lock("t")) == second.token
-
-    async def test_an_expired_leader_is_replaced_and_notices(self, runtime: Runtime) -> None:
-        first = LeaderLock(runtime.store, "t", ttl_ms=100)
-        second = LeaderLock(runtime.store, "t", ttl_ms=100)
-        assert await first.acquire_or_renew()
-        await asyncio.sleep(0.25)
-        assert await second.acquire_or_renew()
-        assert not await first.acquire_or_renew()
-        assert first.held is False
 
 
 class TestSchedule:
@@ -79,7 +59,9 @@ class TestSchedule:
         db, store = runtime.db, runtime.store
         first = schedule(scheduler, db, store)
         again = schedule(scheduler, db, store, jobs=job("a"))
-        stats = schedule(scheduler, db, store, jobs=job("b"), leader=LeaderLock(store, "stats"))
+        stats = schedule(
+            scheduler, db, store, jobs=job("b"), leader=LeaderLock(store, keys.lock("stats"))
+        )
         assert first is again and stats is not first and stats.key == keys.lock("stats")
         renewals = sorted(j.id for j in scheduler.get_jobs() if j.id.startswith("scheduler.leader"))
         assert renewals == [

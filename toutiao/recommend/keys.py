@@ -22,7 +22,7 @@
 | ``reco:idx:artkw`` | hash | article -> its keywords, space separated ("" = indexed, none) |
 | ``reco:idx:df`` | hash | term -> document frequency |
 | ``reco:idx:meta`` | hash | ``docs``, ``watermark`` (pubdate and id of the last article indexed) |
-| ``reco:lock:{name}`` | string | scheduler leader lock token (``tasks.LeaderLock``), other one-process-at-a-time jobs' locks |
+| ``reco:lock:{name}`` | string | scheduler leader lock token (``kit.lease.LeaderLock``), other one-process-at-a-time jobs' locks |
 | ``reco:migrated:reader-tags`` | string | marker: every reader key was moved to its tagged name (``rekey.py``) |
 
 ``<uid>`` is the user id or anonymous device id as given when it is short and plain, else a

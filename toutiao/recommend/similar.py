@@ -24,10 +24,8 @@ and runs in worker processes for big runs (threads would starve the event loop o
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import secrets
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -42,6 +40,7 @@ from sqlalchemy import and_, func, or_, select
 
 from toutiao.kit import text
 from toutiao.kit.db import Database
+from toutiao.kit.lease import Lease
 from toutiao.models import Article, ArticleContent, Channel
 from toutiao.models.enums import ArticleStatus
 from toutiao.recommend import keys
@@ -178,33 +177,11 @@ def _no_progress(_stage: str, _done: int, _total: int) -> None:
     return None
 
 
-BUILD_LOCK_SECONDS = 60  # renewed every third of it while a full build runs
-
-
-@contextlib.asynccontextmanager
-async def _build_lock(redis: Any) -> AsyncIterator[bool]:
-    """One full build at a time across processes (two refreshes of an empty index, or a
-    rebuild by hand while the worker refreshes, would each read and write everything).
-    Yields whether this caller holds it; the holder renews it until the block ends."""
-    key, token = keys.lock("similar-build"), secrets.token_hex(8)
-    if not await redis.set(key, token, nx=True, ex=BUILD_LOCK_SECONDS):
-        yield False
-        return
-
-    async def renew() -> None:
-        while True:
-            await asyncio.sleep(BUILD_LOCK_SECONDS / 3)
-            await redis.expire(key, BUILD_LOCK_SECONDS)
-
-    renewing = asyncio.create_task(renew())
-    try:
-        yield True
-    finally:
-        renewing.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await renewing
-        if await redis.get(key) in (token, token.encode()):
-            await redis.delete(key)
+# One full build at a time across processes (two refreshes of an empty index, or a rebuild by
+# hand while the worker refreshes, would each read and write everything); the lease is renewed
+# every third of it while the build runs.
+BUILD_LOCK = "similar-build"
+BUILD_LOCK_SECONDS = 60
 
 
 async def rebuild_similarity(
@@ -217,7 +194,7 @@ async def rebuild_similarity(
 ) -> IndexReport:
     """The whole index from the database; if another full build is running, nothing (mode
     ``busy``)."""
-    async with _build_lock(redis) as held:
+    async with Lease(redis, keys.lock(BUILD_LOCK), BUILD_LOCK_SECONDS).hold() as held:
         if not held:
             log.info("recommend.similar_build_busy")
             return IndexReport("busy", 0, 0.0)

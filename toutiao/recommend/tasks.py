@@ -1,80 +1,29 @@
-"""Scheduled jobs of the recommender, and the leader lock that lets one process run them.
+"""Scheduled jobs of the recommender, run by one process at a time.
 
 Jobs are plain ``async def job(db, redis)`` functions; :func:`schedule` registers them on an
 APScheduler ``AsyncIOScheduler``. Every process may schedule them (``toutiao serve``,
-``toutiao rpc``, replicas): a job body runs only where the Redis leader lock is held, so
-exactly one process works at a time and another takes over within ``ttl`` if it dies.
-Other domains reuse :class:`LeaderLock`, :class:`Job` and :func:`schedule` with their own jobs.
+``toutiao rpc``, replicas): a job body runs only where the Redis leader lock
+(:class:`toutiao.kit.lease.LeaderLock`) is held, so exactly one process works at a time and
+another takes over within ``ttl`` if it dies. Other domains reuse :class:`Job` and
+:func:`schedule` with their own jobs and lock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from toutiao.kit.db import Database
+from toutiao.kit.lease import LeaderLock
 from toutiao.recommend import keys
 from toutiao.recommend.events import fold_events
 from toutiao.recommend.similar import IndexReport, rebuild_similarity, refresh_similarity
 
 log = logging.getLogger("toutiao.recommend.tasks")
-
-# Compare-and-act on our own token only, so an expired leader never touches a successor's lock.
-_RENEW = (
-    "if redis.call('get', KEYS[1]) == ARGV[1] then "
-    "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
-)
-_RELEASE = (
-    "if redis.call('get', KEYS[1]) == ARGV[1] then "
-    "return redis.call('del', KEYS[1]) else return 0 end"
-)
-
-
-class LeaderLock:
-    """``SET reco:lock:{name} <token> NX PX ttl``, renewed by the holder every ttl / 3."""
-
-    def __init__(self, redis: Any, name: str = "scheduler", *, ttl_ms: int = 30_000) -> None:
-        self.redis = redis
-        self.key = keys.lock(name)
-        self.ttl_ms = ttl_ms
-        self.token = secrets.token_hex(16)
-        self.held = False
-        self.running: set[asyncio.Task[Any]] = set()  # job bodies in progress
-
-    async def acquire_or_renew(self) -> bool:
-        """Take the lock if it is free, extend it if it is ours; the answer comes from Redis,
-        so concurrent calls (the renewal job and a job starting) agree."""
-        was_held = self.held
-        try:
-            got = await self.redis.set(self.key, self.token, nx=True, px=self.ttl_ms)
-            if not got:
-                got = await self.redis.eval(_RENEW, 1, self.key, self.token, self.ttl_ms)
-            self.held = bool(got)
-        except Exception:
-            log.warning("scheduler.leader_check_failed lock=%s", self.key, exc_info=True)
-            self.held = False
-        if self.held != was_held:
-            log.info("scheduler.leader lock=%s held=%s", self.key, self.held)
-        return self.held
-
-    async def release(self) -> None:
-        if self.held:
-            self.held = False
-            await self.redis.eval(_RELEASE, 1, self.key, self.token)
-
-    async def stop(self) -> None:
-        """Cancel the jobs in progress, wait for them, then let another process lead."""
-        tasks = list(self.running)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await self.release()
-
 
 JobFunc = Callable[[Database, Any], Awaitable[Any]]
 
@@ -150,7 +99,7 @@ def schedule(
     with the same lock name reuses the lock object already registered, so domains sharing a
     process and a lock never compete with themselves.
     """
-    lock = leader or LeaderLock(redis)
+    lock = leader or LeaderLock(redis, keys.lock("scheduler"))
     renewal = f"{LEADER_JOB}:{lock.key}"
     existing = scheduler.get_job(renewal)
     if existing is not None:

@@ -1,6 +1,6 @@
 """What ``toutiao scheduler`` (and ``toutiao serve``) enqueue, and when. The scheduler only
 enqueues: the work runs in ``toutiao worker``. One leader among scheduler replicas (a Redis
-lock, :class:`toutiao.recommend.tasks.LeaderLock`) enqueues; the others wait to take over.
+lock, :class:`toutiao.kit.lease.LeaderLock`) enqueues; the others wait to take over.
 """
 
 from __future__ import annotations
@@ -9,7 +9,9 @@ import logging
 from typing import Any
 
 from toutiao.kit.db import Database
-from toutiao.recommend.tasks import Job, LeaderLock, schedule
+from toutiao.kit.lease import LeaderLock
+from toutiao.recommend import keys
+from toutiao.recommend.tasks import Job, schedule
 from toutiao.stats.tasks import cron_options
 
 log = logging.getLogger("toutiao.scheduler")
@@ -73,5 +75,5 @@ def schedule_tasks(scheduler: Any, runtime: Any, *, stats_cron: str | None = Non
         runtime.db,
         runtime.store,
         jobs=scheduled_jobs(runtime, stats_cron=stats_cron),
-        leader=LeaderLock(runtime.store, "task-scheduler"),
+        leader=LeaderLock(runtime.store, keys.lock("task-scheduler")),
     )
