@@ -39,6 +39,7 @@ from toutiao.config import Settings
 from toutiao.kit.migrate import upgrade
 from toutiao.main import create_app
 from toutiao.models import Base
+from toutiao.recommend import events
 from toutiao.runtime import Runtime, build_runtime
 from toutiao.stats import activity
 from toutiao.user import cache as user_cache
@@ -170,6 +171,7 @@ async def _reset(runtime: Runtime) -> None:
         feed._pinned_guess.clear,
         announcement_service.clear_local_cache,
         activity.clear,
+        events.clear_buffered,
     ):
         clear()
 

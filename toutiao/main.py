@@ -29,6 +29,8 @@ from toutiao.api.openapi import install_openapi
 from toutiao.api.ops import install_ops_routes
 from toutiao.api.responses import OrjsonResponse
 from toutiao.config import Settings, get_settings
+from toutiao.kit.periodic import repeating
+from toutiao.recommend import events
 from toutiao.runtime import Runtime, build_runtime
 from toutiao.stats import activity
 from toutiao.stats.rollup import expected_reading_seconds
@@ -76,13 +78,20 @@ def route_map(app: FastAPI, prefix: str) -> dict[str, str]:
     return routes
 
 
-def _counting(runtime: Runtime) -> Any:
-    """Flush the statistics counted by ActivityMiddleware while the app runs."""
+@asynccontextmanager
+async def _counting(runtime: Runtime) -> AsyncIterator[None]:
+    """Flush what the app buffers in-process while it runs: the statistics counted by
+    ActivityMiddleware and the article detail, and the detail's click events."""
 
     async def expected(article_ids: list[int]) -> dict[int, float]:
         return await expected_reading_seconds(runtime.db, article_ids)
 
-    return activity.flushing(runtime.store, expected, every=runtime.settings.STATS_FLUSH_SECONDS)
+    every = runtime.settings.STATS_FLUSH_SECONDS
+    async with (
+        activity.flushing(runtime.store, expected, every=every),
+        repeating(lambda: events.flush_buffered(runtime.store), every=every, name="events.flush"),
+    ):
+        yield
 
 
 # The worker accepts requests once warm, or after this long (the rest warms in the background).

@@ -1,10 +1,12 @@
 """Article detail (app.md E34).
 
-Warm cost: zero SQL and two Redis round trips, one for an article read in the last seconds.
-Round trip 1 (cache role) reads the article's card, its body and the cards of the similar
-articles, unless the process holds them all (L1); round trip 2 (storage role, one
-pipeline) reads the author, the caller's follow / attitude / collection flags, and writes the
-side effects: read counters, reading history and the click event.
+Warm cost: zero SQL and at most two Redis round trips; none for an anonymous reader of an
+article read in the last seconds. Round trip 1 (cache role) reads the article's card, its
+body and the cards of the similar articles, unless the process holds them all (L1); round
+trip 2 (storage role, one pipeline) reads the author when the process lacks them, and for a
+logged-in reader the follow / attitude / collection flags and the reading-history write. The
+read counters and the click event are buffered in the process and written every few seconds
+(``stats.activity``, ``recommend.events.flush_buffered``).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from toutiao.models.enums import ArticleStatus, Relation
 from toutiao.recommend import events
 from toutiao.relation import service as relation_service
 from toutiao.runtime import Runtime
-from toutiao.stats import counters as c
+from toutiao.stats import activity
 
 log = logging.getLogger("toutiao.article")
 
@@ -128,35 +130,33 @@ async def article_detail(
             )
         )
     author_id = card["aut_id"]
+    # The read counters and the click event are buffered in-process (flushed every few
+    # seconds): an anonymous warm detail needs no round trip for them.
+    activity.buffer().article_read(article_id, author_id)
+    if trace:
+        events.buffer_event(
+            action="click",
+            user_id=str(user_id or ""),
+            article_id=article_id,
+            channel_id=card["ch_id"],
+            param=trace,
+        )
     layout: list[tuple[str, int]] = []  # (name, commands queued), in pipeline order
 
-    def side_effects(pipe: Any) -> None:
-        pipe.zincrby(c.ARTICLE_READS.key, 1, article_id)
-        pipe.zincrby(c.USER_READS.key, 1, author_id)
-        layout.append(("reads", 2))
-        if user_id is not None:
-            layout.append(("history", queue_history_write(pipe, user_id, article_id, time.time())))
-            layout.append(
-                ("relation", relation_service.queue_relation_read(pipe, user_id, author_id))
-            )
-            layout.append(
-                ("attitude", attitude_service.queue_attitude_read(pipe, user_id, article_id))
-            )
-            layout.append(
-                ("collected", collection_service.queue_collected_read(pipe, user_id, article_id))
-            )
-        if trace:
-            events.queue_event(
-                pipe,
-                action="click",
-                user_id=str(user_id or ""),
-                article_id=article_id,
-                channel_id=card["ch_id"],
-                param=trace,
-            )
+    def caller_reads(pipe: Any) -> None:
+        assert user_id is not None
+        layout.append(("history", queue_history_write(pipe, user_id, article_id, time.time())))
+        layout.append(("relation", relation_service.queue_relation_read(pipe, user_id, author_id)))
+        layout.append(("attitude", attitude_service.queue_attitude_read(pipe, user_id, article_id)))
+        layout.append(
+            ("collected", collection_service.queue_collected_read(pipe, user_id, article_id))
+        )
 
     authors, _, extras = await stage_two(
-        runtime, session, author_ids=[author_id], extra=side_effects
+        runtime,
+        session,
+        author_ids=[author_id],
+        extra=caller_reads if user_id is not None else None,
     )
     detail = {
         "art_id": article_id,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import WatchError
+from redis.exceptions import RedisError, WatchError
 from sqlalchemy import select
 
 from toutiao.kit.db import Database
@@ -118,6 +118,54 @@ def queue_event(
         param=param,
     )
     pipe.xadd(keys.EVENTS, fields, maxlen=STREAM_MAXLEN, approximate=True)
+
+
+# Clicks from the article detail, kept in-process and appended every few seconds
+# (``flush_buffered``): a warm detail page then needs no Redis round trip of its own for them.
+# A failed flush keeps them for the next one, up to BUFFER_MAX (the oldest are dropped then).
+BUFFER_MAX = 20_000
+_buffered: list[dict[str, str]] = []
+
+
+def buffer_event(
+    *,
+    action: str,
+    user_id: str,
+    article_id: int | None,
+    channel_id: int | None = None,
+    param: str | None = None,
+) -> None:
+    """Keep an event for the next :func:`flush_buffered`. Bad fields raise ValueError."""
+    fields = event_fields(
+        action=action, user_id=user_id, article_id=article_id, channel_id=channel_id, param=param
+    )
+    _buffered.append(fields)
+    if len(_buffered) > BUFFER_MAX:
+        del _buffered[: len(_buffered) - BUFFER_MAX]
+
+
+async def flush_buffered(redis: Any) -> int:
+    """Append the buffered events, in order, in one round trip; returns how many."""
+    taken = _buffered[:]
+    del _buffered[: len(taken)]
+    if not taken:
+        return 0
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            for fields in taken:
+                pipe.xadd(keys.EVENTS, fields, maxlen=STREAM_MAXLEN, approximate=True)
+            await pipe.execute()
+    except RedisError:
+        room = BUFFER_MAX - len(_buffered)  # the newest of them, before what came since
+        _buffered[:0] = taken[max(len(taken) - room, 0) :] if room > 0 else []
+        log.warning("recommend.events_flush_failed kept=%d", len(_buffered), exc_info=True)
+        return 0
+    return len(taken)
+
+
+def clear_buffered() -> None:
+    """Drop what was buffered and not flushed (tests)."""
+    _buffered.clear()
 
 
 def queue_exclusions_changed(pipe: Any, *user_ids: int) -> None:

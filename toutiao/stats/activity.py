@@ -4,7 +4,10 @@ Requests, readers, searches and reads happen on the hot paths of ``/app``; count
 with its own Redis round trip would add a round trip to every feed page. So each process
 adds to an in-memory :class:`Buffer` (no I/O) and a background task (:func:`flushing`)
 writes it to the storage Redis in two pipelined round trips every ``FLUSH_SECONDS``. A crash
-loses at most those seconds of counts. The ``stats.rollup`` job turns the Redis figures into
+loses at most those seconds of counts. The article detail's read counters
+(``counters.ARTICLE_READS``, ``counters.USER_READS``) are buffered the same way, so a warm
+detail page needs no round trip of its own for them; a flush that fails keeps them for the
+next one. The ``stats.rollup`` job turns the Redis figures into
 the ``statistics_*`` rows (see :mod:`toutiao.stats.rollup`).
 
 Rare events (an approval, a visible comment) are counted at once with :func:`count_now`.
@@ -12,12 +15,11 @@ Rare events (an approval, a visible comment) are counted at once with :func:`cou
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,9 +28,10 @@ import orjson
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from toutiao.kit.periodic import repeating
 from toutiao.models.base import local_now
 from toutiao.models.enums import ReadSource, StatisticsType
-from toutiao.stats import keys
+from toutiao.stats import counters, keys
 
 log = logging.getLogger("toutiao.stats.activity")
 
@@ -61,9 +64,14 @@ class Buffer:
     keyword_searchers: set[tuple[str, str, str]] = field(default_factory=set)  # (hour, kw, who)
     # reading-duration reports (E35): (article id, source, seconds), bucketed at flush time
     durations: list[tuple[int, int, float]] = field(default_factory=list)
+    # detail views (E34) per article and per its author: the read counters
+    article_reads: Counter[int] = field(default_factory=Counter)
+    author_reads: Counter[int] = field(default_factory=Counter)
 
     def __bool__(self) -> bool:
-        return bool(self.counts or self.seen or self.keyword_counts or self.durations)
+        return bool(
+            self.counts or self.seen or self.keyword_counts or self.durations or self.article_reads
+        )
 
     def _see(self, now: datetime, kind: str, member: str) -> None:
         self.seen.setdefault((keys.day_id(now), kind, member), keys.hour_id(now))
@@ -81,6 +89,11 @@ class Buffer:
         """One article detail view (E34)."""
         now = now or local_now()
         self.counts[keys.hour_id(now), metric_field(StatisticsType.READ)] += 1
+
+    def article_read(self, article_id: int, author_id: int) -> None:
+        """One detail view of ``article_id``: its read counter and its author's."""
+        self.article_reads[article_id] += 1
+        self.author_reads[author_id] += 1
 
     def search(self, q: str, searcher: str, now: datetime | None = None) -> None:
         """One search (E05 page 1) by ``searcher`` (user id, else device id, else IP)."""
@@ -176,6 +189,9 @@ async def flush(redis: Any, expected_seconds: ExpectedSeconds | None = None) -> 
                     sources[f"{source}:{bucket}"] += 1
         await _write(redis, taken, sources)
     except (RedisError, SQLAlchemyError):
+        # The read counters stay for the next flush (the others are traffic statistics).
+        _buffer.article_reads.update(taken.article_reads)
+        _buffer.author_reads.update(taken.author_reads)
         log.warning("stats.flush_failed: counts of a few seconds lost", exc_info=True)
 
 
@@ -208,6 +224,10 @@ async def _write(redis: Any, taken: Buffer, sources: Counter[str]) -> None:
         _queue_counts(pipe, counts, taken, new_searchers, searchers)
         for item, amount in sources.items():
             pipe.hincrby(keys.READ_SOURCES, item, amount)
+        for article_id, amount in taken.article_reads.items():
+            pipe.zincrby(counters.ARTICLE_READS.key, amount, article_id)
+        for author_id, amount in taken.author_reads.items():
+            pipe.zincrby(counters.USER_READS.key, amount, author_id)
         await pipe.execute()
 
 
@@ -255,26 +275,8 @@ async def count_now(redis: Any, metric: StatisticsType, amount: int = 1) -> None
         log.warning("stats.count_failed metric=%s", metric.name, exc_info=True)
 
 
-@contextlib.asynccontextmanager
-async def flushing(
+def flushing(
     redis: Any, expected_seconds: ExpectedSeconds | None = None, *, every: float = FLUSH_SECONDS
-) -> AsyncIterator[None]:
+) -> contextlib.AbstractAsyncContextManager[None]:
     """Flush periodically while the app runs, and once more when it stops."""
-
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(every)
-            try:
-                await flush(redis, expected_seconds)
-            except Exception:
-                log.exception("stats.flush_loop_failed")
-
-    task = asyncio.create_task(loop(), name="stats.flush")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        with contextlib.suppress(Exception):
-            await flush(redis, expected_seconds)
+    return repeating(lambda: flush(redis, expected_seconds), every=every, name="stats.flush")

@@ -7,7 +7,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests.api.app.test_auth import assert_error
-from toutiao.stats import counters
+from toutiao.recommend import events
+from toutiao.recommend import keys as reco_keys
+from toutiao.stats import activity, counters
 
 NOW = datetime.now().replace(microsecond=0)
 
@@ -178,10 +180,20 @@ class TestDetail:
         assert 0 < len(data["recomments"]) <= 5 and all(
             set(r) == {"art_id", "title", "tracking"} for r in data["recomments"]
         )
+        # The read counters and the click are buffered in the process, then flushed.
+        assert await counters.ARTICLE_READS.get(runtime.store, article_id) == 0
+        assert await events.flush_buffered(runtime.store) == 1
+        await activity.flush(runtime.store)
         assert await counters.ARTICLE_READS.get(runtime.store, article_id) == 1
         assert await counters.USER_READS.get(runtime.store, world["author"].user_id) == 1
+        (_, click), *_ = await runtime.store.xrevrange(reco_keys.EVENTS, count=1)
+        assert (click["action"], click["article_id"], click["param"]) == (
+            "click",
+            str(article_id),
+            "anything",
+        )
 
-    async def test_logged_in_flags_history_and_figure(self, client, factory, world):
+    async def test_logged_in_flags_history_and_figure(self, client, runtime, factory, world):
         reader = await factory.user()
         headers = factory.headers(reader.user_id)
         article_id = world["ids"][1]
@@ -206,6 +218,7 @@ class TestDetail:
         history = (await client.get("/app/v1_0/user/histories", headers=headers)).json()["data"]
         assert [r["art_id"] for r in history["results"]] == [article_id]
         author_headers = factory.headers(world["author"].user_id)
+        await activity.flush(runtime.store)  # the reads counted in the process, every 2 s
         figure = (await client.get("/app/v1_0/user/figure", headers=author_headers)).json()["data"]
         assert figure == {"fans_count": 1, "read_count": 2}
 

@@ -265,7 +265,9 @@ async def test_warm_detail(client, runtime, factory, reco, world, who):
         )
     assert response.status_code == 200
     assert_warm(runtime, queries, trips)
-    assert trips.count == 1, trips.calls  # read seconds ago: card and body in the process
+    # Read seconds ago: card, body and author in the process; an anonymous reader's reads and
+    # click are buffered, a logged-in reader's flags and history take one round trip.
+    assert trips.count == (0 if who == "anonymous" else 1), trips.calls
     assert asked == []  # the similar articles were remembered: no call to the recommender
 
 
