@@ -54,14 +54,14 @@ async def stage_two(
     need = [a for a in wanted if a not in authors]
     metrics.cache_lookup("author", "l1", hits=len(wanted) - len(need), misses=len(need))
     shared = runtime.redis.cache is runtime.redis.storage
+    groups = _by_counter(counter_reads)
     try:
-        store_results, profile_raws = await _pipelines(runtime, need, counter_reads, extra, shared)
+        store_results, profile_raws = await _pipelines(runtime, need, groups, extra, shared)
     except RedisError:
         metrics.dependency_error("redis", "article.cards")
         log.warning("article.redis_degraded: counters and authors from the database")
         authors, counts = await _from_database(runtime, session, author_ids, counter_reads)
         return authors, counts, []
-    groups = _by_counter(counter_reads)
     counts = {
         (key, member): int(score or 0)
         for (key, members), scores in zip(groups.items(), store_results, strict=False)
@@ -84,17 +84,17 @@ def _by_counter(counter_reads: Sequence[tuple[c.Counter, int]]) -> dict[str, lis
 async def _pipelines(
     runtime: Runtime,
     need: list[int],
-    counter_reads: Sequence[tuple[c.Counter, int]],
+    groups: dict[str, list[int]],
     extra: ExtraOps | None,
     shared: bool,
 ) -> tuple[list[Any], list[Any]]:
     profile_keys = [user_cache.profile_key(a) for a in need]
 
     async def storage_pipeline(with_profiles: bool) -> list[Any]:
-        if not counter_reads and extra is None and not (with_profiles and profile_keys):
+        if not groups and extra is None and not (with_profiles and profile_keys):
             return []
         async with runtime.store.pipeline(transaction=False) as pipe:
-            for key, members in _by_counter(counter_reads).items():
+            for key, members in groups.items():
                 pipe.zmscore(key, members)
             if extra is not None:
                 extra(pipe)

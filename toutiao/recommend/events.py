@@ -117,6 +117,10 @@ def queue_event(
         duration=duration,
         param=param,
     )
+    _queue_xadd(pipe, fields)
+
+
+def _queue_xadd(pipe: Any, fields: dict[str, str]) -> None:
     pipe.xadd(keys.EVENTS, fields, maxlen=STREAM_MAXLEN, approximate=True)
 
 
@@ -153,7 +157,7 @@ async def flush_buffered(redis: Any) -> int:
     try:
         async with redis.pipeline(transaction=False) as pipe:
             for fields in taken:
-                pipe.xadd(keys.EVENTS, fields, maxlen=STREAM_MAXLEN, approximate=True)
+                _queue_xadd(pipe, fields)
             await pipe.execute()
     except RedisError:
         room = BUFFER_MAX - len(_buffered)  # the newest of them, before what came since
