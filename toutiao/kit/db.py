@@ -98,7 +98,21 @@ class Replica:
         return time.monotonic() >= self.down_until
 
 
-class ReadSession(AsyncSession):
+class LeanSession(AsyncSession):
+    """An ``AsyncSession`` that costs nothing to leave when nothing used it. A warm page
+    answers from the caches and never touches its request's session; closing one anyway
+    spawns a task and a greenlet (about 60 us a request, measured on the read session)."""
+
+    def unused(self) -> bool:
+        sync = self.sync_session
+        return not (sync.in_transaction() or sync.identity_map or sync.new or sync.deleted)
+
+    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        if not self.unused():
+            await super().__aexit__(type_, value, traceback)
+
+
+class ReadSession(LeanSession):
     """A session for reads; when its replica fails it retries once on the primary."""
 
     _replica: Replica | None = None
@@ -144,7 +158,7 @@ class Database:
         writer = self.primary
         if self.primary.dialect.name == "sqlite":
             writer = self.primary.execution_options(sqlite_immediate=True)
-        self._writer = async_sessionmaker(writer, expire_on_commit=False)
+        self._writer = async_sessionmaker(writer, class_=LeanSession, expire_on_commit=False)
 
     @classmethod
     def from_urls(
@@ -173,7 +187,7 @@ class Database:
         """Reads that must see the latest commit (they refill a cache a write just dropped, and
         a lagging replica's copy would be cached for the key's TTL). Not a write session: on
         SQLite those BEGIN IMMEDIATE and would queue every read behind the writers."""
-        return AsyncSession(self.primary, expire_on_commit=False)
+        return LeanSession(self.primary, expire_on_commit=False)
 
     def read_session(self) -> AsyncReadSession:
         healthy = [r for r in self.replicas if r.healthy]
@@ -229,7 +243,8 @@ async def commit(session: AsyncSession) -> None:
 
     A failing callback is logged, never raised: the data is already durable.
     """
-    await session.commit()
+    if not (isinstance(session, LeanSession) and session.unused()):
+        await session.commit()
     callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
     for callback in callbacks:
         try:
