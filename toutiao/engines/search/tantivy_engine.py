@@ -419,11 +419,11 @@ class TantivySearch:
         need = required_words(len(words))
         for required in dict.fromkeys((need, 1)):
             matched = Query.boolean_query(clauses, required)
-            # Matches: most of the words anywhere, or the query inside the title.
-            either = Query.boolean_query([(Occur.Should, matched), (Occur.Should, in_title)])
-            found = Query.boolean_query([(Occur.Must, either), *hidden])
+            # Matches: most of the words anywhere, or the query inside the title. Every tier
+            # matches a subset of those two, so the scored query matches exactly them and
+            # counts them in its own pass.
             scored = Query.boolean_query([(Occur.Should, matched), *tiers, *hidden])
-            page = _ranked(searcher, found, scored, offset, limit)
+            page = _ranked(searcher, scored, offset, limit)
             if page.total:
                 return SearchPage(page.total, page.ids, relaxed=required < need)
         return page
@@ -553,16 +553,17 @@ def _tiers(
     return [(Occur.Should, q) for q in tiers]
 
 
-def _ranked(searcher: Any, found: Query, scored: Query, offset: int, limit: int) -> SearchPage:
+def _ranked(searcher: Any, scored: Query, offset: int, limit: int) -> SearchPage:
     """Top hits by score, newer first among equal scores, exactly across the page boundary
     while at most ``TIE_WINDOW`` hits tie with the page's last one (past that, the newest of
-    those fetched come first). ``found`` is what matches (counted), ``scored`` the same
-    documents with their scores."""
+    those fetched come first). The first pass also counts the matches (one pass over them,
+    not a second one to count)."""
     want = offset + limit
     if want > MAX_WINDOW:
-        return SearchPage(_count(searcher, found, 0), [])
+        return SearchPage(searcher.search(scored, 1, count=True).count or 0, [])
     fetch = want + max(limit, 10)
-    hits = searcher.search(scored, fetch, count=False).hits
+    first = searcher.search(scored, fetch, count=True)
+    hits, total = first.hits, first.count or 0
     if len(hits) == fetch and _tie(hits[-1][0]) == _tie(hits[want - 1][0]):
         # The page's last score goes on past the fetch: one wider fetch (each is a scoring
         # pass; doubling until the tie ended took up to 8 on common one-word queries).
@@ -574,13 +575,7 @@ def _ranked(searcher: Any, found: Query, scored: Query, offset: int, limit: int)
     order = sorted(
         range(len(hits)), key=lambda i: (-_tie(hits[i][0]), -(dates[i] or 0), -(ids[i] or 0))
     )
-    total = len(hits) if len(hits) < fetch else _count(searcher, found, len(hits))
-    return SearchPage(total, [int(ids[i]) for i in order[offset:want]])
-
-
-def _count(searcher: Any, found: Query, at_least: int) -> int:
-    """How many documents match, without scoring them."""
-    return max(at_least, searcher.search(Query.const_score_query(found, 1.0), 1).count)
+    return SearchPage(max(total, len(hits)), [int(ids[i]) for i in order[offset:want]])
 
 
 def _tie(score: float) -> float:
