@@ -92,6 +92,36 @@ class TestRelevance:
         assert APART[0] in ids[inside:]
         assert not {*APART, IN_BODY} & set(ids[:inside])
 
+    @pytest.mark.parametrize("query", ["谷", "在谷歌", "谷歌的"])
+    async def test_any_length_inside_a_title_ranks_first(
+        self, engine: TantivySearch, query: str
+    ) -> None:
+        """One character (its own field), three (a phrase of two character pairs): titles
+        starting with the query, then titles holding it, then the rest."""
+        by_id = {d.article_id: d.title for d in corpus(600)}
+        by_id.update(
+            {
+                STARTS: "在谷歌做搜索排序的三年",
+                INSIDE: "我在谷歌的日子",
+                APART[0]: "谷歌发布会在即：新品前瞻",
+                APART[1]: "山谷里的秋天在等你",
+            }
+        )
+        starting = sum(t.startswith(query) for t in by_id.values())
+        inside = sum(query in t for t in by_id.values())
+        page = await engine.search(query, offset=0, limit=50)
+        found = [by_id.get(i, "") for i in page.ids]
+        assert inside >= 1 and len(found) > inside
+        assert all(t.startswith(query) for t in found[:starting]), found
+        assert all(query in t for t in found[:inside]), found
+        assert not any(query in t for t in found[inside:]), found
+
+    def test_title_pairs_tokens(self) -> None:
+        assert te._pair_tokens("在谷歌") == [("^在", 0, 0, 0), ("在谷", 1, 0, 0), ("谷歌", 2, 0, 0)]
+        assert te._pair_tokens("《AI》") == [("^a", 0, 0, 0), ("ai", 1, 0, 0)]
+        assert te._pair_tokens("谷") == [("^谷", 0, 0, 0)]
+        assert te._pair_tokens("、") == []
+
     async def test_title_words_then_body_phrase_then_scattered(self, engine: TantivySearch) -> None:
         page = await engine.search("网关 边缘计算", offset=0, limit=10)
         # Only DISTINCT holds both words in its title; BODY_ONLY holds them as a body phrase.
