@@ -184,6 +184,22 @@ class TestOrdering:
         assert [i for p in pages for i in p.ids] == [100 + i for i in range(24, -1, -1)]
         await search.close()
 
+    async def test_common_words_of_a_long_query_only_score(self, tmp_path: Path) -> None:
+        """量子 and 退火 are rare, 常见 is in nearly every article: the two rare words are
+        required (two of three words, as before); an article holding one rare word and the
+        common one no longer matches, and the one holding all three comes first."""
+        search = TantivySearch(tmp_path)
+        filler = [doc(1000 + i, f"常见问题第{i}期", "常见的情况。") for i in range(120)]
+        rare_only = doc(1, "量子退火入门", "量子退火是一种优化方法。")
+        one_rare = doc(2, "量子通信的常见误区", "常见误区。")
+        every = doc(3, "量子退火的常见问题", "量子退火，常见问题。")
+        await search.index([*filler, rare_only, one_rare, every])
+        page = await search.search("量子 退火 常见", offset=0, limit=10)
+        assert page.ids[:2] == [3, 1] and page.total == 2, page
+        # Two words are both required whatever their frequency.
+        assert set((await search.search("量子 常见", offset=0, limit=10)).ids) == {2, 3}
+        await search.close()
+
     async def test_paging_is_consistent(self, engine: TantivySearch) -> None:
         whole = await engine.search("优化", offset=0, limit=40)
         pages = [await engine.search("优化", offset=o, limit=10) for o in (0, 10, 20, 30)]
