@@ -32,7 +32,11 @@ async def reco(settings, runtime):
     await own.start()
     try:
         async with serve_recommender(own, run_jobs=False) as port:
-            runtime.reco = connect_reco(settings, f"127.0.0.1:{port}")
+            # The service shares this test's event loop and CI's two busy cores: a new
+            # reader's first (cold) call can outlast the production deadline, and the feed
+            # would then answer from its local recall, which queues nothing.
+            slow = settings.model_copy(update={"RECO_TIMEOUT": 5.0})
+            runtime.reco = connect_reco(slow, f"127.0.0.1:{port}")
             yield runtime.reco
             await runtime.reco.close()
             runtime.reco = None
