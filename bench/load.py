@@ -450,6 +450,12 @@ class CpuMeter:
             return members
 
         groups: dict[str, set[int]] = {"api": tree(self.api_pid), "rpc": tree(self.rpc_pid)}
+        # Each API worker apart (WORKER_PREFIX + its rank by pid): wrk's keep-alive connections
+        # stay on the worker that accepted them, and a row where most landed on one worker
+        # leaves the other idle; ``uneven`` flags it.
+        workers = sorted(p for p, (ppid, _, _) in procs.items() if ppid == self.api_pid)
+        for rank, pid in enumerate(workers):
+            groups[f"{WORKER_PREFIX}{rank}"] = {pid}
         groups["mariadb"] = {p for p, (_, _, c) in procs.items() if c in ("mariadbd", "mysqld")}
         groups["redis"] = {
             p
@@ -511,7 +517,7 @@ class CpuMeter:
         }
         pct["loadgen"] = 100 * (after[loadgen] - before[loadgen]) / wall
         pct["machine"] = 100 * (after["busy"] - before["busy"]) / wall
-        known = sum(v for k, v in pct.items() if k != "machine")
+        known = sum(v for k, v in pct.items() if k != "machine" and not k.startswith(WORKER_PREFIX))
         pct["other"] = max(pct["machine"] - known, 0.0)
         return {k: round(v, 1) for k, v in pct.items()}
 
@@ -554,7 +560,7 @@ class Result:
     # whose CPU is shared by nothing else; robust against other load on the machine.
     stack_cpu_ms_per_request: float | None = None
     cpu_ratio_to_floor: float | None = None
-    rounds: list[dict[str, float]] = field(default_factory=list)
+    rounds: list[dict[str, Any]] = field(default_factory=list)
     feed_sources: dict[str, int] = field(default_factory=dict)  # feed batches by source
 
 
@@ -685,6 +691,17 @@ async def run_python(base: str, ep: Endpoint, args: argparse.Namespace, meter: C
 
 
 STACK = ("api", "rpc", "mariadb", "redis")
+WORKER_PREFIX = "api_worker_"
+UNEVEN = 1.5  # one API worker busier than another by this factor: the row is uneven
+
+
+def worker_split(cpu_pct: dict[str, float]) -> list[float]:
+    """Percent of a core of each API worker (by pid order)."""
+    return [v for k, v in sorted(cpu_pct.items()) if k.startswith(WORKER_PREFIX)]
+
+
+def uneven(split: list[float]) -> bool:
+    return len(split) > 1 and max(split) > UNEVEN * max(min(split), 1.0)
 
 
 def with_ratios(results: list[Result]) -> list[Result]:
@@ -730,6 +747,8 @@ def combine(rounds: list[list[Result]]) -> list[Result]:
                     "cpu_ratio": r.cpu_ratio_to_floor,
                     "p99_ms": r.p99_ms,
                     "other_cpu_pct": r.cpu_pct.get("other"),
+                    "api_workers_cpu_pct": worker_split(r.cpu_pct),
+                    "uneven": uneven(worker_split(r.cpu_pct)),
                 }
                 for r in same
             ]
@@ -785,6 +804,15 @@ def verdict(results: list[Result], target: float | None) -> list[str]:
                 for source, n in sorted(r.feed_sources.items(), key=lambda p: -p[1])
             )
             lines.append(f"  {r.label}: {total} batches, from {shares}")
+        rounds = r.rounds or [{"api_workers_cpu_pct": worker_split(r.cpu_pct)}]
+        for number, row in enumerate(rounds, 1):
+            split = row["api_workers_cpu_pct"]
+            if uneven(split):
+                shares = " / ".join(f"{v:.0f} %" for v in split)
+                lines.append(
+                    f"  {r.label}, round {number}: uneven, the API workers at {shares} of a "
+                    "core (keep-alive connections held by one worker); trust its CPU ratio"
+                )
     return lines
 
 
