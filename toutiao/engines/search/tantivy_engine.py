@@ -543,9 +543,9 @@ def _word(schema: tantivy.Schema, word: str) -> Query:
 
 def _most_words(searcher: Any, words: list[str], clauses: list[tuple[Any, Query]]) -> Query:
     """Documents holding ``required_words`` of the query's words; in a query of three or
-    more, of its words that are not common (``COMMON_WORD_SHARE``), the common ones scored
-    where they occur. Every word required stays required: a document holding every word
-    matches either way."""
+    more, that share of its words that are not common (``COMMON_WORD_SHARE``), the common
+    ones scored where they occur. A document holding every word matches either way; one
+    holding most of the words but few of the rare ones no longer does."""
     need = required_words(len(words))
     if len(words) <= 2:
         return Query.boolean_query(clauses, need)
