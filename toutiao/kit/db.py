@@ -99,13 +99,18 @@ class Replica:
 
 
 class LeanSession(AsyncSession):
-    """An ``AsyncSession`` that costs nothing to leave when nothing used it. A warm page
-    answers from the caches and never touches its request's session; closing one anyway
-    spawns a task and a greenlet (about 60 us a request, measured on the read session)."""
+    """An ``AsyncSession`` that costs nothing to commit or leave when nothing used it. A warm
+    page answers from the caches and never touches its request's session; committing and
+    closing one anyway each spawn a greenlet (open and close of a read session: 80 us, 8 us
+    without)."""
 
     def unused(self) -> bool:
         sync = self.sync_session
         return not (sync.in_transaction() or sync.identity_map or sync.new or sync.deleted)
+
+    async def commit(self) -> None:
+        if not self.unused():
+            await super().commit()
 
     async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
         if not self.unused():
@@ -243,8 +248,7 @@ async def commit(session: AsyncSession) -> None:
 
     A failing callback is logged, never raised: the data is already durable.
     """
-    if not (isinstance(session, LeanSession) and session.unused()):
-        await session.commit()
+    await session.commit()
     callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
     for callback in callbacks:
         try:

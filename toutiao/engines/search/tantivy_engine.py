@@ -441,7 +441,7 @@ class TantivySearch:
         need = required_words(len(words))
         for required in dict.fromkeys((need, 1)):
             if required == need:
-                matched = _most_words(searcher, words, clauses)
+                matched = _most_words(searcher, words, clauses, need)
             else:
                 matched = Query.boolean_query(clauses, required)
             # Matches: most of the words anywhere, or the query inside the title. Every tier
@@ -541,12 +541,13 @@ def _word(schema: tantivy.Schema, word: str) -> Query:
     return Query.boolean_query([(Occur.Should, q) for q in fields])
 
 
-def _most_words(searcher: Any, words: list[str], clauses: list[tuple[Any, Query]]) -> Query:
-    """Documents holding ``required_words`` of the query's words; in a query of three or
+def _most_words(
+    searcher: Any, words: list[str], clauses: list[tuple[Any, Query]], need: int
+) -> Query:
+    """Documents holding ``need`` (``required_words``) of the query's words; in a query of three or
     more, that share of its words that are not common (``COMMON_WORD_SHARE``), the common
     ones scored where they occur. A document holding every word matches either way; one
     holding most of the words but few of the rare ones no longer does."""
-    need = required_words(len(words))
     if len(words) <= 2:
         return Query.boolean_query(clauses, need)
     limit = COMMON_WORD_SHARE * searcher.num_docs
