@@ -185,6 +185,9 @@ set +e
   --meta "rpc=$RPC" --meta "demo_data=$DEMO_STAMP" \
   --out "$OUT/latest.json" ${LOAD_ARGS[@]+"${LOAD_ARGS[@]}"}
 rc=$?
+# A new reader's visit over HTTP: pull to refresh, scroll back, several channels (walk.py).
+say "a new reader's visit (bench/walk.py)"
+"$PY" bench/walk.py --base "$BASE" --out "$OUT/walk.json" || rc=1
 set -e
 
 # Peak resident memory of every process the bench started (before any restart resets it),

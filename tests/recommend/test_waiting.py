@@ -241,7 +241,7 @@ async def test_a_queue_checked_under_an_older_version_is_checked_again(
     # the API's check: the queue was not checked under "1", so it asks the recommender
     reader = serving.Reader(uid, channel)
     async with runtime.store.pipeline(transaction=False) as pipe:
-        serving.queue_read(pipe, reader, T[3])
+        serving.queue_read(pipe, reader, T[3], 10)
         state = serving.parse_state(reader, await pipe.execute())
     assert state.checked == "" and state.exclusions is not None
     facts = {a: (author, channel) for a, _ in state.waiting}
@@ -287,3 +287,20 @@ async def test_a_refill_reaches_one_node_for_the_readers_keys(
     assert trips.count <= 5 and sum(1 for names in per_trip if names) == 3, trips.calls
     assert all(len(nodes_of(runtime.store, names)) <= 1 for names in per_trip), trips.calls
     assert len(nodes_of(runtime.store, [n for names in per_trip for n in names])) == 1
+
+
+async def test_the_api_reads_the_queue_head_and_its_size(runtime: Runtime) -> None:
+    """A fresh batch reads only the head it checks (two batches), yet knows how many wait
+    behind it: the refill request depends on what is left."""
+    queued = [(1000 + i, "hot") for i in range(50)]
+    await _bump(runtime, lambda pipe: waiting.queue_waiting(pipe, "anon:h", 3, queued, "4"))
+    reader = serving.Reader("anon:h", 3)
+    async with runtime.store.pipeline(transaction=False) as pipe:
+        serving.queue_read(pipe, reader, T[1], 10)
+        state = serving.parse_state(reader, await pipe.execute())
+    assert state.checked == "4" and state.size == 50
+    assert state.waiting == queued[: 10 * serving.HEAD]
+    facts = {a: (1, 3) for a, _ in state.waiting if a % 2}  # every other one is servable
+    served = serving.choose(state, reader, 5, pinned=(), facts=facts, visible=())
+    assert served is not None and [a for a, _ in served.batch] == [1001, 1003, 1005, 1007, 1009]
+    assert served.left == 50 - len(served.scanned) == 40

@@ -107,7 +107,7 @@ async def _round_trip_one(
         async with runtime.store.pipeline(transaction=False) as pipe:
             pipe.zrevrange(pinned_key(ask.channel_id), 0, MAX_PINNED - 1)
             if reader is not None:
-                serving.queue_read(pipe, reader, ask.timestamp)
+                serving.queue_read(pipe, reader, ask.timestamp, ask.count)
             shared = runtime.redis.cache is runtime.redis.storage
             if lacking and shared:
                 pipe.mget([article_cache.card_key(i) for i in lacking])
@@ -297,6 +297,11 @@ async def _from_local_recall(ask: Ask) -> Page:
         page.record = recorder(
             ask, reader, serving.Served(batch, [], 0), refill=ask.runtime.reco is not None
         )
+        if ask.runtime.reco is not None:
+            # a stand-in for the recommender's batch: it chains like one, so scrolling back
+            # replays the batch before it. Without a recommender every batch is the local
+            # recall's, and the cursor walks the channel back by publication time.
+            page.pre_timestamp = state.position.latest
     return page
 
 

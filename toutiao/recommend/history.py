@@ -10,9 +10,10 @@ trip each way. Only the newest ``MAX_BATCHES`` are kept.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from toutiao.recommend import keys
 
@@ -47,23 +48,27 @@ def queue_position(pipe: Any, uid: str, channel_id: int, time_stamp: int) -> Non
 def _decode(member: str) -> Batch:
     """A history member (the project's Redis clients decode responses to str)."""
     try:
-        return [(int(aid), str(sources)) for aid, sources in json.loads(member.partition("|")[2])]
+        return [
+            (int(aid), str(sources)) for aid, sources in orjson.loads(member.partition("|")[2])
+        ]
     except (ValueError, TypeError):
         return []  # not a batch (written by an older layout): nothing to replay
 
 
 def parse_position(latest: list[Any], around: list[Any]) -> Position:
     stamps = [int(score) for _, score in around]
+    batches = {member: _decode(member) for member, _ in latest}  # each decoded once
+    at = around[0][0] if around else None
     return Position(
         latest=int(latest[0][1]) if latest else 0,
         at=stamps[0] if stamps else 0,
         older=stamps[1] if len(stamps) > 1 else 0,
-        batch=_decode(around[0][0]) if around else [],
-        recent={aid for member, _ in latest for aid, _ in _decode(member)},
-        newest={aid for aid, _ in _decode(latest[0][0])} if latest else set(),
+        batch=(batches.get(at) or _decode(at)) if at is not None else [],
+        recent={aid for batch in batches.values() for aid, _ in batch},
+        newest={aid for aid, _ in batches[latest[0][0]]} if latest else set(),
     )
 
 
 def member(time_stamp: int, batch: Batch) -> str:
     """A batch as a history member (recorded with ``waiting.queue_served``)."""
-    return f"{time_stamp}|{json.dumps(batch, separators=(',', ':'))}"
+    return f"{time_stamp}|{orjson.dumps(batch).decode()}"

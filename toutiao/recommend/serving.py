@@ -46,10 +46,11 @@ class Reader:
 @dataclass
 class QueueState:
     position: history.Position
-    waiting: Pairs = field(default_factory=list)
+    waiting: Pairs = field(default_factory=list)  # the queue, or its head (see size)
     exclusions: Exclusions | None = None  # None: not cached under the current version
     checked: str | None = None  # the version the queue was checked under (its tag)
     version: str = ""  # the reader's current exclusions version
+    size: int | None = None  # articles queued when ``waiting`` is only the head
 
 
 @dataclass
@@ -59,9 +60,11 @@ class Served:
     left: int  # still queued afterwards
 
 
-def queue_read(pipe: Any, reader: Reader, time_stamp: int) -> None:
+def queue_read(pipe: Any, reader: Reader, time_stamp: int, count: int) -> None:
+    """Round trip 1's share: the position, the queue's head (what :func:`choose` looks at)
+    and its size, and a registered reader's cached exclusions."""
     history.queue_position(pipe, reader.uid, reader.channel_id, time_stamp)
-    waiting.queue_read_waiting(pipe, reader.uid, reader.channel_id)
+    waiting.queue_read_waiting(pipe, reader.uid, reader.channel_id, head=count * HEAD)
     if reader.registered:
         pipe.get(keys.exclusions(reader.uid))
         pipe.get(keys.exclusions_version(reader.uid))
@@ -69,16 +72,17 @@ def queue_read(pipe: Any, reader: Reader, time_stamp: int) -> None:
 
 def commands(reader: Reader) -> int:
     """How many results :func:`queue_read` adds to a pipeline."""
-    return 5 if reader.registered else 3
+    return 6 if reader.registered else 4
 
 
 def parse_state(reader: Reader, results: list[Any]) -> QueueState:
-    latest, around, queued = results[:3]
+    latest, around, queued, size = results[:4]
     state = QueueState(history.parse_position(latest, around), waiting.parse_waiting(queued))
     state.checked = waiting.parse_checked(queued)
+    state.size = int(size) - (state.checked is not None)
     if reader.registered:
-        state.version = waiting.version_text(results[4])
-        state.exclusions = waiting.parse_exclusions(results[3], state.version)
+        state.version = waiting.version_text(results[5])
+        state.exclusions = waiting.parse_exclusions(results[4], state.version)
     else:
         state.exclusions = Exclusions(set(), set(), "")
     return state
@@ -123,7 +127,8 @@ def choose(
             break
     if len(batch) < count and not (partial and batch):
         return None
-    return Served(batch, scanned, len(state.waiting) - len(scanned))
+    queued = len(state.waiting) if state.size is None else state.size
+    return Served(batch, scanned, queued - len(scanned))
 
 
 def queue_record(

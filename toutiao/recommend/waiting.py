@@ -69,6 +69,9 @@ def _label(bits: int) -> str:
     return "+".join(source for i, source in enumerate(SOURCES) if bits >> i & 1)
 
 
+_LABELS = tuple(_label(bits) for bits in range(_SLOTS))  # read per queued article served
+
+
 # The checked tag: the member ``v<exclusions version>`` at this score (before every rank).
 CHECKED_SCORE = -1
 # KEYS[1] the queue; ARGV[1] the checked tag seen when the queue was read ('' none), ARGV[2]
@@ -86,8 +89,14 @@ return 1
 """
 
 
-def queue_read_waiting(pipe: Any, uid: str, channel_id: int) -> None:
-    pipe.zrange(keys.waiting(uid, channel_id), 0, -1, withscores=True)
+def queue_read_waiting(pipe: Any, uid: str, channel_id: int, head: int = -1) -> None:
+    """The queue with its checked tag (scored before every rank, so it comes first). With a
+    ``head``: only the tag and the first ``head`` articles (at least), then the queue's size
+    as a second result."""
+    key = keys.waiting(uid, channel_id)
+    pipe.zrange(key, 0, head, withscores=True)
+    if head >= 0:
+        pipe.zcard(key)
 
 
 def parse_waiting(raw: list[Any]) -> Pairs:
@@ -95,7 +104,7 @@ def parse_waiting(raw: list[Any]) -> Pairs:
     pairs: Pairs = []
     for member, score in raw:
         if member.isdigit():
-            pairs.append((int(member), _label(int(score) % _SLOTS)))
+            pairs.append((int(member), _LABELS[int(score) % _SLOTS]))
     return pairs
 
 
