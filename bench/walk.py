@@ -116,7 +116,7 @@ def visit(
         tops = [i for i in items if i["is_top"]]
         if pull and tops:
             walk.problems.append(f"pull {pull + 1}: pinned articles with with_top=0")
-        if any(i["is_top"] for i in items[len(tops):]):
+        if any(i["is_top"] for i in items[len(tops) :]):
             walk.problems.append(f"pull {pull + 1}: a pinned article after an unpinned one")
         ids = [i["art_id"] for i in items if not i["is_top"]]
         if body["data"]["pre_timestamp"] != previous:
@@ -145,7 +145,7 @@ def visit(
     # scroll back: each pre_timestamp replays the batch before, newest first
     cursor = batches[-1][0] if batches else 0
     expected = list(reversed(batches))
-    for index, (stamp, ids) in enumerate(expected):
+    for index, (_, ids) in enumerate(expected):
         status, body, ms = client.feed(headers, channel, cursor, 0)
         walk.latencies.append(ms)
         if status != 200:

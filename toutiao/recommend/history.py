@@ -48,9 +48,7 @@ def queue_position(pipe: Any, uid: str, channel_id: int, time_stamp: int) -> Non
 def _decode(member: str) -> Batch:
     """A history member (the project's Redis clients decode responses to str)."""
     try:
-        return [
-            (int(aid), str(sources)) for aid, sources in orjson.loads(member.partition("|")[2])
-        ]
+        return [(int(aid), str(sources)) for aid, sources in orjson.loads(member.partition("|")[2])]
     except (ValueError, TypeError):
         return []  # not a batch (written by an older layout): nothing to replay
 
