@@ -82,10 +82,8 @@ async def list_comments(
         if await get_card(runtime.cache, session, source) is None:
             raise BadRequest("source: no such article")
         key, source_key = cc.article_list_key(source), None
-        where = [Comment.article_id == source, Comment.parent_id.is_(None)]
     else:
         key, source_key = cc.reply_list_key(source), cc.body_key(source)
-        where = [Comment.parent_id == source]
     window, hidden = await _window_and_blacklist(
         runtime, session, key, offset, limit, source_key, user_id
     )
@@ -98,11 +96,13 @@ async def list_comments(
 
     more: Callable[[int, int], Awaitable[list[int]]] | None = None
     if hidden.ids or window.state in ("blocked", "down"):
-        ids, total, end_id = await _page_from_db(session, where, offset, limit, hidden)
+        ids, total, end_id = await _page_from_db(
+            session, _listed(kind, source), offset, limit, hidden
+        )
     elif window.state == "miss":
 
         async def load_and_fill() -> list[int]:
-            loaded = await _all_ids(session, where)
+            loaded = await _all_ids(session, _listed(kind, source))
             await cc.fill_list(runtime.cache, key, loaded)
             return loaded
 
@@ -192,6 +192,15 @@ async def _unblocked(
             return shown, end_id
         ids = await more(ids[-1], limit * WIDER)
     return shown, end_id
+
+
+def _listed(kind: str, source: int) -> list[ColumnElement[bool]]:
+    """The rows of a list: an article's comments (``a``) or a comment's replies. Built only
+    when the database is read: a warm page never is, and building the expressions was 3 % of
+    its CPU."""
+    if kind == ARTICLE:
+        return [Comment.article_id == source, Comment.parent_id.is_(None)]
+    return [Comment.parent_id == source]
 
 
 def _approved(where: Sequence[ColumnElement[bool]]) -> list[ColumnElement[bool]]:

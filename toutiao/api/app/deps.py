@@ -4,44 +4,44 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
-from toutiao.api.deps import Credentials, CredentialsDep, RuntimeDep
+from toutiao.api.deps import Credentials, CredentialsDep, runtime_of
 from toutiao.api.openapi import declare_auth
 from toutiao.kit.errors import Forbidden, Unauthorized
 from toutiao.user import service as user_service
 
 
-async def _ensure_enabled(runtime: RuntimeDep, user_id: int) -> int:
-    if not await user_service.is_enabled(runtime, user_id):
+async def _ensure_enabled(request: Request, user_id: int) -> int:
+    if not await user_service.is_enabled(runtime_of(request), user_id):
         raise Forbidden("User denied.")
     return user_id
 
 
-async def get_current_user(runtime: RuntimeDep, credentials: CredentialsDep) -> int:
+async def get_current_user(request: Request, credentials: CredentialsDep) -> int:
     """A valid access token is required; a refresh token in its place is a 401."""
     claims = credentials.claims
     if claims is None or claims.refresh:
         raise Unauthorized("User must be authorized.")
-    return await _ensure_enabled(runtime, claims.user_id)
+    return await _ensure_enabled(request, claims.user_id)
 
 
-async def get_optional_user(runtime: RuntimeDep, credentials: CredentialsDep) -> int | None:
+async def get_optional_user(request: Request, credentials: CredentialsDep) -> int | None:
     """Anonymous is fine, but a Bearer token that was sent must be valid (so clients refresh)."""
     if not credentials.token_sent:
         return None
     claims = credentials.claims
     if claims is None or claims.refresh:
         raise Unauthorized("Token has some errors.")
-    return await _ensure_enabled(runtime, claims.user_id)
+    return await _ensure_enabled(request, claims.user_id)
 
 
-async def get_refresh_user(runtime: RuntimeDep, credentials: CredentialsDep) -> int:
+async def get_refresh_user(request: Request, credentials: CredentialsDep) -> int:
     """``PUT /authorizations`` takes only a refresh token; anything else is a 403."""
     claims = credentials.claims
     if claims is None or not claims.refresh:
         raise Forbidden("Wrong refresh token.")
-    return await _ensure_enabled(runtime, claims.user_id)
+    return await _ensure_enabled(request, claims.user_id)
 
 
 declare_auth(get_current_user, required=True, statuses=(401, 403))
