@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 import toutiao
 from toutiao.api.activity import ActivityMiddleware
 from toutiao.api.app import router as app_router
+from toutiao.api.deps import ReadSessionCloser
 from toutiao.api.errors import install_error_handlers
 from toutiao.api.guards import install_guards
 from toutiao.api.mis import router as mis_router
@@ -160,7 +161,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         Path(media_root).mkdir(parents=True, exist_ok=True)
         app.mount("/media", StaticFiles(directory=media_root, check_dir=False), name="media")
 
-    app.add_middleware(RouteCapture)  # innermost: sees the route the router matched
+    app.add_middleware(ReadSessionCloser)  # innermost: closes the read sessions a request opened
+    app.add_middleware(RouteCapture)  # sees the route the router matched
     app.add_middleware(ActivityMiddleware, settings=settings)
     install_guards(app, settings)
     if settings.cors_origins:

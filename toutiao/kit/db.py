@@ -116,6 +116,10 @@ class LeanSession(AsyncSession):
         if not self.unused():
             await super().__aexit__(type_, value, traceback)
 
+    async def close(self) -> None:
+        if not self.unused():
+            await super().close()
+
 
 class ReadSession(LeanSession):
     """A session for reads; when its replica fails it retries once on the primary."""
