@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.datastructures import Default
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
@@ -136,7 +137,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         title="toutiao",
         version=toutiao.__version__,
         description="Mobile app (/app), self-media (/mp) and operations (/mis) APIs.",
-        default_response_class=OrjsonResponse,
+        # As a default (a placeholder), not a class: a route with a response model then has
+        # pydantic write its JSON directly, skipping the Python-object dump; routes without
+        # one still answer through orjson.
+        default_response_class=Default(OrjsonResponse),
         lifespan=lifespan,
         generate_unique_id_function=lambda route: route.name,
     )
