@@ -31,6 +31,7 @@ from toutiao.api.openapi import install_openapi
 from toutiao.api.ops import install_ops_routes
 from toutiao.api.responses import OrjsonResponse
 from toutiao.config import Settings, get_settings
+from toutiao.kit import heap
 from toutiao.kit.periodic import repeating
 from toutiao.recommend import events
 from toutiao.runtime import Runtime, build_runtime
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         await own.start()
         warming = asyncio.create_task(warm_search(own))
         await asyncio.wait({warming}, timeout=SEARCH_WARM_SECONDS)
+        heap.settle()  # start-up objects out of every later full collection
         try:
             async with _counting(own):
                 yield {"runtime": own}

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import NamedTuple
 
+import orjson
+
 TRACK_ACTIONS = ("click", "collect", "share", "read")
 ALGORITHM = "reco-v1"
 
@@ -22,7 +24,9 @@ class RecoBatch(NamedTuple):
 
 
 def _json(value: dict[str, str]) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON, non-ASCII kept (as ``json.dumps`` with ``ensure_ascii=False`` and no
+    spaces writes it; orjson writes the same, faster)."""
+    return orjson.dumps(value).decode()
 
 
 def tracks(uid: str, article_id: int, sources: str, channel_id: int) -> dict[str, str]:

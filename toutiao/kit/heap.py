@@ -1,0 +1,39 @@
+"""The garbage collector's full collections, kept short in long-running servers.
+
+A full collection scans every tracked object. In an API worker most of them are made at
+start-up (modules, classes, routes, validators: about 200,000 objects) and live as long as
+the process, and scanning them took 120-240 ms, each time: those pauses were the API's p99.
+:func:`settle` collects once and then moves what exists into the collector's permanent
+generation, so later full collections scan only what requests and caches made since.
+Objects frozen this way are still freed by reference counting; only a reference cycle among
+them would outlive the process's start-up, and start-up garbage is collected first.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+
+log = logging.getLogger("toutiao.heap")
+
+
+# Allocations between young collections (CPython's default is 700). A request allocates
+# thousands of objects, so at the default a full collection came every few seconds under
+# load; at this one about thirty times less often, and a young collection stays about a
+# millisecond.
+YOUNG_THRESHOLD = 20_000
+
+
+def settle() -> None:
+    """Once start-up is done: collect, then freeze what is left; collect less often."""
+    started = time.perf_counter()
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(YOUNG_THRESHOLD, middle, old)
+    log.info(
+        "heap.settled frozen=%d ms=%.0f",
+        gc.get_freeze_count(),
+        (time.perf_counter() - started) * 1000,
+    )
