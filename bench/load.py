@@ -389,21 +389,44 @@ class ServerCounters:
             return None
         return int(self.redis.info("stats")["total_commands_processed"])
 
-    def feed_batches(self) -> dict[str, float] | None:
-        """The API's ``toutiao_feed_batches_total`` by source (every worker's, when gunicorn
-        runs with PROMETHEUS_MULTIPROC_DIR as ``_stack.sh`` sets it)."""
+    def metrics(self) -> str | None:
+        """The API's ``/metrics`` (every worker's, when gunicorn runs with
+        PROMETHEUS_MULTIPROC_DIR as ``_stack.sh`` sets it)."""
         if self.metrics_url is None:
             return None
         try:
             with urlopen(self.metrics_url, timeout=5) as answer:
-                text = answer.read().decode()
+                return str(answer.read().decode())
         except OSError:
+            return None
+
+    @staticmethod
+    def feed_batches(text: str | None) -> dict[str, float] | None:
+        """``toutiao_feed_batches_total`` by source."""
+        if text is None:
             return None
         found: dict[str, float] = {}
         for line in text.splitlines():
             if line.startswith('toutiao_feed_batches_total{source="'):
                 source = line.split('"')[1]
                 found[source] = found.get(source, 0.0) + float(line.rsplit(" ", 1)[1])
+        return found
+
+    @staticmethod
+    def gc_pauses(text: str | None) -> dict[str, float] | None:
+        """The API workers' garbage-collector pauses so far, every generation: how many,
+        how many longer than 25 ms, and their seconds (``toutiao_gc_pause_seconds``)."""
+        if text is None:
+            return None
+        found = {"count": 0.0, "short": 0.0, "seconds": 0.0}
+        for line in text.splitlines():
+            value = line.rsplit(" ", 1)[-1]
+            if line.startswith("toutiao_gc_pause_seconds_count{"):
+                found["count"] += float(value)
+            elif line.startswith("toutiao_gc_pause_seconds_sum{"):
+                found["seconds"] += float(value)
+            elif line.startswith("toutiao_gc_pause_seconds_bucket{") and 'le="0.025"' in line:
+                found["short"] += float(value)
         return found
 
     def sql_statements(self) -> int | None:
@@ -476,6 +499,7 @@ class CpuMeter:
         self_usage = resource.getrusage(resource.RUSAGE_SELF)
         child_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         busy, total = self.machine()
+        metrics = self.counters.metrics()
         return {
             "groups": self._groups(),
             "self": self_usage.ru_utime + self_usage.ru_stime,
@@ -485,7 +509,8 @@ class CpuMeter:
             "wall": time.perf_counter(),
             "redis_commands": self.counters.redis_commands(),
             "sql_statements": self.counters.sql_statements(),
-            "feed_batches": self.counters.feed_batches(),
+            "feed_batches": self.counters.feed_batches(metrics),
+            "gc_pauses": self.counters.gc_pauses(metrics),
         }
 
     @staticmethod
@@ -506,6 +531,18 @@ class CpuMeter:
             for source, n in after["feed_batches"].items()
         }
         return {source: n for source, n in changed.items() if n}
+
+    @staticmethod
+    def gc_pauses(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
+        """The API workers' collector pauses during the interval: ``long`` (over 25 ms) and
+        ``ms`` (all of them, in all)."""
+        if before["gc_pauses"] is None or after["gc_pauses"] is None:
+            return {}
+        b, a = before["gc_pauses"], after["gc_pauses"]
+        return {
+            "long": int((a["count"] - a["short"]) - (b["count"] - b["short"])),
+            "ms": round(1000 * (a["seconds"] - b["seconds"]), 1),
+        }
 
     @staticmethod
     def usage(before: dict[str, Any], after: dict[str, Any], loadgen: str) -> dict[str, float]:
@@ -562,6 +599,7 @@ class Result:
     cpu_ratio_to_floor: float | None = None
     rounds: list[dict[str, Any]] = field(default_factory=list)
     feed_sources: dict[str, int] = field(default_factory=dict)  # feed batches by source
+    gc_pauses: dict[str, float] = field(default_factory=dict)  # the API's collector pauses
 
 
 def write_targets(ep: Endpoint, folder: Path) -> Path:
@@ -617,6 +655,7 @@ def run_wrk(
         sql_per_request=CpuMeter.per_request(before, after, "sql_statements", requests),
         error_detail={k: v for k, v in errors.items() if v},
         feed_sources=CpuMeter.feed_sources(before, after),
+        gc_pauses=CpuMeter.gc_pauses(before, after),
     )
 
 
@@ -684,6 +723,7 @@ async def run_python(base: str, ep: Endpoint, args: argparse.Namespace, meter: C
         sql_per_request=CpuMeter.per_request(*snapshots.values(), "sql_statements", count),
         error_detail=detail,
         feed_sources=CpuMeter.feed_sources(*snapshots.values()),
+        gc_pauses=CpuMeter.gc_pauses(*snapshots.values()),
     )
 
 
@@ -749,6 +789,7 @@ def combine(rounds: list[list[Result]]) -> list[Result]:
                     "other_cpu_pct": r.cpu_pct.get("other"),
                     "api_workers_cpu_pct": worker_split(r.cpu_pct),
                     "uneven": uneven(worker_split(r.cpu_pct)),
+                    "gc_pauses": r.gc_pauses,
                 }
                 for r in same
             ]
@@ -804,6 +845,10 @@ def verdict(results: list[Result], target: float | None) -> list[str]:
                 for source, n in sorted(r.feed_sources.items(), key=lambda p: -p[1])
             )
             lines.append(f"  {r.label}: {total} batches, from {shares}")
+        pauses = [row.get("gc_pauses") or {} for row in r.rounds] or [r.gc_pauses]
+        if any(p.get("long") for p in pauses):
+            each = ", ".join(f"{p.get('long', 0)} ({p.get('ms', 0):.0f} ms)" for p in pauses)
+            lines.append(f"  {r.label}: API collector pauses over 25 ms (all), by round: {each}")
         rounds = r.rounds or [{"api_workers_cpu_pct": worker_split(r.cpu_pct)}]
         for number, row in enumerate(rounds, 1):
             split = row["api_workers_cpu_pct"]

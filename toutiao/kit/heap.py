@@ -15,6 +15,8 @@ import gc
 import logging
 import time
 
+from toutiao.kit import metrics
+
 log = logging.getLogger("toutiao.heap")
 
 
@@ -26,14 +28,27 @@ YOUNG_THRESHOLD = 20_000
 
 
 def settle() -> None:
-    """Once start-up is done: collect, then freeze what is left; collect less often."""
+    """Once start-up is done: collect, then freeze what is left; collect less often, and
+    time every collection from then on (``toutiao_gc_pause_seconds``)."""
     started = time.perf_counter()
     gc.collect()
     gc.freeze()
     _, middle, old = gc.get_threshold()
     gc.set_threshold(YOUNG_THRESHOLD, middle, old)
+    if _timed not in gc.callbacks:
+        gc.callbacks.append(_timed)
     log.info(
         "heap.settled frozen=%d ms=%.0f",
         gc.get_freeze_count(),
         (time.perf_counter() - started) * 1000,
     )
+
+
+_began = [0.0]
+
+
+def _timed(phase: str, info: dict[str, int]) -> None:
+    if phase == "start":
+        _began[0] = time.perf_counter()
+    else:
+        metrics.GC_PAUSES.labels(str(info["generation"])).observe(time.perf_counter() - _began[0])

@@ -7,7 +7,7 @@ all. A process manager calls :func:`mark_process_dead` when a worker exits (guni
 ``child_exit`` hook). Without the variable each process exposes its own values.
 
 Hooks other code calls: :func:`cache_lookup`, :func:`dependency_error`, :func:`reco_call`,
-:func:`observe_task`, :func:`set_queue_depth`, :data:`SOCKETIO_CONNECTIONS`.
+:func:`observe_task`, :func:`set_queue_depth`, :data:`SOCKETIO_CONNECTIONS`, :data:`GC_PAUSES`.
 """
 
 from __future__ import annotations
@@ -77,6 +77,13 @@ TASK_QUEUE_DEPTH = Gauge(
     "Messages waiting in a task queue (last value any process reported).",
     ["queue"],
     multiprocess_mode="mostrecent",
+)
+GC_PAUSES = Histogram(
+    "toutiao_gc_pause_seconds",
+    "The garbage collector's pauses by generation (2: full collections), in processes that "
+    "settled their heap (kit/heap.py).",
+    ["generation"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
 )
 SOCKETIO_CONNECTIONS = Gauge(
     "toutiao_socketio_connections",
