@@ -284,10 +284,11 @@ def table(folders: list[Path]) -> str:
     sizes = [r["meta"].get("demo_data", "").split()[0].removeprefix("articles=") for _, r in runs]
     lines = []
     head = f"{'endpoint':<32}" + "".join(
-        f" {'cpu ms ' + s:>16} {'stack ms':>9} {'sql':>6} {'redis':>6}" for s in sizes
+        f" {'cpu ms ' + s:>16} {'stack ms':>9} {'p99 ms':>7} {'sql':>6} {'redis':>6}"
+        for s in sizes
     )
     if len(runs) > 1:
-        head += f" {'x cpu':>6} {'x stack':>7}"
+        head += f" {'x cpu':>6} {'x stack':>7} {'x p99':>6}"
     lines += [head, "-" * len(head)]
     first, last = _rows(runs[0][1]), _rows(runs[-1][1])
     for key, row in first.items():
@@ -296,14 +297,16 @@ def table(folders: list[Path]) -> str:
             r = _rows(data).get(key, {})
             cells += (
                 f" {_fmt(_own_cpu_ms(r) if r else None):>16}"
-                f" {_fmt(r.get('stack_cpu_ms_per_request')):>9}"
+                f" {_fmt(r.get('stack_cpu_ms_per_request')):>9} {_fmt(r.get('p99_ms'), 1):>7}"
                 f" {_fmt(r.get('sql_per_request'), 1):>6} {_fmt(r.get('redis_per_request'), 1):>6}"
             )
         if len(runs) > 1 and key in last:
             a, b = _own_cpu_ms(row), _own_cpu_ms(last[key])
             sa, sb = row.get("stack_cpu_ms_per_request"), last[key].get("stack_cpu_ms_per_request")
+            pa, pb = row.get("p99_ms"), last[key].get("p99_ms")
             cells += (
                 f" {_fmt(b / a if a and b else None):>6} {_fmt(sb / sa if sa and sb else None):>7}"
+                f" {_fmt(pb / pa if pa and pb else None):>6}"
             )
         lines.append(f"{row['label']:<32}{cells}")
     lines.append("")
