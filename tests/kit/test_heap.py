@@ -30,6 +30,4 @@ def test_settle_freezes_the_start_up_heap_and_raises_the_young_threshold() -> No
 
 
 def _count(histogram: Any) -> float:
-    return float(
-        next(s.value for s in histogram.collect()[0].samples if s.name.endswith("_count"))
-    )
+    return float(next(s.value for s in histogram.collect()[0].samples if s.name.endswith("_count")))

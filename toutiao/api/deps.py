@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -14,6 +15,8 @@ from toutiao.kit.clientip import client_ip
 from toutiao.kit.db import AsyncReadSession, commit, discard_after_commit
 from toutiao.runtime import Runtime
 from toutiao.user.tokens import TokenClaims, verify_token
+
+log = logging.getLogger("toutiao.api")
 
 
 # Dependencies are ``async def`` even when they never await: FastAPI runs a plain ``def``
@@ -77,7 +80,10 @@ class ReadSessionCloser:
             await self.app(scope, receive, send)
         finally:
             for session in sessions:
-                await session.close()
+                try:
+                    await session.close()
+                except Exception:  # the answer is out; a dead connection is the pool's to drop
+                    log.warning("db.read_session_close_failed", exc_info=True)
 
 
 async def get_db_primary_read_session(request: Request) -> AsyncIterator[AsyncSession]:
