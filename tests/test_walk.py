@@ -4,39 +4,21 @@ checked by ``bench/walk.py`` against ``toutiao serve --demo``."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from tests.test_serve import _free_port, _get
+from tests.test_serve import start_serve, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_a_new_readers_visit_keeps_the_feeds_promises(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOUTIAO_")}
-    env["TOUTIAO_SCHEDULER_ENABLED"] = "false"
-    output = (tmp_path / "serve.log").open("wb")
-    command = [sys.executable, "-m", "toutiao.cli", "serve", "--demo", "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--data-dir", str(tmp_path)], env=env, stdout=output, stderr=subprocess.STDOUT
-    )
+    process, output, base = start_serve(tmp_path, "--demo")
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 180
-        while True:
-            assert process.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
-            try:
-                if _get(base + "/healthz")[0] == 200:  # ready but for the similar index
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "serve did not become ready"
-            time.sleep(0.3)
+        # healthy is enough: readiness also waits for the similar-articles index
+        wait_for(process, base + "/healthz", tmp_path / "serve.log", 180)
         walk = subprocess.run(
             [sys.executable, str(ROOT / "bench" / "walk.py"), "--base", base, "--pulls", "8"],
             capture_output=True,

@@ -95,23 +95,22 @@ SOCKETIO_CONNECTIONS = Gauge(
 
 # The labelled children the hot paths count with, looked up once (``labels()`` validates
 # and locks on every call: more than half of the cost of counting).
-_cache_children: dict[tuple[str, str, str], Any] = {}
-_batch_children: dict[str, Any] = {}
+_children: dict[tuple[int, tuple[str, ...]], Any] = {}  # by (id of the metric, labels)
+
+
+def _child(metric: Any, *labels: str) -> Any:
+    key = (id(metric), labels)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*labels)
+    return child
 
 
 def cache_lookup(cache: str, level: str, *, hits: int = 0, misses: int = 0) -> None:
     if hits:
-        _cache_child(cache, level, "hit").inc(hits)
+        _child(CACHE_LOOKUPS, cache, level, "hit").inc(hits)
     if misses:
-        _cache_child(cache, level, "miss").inc(misses)
-
-
-def _cache_child(cache: str, level: str, result: str) -> Any:
-    key = (cache, level, result)
-    child = _cache_children.get(key)
-    if child is None:
-        child = _cache_children[key] = CACHE_LOOKUPS.labels(cache, level, result)
-    return child
+        _child(CACHE_LOOKUPS, cache, level, "miss").inc(misses)
 
 
 def dependency_error(dependency: str, where: str) -> None:
@@ -126,10 +125,7 @@ def reco_call(method: str, failure: str | None = None) -> None:
 
 
 def feed_batch(source: str) -> None:
-    child = _batch_children.get(source)
-    if child is None:
-        child = _batch_children[source] = FEED_BATCHES.labels(source)
-    child.inc()
+    _child(FEED_BATCHES, source).inc()
 
 
 def observe_task(task: str, seconds: float, *, ok: bool = True) -> None:
