@@ -326,7 +326,9 @@ class Recommender:
             again: list[Candidate] = []
             if req.uid and cands:
                 cands, again = await self._not_shown(session, req, state, cands, excluded, want)
-            cands = rank.shortlist(cands, SHORTLIST, state.profile, req.now)
+            # a refill wants more than SHORTLIST: rank a quarter more than it keeps
+            size = max(SHORTLIST, want + want // 4)
+            cands = rank.shortlist(cands, size, state.profile, req.now)
             if req.user_id is not None and not excluded.complete:
                 cands, again = await self._checked(session, req.user_id, cands, again)
             if not cands and not again:

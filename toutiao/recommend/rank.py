@@ -28,10 +28,11 @@ AUTHOR_PENALTY = 0.4
 CHANNEL_PENALTY = 0.15
 
 
-def _keyword_affinity(cand: Candidate, profile: Profile, norm: float) -> float:
+def _keyword_affinity(cand: Candidate, positive: dict[str, float], norm: float) -> float:
+    """``positive``: the user's keywords of positive weight."""
     if not norm:
         return 0.0
-    return min(sum(max(profile.keywords.get(w, 0.0), 0.0) for w in cand.keywords) / norm, 1.0)
+    return min(sum(positive.get(w, 0.0) for w in cand.keywords) / norm, 1.0)
 
 
 def _cheap(cand: Candidate, profile: Profile, now: float) -> float:
@@ -51,14 +52,14 @@ def shortlist(cands: list[Candidate], n: int, profile: Profile, now: float) -> l
 
 def scores(cands: list[Candidate], profile: Profile, now: float) -> dict[int, float]:
     top_pop = max((c.popularity for c in cands), default=0.0) or 1.0
-    top_words = sorted((w for w in profile.keywords.values() if w > 0), reverse=True)[:5]
-    norm = sum(top_words)
+    positive = {word: weight for word, weight in profile.keywords.items() if weight > 0}
+    norm = sum(sorted(positive.values(), reverse=True)[:5])
     result = {}
     for cand in cands:
         result[cand.article_id] = (
             _cheap(cand, profile, now)
             + W_POPULARITY * cand.popularity / top_pop
-            + W_KEYWORD * _keyword_affinity(cand, profile, norm)
+            + W_KEYWORD * _keyword_affinity(cand, positive, norm)
         )
     return result
 
@@ -66,22 +67,33 @@ def scores(cands: list[Candidate], profile: Profile, now: float) -> dict[int, fl
 def pick(
     cands: list[Candidate], n: int, profile: Profile, now: float, *, mixed_channels: bool
 ) -> list[Candidate]:
+    """The greedy pick: each turn the best score after the repetition penalties so far, ties to
+    the higher base score, then the newer id. Penalties only lower a score, so a stale score
+    is an upper bound: the best is found by re-scoring from the top of a heap until the one
+    on top is current (lazy greedy), not by scanning every candidate each turn."""
     base = scores(cands, profile, now)
-    left = sorted(cands, key=lambda c: (-base[c.article_id], -c.article_id))
     authors: Counter[int] = Counter()
     channels: Counter[int] = Counter()
+
+    def value(cand: Candidate) -> float:
+        score = base[cand.article_id] - AUTHOR_PENALTY * authors[cand.author_id]
+        if mixed_channels:
+            score -= CHANNEL_PENALTY * channels[cand.channel_id]
+        return score
+
+    heap = [
+        (-base[c.article_id], -base[c.article_id], -c.article_id, i) for i, c in enumerate(cands)
+    ]
+    heapq.heapify(heap)
     chosen: list[Candidate] = []
-    while left and len(chosen) < n:
-        best_index, best_value = 0, float("-inf")
-        for index, cand in enumerate(left):
-            if base[cand.article_id] <= best_value:
-                break  # sorted by base score and penalties only subtract: none can win
-            value = base[cand.article_id] - AUTHOR_PENALTY * authors[cand.author_id]
-            if mixed_channels:
-                value -= CHANNEL_PENALTY * channels[cand.channel_id]
-            if value > best_value:
-                best_index, best_value = index, value
-        cand = left.pop(best_index)
+    while heap and len(chosen) < n:
+        stale, neg_base, neg_id, index = heap[0]
+        cand = cands[index]
+        current = value(cand)
+        if -current != stale:
+            heapq.heapreplace(heap, (-current, neg_base, neg_id, index))
+            continue
+        heapq.heappop(heap)
         chosen.append(cand)
         authors[cand.author_id] += 1
         channels[cand.channel_id] += 1
