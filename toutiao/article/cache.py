@@ -28,10 +28,13 @@ CARD_TTL = TTL(1800, 600)
 DETAIL_TTL = TTL(3600, 600)
 ABSENT_TTL = TTL(300, 60)
 
-# Hot cards stay in-process for a few seconds: a warm feed then costs no Redis read for them.
-# An article that changes is dropped from every process at once (the ``articles`` broadcast
-# topic, published by the content lifecycle); the TTL bounds what a lost message leaves.
-_l1_cards: TTLCache[int, dict[str, Any] | None] = TTLCache(maxsize=50_000, ttl=10)
+# Cards stay in-process for a minute: a feed then rarely reads one from Redis (a queue's head
+# is mostly articles this worker has not shown in the last few seconds, so a shorter life
+# meant a third round trip on many fresh batches). An article that changes is dropped from
+# every process at once (the ``articles`` broadcast topic, published by the content
+# lifecycle; a process that lost its subscription empties its L1 on resubscribing), so the
+# TTL only bounds what a failed publish leaves.
+_l1_cards: TTLCache[int, dict[str, Any] | None] = TTLCache(maxsize=50_000, ttl=60)
 _UNKNOWN: Any = object()  # not in L1 (None in L1 means: known to be absent)
 # Bodies of the articles being read right now: bounded by size (characters), as short-lived
 # as the cards, so a popular article's detail page needs no GET for its body.

@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests.api.app.test_auth import assert_error
+from toutiao.api.app.schemas.feed import FeedPage, FeedV10Page
+from toutiao.api.responses import Envelope
 from toutiao.recommend import events
 from toutiao.recommend import keys as reco_keys
 from toutiao.stats import activity, counters
@@ -159,6 +161,24 @@ async def test_v1_0_pages(client, world):
     assert all(item["is_top"] == 0 for item in second["results"])
     assert_error(await client.get(f"/app/v1_0/articles?channel_id={world['go']}&per_page=51"), 400)
     assert_error(await client.get("/app/v1_0/articles"), 400)
+
+
+async def test_pages_are_exactly_their_documented_models(client, world):
+    """The feeds write their pages without FastAPI's response validation: each body must be
+    what its response model would have written (no field more, none less, same types)."""
+    cases = [
+        (feed_url(world["go"], ms(NOW), 1), Envelope[FeedPage]),
+        (feed_url(0, ms(NOW), 0), Envelope[FeedPage]),
+        (f"/app/v1_0/articles?channel_id={world['go']}&page=1&per_page=5", Envelope[FeedV10Page]),
+    ]
+    for url, model in cases:
+        response = await client.get(url, headers={"Authorization": "Anony model-check"})
+        assert response.status_code == 200 and response.headers["content-type"] == (
+            "application/json"
+        )
+        body = response.json()
+        assert body["data"]["results"]
+        assert model.model_validate(body).model_dump(mode="json") == body
 
 
 class TestDetail:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -36,6 +37,20 @@ async def get_optional_user(request: Request, credentials: CredentialsDep) -> in
     return await _ensure_enabled(request, claims.user_id)
 
 
+@dataclass(frozen=True)
+class Viewer:
+    """Who reads a feed: a signed-in user, or the device an ``Anony`` header names."""
+
+    user_id: int | None
+    anonymous_id: str | None
+
+
+async def get_optional_viewer(request: Request, credentials: CredentialsDep) -> Viewer:
+    """:func:`get_optional_user` with the anonymous device id kept (one dependency for the
+    feeds: FastAPI's cost is per declared dependency)."""
+    return Viewer(await get_optional_user(request, credentials), credentials.anonymous_id)
+
+
 async def get_refresh_user(request: Request, credentials: CredentialsDep) -> int:
     """``PUT /authorizations`` takes only a refresh token; anything else is a 403."""
     claims = credentials.claims
@@ -47,9 +62,11 @@ async def get_refresh_user(request: Request, credentials: CredentialsDep) -> int
 declare_auth(get_current_user, required=True, statuses=(401, 403))
 declare_auth(get_optional_user, required=False, statuses=(401, 403))
 declare_auth(get_refresh_user, required=True, statuses=(403,))
+declare_auth(get_optional_viewer, required=False, statuses=(401, 403))
 
 CurrentUser = Annotated[int, Depends(get_current_user)]
 OptionalUser = Annotated[int | None, Depends(get_optional_user)]
+OptionalViewer = Annotated[Viewer, Depends(get_optional_viewer)]
 RefreshUser = Annotated[int, Depends(get_refresh_user)]
 
-__all__ = ["Credentials", "CurrentUser", "OptionalUser", "RefreshUser"]
+__all__ = ["Credentials", "CurrentUser", "OptionalUser", "OptionalViewer", "RefreshUser", "Viewer"]

@@ -6,12 +6,12 @@ import hashlib
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
 
-from toutiao.api.app.deps import OptionalUser
+from toutiao.api.app.deps import OptionalUser, OptionalViewer, Viewer
 from toutiao.api.app.schemas.feed import ArticleDetail, FeedPage, FeedV10Page
-from toutiao.api.deps import CredentialsDep, ReadSessionDep, RuntimeDep
-from toutiao.api.responses import Envelope, ok
+from toutiao.api.deps import ReadSessionDep, RuntimeDep, runtime_of
+from toutiao.api.responses import Envelope, ok, ok_response
 from toutiao.article.detail import article_detail
 from toutiao.article.feed import channel_feed
 from toutiao.kit.errors import BadRequest
@@ -40,15 +40,15 @@ def _flag(name: str, value: str) -> bool:
     raise BadRequest(f"{name}: must be 0 or 1")
 
 
-def _viewer(user_id: int | None, anonymous_id: str | None, request: Request) -> str:
+def _viewer(viewer: Viewer, request: Request) -> str:
     """The recommender's user id; anonymous devices are namespaced so an ``Anony <user id>``
     header can't read a real user's history. A reader without any header pages under an id
     derived from its address and User-Agent, so it too gets new articles on every pull and
     a history to scroll back through."""
-    if user_id is not None:
-        return str(user_id)
-    if anonymous_id:
-        return f"anon:{anonymous_id}"
+    if viewer.user_id is not None:
+        return str(viewer.user_id)
+    if viewer.anonymous_id:
+        return f"anon:{viewer.anonymous_id}"
     host = request.client.host if request.client else ""
     agent = request.headers.get("user-agent", "")
     digest = hashlib.blake2b(f"{host}|{agent}".encode(errors="replace"), digest_size=8)
@@ -58,50 +58,46 @@ def _viewer(user_id: int | None, anonymous_id: str | None, request: Request) -> 
 @router.get("/v1_1/articles", name="news.articles_v1_1", response_model=Envelope[FeedPage])
 async def get_feed(
     request: Request,
-    runtime: RuntimeDep,
     session: ReadSessionDep,
-    user_id: OptionalUser,
-    credentials: CredentialsDep,
+    viewer: OptionalViewer,
     channel_id: Annotated[str, Query(description="channel id; 0 = recommended (all channels)")],
     timestamp: Annotated[str, Query(description="ms; now for fresh, pre_timestamp for older")],
     with_top: Annotated[str, Query(description="1 to prepend pinned articles")],
-) -> dict[str, Any]:
+) -> Response:
     """Channel feed paged by timestamp: pinned articles, then the reader's recommendations."""
     page = await channel_feed(
-        runtime,
+        runtime_of(request),
         session,
-        viewer=_viewer(user_id, credentials.anonymous_id, request),
+        viewer=_viewer(viewer, request),
         channel_id=_int("channel_id", channel_id, minimum=0),
         timestamp=_int("timestamp", timestamp, minimum=1, maximum=MAX_TIMESTAMP),
         with_top=_flag("with_top", with_top),
     )
-    return ok(page)
+    return ok_response(page)
 
 
 @router.get("/v1_0/articles", name="news.articles", response_model=Envelope[FeedV10Page])
 async def get_feed_v1_0(
     request: Request,
-    runtime: RuntimeDep,
     session: ReadSessionDep,
-    user_id: OptionalUser,
-    credentials: CredentialsDep,
+    viewer: OptionalViewer,
     channel_id: Annotated[str, Query()],
     page: Annotated[str, Query()] = "1",
     per_page: Annotated[str, Query()] = "10",
-) -> dict[str, Any]:
+) -> Response:
     """Channel feed paged by page number: pinned articles on page 1, then fresh recommendations."""
     number = _int("page", page, minimum=1)
     size = _int("per_page", per_page, minimum=1, maximum=50)
     result = await channel_feed(
-        runtime,
+        runtime_of(request),
         session,
-        viewer=_viewer(user_id, credentials.anonymous_id, request),
+        viewer=_viewer(viewer, request),
         channel_id=_int("channel_id", channel_id, minimum=0),
         timestamp=int(time.time() * 1000),
         with_top=number == 1,
         count=size,
     )
-    return ok({"page": number, "per_page": size, "results": result["results"]})
+    return ok_response({"page": number, "per_page": size, "results": result["results"]})
 
 
 @router.get(
