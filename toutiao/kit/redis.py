@@ -46,6 +46,7 @@ import hiredis
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import ClusterNode, ClusterPipeline, RedisCluster
 from redis.asyncio.connection import (
+    AbstractConnection,
     Connection,
     SSLConnection,
     UnixDomainSocketConnection,
@@ -248,7 +249,7 @@ class _HiredisPacking:
         except TypeError:
             views = tuple(bytes(a) if isinstance(a, bytearray | memoryview) else a for a in args)
             try:
-                return [hiredis.pack_command(views)]
+                return [hiredis.pack_command(views)]  # type: ignore[arg-type]
             except TypeError as exc:
                 raise DataError(str(exc)) from exc
 
@@ -269,7 +270,7 @@ class _PackedSentinelConnection(_HiredisPacking, SentinelManagedConnection):
     pass
 
 
-_PACKED: dict[type[Connection], type[Connection]] = {
+_PACKED: dict[type[AbstractConnection], type[AbstractConnection]] = {
     Connection: _PackedConnection,
     UnixDomainSocketConnection: _PackedUnixConnection,
     SSLConnection: _PackedSSLConnection,
