@@ -11,6 +11,7 @@ from toutiao.kit.db import count_queries
 from toutiao.models.enums import ArticleStatus, Attitude
 from toutiao.recommend import events, history, keys, recall, serving, waiting
 from toutiao.recommend.engine import Recommender
+from toutiao.recommend.refill import refill_pending
 from toutiao.runtime import Runtime
 
 T = [1_700_000_000_000 + 60_000 * i for i in range(8)]
@@ -304,3 +305,22 @@ async def test_the_api_reads_the_queue_head_and_its_size(runtime: Runtime) -> No
     served = serving.choose(state, reader, 5, pinned=(), facts=facts, visible=())
     assert served is not None and [a for a, _ in served.batch] == [1001, 1003, 1005, 1007, 1009]
     assert served.left == 50 - len(served.scanned) == 40
+
+
+async def test_refill_requests_are_served_newest_first(runtime: Runtime) -> None:
+    """A reader pulling now comes before a backlog of older requests (duplicates served once)."""
+    served: list[str] = []
+
+    class Recorder:
+        async def refill(self, uid: str, channel_id: int, count: int) -> int:
+            served.append(f"{uid}/{channel_id}")
+            return 0
+
+    async with runtime.store.pipeline(transaction=False) as pipe:
+        for uid in ("old", "older-dup", "old", "new"):
+            waiting.queue_refill_request(pipe, waiting.RefillRequest(uid, 3, 10))
+        await pipe.execute()
+    assert await refill_pending(Recorder(), runtime.store, chunk=1) == 1
+    assert served == ["new/3"]
+    assert await refill_pending(Recorder(), runtime.store, chunk=10) == 3
+    assert served == ["new/3", "old/3", "older-dup/3"]

@@ -42,7 +42,7 @@ from toutiao.kit import metrics
 from toutiao.kit.errors import BadRequest
 from toutiao.models import Article
 from toutiao.models.enums import ArticleStatus
-from toutiao.recommend import events, history, keys, recall, schemas, serving
+from toutiao.recommend import events, history, keys, recall, schemas, serving, waiting
 from toutiao.recommend.waiting import Exclusions
 from toutiao.runtime import Runtime
 
@@ -268,12 +268,23 @@ async def _allowed(ask: Ask, ids: list[int]) -> list[int]:
     return [i for i in ids if i not in dropped]
 
 
+async def _shown_lately(ask: Ask) -> list[int]:
+    """What a reader pulling fresh articles was shown lately (the local recall skips them as
+    the recommender would; one more round trip, on this fallback only)."""
+    reader, state = ask.reader, ask.state
+    if reader is None or state is None or not state.position.is_fresh(ask.timestamp):
+        return []
+    try:
+        return await waiting.shown_lately(ask.runtime.store, reader.uid)
+    except RedisError:
+        return []
+
+
 async def _from_local_recall(ask: Ask) -> Page:
     state = ask.state
     recent = state.position.recent if state else set()
-    ids, pre = await local_recall(
-        ask.session, ask.channel_id, ask.timestamp, [*ask.pinned, *recent], ask.count
-    )
+    skip = [*ask.pinned, *recent, *await _shown_lately(ask)]
+    ids, pre = await local_recall(ask.session, ask.channel_id, ask.timestamp, skip, ask.count)
     if len(ids) < ask.count and state is not None and state.position.newest:
         # a small channel: skipping only the last batch still never repeats it
         skip = [*ask.pinned, *state.position.newest, *ids]

@@ -251,7 +251,7 @@ class RefillRequest:
 
 
 def queue_refill_request(pipe: Any, request: RefillRequest) -> None:
-    pipe.lpush(keys.REFILL, f"{request.channel_id} {request.count} {request.uid}")
+    pipe.lpush(keys.REFILL, f"{request.channel_id} {request.count} {request.uid}")  # newest left
     pipe.ltrim(keys.REFILL, 0, REFILL_MAX - 1)
 
 
@@ -306,3 +306,8 @@ def queue_exclusions(pipe: Any, uid: str, found: Exclusions) -> None:
         disliked, blocked = disliked[-PARTIAL_KEEP:], blocked[:PARTIAL_KEEP]
     body = {"v": found.version, "a": disliked, "u": blocked, "c": 1 if found.complete else 0}
     pipe.set(keys.exclusions(uid), json.dumps(body, separators=(",", ":")), ex=EXCLUSIONS_TTL)
+
+
+async def shown_lately(redis: Any, uid: str) -> list[int]:
+    """The articles this reader was shown lately (at most ``SHOWN_CAP``), newest first."""
+    return [int(a) for a in await redis.zrevrange(keys.shown(uid), 0, SHOWN_CAP - 1)]

@@ -9,7 +9,7 @@ import pytest
 from tests.api.app.test_auth import assert_error
 from toutiao.api.app.schemas.feed import FeedPage, FeedV10Page
 from toutiao.api.responses import Envelope
-from toutiao.recommend import events
+from toutiao.recommend import events, history
 from toutiao.recommend import keys as reco_keys
 from toutiao.stats import activity, counters
 
@@ -330,6 +330,27 @@ async def test_anonymous_readers_page_like_everyone_else(client, world, headers)
     ).json()["data"]
     last = {r["art_id"] for r in pages[-1]["results"]}
     assert scrolled["results"] and not {r["art_id"] for r in scrolled["results"]} & last
+
+
+async def test_fresh_pulls_skip_what_was_shown_beyond_the_newest_batches(client, factory, world):
+    """The local recall (no recommender here; with one, its stand-in when the recommender is
+    late) skips every article the reader was shown lately, not only the newest
+    ``RECENT_BATCHES`` batches: five fresh pulls show fifty different articles. Once the
+    channel has nothing unseen left, pulls still answer (repeats are all there is)."""
+    (big,) = await factory.channels(["big"])
+    for n in range(52):
+        await factory.article(
+            world["author"].user_id, big.channel_id, pubdate=NOW - timedelta(minutes=n + 1)
+        )
+    headers = {"Authorization": "Anony many-pulls"}
+    start, shown = ms(datetime.now()), []
+    for pull in range(history.RECENT_BATCHES + 2):
+        body = (await client.get(feed_url(big.channel_id, start + pull, 0), headers=headers)).json()
+        shown += [r["art_id"] for r in body["data"]["results"]]
+    assert len(shown) == 10 * (history.RECENT_BATCHES + 2) and len(set(shown)) == len(shown)
+    for pull in range(2):  # two articles left, then none: batches keep coming
+        body = await client.get(feed_url(big.channel_id, start + 10 + pull, 0), headers=headers)
+        assert body.json()["data"]["results"]
 
 
 async def test_another_device_has_its_own_history(client, world):
