@@ -269,8 +269,9 @@ async def _allowed(ask: Ask, ids: list[int]) -> list[int]:
 
 
 async def _shown_lately(ask: Ask) -> list[int]:
-    """What a reader pulling fresh articles was shown lately (the local recall skips them as
-    the recommender would; one more round trip, on this fallback only)."""
+    """What a reader pulling fresh articles was shown lately: the local recall skips them as
+    the recommender would (one more round trip, on the local recall only: the recommender's
+    stand-in, or the feed of a deployment without one)."""
     reader, state = ask.reader, ask.state
     if reader is None or state is None or not state.position.is_fresh(ask.timestamp):
         return []

@@ -4,8 +4,8 @@ The API serves fresh batches from a reader's queue by itself (``serving.py``) an
 leaves fewer than ``waiting.REFILL_BELOW`` batches there, pushes a request onto
 ``keys.REFILL`` in the pipeline that records the batch. Every recommender process runs
 :func:`run_refills`: it pops requests in chunks, newest first (each is taken by one
-process), drops duplicates and tops each queue up (``Recommender.refill``), so the reader's next pulls find
-it full and need no call to the recommender.
+process), drops duplicates and tops each queue up (``Recommender.refill``), so the reader's
+next pulls find it full and need no call to the recommender.
 """
 
 from __future__ import annotations
@@ -33,9 +33,10 @@ class Refiller(Protocol):
 
 async def refill_pending(recommender: Refiller, redis: Any, *, chunk: int = CHUNK) -> int:
     """Serve up to ``chunk`` pending requests; returns how many were popped."""
-    # Newest first: a reader pulling now waits on its request, while an old one's reader has
-    # asked again since or left (after a load, a backlog of those delayed new readers' first
-    # refills until the feed fell back to the local recall). Past REFILL_MAX the oldest drop.
+    # Newest first: the reader behind a new request is pulling now, while the reader behind an
+    # old one has asked again since or gone. Oldest first, a backlog left by a load delayed a
+    # new reader's first refill until its feed fell back to the local recall. Past
+    # REFILL_MAX the oldest requests are dropped.
     raws = await redis.lpop(keys.REFILL, chunk) or []
     wanted = dict.fromkeys(r for r in map(parse_refill_request, raws) if r is not None)
     for request in wanted:
