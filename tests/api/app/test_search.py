@@ -18,6 +18,8 @@ from sqlalchemy import select, update
 
 from tests.fixtures.factories import Factory
 from tests.search.helpers import own_engine
+from toutiao.api.app.schemas.search import SearchPage, SuggestionOut
+from toutiao.api.responses import Envelope
 from toutiao.engines.search.elastic import ElasticSearch
 from toutiao.engines.search.tantivy_engine import TantivySearch
 from toutiao.models import Article
@@ -105,13 +107,17 @@ async def search(
     assert set(data) == {"page", "per_page", "results", "total_count"}
     for item in data["results"]:
         assert set(item) == ITEM_FIELDS
+    # written without FastAPI's response validation: exactly what the model would write
+    assert Envelope[SearchPage].model_validate(body).model_dump(mode="json") == body
     return data  # type: ignore[no-any-return]
 
 
 async def suggest(client: httpx.AsyncClient, q: str) -> list[str]:
     response = await client.get(SUGGEST, params={"q": q})
     assert response.status_code == 200, response.text
-    options = response.json()["data"]["options"]
+    body = response.json()
+    assert Envelope[SuggestionOut].model_validate(body).model_dump(mode="json") == body
+    options = body["data"]["options"]
     assert isinstance(options, list) and all(isinstance(o, str) for o in options)
     assert len(options) <= 10 and len(set(options)) == len(options)
     return options  # type: ignore[no-any-return]

@@ -13,7 +13,7 @@ from toutiao.api.app.deps import CurrentUser, OptionalUser
 from toutiao.api.app.paging import PagingDep
 from toutiao.api.app.schemas.search import SearchHistory, SearchPage, SuggestionOut
 from toutiao.api.deps import ReadSessionDep, RuntimeDep
-from toutiao.api.responses import Envelope, no_content, ok
+from toutiao.api.responses import Envelope, no_content, ok, ok_response
 from toutiao.search import service as search_service
 
 router = APIRouter()
@@ -25,9 +25,9 @@ QueryText = Annotated[
 
 
 @router.get("/v1_0/suggestion", name="news.suggestion", response_model=Envelope[SuggestionOut])
-async def get_suggestions(q: QueryText, runtime: RuntimeDep) -> dict[str, Any]:
+async def get_suggestions(q: QueryText, runtime: RuntimeDep) -> Response:
     """Up to 10 completions of what was typed (popular queries, titles), else a correction."""
-    return ok({"options": await search_service.suggest(runtime, q)})
+    return ok_response({"options": await search_service.suggest(runtime, q)})
 
 
 @router.get("/v1_0/search", name="news.search", response_model=Envelope[SearchPage])
@@ -37,12 +37,12 @@ async def search_articles(
     user_id: OptionalUser,
     runtime: RuntimeDep,
     session: ReadSessionDep,
-) -> dict[str, Any]:
+) -> Response:
     """Articles matching ``q``, most relevant first, newest first among equals."""
     page = await search_service.search_articles(
         runtime, session, user_id, q, page=paging.page, per_page=paging.per_page
     )
-    return ok(page)
+    return ok_response(page)
 
 
 @router.get(
