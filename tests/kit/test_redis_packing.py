@@ -1,12 +1,19 @@
-"""Commands are packed by hiredis: the same bytes as redis-py's own packer, the same errors."""
+"""Commands are packed by hiredis: the same bytes as redis-py's own packer, the same errors;
+replies already in the parser's buffer are read without a timer, with the same results."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from redis.asyncio import connection as redis_connection
 from redis.asyncio.connection import Connection
-from redis.exceptions import DataError
+from redis.asyncio.sentinel import SentinelManagedConnection
+from redis.exceptions import DataError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from toutiao.kit import redis as kit_redis
+from toutiao.runtime import Runtime
 
 CASES = [
     ("SET", "k", "v"),
@@ -59,3 +66,76 @@ async def test_clients_pack_with_hiredis_and_keep_the_url_options(url: str, kind
 def test_sentinel_clients_pack_with_hiredis() -> None:
     client = kit_redis.SentinelTarget.parse("redis+sentinel://127.0.0.1:1/mymaster/0").master()
     assert client.connection_pool.connection_class is kit_redis._PackedSentinelConnection
+
+
+class _Timers:
+    """Counts the asyncio timeouts redis-py opens around reads."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.opened = 0
+        real = redis_connection.async_timeout
+
+        def counted(delay: float | None) -> Any:
+            self.opened += 1
+            return real(delay)
+
+        monkeypatch.setattr(redis_connection, "async_timeout", counted)
+
+
+async def test_a_pipeline_reads_replies_already_buffered_without_a_timer(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = runtime.store
+    await store.set("packing:text", "not a number")
+    timers = _Timers(monkeypatch)
+    async with store.pipeline(transaction=False) as pipe:
+        for i in range(20):
+            pipe.set(f"packing:{i}", i)
+        pipe.incr("packing:text")  # an error reply among the others
+        pipe.mget([f"packing:{i}" for i in range(20)])
+        pipe.zadd("packing:z", {"a": 1.5})
+        pipe.zscore("packing:z", "a")
+        replies = await pipe.execute(raise_on_error=False)
+    # One timer for the first reply, still to come; the rest were in the parser's buffer.
+    assert timers.opened == 1
+    assert replies[:20] == [True] * 20
+    assert isinstance(replies[20], ResponseError)
+    assert [int(v) for v in replies[21]] == list(range(20))
+    assert replies[22:] == [1, 1.5]
+    await store.delete("packing:text", "packing:z", *(f"packing:{i}" for i in range(20)))
+
+
+async def test_a_transaction_and_its_errors_read_as_before(runtime: Runtime) -> None:
+    store = runtime.store
+    await store.set("packing:tx", "text")
+    async with store.pipeline(transaction=True) as pipe:
+        pipe.set("packing:tx2", 5)
+        pipe.incr("packing:tx2")
+        pipe.incr("packing:tx")
+        with pytest.raises(ResponseError):
+            await pipe.execute()
+    assert await store.get("packing:tx2") == "6"  # EXEC ran the others
+    async with store.pipeline(transaction=True) as pipe:
+        pipe.incr("packing:tx2")
+        pipe.get("packing:tx2")
+        assert await pipe.execute() == [7, "7"]
+    with pytest.raises(ResponseError):  # a single command's error reply still raises
+        await store.incr("packing:tx")
+    assert await store.ping()  # and the connection is still in step
+    await store.delete("packing:tx", "packing:tx2")
+
+
+async def test_a_reply_still_to_come_keeps_the_socket_timeout(runtime: Runtime) -> None:
+    handle = kit_redis.create_redis(runtime.redis.storage.url, socket_timeout=0.2)
+    try:
+        with pytest.raises(RedisTimeoutError):
+            await handle.client.blpop(["packing:never"], timeout=2)
+    finally:
+        await handle.client.aclose()
+
+
+def test_sentinel_handling_wraps_the_buffered_read() -> None:
+    """Sentinel turns a read-only reply from a demoted master into a reconnect: its
+    ``read_response`` must come before ours."""
+    order = kit_redis._PackedSentinelConnection.__mro__
+    assert order.index(SentinelManagedConnection) < order.index(kit_redis._HiredisWire)
