@@ -44,6 +44,7 @@ from urllib.parse import unquote, urlsplit
 
 import hiredis
 import redis.asyncio as aioredis
+from redis._parsers.hiredis import NOT_ENOUGH_DATA, _AsyncHiredisParser
 from redis.asyncio.cluster import ClusterNode, ClusterPipeline, RedisCluster
 from redis.asyncio.connection import (
     AbstractConnection,
@@ -55,7 +56,6 @@ from redis.asyncio.connection import (
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelManagedConnection
 from redis.backoff import ExponentialBackoff
-from redis._parsers.hiredis import NOT_ENOUGH_DATA, _AsyncHiredisParser
 from redis.exceptions import (
     ConnectionError as RedisConnectionError,
 )
@@ -279,19 +279,21 @@ class _HiredisWire(AbstractConnection):
     async def read_response(
         self,
         disable_decoding: bool = False,
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - redis-py's signature
         *,
         disconnect_on_error: bool = True,
         push_request: bool | None = False,
     ) -> Any:
         parser = self._parser
+        reader: Any = getattr(parser, "_reader", None)
         if (
             timeout is None
             and not push_request
             and isinstance(parser, _AsyncHiredisParser)
             and parser._connected
+            and reader is not None
         ):
-            reply = parser._reader.gets(False) if disable_decoding else parser._reader.gets()
+            reply = reader.gets(False) if disable_decoding else reader.gets()
             if reply is not NOT_ENOUGH_DATA:
                 push = parser._hiredis_PushNotificationType
                 if push is not None and isinstance(reply, push):  # RESP3: handled, then on
