@@ -6,14 +6,18 @@ traces, probes which of them have comments), warms the caches (one detail reques
 article given with ``--warm-ids``, then every target twice), then drives each endpoint for a
 fixed time with a fixed number of connections and reports requests/s, p50/p99 latency,
 errors, the ratio to the floor (``GET /app/``, measured in the same round with the same
-tool), and the CPU each part of the stack spent per request.
+tool), and the CPU each part of the stack spent per request. After each round's throughput,
+a paced phase (``--paced``, on by default) drives each endpoint again at a fixed rate below
+what it reached and reports its latency from each request's scheduled send time.
 
-Two drivers:
+Drivers:
 - ``wrk`` (default when installed): C, event-driven, rotating over the targets with
   ``bench/wrk/rotate.lua``. It uses far less CPU per request than any Python client, which
   matters on a 2-core machine where the load generator competes with the server.
 - ``python``: asyncio + aiohttp, the same targets and connection count. A cross-check for
   latency and a fallback when wrk is missing; it needs several times wrk's CPU per request.
+- the paced phase's own: asyncio (uvloop) protocols on raw HTTP/1.1 keep-alive
+  connections, its schedule from a Linux timerfd; open loop, so it needs no wrk2.
 
 Only loopback targets are accepted; every run stops by itself.
 
@@ -24,6 +28,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
+import gc
 import itertools
 import json
 import os
@@ -34,16 +40,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 from urllib.request import urlopen
 
 import aiohttp
+import httptools
 
 HERE = Path(__file__).resolve().parent
 LUA = HERE / "wrk" / "rotate.lua"
@@ -495,6 +502,20 @@ class CpuMeter:
         total = sum(values[:8])
         return (total - idle) / CLK_TCK, total / CLK_TCK
 
+    def cpu_snapshot(self) -> dict[str, Any]:
+        """The CPU figures of ``snapshot`` alone (no server counters, no /metrics)."""
+        self_usage = resource.getrusage(resource.RUSAGE_SELF)
+        child_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        busy, total = self.machine()
+        return {
+            "groups": self._groups(),
+            "self": self_usage.ru_utime + self_usage.ru_stime,
+            "children": child_usage.ru_utime + child_usage.ru_stime,
+            "busy": busy,
+            "total": total,
+            "wall": time.perf_counter(),
+        }
+
     def snapshot(self) -> dict[str, Any]:
         self_usage = resource.getrusage(resource.RUSAGE_SELF)
         child_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -600,6 +621,7 @@ class Result:
     rounds: list[dict[str, Any]] = field(default_factory=list)
     feed_sources: dict[str, int] = field(default_factory=dict)  # feed batches by source
     gc_pauses: dict[str, float] = field(default_factory=dict)  # the API's collector pauses
+    paced: dict[str, Any] = field(default_factory=dict)  # the open-loop latency phase
 
 
 def write_targets(ep: Endpoint, folder: Path) -> Path:
@@ -727,6 +749,426 @@ async def run_python(base: str, ep: Endpoint, args: argparse.Namespace, meter: C
     )
 
 
+# -- paced latency (open loop) ---------------------------------------------------------------
+#
+# Requests sent at a constant rate, each at its scheduled time whether or not earlier ones
+# have been answered; its latency runs from that time (not from when a connection was free),
+# so a stall counts against every request it delays (no coordinated omission).
+
+LATE_NS = 1_000_000  # a request the driver starts this long after its time is "late"
+DRAIN_S = 5.0  # after the last send, wait this long for the answers (wrk's --timeout)
+IDLE_S = 1.0  # an idle connection older than this is closed, not reused: the server's
+# keep-alive timeout (gunicorn's 2 s) could close it as the request goes out
+
+
+def percentile(ordered: list[int], q: float) -> int | None:
+    """The ``q`` quantile (0..1) of sorted values: the value at index ``int(q * n)``, the
+    rule of the Python driver's p50/p99; None when there are none."""
+    if not ordered:
+        return None
+    return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
+
+
+class ResponseParser:
+    """Frames HTTP/1.1 responses on one keep-alive connection with httptools (the parser
+    uvicorn uses): ``feed`` returns the responses the data completes, each as (status,
+    whether the connection stays open); bodies are skipped."""
+
+    def __init__(self) -> None:
+        self._parser = httptools.HttpResponseParser(self)
+        self._done: list[tuple[int, bool]] = []
+        self._open = False  # a response has begun and not ended
+
+    # httptools callbacks
+    def on_message_begin(self) -> None:
+        self._open = True
+
+    def on_message_complete(self) -> None:
+        self._open = False
+        self._done.append((self._parser.get_status_code(), self._parser.should_keep_alive()))
+
+    def feed(self, data: bytes) -> list[tuple[int, bool]]:
+        """Raises ValueError on a malformed response."""
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            raise ValueError(str(exc)) from exc
+        done, self._done = self._done, []
+        return done
+
+    def eof(self) -> tuple[int, bool] | None:
+        """The response a closed connection completes (a body read until close), if any."""
+        if not self._open:
+            return None
+        self._open = False
+        return self._parser.get_status_code(), False
+
+
+class _PacedConnection(asyncio.Protocol):
+    def __init__(self, pool: PacedPool) -> None:
+        self.pool = pool
+        self.parser = ResponseParser()
+        self.transport: asyncio.Transport | None = None
+        self.request: tuple[int, bool] | None = None  # (scheduled ns, measured) in flight
+        self.idle_since = 0.0
+        self.closed = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self.pool.ready(self)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            replies = self.parser.feed(data)
+        except ValueError:
+            self.pool.lost(self, "bad_response")
+            return
+        for status, keep_alive in replies:
+            self.pool.answered(self, status, keep_alive)
+
+    def eof_received(self) -> bool | None:
+        reply = self.parser.eof()
+        if reply is not None:
+            self.pool.answered(self, reply[0], False)
+        return None  # close
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.pool.lost(self, type(exc).__name__ if exc else "closed")
+
+
+class PacedPool:
+    """HTTP/1.1 keep-alive connections to one server, driven by callbacks (no task per
+    request). A request takes the most recently used idle connection, or opens one when none
+    is idle, up to ``cap``; beyond that it waits for the first to come free (``waits``)."""
+
+    def __init__(self, host: str, port: int, cap: int) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.host, self.port, self.cap = host, port, cap
+        self.idle: list[_PacedConnection] = []
+        self.busy: set[_PacedConnection] = set()
+        self.queue: deque[tuple[bytes, int, bool]] = deque()  # not yet sent
+        self.opening: set[asyncio.Task[Any]] = set()
+        self.open = 0  # connections open or being opened
+        self.opened = self.waits = self.in_flight = 0
+        self.latencies: list[int] = []  # ns, of the measured requests answered
+        self.statuses: Counter[int] = Counter()
+        self.failures: Counter[str] = Counter()
+        self.closing = False
+        self.drained: asyncio.Future[None] | None = None
+
+    def submit(self, payload: bytes, due: int, measured: bool) -> None:
+        self.in_flight += 1
+        now = time.monotonic()
+        while self.idle:
+            conn = self.idle.pop()
+            if now - conn.idle_since < IDLE_S:
+                self._send(conn, payload, due, measured)
+                return
+            self._close(conn)  # stale; connection_lost does the accounting
+        self.queue.append((payload, due, measured))
+        if self.open < self.cap:
+            self._connect()
+        elif measured:
+            self.waits += 1
+
+    def _send(self, conn: _PacedConnection, payload: bytes, due: int, measured: bool) -> None:
+        assert conn.transport is not None
+        conn.request = (due, measured)
+        self.busy.add(conn)
+        conn.transport.write(payload)
+
+    def _close(self, conn: _PacedConnection) -> None:
+        if conn.transport is not None:
+            conn.transport.close()
+
+    def _connect(self) -> None:
+        self.open += 1
+        self.opened += 1
+        task = self.loop.create_task(
+            self.loop.create_connection(lambda: _PacedConnection(self), self.host, self.port)
+        )
+        self.opening.add(task)
+        task.add_done_callback(self._connected)
+
+    def _connected(self, task: asyncio.Task[Any]) -> None:
+        self.opening.discard(task)
+        if task.cancelled():
+            failure = "cancelled"
+        elif (exc := task.exception()) is not None:
+            failure = type(exc).__name__
+        else:
+            return  # connection_made has put it to work
+        self.open -= 1
+        if self.queue and not self.closing:
+            _, due, measured = self.queue.popleft()
+            self._done(due, measured, error=f"connect_{failure}")
+            if self.queue and self.open < self.cap:
+                self._connect()
+
+    def ready(self, conn: _PacedConnection) -> None:
+        """A connection is free (new, or its answer is in): the next queued request, or idle."""
+        self.busy.discard(conn)
+        if self.queue:
+            self._send(conn, *self.queue.popleft())
+        else:
+            conn.idle_since = time.monotonic()
+            self.idle.append(conn)
+
+    def answered(self, conn: _PacedConnection, status: int, keep_alive: bool) -> None:
+        if conn.request is None:
+            return  # an answer nobody asked for: ignored
+        due, measured = conn.request
+        conn.request = None
+        self._done(due, measured, status=status)
+        if keep_alive and not self.closing:
+            self.ready(conn)
+        else:
+            self.busy.discard(conn)
+            self._close(conn)
+
+    def lost(self, conn: _PacedConnection, why: str) -> None:
+        if conn.closed:
+            return
+        conn.closed = True
+        self.open -= 1
+        self.busy.discard(conn)
+        if conn in self.idle:
+            self.idle.remove(conn)
+        if conn.request is not None:
+            due, measured = conn.request
+            conn.request = None
+            self._done(due, measured, error=why)
+        self._close(conn)
+        if self.queue and self.open < self.cap and not self.closing:
+            self._connect()
+
+    def _done(self, due: int, measured: bool, status: int = 0, error: str | None = None) -> None:
+        self.in_flight -= 1
+        if measured:
+            if error is None:
+                self.latencies.append(time.monotonic_ns() - due)
+                self.statuses[status] += 1
+            else:
+                self.failures[error] += 1
+        if self.in_flight == 0 and self.drained is not None and not self.drained.done():
+            self.drained.set_result(None)
+
+    async def drain(self) -> None:
+        """Wait for every request sent; after ``DRAIN_S`` the rest count as timeouts."""
+        if self.in_flight:
+            self.drained = self.loop.create_future()
+            await asyncio.wait({self.drained}, timeout=DRAIN_S)
+        self.closing = True
+        for conn in list(self.busy):
+            if conn.request is not None and conn.request[1]:
+                self.failures["timeout"] += 1
+            conn.request = None
+        self.failures["timeout"] += sum(1 for _, _, measured in self.queue if measured)
+        self.queue.clear()
+        if not self.failures["timeout"]:
+            del self.failures["timeout"]
+        for task in self.opening:
+            task.cancel()
+        for conn in [*self.busy, *self.idle]:
+            self._close(conn)
+
+
+class _TimeSpec(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
+class _ITimerSpec(ctypes.Structure):
+    _fields_ = [("it_interval", _TimeSpec), ("it_value", _TimeSpec)]
+
+
+class Ticker:
+    """Calls ``fire(ticks)`` with the number of ticks due so far, a tick being due at
+    ``start + k * interval`` (ns of CLOCK_MONOTONIC, ``time.monotonic_ns``'s clock), k = 0, 1..
+    A Linux timerfd read by the event loop: the kernel's high-resolution timer, so a request
+    starts within about 0.1 ms of its time on an idle machine. Without one, the loop's own
+    timer, which has 1 ms steps (uvloop's and epoll's): starts up to 1 ms late."""
+
+    def __init__(self, start: int, interval: int, fire: Callable[[int], None]) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.start, self.interval, self.fire = start, interval, fire
+        self.ticks = 0
+        self.handle: asyncio.TimerHandle | None = None
+        self.fd = self._timerfd()
+        self.kind = "timerfd" if self.fd is not None else "event loop timer"
+        if self.fd is not None:
+            self.loop.add_reader(self.fd, self._expired)
+        else:
+            self._poll()
+
+    def _timerfd(self) -> int | None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = libc.timerfd_create(time.CLOCK_MONOTONIC, os.O_NONBLOCK | os.O_CLOEXEC)
+        except (OSError, AttributeError):
+            return None
+        if fd < 0:
+            return None
+        spec = _ITimerSpec(
+            _TimeSpec(*divmod(self.interval, 10**9)), _TimeSpec(*divmod(self.start, 10**9))
+        )
+        if libc.timerfd_settime(fd, 1, ctypes.byref(spec), None) != 0:  # 1: TFD_TIMER_ABSTIME
+            os.close(fd)
+            return None
+        return int(fd)
+
+    def _expired(self) -> None:
+        assert self.fd is not None
+        try:
+            self.ticks += int.from_bytes(os.read(self.fd, 8), sys.byteorder)
+        except BlockingIOError:
+            return
+        self.fire(self.ticks)
+
+    def _poll(self) -> None:
+        now = time.monotonic_ns()
+        if now >= self.start:
+            self.ticks = (now - self.start) // self.interval + 1
+            self.fire(self.ticks)
+        wait = self.start + self.ticks * self.interval - time.monotonic_ns()
+        # whole milliseconds, rounded up: less would wake early and spin
+        self.handle = self.loop.call_later(max(-(-wait // 1_000_000), 1) / 1000, self._poll)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            self.loop.remove_reader(self.fd)
+            os.close(self.fd)
+            self.fd = None
+        if self.handle is not None:
+            self.handle.cancel()
+
+
+def paced_requests(targets: list[Target], host: str) -> list[tuple[str | None, bytes]]:
+    """Each target as raw request bytes; a path with ``{NOW}`` is kept as (path, the rest)
+    and expanded when it is sent, as the other drivers do."""
+    built: list[tuple[str | None, bytes]] = []
+    for path, headers in targets:
+        rest = f" HTTP/1.1\r\nHost: {host}\r\n"
+        rest += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+        if "{NOW}" in path:
+            built.append((path, rest.encode()))
+        else:
+            built.append((None, f"GET {path}{rest}".encode()))
+    return built
+
+
+async def run_paced(
+    base: str, ep: Endpoint, rate: float, args: argparse.Namespace, meter: CpuMeter
+) -> dict[str, Any]:
+    """``rate`` requests/s over the endpoint's rotating targets for ``args.paced_warmup`` s
+    (not measured) then ``args.paced_seconds`` s; latency = answer time - scheduled time."""
+    url = urlsplit(base)
+    pool = PacedPool(url.hostname or "127.0.0.1", url.port or 80, args.paced_connections)
+    requests = paced_requests(ep.targets, url.netloc)
+    interval = max(round(1e9 / rate), 1)
+    warmup_ns, measured_ns = int(args.paced_warmup * 1e9), int(args.paced_seconds * 1e9)
+    total = (warmup_ns + measured_ns) // interval
+    before = meter.cpu_snapshot()
+    start = time.monotonic_ns() + 20_000_000
+    measure_from, stop_at = start + warmup_ns, start + warmup_ns + measured_ns
+    sent = late = 0
+    finished = asyncio.get_running_loop().create_future()
+
+    def fire(ticks: int) -> None:
+        nonlocal sent, late
+        upto = min(ticks, total)
+        while sent < upto:
+            due = start + sent * interval
+            measured = measure_from <= due < stop_at
+            if measured and time.monotonic_ns() - due > LATE_NS:
+                late += 1
+            path, rest = requests[sent % len(requests)]
+            payload = rest if path is None else b"GET " + expand(path).encode() + rest
+            pool.submit(payload, due, measured)
+            sent += 1
+        if sent >= total and not finished.done():
+            finished.set_result(None)
+
+    collecting = gc.isenabled()
+    gc.disable()  # no collector pauses in the driver during the phase
+    ticker = Ticker(start, interval, fire)
+    try:
+        await finished
+        ticker.close()
+        await pool.drain()
+    finally:
+        ticker.close()
+        if collecting:
+            gc.enable()
+    after = meter.cpu_snapshot()
+    latencies = sorted(pool.latencies)
+    detail = {f"http_{s}": n for s, n in pool.statuses.items() if not 200 <= s < 300}
+    detail.update(pool.failures)
+
+    def ms(q: float) -> float | None:
+        value = percentile(latencies, q)
+        return None if value is None else round(value / 1e6, 3)
+
+    cpu = CpuMeter.usage(before, after, "self")
+    return {
+        "fraction": args.paced,
+        "rate": round(1e9 / interval, 1),
+        "seconds": args.paced_seconds,
+        "requests": len(latencies) + sum(pool.failures.values()),
+        "p50_ms": ms(0.50),
+        "p99_ms": ms(0.99),
+        "p999_ms": ms(0.999),
+        "max_ms": ms(1.0),
+        "errors": sum(detail.values()),
+        "error_detail": detail,
+        "late_1ms": late,
+        "pool_waits": pool.waits,
+        "connections": pool.opened,
+        "timer": ticker.kind,
+        "loadgen_cpu_pct": cpu.get("loadgen"),
+        # the driver's CPU per request sent (warm-up included, as the CPU figures are)
+        "loadgen_cpu_ms_per_request": round(10 * cpu["loadgen"] / (1e9 / interval), 3),
+        "cpu_pct": cpu,
+    }
+
+
+async def paced_round(
+    base: str,
+    eps: dict[str, Endpoint],
+    rows: list[Result],
+    args: argparse.Namespace,
+    meter: CpuMeter,
+    label: str,
+) -> None:
+    """The paced phase of one round: each measured endpoint at ``args.paced`` x the req/s
+    it reached in this round's throughput phase; the figures go to ``row.paced``."""
+    for row in rows:
+        rate = args.paced * row.rps
+        if rate < 1:
+            emit(f"  {label} paced: {row.label}: skipped ({row.rps:.1f} req/s measured)", err=True)
+            continue
+        emit(f"  {label} paced: {row.label} at {rate:.0f} req/s", err=True)
+        row.paced = await run_paced(base, eps[row.key], rate, args, meter)
+
+
+def combine_paced(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One paced row from the rounds': the round with the median p99; errors, late starts
+    and pool waits summed over the rounds, the max the largest of them."""
+    rounds = [p for p in rounds if p]
+    if not rounds:
+        return {}
+    key = [p["p99_ms"] if p["p99_ms"] is not None else float("inf") for p in rounds]
+    chosen = rounds[sorted(range(len(rounds)), key=key.__getitem__)[(len(rounds) - 1) // 2]]
+    highest = [p["max_ms"] for p in rounds if p["max_ms"] is not None]
+    return {
+        **chosen,
+        "max_ms": max(highest) if highest else None,
+        "errors": sum(p["errors"] for p in rounds),
+        "error_detail": dict(sum((Counter(p["error_detail"]) for p in rounds), Counter())),
+        "late_1ms": sum(p["late_1ms"] for p in rounds),
+        "pool_waits": sum(p["pool_waits"] for p in rounds),
+    }
+
+
 # -- report ----------------------------------------------------------------------------------
 
 
@@ -779,6 +1221,7 @@ def combine(rounds: list[list[Result]]) -> list[Result]:
         merged.stack_cpu_ms_per_request = median(
             [r.stack_cpu_ms_per_request for r in same if r.stack_cpu_ms_per_request]
         )
+        merged.paced = combine_paced([r.paced for r in same])
         if len(same) > 1:
             merged.rounds = [
                 {
@@ -790,6 +1233,7 @@ def combine(rounds: list[list[Result]]) -> list[Result]:
                     "api_workers_cpu_pct": worker_split(r.cpu_pct),
                     "uneven": uneven(worker_split(r.cpu_pct)),
                     "gc_pauses": r.gc_pauses,
+                    **({"paced_p99_ms": r.paced.get("p99_ms")} if r.paced else {}),
                 }
                 for r in same
             ]
@@ -824,6 +1268,33 @@ def table(results: list[Result], skipped: dict[str, str]) -> str:
         )
     for key, why in skipped.items():
         lines.append(f"{dict(ORDER)[key]:<34} not measured: {why}")
+    return "\n".join(lines)
+
+
+def paced_table(results: list[Result]) -> str:
+    """The paced phase's figures, one row per endpoint that has them ("" when none has)."""
+    rows = [r for r in results if r.paced]
+    if not rows:
+        return ""
+    head = (
+        f"{'endpoint':<34} {'rate/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'p99.9 ms':>8} "
+        f"{'max ms':>7} {'errors':>6} {'late>1ms':>8} {'waits':>5} {'conns':>5}  "
+        "cpu% api/loadgen"
+    )
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        p = r.paced
+
+        def num(value: float | None, width: int) -> str:
+            return f"{'-' if value is None else f'{value:.2f}':>{width}}"
+
+        cpu = p.get("cpu_pct", {})
+        lines.append(
+            f"{r.label:<34} {p['rate']:>7.0f} {num(p['p50_ms'], 7)} {num(p['p99_ms'], 7)} "
+            f"{num(p['p999_ms'], 8)} {num(p['max_ms'], 7)} {p['errors']:>6} "
+            f"{p['late_1ms']:>8} {p['pool_waits']:>5} {p['connections']:>5}  "
+            f"{cpu.get('api', 0):.0f}/{cpu.get('loadgen', 0):.0f}"
+        )
     return "\n".join(lines)
 
 
@@ -907,7 +1378,34 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
     p.add_argument("--mysql-url", help="MariaDB to count statements on (mysql://u:pw@h:p)")
     p.add_argument("--meta", action="append", default=[], help="KEY=VALUE recorded in the JSON")
     p.add_argument("--out", default=str(HERE / "results" / "latest.json"))
+    p.add_argument(
+        "--paced",
+        type=float,
+        default=0.5,
+        help="after each round's throughput, a fixed-rate latency phase per endpoint at this "
+        "fraction of its req/s (0: none)",
+    )
+    p.add_argument(
+        "--paced-seconds",
+        type=float,
+        default=10.0,
+        help="measured seconds of the paced phase per endpoint",
+    )
+    p.add_argument("--paced-warmup", type=float, default=2.0, help="unmeasured seconds before it")
+    p.add_argument(
+        "--paced-connections", type=int, default=64, help="most connections its driver opens"
+    )
     args = p.parse_args(argv)
+    if not (
+        0 <= args.paced <= 1.5
+        and 1 <= args.paced_seconds <= 300
+        and 0 <= args.paced_warmup <= 60
+        and 1 <= args.paced_connections <= 1000
+    ):
+        p.error(
+            "bounds: 0 <= --paced <= 1.5, 1 <= --paced-seconds <= 300, "
+            "0 <= --paced-warmup <= 60, 1 <= --paced-connections <= 1000"
+        )
     args.mobiles = [m for m in args.mobiles.split(",") if m]
     if args.fallback_ids:
         args.fallback_ids = [int(x) for x in Path(args.fallback_ids).read_text().split()]
@@ -974,6 +1472,9 @@ async def measure_rounds(
                     else:
                         rows.append(await run_python(base, ep, args, meter))
                 per_round[tool].append(with_ratios(rows))
+            if getattr(args, "paced", 0) > 0:  # suites sharing this function have no --paced
+                label = f"round {number}/{args.rounds}"
+                await paced_round(base, eps, per_round[tools[0]][-1], args, meter, label)
     return {tool: combine(rounds) for tool, rounds in per_round.items()}, background
 
 
@@ -1014,6 +1515,14 @@ async def main(argv: Iterable[str] | None = None) -> int:
         emit(table(rows, skipped))
         for line in verdict(rows, args.target):
             emit("  " + line)
+        if paced := paced_table(rows):
+            emit(
+                f"\n== paced (open loop): {args.paced:g} x each row's req/s above, "
+                f"{args.paced_warmup:g}s warm-up + {args.paced_seconds:g}s per endpoint"
+                f"{f', round with the median p99 of {args.rounds}' if args.rounds > 1 else ''}; "
+                "latency from each request's scheduled send time =="
+            )
+            emit(paced)
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "base": base,
@@ -1026,6 +1535,13 @@ async def main(argv: Iterable[str] | None = None) -> int:
             "background_cpu_pct_before_each_round": [round(b, 1) for b in background],
             "tools": tools,
             "target_ratio": args.target if args.target is not None else TARGETS,
+            "paced": {
+                "fraction": args.paced,
+                "seconds": args.paced_seconds,
+                "warmup_s": args.paced_warmup,
+                "max_connections": args.paced_connections,
+                "late_ms": LATE_NS / 1e6,
+            },
         },
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "git": git_head(),
@@ -1039,7 +1555,7 @@ async def main(argv: Iterable[str] | None = None) -> int:
     }
     out = write_report(Path(args.out), report)
     emit(f"\nwritten: {out}")
-    failed = any(r.errors for rows in results.values() for r in rows)
+    failed = any(r.errors or r.paced.get("errors") for rows in results.values() for r in rows)
     return 1 if failed else 0
 
 

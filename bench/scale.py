@@ -10,8 +10,9 @@ Three jobs, called by run.sh:
   answer with a correct similar-articles list (the one kept in Redis), added to OUT.json.
 - ``scale.py DIR DIR ...``: the table. Per endpoint and size: CPU ms per request (the API
   and the recommender processes alone, then the whole stack with MariaDB and Redis), SQL
-  statements and Redis commands per request, and the ratio of the largest size to the
-  smallest; then memory, storage and timings.
+  statements and Redis commands per request, the p99 of the paced (fixed-rate) phase when
+  the reports have one, and the ratio of the largest size to the smallest; then memory,
+  storage and timings.
 """
 
 from __future__ import annotations
@@ -273,6 +274,11 @@ def _own_cpu_ms(row: dict[str, Any]) -> float | None:
     return 1000 * cores / row["rps"]
 
 
+def _paced_p99(row: dict[str, Any]) -> float | None:
+    """p99 of the paced (fixed-rate) phase; None in reports from before it existed."""
+    return (row.get("paced") or {}).get("p99_ms")
+
+
 def _fmt(value: Any, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
@@ -283,12 +289,16 @@ def table(folders: list[Path]) -> str:
         return "no results"
     sizes = [r["meta"].get("demo_data", "").split()[0].removeprefix("articles=") for _, r in runs]
     lines = []
+    # the paced p99 columns only when some report has the paced phase
+    paced = any(_paced_p99(row) is not None for _, data in runs for row in _rows(data).values())
     head = f"{'endpoint':<32}" + "".join(
         f" {'cpu ms ' + s:>16} {'stack ms':>9} {'p99 ms':>7} {'sql':>6} {'redis':>6}"
+        + (f" {'paced p99':>9}" if paced else "")
         for s in sizes
     )
     if len(runs) > 1:
         head += f" {'x cpu':>6} {'x stack':>7} {'x p99':>6}"
+        head += f" {'x paced p99':>11}" if paced else ""
     lines += [head, "-" * len(head)]
     first, last = _rows(runs[0][1]), _rows(runs[-1][1])
     for key, row in first.items():
@@ -300,6 +310,7 @@ def table(folders: list[Path]) -> str:
                 f" {_fmt(r.get('stack_cpu_ms_per_request')):>9} {_fmt(r.get('p99_ms'), 1):>7}"
                 f" {_fmt(r.get('sql_per_request'), 1):>6} {_fmt(r.get('redis_per_request'), 1):>6}"
             )
+            cells += f" {_fmt(_paced_p99(r), 1):>9}" if paced else ""
         if len(runs) > 1 and key in last:
             a, b = _own_cpu_ms(row), _own_cpu_ms(last[key])
             sa, sb = row.get("stack_cpu_ms_per_request"), last[key].get("stack_cpu_ms_per_request")
@@ -308,6 +319,9 @@ def table(folders: list[Path]) -> str:
                 f" {_fmt(b / a if a and b else None):>6} {_fmt(sb / sa if sa and sb else None):>7}"
                 f" {_fmt(pb / pa if pa and pb else None):>6}"
             )
+            if paced:
+                qa, qb = _paced_p99(row), _paced_p99(last[key])
+                cells += f" {_fmt(qb / qa if qa and qb else None):>11}"
         lines.append(f"{row['label']:<32}{cells}")
     lines.append("")
     for (folder, data), size in zip(runs, sizes, strict=True):
