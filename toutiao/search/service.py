@@ -19,13 +19,14 @@ import hashlib
 import logging
 import time
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from toutiao.article.cache import get_cards
-from toutiao.article.cards import present_cards
+from toutiao.article.cards import ExtraOps, present_cards
 from toutiao.article.lists import LIST_COUNTS
 from toutiao.engines.search import SearchEngine, SearchPage, SearchUnavailable, normalize
 from toutiao.kit.errors import BadRequest
@@ -94,10 +95,15 @@ async def search_articles(
         found = await find_unblocked(
             runtime, session, engine, q, offset=offset, limit=per_page, hidden=hidden
         )
-    results = await present(runtime, session, found.ids)
+    remembered = None
     if user_id is not None and page == 1:
         # Only a query the index fully answers may become a popular suggestion.
-        await remember(runtime, user_id, q, found=found.total > 0 and not found.relaxed)
+        remembered = Remembered(user_id, q, found=found.total > 0 and not found.relaxed)
+    results, extras = await present(
+        runtime, session, found.ids, extra=remembered.queue if remembered else None
+    )
+    if remembered is not None:
+        await remembered.vote(runtime.store, extras)
     return {"page": page, "per_page": per_page, "results": results, "total_count": found.total}
 
 
@@ -160,35 +166,57 @@ async def find_unblocked(
 
 
 async def present(
-    runtime: Runtime, session: AsyncSession, ids: Sequence[int]
-) -> list[dict[str, Any]]:
-    """Article items in ``ids`` order; an article withdrawn since it was indexed is skipped."""
+    runtime: Runtime,
+    session: AsyncSession,
+    ids: Sequence[int],
+    *,
+    extra: ExtraOps | None = None,
+) -> tuple[list[dict[str, Any]], list[Any]]:
+    """Article items in ``ids`` order (an article withdrawn since it was indexed is skipped),
+    and the results of ``extra``'s commands, queued on the counters' round trip (none when
+    Redis failed)."""
     cards = await get_cards(runtime.cache, session, ids)
     shown = [cards[i] for i in ids if i in cards]
-    items, _ = await present_cards(runtime, session, shown, with_counts=LIST_COUNTS)
-    return items
+    return await present_cards(runtime, session, shown, with_counts=LIST_COUNTS, extra=extra)
 
 
-async def remember(runtime: Runtime, user_id: int, q: str, *, found: bool) -> None:
-    """History first; then, once per user and query, a vote for the query's popularity."""
-    store = runtime.store
-    key = history_key(user_id)
-    popular = normalize(q)
-    countable = found and len(popular) <= POPULAR_QUERY_MAX
-    try:
-        async with store.pipeline(transaction=False) as pipe:
-            pipe.zadd(key, {q: time.time()})
-            pipe.zremrangebyrank(key, 0, -(HISTORY_MAX + 1))
-            if countable:
-                seen = popular_seen_key(user_id, popular)
-                pipe.set(seen, 1, nx=True, ex=POPULAR_SEEN_SECONDS)
-            results = await pipe.execute()
-        if countable and results[-1]:
+@dataclass(frozen=True)
+class Remembered:
+    """A logged-in search going into the history, and once per user and query a vote for
+    the query's popularity: queued on the page's counters round trip; a first vote takes one
+    more."""
+
+    user_id: int
+    q: str
+    found: bool
+
+    @property
+    def popular(self) -> str | None:
+        """The query as a popular suggestion would be, if this search may vote for it."""
+        popular = normalize(self.q)
+        return popular if self.found and len(popular) <= POPULAR_QUERY_MAX else None
+
+    def queue(self, pipe: Any) -> None:
+        key = history_key(self.user_id)
+        pipe.zadd(key, {self.q: time.time()})
+        pipe.zremrangebyrank(key, 0, -(HISTORY_MAX + 1))
+        if (popular := self.popular) is not None:
+            pipe.set(popular_seen_key(self.user_id, popular), 1, nx=True, ex=POPULAR_SEEN_SECONDS)
+
+    async def vote(self, store: Any, results: list[Any]) -> None:
+        """With what :meth:`queue` read: a user's first search of the query counts."""
+        if not results:
+            log.warning("search.history_not_recorded user=%s", self.user_id)
+            return
+        popular = self.popular
+        if popular is None or not results[-1]:
+            return
+        try:
             users = await store.zincrby(POPULAR_KEY, 1, popular)
             if users >= POPULAR_MIN_USERS:
                 await store.zadd(POPULAR_LEX_KEY, {popular: 0})
-    except RedisError:
-        log.warning("search.history_not_recorded user=%s", user_id, exc_info=True)
+        except RedisError:
+            log.warning("search.popular_not_counted user=%s", self.user_id, exc_info=True)
 
 
 # -- E06 / E07 history --------------------------------------------------------------------------
