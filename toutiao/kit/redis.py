@@ -36,7 +36,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,9 @@ from redis.exceptions import (
     RedisClusterException,
     RedisError,
     ResponseError,
+)
+from redis.exceptions import (
+    TimeoutError as RedisTimeoutError,
 )
 
 log = logging.getLogger("toutiao.redis")
@@ -257,6 +260,11 @@ class _HiredisWire(AbstractConnection):
       of a pipeline's client CPU. A reply still to come is read by redis-py, under the
       timeout. Only on the hiredis parser, which is what these connections use.
 
+    - **Sending.** With a socket timeout set, redis-py sends every command through
+      ``asyncio.wait_for``, which on Python 3.11 wraps the write in a new task: a task and
+      one more turn of the event loop per command or pipeline sent. Here the bytes are
+      written at once and only the wait for a full send buffer to drain is timed.
+
     Listed after the connection class it completes, so that a subclass's own
     ``read_response`` (Sentinel's, which turns a read-only master into a reconnect) still
     wraps this one."""
@@ -275,6 +283,28 @@ class _HiredisWire(AbstractConnection):
                 return [hiredis.pack_command(views)]  # type: ignore[arg-type]
             except TypeError as exc:
                 raise DataError(str(exc)) from exc
+
+    async def send_packed_command(
+        self, command: bytes | str | Iterable[bytes], check_health: bool = True
+    ) -> None:
+        if not self.socket_timeout or not self.is_connected or isinstance(command, str | bytes):
+            await super().send_packed_command(command, check_health)
+            return
+        if check_health:
+            await self.check_health()
+        try:
+            self._writer.writelines(command)
+            async with asyncio.timeout(self.socket_timeout):
+                await self._writer.drain()
+        except TimeoutError:
+            await self.disconnect(nowait=True)
+            raise RedisTimeoutError("Timeout writing to socket") from None
+        except OSError as exc:
+            await self.disconnect(nowait=True)
+            raise RedisConnectionError(f"Error while writing to socket: {exc.args}") from exc
+        except BaseException:  # a write cut off: the connection can't be trusted
+            await self.disconnect(nowait=True)
+            raise
 
     async def read_response(
         self,
