@@ -287,15 +287,21 @@ class _HiredisWire(AbstractConnection):
     async def send_packed_command(
         self, command: bytes | str | Iterable[bytes], check_health: bool = True
     ) -> None:
-        if not self.socket_timeout or not self.is_connected or isinstance(command, str | bytes):
+        writer = self._writer
+        if (
+            writer is None
+            or not self.is_connected
+            or not self.socket_timeout
+            or isinstance(command, str | bytes)
+        ):
             await super().send_packed_command(command, check_health)
             return
         if check_health:
-            await self.check_health()
+            await self.check_health()  # type: ignore[no-untyped-call]
         try:
-            self._writer.writelines(command)
+            writer.writelines(command)
             async with asyncio.timeout(self.socket_timeout):
-                await self._writer.drain()
+                await writer.drain()
         except TimeoutError:
             await self.disconnect(nowait=True)
             raise RedisTimeoutError("Timeout writing to socket") from None
