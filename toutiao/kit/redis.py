@@ -245,7 +245,7 @@ def _hosts(netloc: str) -> tuple[str | None, list[tuple[str, int]]]:
 
 
 class _HiredisWire(AbstractConnection):
-    """The asyncio connection's two hot paths, in C where redis-py stays in Python.
+    """The asyncio connection's hot paths, made cheaper where redis-py spends for nothing.
 
     - **Packing.** redis-py packs asyncio commands in Python, although its blocking client
       uses hiredis: these connections pack with hiredis. The same bytes, the same
@@ -259,7 +259,6 @@ class _HiredisWire(AbstractConnection):
       is. A buffered reply is taken without it: about 20 us less per reply here, a quarter
       of a pipeline's client CPU. A reply still to come is read by redis-py, under the
       timeout. Only on the hiredis parser, which is what these connections use.
-
     - **Sending.** With a socket timeout set, redis-py sends every command through
       ``asyncio.wait_for``, which on Python 3.11 wraps the write in a new task: a task and
       one more turn of the event loop per command or pipeline sent. Here the bytes are
