@@ -306,8 +306,9 @@ async def _from_local_recall(ask: Ask) -> Page:
     batch = [(i, "recent") for i in ids]
     page = Page(picks_of(ask, batch), pre, schemas.exposure(reader.uid, ids) if ids else "")
     if ids and state.position.is_fresh(ask.timestamp):  # the next pull skips these
+        # and they leave the reader's queue, where a late recommender call may have put them
         page.record = recorder(
-            ask, reader, serving.Served(batch, [], 0), refill=ask.runtime.reco is not None
+            ask, reader, serving.Served(batch, ids, 0), refill=ask.runtime.reco is not None
         )
         if ask.runtime.reco is not None:
             # a stand-in for the recommender's batch: it chains like one, so scrolling back

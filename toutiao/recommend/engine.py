@@ -239,7 +239,12 @@ class Recommender:
                 unqueue=self._elsewhere(req, batch),
             )
             waiting.queue_waiting(
-                pipe, req.uid, req.channel_id, rest, _checked_tag(req, exclusions)
+                pipe,
+                req.uid,
+                req.channel_id,
+                rest,
+                _checked_tag(req, exclusions),
+                ranked_at_ms=req.now * 1000,
             )
             if exclusions is not None and exclusions.loaded:
                 waiting.queue_exclusions(pipe, req.uid, exclusions)
@@ -249,7 +254,12 @@ class Recommender:
         """Queue the whole ranking, the batch first (the caller records and unqueues it)."""
         async with self.redis.pipeline(transaction=False) as pipe:
             waiting.queue_waiting(
-                pipe, req.uid, req.channel_id, ranked, _checked_tag(req, exclusions)
+                pipe,
+                req.uid,
+                req.channel_id,
+                ranked,
+                _checked_tag(req, exclusions),
+                ranked_at_ms=req.now * 1000,
             )
             if exclusions is not None and exclusions.loaded:
                 waiting.queue_exclusions(pipe, req.uid, exclusions)
@@ -283,7 +293,15 @@ class Recommender:
         added = added[: max(want - len(queued), 0)]
         exclusions = state.exclusions
         async with self.redis.pipeline(transaction=False) as pipe:
-            waiting.queue_append(pipe, uid, channel_id, added, state.last_rank, state.checked)
+            waiting.queue_append(
+                pipe,
+                uid,
+                channel_id,
+                added,
+                state.last_rank,
+                state.checked,
+                ranked_at_ms=req.now * 1000,
+            )
             if exclusions is not None and exclusions.loaded:
                 waiting.queue_exclusions(pipe, uid, exclusions)
             await pipe.execute()

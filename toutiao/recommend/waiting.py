@@ -78,19 +78,54 @@ _LABELS = tuple(_label(bits) for bits in range(_SLOTS))  # read per queued artic
 
 # The checked tag: the member ``v<exclusions version>`` at this score (before every rank).
 CHECKED_SCORE = -1
-# KEYS[1] the queue; ARGV[1] the checked tag seen when the queue was read ('' none), ARGV[2]
-# the TTL, ARGV[3..] score, member pairs. Appends (members already there keep their place)
-# only if the tag is still the one seen: articles checked under an older version never join
-# a queue that a newer check replaced meanwhile.
-_APPEND = """
+# Both scripts leave out an article the reader was shown after the ranking began (its time in
+# the shown set, ms, past ARGV[3]): served meanwhile by another request, typically the local
+# recall standing in for a recommender call that missed the feed's deadline and still queues
+# what it ranked. An article shown before (a deliberate re-show of a used-up channel) stays.
+_UNSHOWN = """
+local function unshown(member)
+  local at = redis.call('ZSCORE', KEYS[2], member)
+  return not at or tonumber(at) <= tonumber(ARGV[3])
+end
+"""
+# KEYS[1] the queue, KEYS[2] the reader's shown set; ARGV[1] the checked tag seen when the
+# queue was read ('' none), ARGV[2] the TTL, ARGV[3] the ranking's time, ARGV[4..] score,
+# member pairs. Appends (members already there keep their place) only if the tag is still the
+# one seen: articles checked under an older version never join a queue that a newer check
+# replaced meanwhile.
+_APPEND = (
+    _UNSHOWN
+    + """
 local tag = redis.call('ZRANGEBYSCORE', KEYS[1], -1, -1)[1] or ''
 if tag ~= ARGV[1] then return 0 end
-for i = 3, #ARGV, 1000 do
-  redis.call('ZADD', KEYS[1], 'NX', unpack(ARGV, i, math.min(i + 999, #ARGV)))
+for i = 4, #ARGV, 2 do
+  if unshown(ARGV[i + 1]) then redis.call('ZADD', KEYS[1], 'NX', ARGV[i], ARGV[i + 1]) end
 end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1
 """
+)
+# KEYS and ARGV as for _APPEND, ARGV[1] the checked tag to write ('' none): the queue
+# replaced by the pairs.
+_REPLACE = (
+    _UNSHOWN
+    + """
+redis.call('DEL', KEYS[1])
+local added = 0
+for i = 4, #ARGV, 2 do
+  if unshown(ARGV[i + 1]) then
+    redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1])
+    added = added + 1
+  end
+end
+if added > 0 then
+  if ARGV[1] ~= '' then redis.call('ZADD', KEYS[1], -1, ARGV[1]) end
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return added
+"""
+)
+ANY_TIME = 1e300  # a queue written by hand: nothing was shown after it
 
 
 def queue_read_waiting(pipe: Any, uid: str, channel_id: int, head: int = -1) -> None:
@@ -125,26 +160,47 @@ def _tag(checked: str) -> str:
 
 
 def queue_waiting(
-    pipe: Any, uid: str, channel_id: int, pairs: Pairs, checked: str | None = None
+    pipe: Any,
+    uid: str,
+    channel_id: int,
+    pairs: Pairs,
+    checked: str | None = None,
+    *,
+    ranked_at_ms: float = ANY_TIME,
 ) -> None:
-    """Replace the user's queue for the channel with ``pairs`` (empty: drop it); ``checked``:
-    the exclusions version they were checked under (a registered reader's)."""
-    key = keys.waiting(uid, channel_id)
-    pipe.delete(key)
-    if pairs:
-        members = {str(a): rank * _SLOTS + _bits(label) for rank, (a, label) in enumerate(pairs)}
-        if checked is not None:
-            members[_tag(checked)] = CHECKED_SCORE
-        pipe.zadd(key, members)
-        pipe.expire(key, WAIT_TTL)
+    """Replace the user's queue for the channel with ``pairs`` (empty: drop it), less what
+    the reader was shown after ``ranked_at_ms``; ``checked``: the exclusions version they were
+    checked under (a registered reader's)."""
+    args: list[Any] = []
+    for rank, (a, label) in enumerate(pairs):
+        args += [rank * _SLOTS + _bits(label), str(a)]
+    tag = "" if checked is None else _tag(checked)
+    pipe.eval(
+        _REPLACE,
+        2,
+        keys.waiting(uid, channel_id),
+        keys.shown(uid),
+        tag,
+        WAIT_TTL,
+        repr(float(ranked_at_ms)),
+        *args,
+    )
 
 
 def queue_append(
-    pipe: Any, uid: str, channel_id: int, pairs: Pairs, after: int, seen: str | None = None
+    pipe: Any,
+    uid: str,
+    channel_id: int,
+    pairs: Pairs,
+    after: int,
+    seen: str | None = None,
+    *,
+    ranked_at_ms: float = ANY_TIME,
 ) -> None:
     """Add ``pairs`` behind what waits (``after``: the number of queue slots in use; a
-    member already there keeps its place), unless the queue's checked tag is no longer
-    ``seen`` (the one read with the queue): then nothing is added."""
+    member already there keeps its place), less what the reader was shown after
+    ``ranked_at_ms``, unless the queue's checked tag is no longer ``seen`` (the one read with
+    the queue): then nothing is added."""
     if not pairs:
         return
     start = after + 1
@@ -152,7 +208,16 @@ def queue_append(
     for i, (a, label) in enumerate(pairs):
         args += [(start + i) * _SLOTS + _bits(label), str(a)]
     tag = "" if seen is None else _tag(seen)
-    pipe.eval(_APPEND, 1, keys.waiting(uid, channel_id), tag, WAIT_TTL, *args)
+    pipe.eval(
+        _APPEND,
+        2,
+        keys.waiting(uid, channel_id),
+        keys.shown(uid),
+        tag,
+        WAIT_TTL,
+        repr(float(ranked_at_ms)),
+        *args,
+    )
 
 
 def last_rank(raw: list[Any]) -> int:

@@ -9,7 +9,7 @@ import pytest
 from tests.api.app.test_auth import assert_error
 from toutiao.api.app.schemas.feed import FeedPage, FeedV10Page
 from toutiao.api.responses import Envelope
-from toutiao.recommend import events, history
+from toutiao.recommend import events, history, waiting
 from toutiao.recommend import keys as reco_keys
 from toutiao.stats import activity, counters
 
@@ -351,6 +351,41 @@ async def test_fresh_pulls_skip_what_was_shown_beyond_the_newest_batches(client,
     for pull in range(2):  # two articles left, then none: batches keep coming
         body = await client.get(feed_url(big.channel_id, start + 10 + pull, 0), headers=headers)
         assert body.json()["data"]["results"]
+
+
+async def test_a_queue_written_late_never_serves_what_the_fallback_showed(
+    client, factory, runtime, world
+):
+    """A recommender call that missed the feed's deadline still queues what it ranked, and the
+    local recall may have served some of it meanwhile: the queue is written without what the
+    reader was shown after the ranking began, and later pulls serve the rest."""
+    (big,) = await factory.channels(["late"])
+    ids = [
+        await factory.article(
+            world["author"].user_id, big.channel_id, pubdate=NOW - timedelta(minutes=n + 1)
+        )
+        for n in range(60)
+    ]
+    headers = {"Authorization": "Anony late-queue"}
+    start, pulls = ms(datetime.now()), []
+    for pull in range(5):  # the local recall (no recommender here), newest first
+        body = (await client.get(feed_url(big.channel_id, start + pull, 0), headers=headers)).json()
+        pulls.append([r["art_id"] for r in body["data"]["results"]])
+    first, unseen = pulls[0], ids[50:60]
+    assert not set(unseen) & {a for p in pulls for a in p}
+    # the queue of a recommender call that ranked before the first pull and wrote after it
+    async with runtime.store.pipeline(transaction=False) as pipe:
+        waiting.queue_waiting(
+            pipe,
+            "anon:late-queue",
+            big.channel_id,
+            [(a, "recent") for a in first + unseen],
+            ranked_at_ms=start - 1000,
+        )
+        await pipe.execute()
+    body = (await client.get(feed_url(big.channel_id, start + 5, 0), headers=headers)).json()
+    assert [r["art_id"] for r in body["data"]["results"]] == unseen
+    assert await runtime.store.zcard(reco_keys.waiting("anon:late-queue", big.channel_id)) == 0
 
 
 async def test_another_device_has_its_own_history(client, world):
