@@ -517,17 +517,9 @@ class CpuMeter:
         }
 
     def snapshot(self) -> dict[str, Any]:
-        self_usage = resource.getrusage(resource.RUSAGE_SELF)
-        child_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        busy, total = self.machine()
         metrics = self.counters.metrics()
         return {
-            "groups": self._groups(),
-            "self": self_usage.ru_utime + self_usage.ru_stime,
-            "children": child_usage.ru_utime + child_usage.ru_stime,
-            "busy": busy,
-            "total": total,
-            "wall": time.perf_counter(),
+            **self.cpu_snapshot(),
             "redis_commands": self.counters.redis_commands(),
             "sql_statements": self.counters.sql_statements(),
             "feed_batches": self.counters.feed_batches(metrics),

@@ -171,20 +171,7 @@ def queue_waiting(
     """Replace the user's queue for the channel with ``pairs`` (empty: drop it), less what
     the reader was shown after ``ranked_at_ms``; ``checked``: the exclusions version they were
     checked under (a registered reader's)."""
-    args: list[Any] = []
-    for rank, (a, label) in enumerate(pairs):
-        args += [rank * _SLOTS + _bits(label), str(a)]
-    tag = "" if checked is None else _tag(checked)
-    pipe.eval(
-        _REPLACE,
-        2,
-        keys.waiting(uid, channel_id),
-        keys.shown(uid),
-        tag,
-        WAIT_TTL,
-        repr(float(ranked_at_ms)),
-        *args,
-    )
+    _write(pipe, _REPLACE, uid, channel_id, checked, 0, pairs, ranked_at_ms)
 
 
 def queue_append(
@@ -201,19 +188,30 @@ def queue_append(
     member already there keeps its place), less what the reader was shown after
     ``ranked_at_ms``, unless the queue's checked tag is no longer ``seen`` (the one read with
     the queue): then nothing is added."""
-    if not pairs:
-        return
-    start = after + 1
+    if pairs:
+        _write(pipe, _APPEND, uid, channel_id, seen, after + 1, pairs, ranked_at_ms)
+
+
+def _write(
+    pipe: Any,
+    script: str,
+    uid: str,
+    channel_id: int,
+    checked: str | None,
+    first_rank: int,
+    pairs: Pairs,
+    ranked_at_ms: float,
+) -> None:
+    """One of the queue's write scripts, ``pairs`` ranked from ``first_rank`` on."""
     args: list[Any] = []
-    for i, (a, label) in enumerate(pairs):
-        args += [(start + i) * _SLOTS + _bits(label), str(a)]
-    tag = "" if seen is None else _tag(seen)
+    for rank, (a, label) in enumerate(pairs, first_rank):
+        args += [rank * _SLOTS + _bits(label), str(a)]
     pipe.eval(
-        _APPEND,
+        script,
         2,
         keys.waiting(uid, channel_id),
         keys.shown(uid),
-        tag,
+        "" if checked is None else _tag(checked),
         WAIT_TTL,
         repr(float(ranked_at_ms)),
         *args,
