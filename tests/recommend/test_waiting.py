@@ -3,6 +3,8 @@ from the queue without SQL, and every change that must hide an article still doe
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.fixtures.redis_counter import count_round_trips, nodes_of
@@ -324,3 +326,31 @@ async def test_refill_requests_are_served_newest_first(runtime: Runtime) -> None
     assert served == ["new/3"]
     assert await refill_pending(Recorder(), runtime.store, chunk=10) == 3
     assert served == ["new/3", "old/3", "older-dup/3"]
+
+
+async def test_refills_run_a_few_at_a_time(runtime: Runtime) -> None:
+    """Refills overlap their waits on Redis and the database, up to the limit, and a failing
+    one does not stop the rest."""
+    running, most, started, done = 0, 0, [], []
+
+    class Slow:
+        async def refill(self, uid: str, channel_id: int, count: int) -> int:
+            nonlocal running, most
+            started.append(uid)
+            running += 1
+            most = max(most, running)
+            await asyncio.sleep(0.01)
+            running -= 1
+            if uid == "u3":
+                raise RuntimeError("this reader's refill fails")
+            done.append(uid)
+            return 1
+
+    async with runtime.store.pipeline(transaction=False) as pipe:
+        for i in range(10):
+            waiting.queue_refill_request(pipe, waiting.RefillRequest(f"u{i}", 3, 10))
+        await pipe.execute()
+    assert await refill_pending(Slow(), runtime.store, chunk=10, concurrency=3) == 10
+    assert most == 3
+    assert started == [f"u{i}" for i in range(9, -1, -1)]  # newest first
+    assert sorted(done) == sorted(f"u{i}" for i in range(10) if i != 3)

@@ -23,6 +23,10 @@ from toutiao.recommend.waiting import RefillRequest, parse_refill_request
 log = logging.getLogger("toutiao.recommend.refill")
 
 CHUNK = 50
+# Refills run this many at a time: each waits on Redis and the database most of its time, and
+# one at a time they fell behind a busy API (its readers' queues ran dry and their batches
+# were ranked inline, through the recommender's gRPC call).
+CONCURRENCY = 4
 IDLE_SLEEP = 0.05  # seconds between polls of an empty request list
 ERROR_SLEEP = 1.0
 
@@ -31,24 +35,29 @@ class Refiller(Protocol):
     async def refill(self, uid: str, channel_id: int, count: int) -> int: ...
 
 
-async def refill_pending(recommender: Refiller, redis: Any, *, chunk: int = CHUNK) -> int:
-    """Serve up to ``chunk`` pending requests; returns how many were popped."""
+async def refill_pending(
+    recommender: Refiller, redis: Any, *, chunk: int = CHUNK, concurrency: int = CONCURRENCY
+) -> int:
+    """Serve up to ``chunk`` pending requests, ``concurrency`` at a time, started newest first;
+    returns how many were popped."""
     # Newest first: the reader behind a new request is pulling now, while the reader behind an
     # old one has asked again since or gone. Oldest first, a backlog left by a load delayed a
     # new reader's first refill until its feed fell back to the local recall. Past
     # REFILL_MAX the oldest requests are dropped.
     raws = await redis.lpop(keys.REFILL, chunk) or []
     wanted = dict.fromkeys(r for r in map(parse_refill_request, raws) if r is not None)
-    for request in wanted:
-        await _one(recommender, request)
+    # one request per reader's queue: the chunk holds each once (duplicates dropped above)
+    slots = asyncio.Semaphore(max(concurrency, 1))  # waiters are let in in arrival order
+    await asyncio.gather(*(_one(recommender, request, slots) for request in wanted))
     return len(raws)
 
 
-async def _one(recommender: Refiller, request: RefillRequest) -> None:
-    try:
-        await recommender.refill(request.uid, request.channel_id, request.count)
-    except Exception:  # one reader's failure must not stop the others' refills
-        log.warning("recommend.refill_failed channel=%s", request.channel_id, exc_info=True)
+async def _one(recommender: Refiller, request: RefillRequest, slots: asyncio.Semaphore) -> None:
+    async with slots:
+        try:
+            await recommender.refill(request.uid, request.channel_id, request.count)
+        except Exception:  # one reader's failure must not stop the others' refills
+            log.warning("recommend.refill_failed channel=%s", request.channel_id, exc_info=True)
 
 
 async def run_refills(

@@ -82,10 +82,23 @@ CHECKED_SCORE = -1
 # the shown set, ms, past ARGV[3]): served meanwhile by another request, typically the local
 # recall standing in for a recommender call that missed the feed's deadline and still queues
 # what it ranked. An article shown before (a deliberate re-show of a used-up channel) stays.
+# One ZMSCORE for all of them and one ZADD, not a command per article: a refill writes about
+# 150, and the commands a script runs are Redis's own CPU.
 _UNSHOWN = """
-local function unshown(member)
-  local at = redis.call('ZSCORE', KEYS[2], member)
-  return not at or tonumber(at) <= tonumber(ARGV[3])
+local function unshown()
+  local members = {}
+  for i = 5, #ARGV, 2 do members[#members + 1] = ARGV[i] end
+  local keep = {}
+  if #members == 0 then return keep end
+  local at = redis.call('ZMSCORE', KEYS[2], unpack(members))
+  local ranked = tonumber(ARGV[3])
+  for j = 1, #members do
+    if not at[j] or tonumber(at[j]) <= ranked then
+      keep[#keep + 1] = ARGV[2 * j + 2]
+      keep[#keep + 1] = members[j]
+    end
+  end
+  return keep
 end
 """
 # KEYS[1] the queue, KEYS[2] the reader's shown set; ARGV[1] the checked tag seen when the
@@ -98,9 +111,8 @@ _APPEND = (
     + """
 local tag = redis.call('ZRANGEBYSCORE', KEYS[1], -1, -1)[1] or ''
 if tag ~= ARGV[1] then return 0 end
-for i = 4, #ARGV, 2 do
-  if unshown(ARGV[i + 1]) then redis.call('ZADD', KEYS[1], 'NX', ARGV[i], ARGV[i + 1]) end
-end
+local keep = unshown()
+if #keep > 0 then redis.call('ZADD', KEYS[1], 'NX', unpack(keep)) end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1
 """
@@ -111,18 +123,13 @@ _REPLACE = (
     _UNSHOWN
     + """
 redis.call('DEL', KEYS[1])
-local added = 0
-for i = 4, #ARGV, 2 do
-  if unshown(ARGV[i + 1]) then
-    redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1])
-    added = added + 1
-  end
-end
-if added > 0 then
+local keep = unshown()
+if #keep > 0 then
+  redis.call('ZADD', KEYS[1], unpack(keep))
   if ARGV[1] ~= '' then redis.call('ZADD', KEYS[1], -1, ARGV[1]) end
   redis.call('EXPIRE', KEYS[1], ARGV[2])
 end
-return added
+return #keep / 2
 """
 )
 ANY_TIME = 1e300  # a queue written by hand: nothing was shown after it
