@@ -446,27 +446,42 @@ class Recommender:
         excluded: Exclusions,
         want: int,
     ) -> tuple[list[Candidate], list[Candidate]]:
-        """(unseen, shown before) candidates: drop what this user was shown. Too little left: dig older articles of the channel;
-        still too little: bring back what was shown longest ago (not in the newest batches,
-        or at least RESHOW_AFTER ago)."""
+        """(unseen, shown before) candidates: drop what this user was shown. Too little left: dig
+        older articles of the channel; still too little: bring back what was shown longest ago
+        (not in the newest batches, or at least RESHOW_AFTER ago). When the candidates are
+        fewer than ``want`` even all unseen (a refill, as a rule), the older ones are dug at
+        once and checked in the same read."""
         recent = state.position.recent
-        fresh, stale = await self._split_shown(cands, req, recent)
-        if len(fresh) < want:
-            disliked, blocked = excluded.disliked, excluded.blocked
-            listed = [c.published for c in cands if c.sources & {"recent", "interest"}]
-            before = min(listed, default=req.now)  # where the recent list ends
-            pool, known = Pool(), {}
-            for aid, meta in await self._older_rows(session, req.channel_id, before):
-                self._meta.put(aid, meta)
-                if aid not in disliked and aid not in state.pinned:
-                    pool.add([aid], "recent")
-                    known[aid] = meta
-            more_fresh, more_stale = await self._split_shown(
-                self._admit(pool, known, req, blocked), req, recent
-            )
+        older: list[Candidate] = []
+        if len(cands) < want:
+            older = await self._older_candidates(session, req, state, cands, excluded)
+        fresh, stale = await self._split_shown([*cands, *older], req, recent)
+        if len(fresh) < want and not older:
+            older = await self._older_candidates(session, req, state, cands, excluded)
+            more_fresh, more_stale = await self._split_shown(older, req, recent)
             fresh += more_fresh
             stale = sorted([*stale, *more_stale], key=lambda ws: ws[0])
         return fresh, [c for _, c in stale[: max(want - len(fresh), 0)]]
+
+    async def _older_candidates(
+        self,
+        session: AsyncSession,
+        req: _Request,
+        state: _State,
+        cands: list[Candidate],
+        excluded: Exclusions,
+    ) -> list[Candidate]:
+        """The channel's articles past where its recent list ends, admitted as candidates."""
+        disliked, blocked = excluded.disliked, excluded.blocked
+        listed = [c.published for c in cands if c.sources & {"recent", "interest"}]
+        before = min(listed, default=req.now)  # where the recent list ends
+        pool, known = Pool(), {}
+        for aid, meta in await self._older_rows(session, req.channel_id, before):
+            self._meta.put(aid, meta)
+            if aid not in disliked and aid not in state.pinned:
+                pool.add([aid], "recent")
+                known[aid] = meta
+        return self._admit(pool, known, req, blocked)
 
     async def _older_rows(
         self, session: AsyncSession, channel_id: int, before: float
