@@ -475,13 +475,14 @@ class Recommender:
         disliked, blocked = excluded.disliked, excluded.blocked
         listed = [c.published for c in cands if c.sources & {"recent", "interest"}]
         before = min(listed, default=req.now)  # where the recent list ends
-        pool, known = Pool(), {}
+        found = []
         for aid, meta in await self._older_rows(session, req.channel_id, before):
-            self._meta.put(aid, meta)
-            if aid not in disliked and aid not in state.pinned:
-                pool.add([aid], "recent")
-                known[aid] = meta
-        return self._admit(pool, known, req, blocked)
+            if aid in disliked or aid in state.pinned or not self._eligible(meta, req, blocked):
+                continue
+            cand = Candidate(aid, {"recent"})
+            cand.author_id, cand.channel_id, cand.published = meta
+            found.append(cand)
+        return found
 
     async def _older_rows(
         self, session: AsyncSession, channel_id: int, before: float
@@ -489,6 +490,8 @@ class Recommender:
         rows = self._older.get((channel_id, before))
         if rows is None:
             rows = await older(session, channel_id, before, OLDER_ROWS)
+            for aid, meta in rows:  # kept longer than the rows: no need to put them again
+                self._meta.put(aid, meta)
             self._older[(channel_id, before)] = rows
         return rows
 
