@@ -292,6 +292,25 @@ async def test_a_refill_reaches_one_node_for_the_readers_keys(
     assert len(nodes_of(runtime.store, [n for names in per_trip for n in names])) == 1
 
 
+async def test_a_refill_short_of_candidates_reads_the_shown_set_once(
+    runtime: Runtime, data: RecoData, recommender: Recommender
+) -> None:
+    """Recall found fewer articles than the refill wants: the channel's older articles are
+    dug at once and checked with the rest in one read of what the reader was shown."""
+    (channel,) = await data.channels(1)
+    author, reader = await data.user(), await data.user()
+    await data.articles(recall.RECENT_PER_CHANNEL + 60, author=author, channel=channel)
+    uid = str(reader)
+    shown = set(ids(await recommender.user_recommend(uid, channel, 10, T[0])))
+    with count_round_trips(runtime.store) as trips:
+        added = await recommender.refill(uid, channel, 20)
+    assert trips.calls.count("ZMSCORE") == 1, trips.calls
+    raw = await runtime.store.zrange(keys.waiting(uid, channel), 0, -1, withscores=True)
+    queued = {a for a, _ in waiting.parse_waiting(raw)}
+    # past the recent list, and nothing the reader was shown
+    assert added > 0 and len(queued) > recall.RECENT_PER_CHANNEL and not queued & shown
+
+
 async def test_the_api_reads_the_queue_head_and_its_size(runtime: Runtime) -> None:
     """A fresh batch reads only the head it checks (two batches), yet knows how many wait
     behind it: the refill request depends on what is left."""
