@@ -13,7 +13,6 @@ channel, of the same channel), so one prolific author or topic cannot fill a bat
 from __future__ import annotations
 
 import heapq
-from collections import Counter
 
 from toutiao.recommend.profile import Profile
 from toutiao.recommend.recall import Candidate
@@ -72,29 +71,26 @@ def pick(
     is an upper bound: the best is found by re-scoring from the top of a heap until the one
     on top is current (lazy greedy), not by scanning every candidate each turn."""
     base = scores(cands, profile, now)
-    authors: Counter[int] = Counter()
-    channels: Counter[int] = Counter()
-
-    def value(cand: Candidate) -> float:
-        score = base[cand.article_id] - AUTHOR_PENALTY * authors[cand.author_id]
-        if mixed_channels:
-            score -= CHANNEL_PENALTY * channels[cand.channel_id]
-        return score
-
-    heap = [
-        (-base[c.article_id], -base[c.article_id], -c.article_id, i) for i, c in enumerate(cands)
-    ]
+    # plain dicts: a Counter's default for a missing key is a Python call, once per re-score
+    authors: dict[int, int] = {}
+    channels: dict[int, int] = {}
+    heap = []
+    for i, cand in enumerate(cands):
+        score = base[cand.article_id]
+        heap.append((-score, -score, -cand.article_id, i))
     heapq.heapify(heap)
     chosen: list[Candidate] = []
     while heap and len(chosen) < n:
         stale, neg_base, neg_id, index = heap[0]
         cand = cands[index]
-        current = value(cand)
+        current = -neg_base - AUTHOR_PENALTY * authors.get(cand.author_id, 0)
+        if mixed_channels:
+            current -= CHANNEL_PENALTY * channels.get(cand.channel_id, 0)
         if -current != stale:
             heapq.heapreplace(heap, (-current, neg_base, neg_id, index))
             continue
         heapq.heappop(heap)
         chosen.append(cand)
-        authors[cand.author_id] += 1
-        channels[cand.channel_id] += 1
+        authors[cand.author_id] = authors.get(cand.author_id, 0) + 1
+        channels[cand.channel_id] = channels.get(cand.channel_id, 0) + 1
     return chosen
