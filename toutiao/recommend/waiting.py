@@ -83,7 +83,9 @@ CHECKED_SCORE = -1
 # recall standing in for a recommender call that missed the feed's deadline and still queues
 # what it ranked. An article shown before (a deliberate re-show of a used-up channel) stays.
 # One ZMSCORE for all of them and one ZADD, not a command per article: a refill writes about
-# 150, and the commands a script runs are Redis's own CPU.
+# 150, and the commands a script runs are Redis's own CPU. (Lua's unpack takes up to 8,000
+# values; a write holds at most REFILL_BATCHES batches of 50, the largest batch either the
+# API or the recommender's gRPC service serves: 1,600 values.)
 _UNSHOWN = """
 local function unshown()
   local members = {}
