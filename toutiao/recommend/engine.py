@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -408,7 +408,7 @@ class Recommender:
             pool.add([aid], "interest" if interest else "recent")
         skip = excluded.disliked | state.pinned
         known = await self._approved(session, [a for a in pool if a not in skip])
-        return self._admit(pool, known, req, excluded.blocked), excluded
+        return self._admit(known.items(), pool.__getitem__, req, excluded.blocked), excluded
 
     async def _approved(
         self, session: AsyncSession | None, article_ids: list[int]
@@ -427,12 +427,18 @@ class Recommender:
         return known
 
     def _admit(
-        self, pool: Pool, known: dict[int, ArticleMeta], req: _Request, blocked: set[int]
+        self,
+        known: Iterable[tuple[int, ArticleMeta]],
+        candidate: Callable[[int], Candidate],
+        req: _Request,
+        blocked: set[int],
     ) -> list[Candidate]:
+        """The eligible ones of ``known`` as candidates (``candidate`` gives an article's, made
+        only for those), their author, channel and time set from the metadata."""
         cands = []
-        for aid, meta in known.items():
+        for aid, meta in known:
             if self._eligible(meta, req, blocked):
-                cand = pool[aid]
+                cand = candidate(aid)
                 cand.author_id, cand.channel_id, cand.published = meta
                 cands.append(cand)
         return cands
@@ -475,14 +481,9 @@ class Recommender:
         disliked, blocked = excluded.disliked, excluded.blocked
         listed = [c.published for c in cands if c.sources & {"recent", "interest"}]
         before = min(listed, default=req.now)  # where the recent list ends
-        found = []
-        for aid, meta in await self._older_rows(session, req.channel_id, before):
-            if aid in disliked or aid in state.pinned or not self._eligible(meta, req, blocked):
-                continue
-            cand = Candidate(aid, {"recent"})
-            cand.author_id, cand.channel_id, cand.published = meta
-            found.append(cand)
-        return found
+        rows = await self._older_rows(session, req.channel_id, before)
+        allowed = ((a, m) for a, m in rows if a not in disliked and a not in state.pinned)
+        return self._admit(allowed, lambda aid: Candidate(aid, {"recent"}), req, blocked)
 
     async def _older_rows(
         self, session: AsyncSession, channel_id: int, before: float
