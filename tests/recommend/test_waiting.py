@@ -4,6 +4,8 @@ from the queue without SQL, and every change that must hide an article still doe
 from __future__ import annotations
 
 import asyncio
+import time
+from datetime import timedelta
 
 import pytest
 
@@ -315,17 +317,82 @@ async def test_the_api_reads_the_queue_head_and_its_size(runtime: Runtime) -> No
     """A fresh batch reads only the head it checks (two batches), yet knows how many wait
     behind it: the refill request depends on what is left."""
     queued = [(1000 + i, "hot") for i in range(50)]
-    await _bump(runtime, lambda pipe: waiting.queue_waiting(pipe, "anon:h", 3, queued, "4"))
+    await _bump(
+        runtime,
+        lambda pipe: waiting.queue_waiting(pipe, "anon:h", 3, queued, "4", ranked_at_ms=T[0]),
+    )
     reader = serving.Reader("anon:h", 3)
     async with runtime.store.pipeline(transaction=False) as pipe:
         serving.queue_read(pipe, reader, T[1], 10)
         state = serving.parse_state(reader, await pipe.execute())
-    assert state.checked == "4" and state.size == 50
+    assert state.checked == "4" and state.size == 50 and state.ranked_at == T[0]
     assert state.waiting == queued[: 10 * serving.HEAD]
     facts = {a: (1, 3) for a, _ in state.waiting if a % 2}  # every other one is servable
     served = serving.choose(state, reader, 5, pinned=(), facts=facts, visible=())
     assert served is not None and [a for a, _ in served.batch] == [1001, 1003, 1005, 1007, 1009]
     assert served.left == 50 - len(served.scanned) == 40
+
+
+async def _refill_requests(runtime: Runtime) -> list[str]:
+    return [str(r) for r in await runtime.store.lrange(keys.REFILL, 0, -1)]
+
+
+@pytest.mark.parametrize("age", [waiting.MAX_AGE - 5, waiting.MAX_AGE + 5])
+async def test_the_api_asks_for_a_queue_ranked_long_ago_to_be_ranked_again(
+    runtime: Runtime, age: float
+) -> None:
+    """A queue far from running low still gets a refill request once its front was ranked
+    more than MAX_AGE ago: what was published since must not wait behind it."""
+    now_ms = time.time() * 1000
+    queued = [(3000 + i, "hot") for i in range(100)]
+    await _bump(
+        runtime,
+        lambda pipe: waiting.queue_waiting(
+            pipe, "anon:s", 3, queued, ranked_at_ms=now_ms - age * 1000
+        ),
+    )
+    reader = serving.Reader("anon:s", 3)
+    async with runtime.store.pipeline(transaction=False) as pipe:
+        serving.queue_read(pipe, reader, T[1], 10)
+        state = serving.parse_state(reader, await pipe.execute())
+    served = serving.choose(
+        state, reader, 10, pinned=(), facts=dict.fromkeys(range(3000, 3100), (1, 3)), visible=()
+    )
+    assert served is not None and served.left == 90
+    async with runtime.store.pipeline(transaction=False) as pipe:
+        serving.queue_record(pipe, reader, T[1], served, channel_of={}, now_ms=now_ms, count=10)
+        await pipe.execute()
+    stale = age > waiting.MAX_AGE
+    assert await _refill_requests(runtime) == (["3 10 anon:s"] if stale else [])
+
+
+async def test_a_queue_ranked_long_ago_is_ranked_again_as_a_whole(
+    runtime: Runtime, data: RecoData
+) -> None:
+    """A refill of a queue that is not low leaves it alone until its front was ranked more
+    than MAX_AGE ago; then it ranks it again as a whole, with what was published since."""
+    (channel,) = await data.channels(1)
+    author = await data.user()
+    await data.articles(60, author=author, channel=channel, age=timedelta(hours=3))
+    now = [time.time()]
+    recommender = Recommender(runtime.db, runtime.store, clock=lambda: now[0], recent_ttl=0)
+    uid = "anon:stale-queue"
+    assert len(ids(await recommender.user_recommend(uid, channel, 10, T[1]))) == 10
+    before = await _queued(runtime, uid, channel)
+    assert len(before) == 10 * (waiting.WAIT_BATCHES - 1)  # not low: no refill due
+    new = await data.article(author=author, channel=channel, age=timedelta(seconds=1))
+    now[0] += waiting.MAX_AGE - 1
+    assert await recommender.refill(uid, channel, 10) == 0
+    assert await _queued(runtime, uid, channel) == before
+    now[0] += 2
+    written = await recommender.refill(uid, channel, 10)
+    after = await _queued(runtime, uid, channel)
+    assert written == len(after) > len(before) and new in after and set(before) <= set(after)
+    raw = await runtime.store.zrange(keys.waiting(uid, channel), 0, 1, withscores=True)
+    assert waiting.parse_ranked_at(raw) == now[0] * 1000
+    # ranked again just now: a later refill request finds nothing to do
+    assert await recommender.refill(uid, channel, 10) == 0
+    await recommender.close()
 
 
 async def test_refill_requests_are_served_newest_first(runtime: Runtime) -> None:

@@ -59,6 +59,7 @@ class _State:
     pinned: set[int] = field(default_factory=set)
     waiting: Pairs = field(default_factory=list)
     last_rank: int = -1  # the highest rank in the queue (-1: empty)
+    ranked_at: float | None = None  # when the queue's front was ranked (ms; None: unknown)
     # None until known: a registered user's cached copy was missing or stale
     exclusions: Exclusions | None = field(default_factory=lambda: Exclusions(set(), set(), ""))
     exclusions_version: str = ""  # keys.exclusions_version as read with the state
@@ -191,6 +192,7 @@ class Recommender:
             state.waiting = waiting.parse_waiting(queued)
             state.checked = waiting.parse_checked(queued)
             state.last_rank = waiting.last_rank(queued)
+            state.ranked_at = waiting.parse_ranked_at(queued)
         if registered:
             state.exclusions_version = waiting.version_text(results[6])
             state.exclusions = waiting.parse_exclusions(results[5], state.exclusions_version)
@@ -276,36 +278,50 @@ class Recommender:
     # -- refilling a queue ahead of need -----------------------------------------------------
 
     async def refill(self, uid: str, channel_id: int, count: int) -> int:
-        """Top the user's queue of ``channel_id`` up to ``REFILL_BATCHES`` batches when fewer
-        than ``REFILL_BELOW`` wait; returns how many articles were added."""
+        """Top the user's queue of ``channel_id`` up to ``waiting.refill_target`` articles
+        when fewer than ``REFILL_BELOW`` batches wait, or rank it again as a whole when its
+        front was ranked more than ``waiting.MAX_AGE`` ago; returns how many articles were
+        written."""
         uid = uid.strip()
         if not uid:
             return 0
         req = _Request(uid, keys.registered_user(uid), channel_id, count, self.clock())
         state = await self._read_state(req, 0, profile=True)
-        if len(state.waiting) >= waiting.REFILL_BELOW * count:
+        stale = waiting.is_stale(state.ranked_at, req.now * 1000)
+        if not stale and len(state.waiting) >= waiting.REFILL_BELOW * count:
             return 0
         await self._load_profile(req, state)
-        queued = {a for a, _ in state.waiting}
-        want = count * waiting.REFILL_BATCHES
-        found = await self._fresh(req, state, want)
-        added = [(c.article_id, c.label) for c in found if c.article_id not in queued]
-        added = added[: max(want - len(queued), 0)]
+        want = waiting.refill_target(count)
+        found = [(c.article_id, c.label) for c in await self._fresh(req, state, want)]
         exclusions = state.exclusions
         async with self.redis.pipeline(transaction=False) as pipe:
-            waiting.queue_append(
-                pipe,
-                uid,
-                channel_id,
-                added,
-                state.last_rank,
-                state.checked,
-                ranked_at_ms=req.now * 1000,
-            )
+            if stale:  # what still waits is among the candidates: ranked again with the rest
+                written = found
+                waiting.queue_waiting(
+                    pipe,
+                    uid,
+                    channel_id,
+                    written,
+                    _checked_tag(req, exclusions),
+                    ranked_at_ms=req.now * 1000,
+                )
+            else:
+                queued = {a for a, _ in state.waiting}
+                written = [pair for pair in found if pair[0] not in queued]
+                written = written[: max(want - len(queued), 0)]
+                waiting.queue_append(
+                    pipe,
+                    uid,
+                    channel_id,
+                    written,
+                    state.last_rank,
+                    state.checked,
+                    ranked_at_ms=req.now * 1000,
+                )
             if exclusions is not None and exclusions.loaded:
                 waiting.queue_exclusions(pipe, uid, exclusions)
             await pipe.execute()
-        return len(added)
+        return len(written)
 
     # -- a fresh batch ---------------------------------------------------------------------
 

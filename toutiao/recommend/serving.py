@@ -9,8 +9,9 @@ The recommender ranks ahead (``waiting.py``, ``refill.py``); the API only reads:
    in the channel, by which author) and the pinned list, dislikes and blocked authors
    (:func:`choose`); the cards come from the worker's L1 (one MGET when it lacks some);
 3. its second round trip records the batch (history, shown, the served and the unservable
-   articles out of the queue, a refill request when the queue runs low) together with the
-   cards' counters and the exposure event (:func:`queue_record`).
+   articles out of the queue, a refill request when the queue runs low or its front was
+   ranked more than ``waiting.MAX_AGE`` ago) together with the cards' counters and the
+   exposure event (:func:`queue_record`).
 
 When fewer than a batch pass, or a registered reader's exclusions are not cached under the
 current version, the caller asks the recommender (which reloads and caches them). So it does
@@ -51,6 +52,7 @@ class QueueState:
     checked: str | None = None  # the version the queue was checked under (its tag)
     version: str = ""  # the reader's current exclusions version
     size: int | None = None  # articles queued when ``waiting`` is only the head
+    ranked_at: float | None = None  # when the queue's front was ranked (ms; None: unknown)
 
 
 @dataclass
@@ -58,6 +60,7 @@ class Served:
     batch: Pairs  # what is served, best first
     scanned: list[int]  # leaves the queue: served, or no longer servable to this reader
     left: int  # still queued afterwards
+    ranked_at: float | None = None  # when the queue's front was ranked (ms; None: unknown)
 
 
 def queue_read(pipe: Any, reader: Reader, time_stamp: int, count: int) -> None:
@@ -79,7 +82,8 @@ def parse_state(reader: Reader, results: list[Any]) -> QueueState:
     latest, around, queued, size = results[:4]
     state = QueueState(history.parse_position(latest, around), waiting.parse_waiting(queued))
     state.checked = waiting.parse_checked(queued)
-    state.size = int(size) - (state.checked is not None)
+    state.ranked_at = waiting.parse_ranked_at(queued)
+    state.size = int(size) - waiting.tags_in(queued)
     if reader.registered:
         state.version = waiting.version_text(results[5])
         state.exclusions = waiting.parse_exclusions(results[4], state.version)
@@ -128,7 +132,7 @@ def choose(
     if len(batch) < count and not (partial and batch):
         return None
     queued = len(state.waiting) if state.size is None else state.size
-    return Served(batch, scanned, queued - len(scanned))
+    return Served(batch, scanned, queued - len(scanned), state.ranked_at)
 
 
 def queue_record(
@@ -151,5 +155,6 @@ def queue_record(
     waiting.queue_served(
         pipe, uid, channel_id, time_stamp, served.batch, now_ms=now_ms, unqueue=unqueue
     )
-    if refill and served.left < waiting.REFILL_BELOW * count:
+    low = served.left < waiting.REFILL_BELOW * count
+    if refill and (low or waiting.is_stale(served.ranked_at, now_ms)):
         waiting.queue_refill_request(pipe, RefillRequest(uid, channel_id, count))

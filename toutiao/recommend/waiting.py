@@ -20,10 +20,11 @@ recall and ranking:
 
 Who serves from the queue: the API itself (``serving.py``: no gRPC call, no SQL) while at
 least a batch's worth passes its checks; the recommender when the API finds too little
-queued. After serving, an API that leaves fewer than ``REFILL_BELOW`` batches queued pushes
-a refill request (``keys.REFILL``, a bounded list) in the same pipeline, and every
-recommender process pops those requests and tops the queue up to ``REFILL_BATCHES``
-(``refill.py``), so a steady reader finds the queue full and the recommender is called
+queued. After serving, an API that leaves fewer than ``REFILL_BELOW`` batches queued, or
+finds the queue's front ranked more than ``MAX_AGE`` ago, pushes a refill request
+(``keys.REFILL``, a bounded list) in the same pipeline, and every recommender process pops
+those requests and tops the queue up to ``REFILL_BATCHES`` (or ranks a stale one again as a
+whole; ``refill.py``), so a steady reader finds the queue full and the recommender is called
 inline only for a new reader or a cold channel.
 
 The reference system kept the same kind of queue (``reco:{user}:{channel}:art``, pre-ranked
@@ -45,11 +46,17 @@ WAIT_TTL = 600
 EXCLUSIONS_TTL = 600
 PARTIAL_KEEP = 256  # ids of each kind kept in a partial exclusions copy (see queue_exclusions)
 REFILL_BELOW = 3  # batches: fewer left after serving asks for a refill (two pulls of slack)
-# Batches: what a refill tops the queue up to. A refill's recall, reads and round trips cost
-# the same for 8 batches as for 16 (bench: the recommender's CPU per anonymous fresh batch
-# fell from 0.83 to 0.31 ms going from 8 to 16); the price is a queue ranked up to ~14 pulls
-# before it is served, which WAIT_TTL bounds and the API's checks keep servable.
-REFILL_BATCHES = 16
+# Batches: what a refill tops the queue up to. Most of a refill's cost is its recall, reads
+# and round trips, the same for 8 batches as for 32 (bench: the recommender's CPU per
+# anonymous fresh batch fell from 0.83 to 0.31 ms going from 8 to 16; in-process, a refill of
+# 32 costs about 1.2 times one of 16). The price is a queue ranked ahead of its reader, so a
+# new article could wait behind it: MAX_AGE bounds that in time, whatever the pace of reading.
+REFILL_BATCHES = 32
+REFILL_MOST = 800  # articles: a refill for a large page size (up to 50) ranks no more
+# Seconds: a queue whose front was ranked longer ago is ranked again as a whole (a refill
+# that replaces it), so an article published meanwhile reaches the reader within about this
+# long of reading, not after a queue's worth of pulls.
+MAX_AGE = 120.0
 REFILL_MAX = 10_000  # pending refill requests kept (the oldest are dropped)
 SHOWN_CAP = 600  # ~60 batches; bounds the heaviest readers to ~50 KB
 SHOWN_TTL = 7 * 86400
@@ -78,14 +85,18 @@ _LABELS = tuple(_label(bits) for bits in range(_SLOTS))  # read per queued artic
 
 # The checked tag: the member ``v<exclusions version>`` at this score (before every rank).
 CHECKED_SCORE = -1
+# The ranked tag: the member ``t<ms>`` at this score, when the queue's front was ranked (a
+# replacing write sets it, an append keeps it; see MAX_AGE).
+RANKED_SCORE = -2
+TAGS = 2  # members before every article: the ranked tag, then the checked tag
 # Both scripts leave out an article the reader was shown after the ranking began (its time in
 # the shown set, ms, past ARGV[3]): served meanwhile by another request, typically the local
 # recall standing in for a recommender call that missed the feed's deadline and still queues
 # what it ranked. An article shown before (a deliberate re-show of a used-up channel) stays.
 # One ZMSCORE for all of them and one ZADD, not a command per article: a refill writes about
 # 150, and the commands a script runs are Redis's own CPU. (Lua's unpack takes up to 8,000
-# values; a write holds at most REFILL_BATCHES batches of 50, the largest batch either the
-# API or the recommender's gRPC service serves: 1,600 values.)
+# values; a write holds at most REFILL_MOST articles, or WAIT_BATCHES batches of 50, the
+# largest batch either the API or the recommender's gRPC service serves: 1,600 values.)
 _UNSHOWN = """
 local function unshown()
   local members = {}
@@ -107,20 +118,26 @@ end
 # queue was read ('' none), ARGV[2] the TTL, ARGV[3] the ranking's time, ARGV[4..] score,
 # member pairs. Appends (members already there keep their place) only if the tag is still the
 # one seen: articles checked under an older version never join a queue that a newer check
-# replaced meanwhile.
+# replaced meanwhile. The ranked tag is kept (set only on a queue without one).
 _APPEND = (
     _UNSHOWN
     + """
 local tag = redis.call('ZRANGEBYSCORE', KEYS[1], -1, -1)[1] or ''
 if tag ~= ARGV[1] then return 0 end
 local keep = unshown()
-if #keep > 0 then redis.call('ZADD', KEYS[1], 'NX', unpack(keep)) end
+if #keep > 0 then
+  redis.call('ZADD', KEYS[1], 'NX', unpack(keep))
+  local ranked = tonumber(ARGV[3])
+  if ranked < 1e300 and not redis.call('ZRANGEBYSCORE', KEYS[1], -2, -2)[1] then
+    redis.call('ZADD', KEYS[1], -2, 't' .. ARGV[3])
+  end
+end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1
 """
 )
 # KEYS and ARGV as for _APPEND, ARGV[1] the checked tag to write ('' none): the queue
-# replaced by the pairs.
+# replaced by the pairs, ranked at ARGV[3] (no ranked tag for a queue written by hand).
 _REPLACE = (
     _UNSHOWN
     + """
@@ -129,6 +146,7 @@ local keep = unshown()
 if #keep > 0 then
   redis.call('ZADD', KEYS[1], unpack(keep))
   if ARGV[1] ~= '' then redis.call('ZADD', KEYS[1], -1, ARGV[1]) end
+  if tonumber(ARGV[3]) < 1e300 then redis.call('ZADD', KEYS[1], -2, 't' .. ARGV[3]) end
   redis.call('EXPIRE', KEYS[1], ARGV[2])
 end
 return #keep / 2
@@ -138,11 +156,11 @@ ANY_TIME = 1e300  # a queue written by hand: nothing was shown after it
 
 
 def queue_read_waiting(pipe: Any, uid: str, channel_id: int, head: int = -1) -> None:
-    """The queue with its checked tag (scored before every rank, so it comes first). With a
-    ``head``: only the tag and the first ``head`` articles (at least), then the queue's size
-    as a second result."""
+    """The queue with its tags (scored before every rank, so they come first). With a
+    ``head``: only the tags and the first ``head`` articles (at least), then the number of
+    members (articles and tags) as a second result."""
     key = keys.waiting(uid, channel_id)
-    pipe.zrange(key, 0, head, withscores=True)
+    pipe.zrange(key, 0, head + TAGS - 1 if head >= 0 else -1, withscores=True)
     if head >= 0:
         pipe.zcard(key)
 
@@ -162,6 +180,32 @@ def parse_checked(raw: list[Any]) -> str | None:
         if member.startswith("v") and score == CHECKED_SCORE:
             return str(member[1:])
     return None
+
+
+def parse_ranked_at(raw: list[Any]) -> float | None:
+    """When the queue's front was ranked (ms), from its ranked tag (None: no tag)."""
+    for member, score in raw:
+        if score == RANKED_SCORE and member.startswith("t"):
+            try:
+                return float(member[1:])
+            except ValueError:
+                return None
+    return None
+
+
+def tags_in(raw: list[Any]) -> int:
+    """How many of a queue read's members are tags, not articles."""
+    return sum(1 for _, score in raw if score < 0)
+
+
+def is_stale(ranked_at_ms: float | None, now_ms: float) -> bool:
+    """Whether a queue's front was ranked more than ``MAX_AGE`` ago (not known: no)."""
+    return ranked_at_ms is not None and now_ms - ranked_at_ms > MAX_AGE * 1000
+
+
+def refill_target(count: int) -> int:
+    """How many articles a refill tops a queue of ``count``-article batches up to."""
+    return min(count * REFILL_BATCHES, max(REFILL_MOST, count * WAIT_BATCHES))
 
 
 def _tag(checked: str) -> str:
