@@ -370,16 +370,26 @@ async def test_a_queue_ranked_long_ago_is_ranked_again_as_a_whole(
     runtime: Runtime, data: RecoData
 ) -> None:
     """A refill of a queue that is not low leaves it alone until its front was ranked more
-    than MAX_AGE ago; then it ranks it again as a whole, with what was published since."""
+    than MAX_AGE ago; then, when an article was published in the channel since, it ranks the
+    queue again as a whole; with nothing new it only moves the queue's ranked time."""
     (channel,) = await data.channels(1)
     author = await data.user()
     await data.articles(60, author=author, channel=channel, age=timedelta(hours=3))
-    now = [time.time()]
+    now = [time.time() - 3600]  # the reader's first pull, an hour ago
     recommender = Recommender(runtime.db, runtime.store, clock=lambda: now[0], recent_ttl=0)
     uid = "anon:stale-queue"
+
+    async def ranked_at() -> float | None:
+        raw = await runtime.store.zrange(keys.waiting(uid, channel), 0, 1, withscores=True)
+        return waiting.parse_ranked_at(raw)
+
     assert len(ids(await recommender.user_recommend(uid, channel, 10, T[1]))) == 10
     before = await _queued(runtime, uid, channel)
     assert len(before) == 10 * (waiting.WAIT_BATCHES - 1)  # not low: no refill due
+    assert await ranked_at() == now[0] * 1000
+    now[0] += waiting.MAX_AGE + 1  # old, but nothing was published since
+    assert await recommender.refill(uid, channel, 10) == 0
+    assert await _queued(runtime, uid, channel) == before and await ranked_at() == now[0] * 1000
     new = await data.article(author=author, channel=channel, age=timedelta(seconds=1))
     now[0] += waiting.MAX_AGE - 1
     assert await recommender.refill(uid, channel, 10) == 0
@@ -388,8 +398,7 @@ async def test_a_queue_ranked_long_ago_is_ranked_again_as_a_whole(
     written = await recommender.refill(uid, channel, 10)
     after = await _queued(runtime, uid, channel)
     assert written == len(after) > len(before) and new in after and set(before) <= set(after)
-    raw = await runtime.store.zrange(keys.waiting(uid, channel), 0, 1, withscores=True)
-    assert waiting.parse_ranked_at(raw) == now[0] * 1000
+    assert await ranked_at() == now[0] * 1000
     # ranked again just now: a later refill request finds nothing to do
     assert await recommender.refill(uid, channel, 10) == 0
     await recommender.close()

@@ -280,35 +280,36 @@ class Recommender:
     async def refill(self, uid: str, channel_id: int, count: int) -> int:
         """Top the user's queue of ``channel_id`` up to ``waiting.refill_target`` articles
         when fewer than ``REFILL_BELOW`` batches wait, or rank it again as a whole when its
-        front was ranked more than ``waiting.MAX_AGE`` ago; returns how many articles were
-        written."""
+        front was ranked more than ``waiting.MAX_AGE`` ago and an article was published in
+        the channel since (nothing since: only its ranked time moves); returns how many
+        articles were written."""
         uid = uid.strip()
         if not uid:
             return 0
         req = _Request(uid, keys.registered_user(uid), channel_id, count, self.clock())
         state = await self._read_state(req, 0, profile=True)
-        stale = waiting.is_stale(state.ranked_at, req.now * 1000)
-        if not stale and len(state.waiting) >= waiting.REFILL_BELOW * count:
+        low = len(state.waiting) < waiting.REFILL_BELOW * count
+        aged = state.ranked_at is not None and waiting.is_stale(state.ranked_at, req.now * 1000)
+        replace = aged and await self._published_since(req, (state.ranked_at or 0) / 1000)
+        found: Pairs = []
+        if low or replace:
+            await self._load_profile(req, state)
+            want = waiting.refill_target(count)
+            found = [(c.article_id, c.label) for c in await self._fresh(req, state, want)]
+        elif not aged:
             return 0
-        await self._load_profile(req, state)
-        want = waiting.refill_target(count)
-        found = [(c.article_id, c.label) for c in await self._fresh(req, state, want)]
         exclusions = state.exclusions
         async with self.redis.pipeline(transaction=False) as pipe:
-            if stale:  # what still waits is among the candidates: ranked again with the rest
+            if replace:  # what still waits is among the candidates: ranked again with the rest
                 written = found
+                tag = _checked_tag(req, exclusions)
                 waiting.queue_waiting(
-                    pipe,
-                    uid,
-                    channel_id,
-                    written,
-                    _checked_tag(req, exclusions),
-                    ranked_at_ms=req.now * 1000,
+                    pipe, uid, channel_id, written, tag, ranked_at_ms=req.now * 1000
                 )
             else:
                 queued = {a for a, _ in state.waiting}
                 written = [pair for pair in found if pair[0] not in queued]
-                written = written[: max(want - len(queued), 0)]
+                written = written[: max(waiting.refill_target(count) - len(queued), 0)]
                 waiting.queue_append(
                     pipe,
                     uid,
@@ -318,10 +319,20 @@ class Recommender:
                     state.checked,
                     ranked_at_ms=req.now * 1000,
                 )
+                if aged:  # checked: nothing was published since its ranking
+                    waiting.queue_ranked_now(pipe, uid, channel_id, req.now * 1000)
             if exclusions is not None and exclusions.loaded:
                 waiting.queue_exclusions(pipe, uid, exclusions)
             await pipe.execute()
         return len(written)
+
+    async def _published_since(self, req: _Request, since: float) -> bool:
+        """Whether an article of the request's channel (any visible one for channel 0) was
+        published after ``since``: the newest of each from the recent lists' cache."""
+        async with self.db.read_session() as session:
+            channels = [req.channel_id] if req.channel_id else await self._visible_channels(session)
+            newest = await self._recent.get(session, dict.fromkeys(channels, 1))
+        return any(meta.published > since for _, meta in newest)
 
     # -- a fresh batch ---------------------------------------------------------------------
 

@@ -53,9 +53,10 @@ REFILL_BELOW = 3  # batches: fewer left after serving asks for a refill (two pul
 # new article could wait behind it: MAX_AGE bounds that in time, whatever the pace of reading.
 REFILL_BATCHES = 32
 REFILL_MOST = 800  # articles: a refill for a large page size (up to 50) ranks no more
-# Seconds: a queue whose front was ranked longer ago is ranked again as a whole (a refill
-# that replaces it), so an article published meanwhile reaches the reader within about this
-# long of reading, not after a queue's worth of pulls.
+# Seconds: a queue whose front was ranked longer ago, when an article was published in its
+# channel since, is ranked again as a whole (a refill that replaces it), so the new article
+# reaches the reader within about this long of reading, not after a queue's worth of pulls.
+# With nothing new the queue stays and only its ranked time moves (no ranking is wasted).
 MAX_AGE = 120.0
 REFILL_MAX = 10_000  # pending refill requests kept (the oldest are dropped)
 SHOWN_CAP = 600  # ~60 batches; bounds the heaviest readers to ~50 KB
@@ -153,6 +154,13 @@ return #keep / 2
 """
 )
 ANY_TIME = 1e300  # a queue written by hand: nothing was shown after it
+# KEYS[1] the queue; ARGV[1] the ranked tag's new member: moved, on a queue that exists.
+_RETAG = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], -2, -2)
+redis.call('ZADD', KEYS[1], -2, ARGV[1])
+return 1
+"""
 
 
 def queue_read_waiting(pipe: Any, uid: str, channel_id: int, head: int = -1) -> None:
@@ -269,6 +277,11 @@ def _write(
         repr(float(ranked_at_ms)),
         *args,
     )
+
+
+def queue_ranked_now(pipe: Any, uid: str, channel_id: int, now_ms: float) -> None:
+    """Move the queue's ranked time to ``now_ms``: checked, nothing newer to rank in."""
+    pipe.eval(_RETAG, 1, keys.waiting(uid, channel_id), f"t{float(now_ms)!r}")
 
 
 def last_rank(raw: list[Any]) -> int:
