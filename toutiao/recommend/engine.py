@@ -289,12 +289,13 @@ class Recommender:
         req = _Request(uid, keys.registered_user(uid), channel_id, count, self.clock())
         state = await self._read_state(req, 0, profile=True)
         low = len(state.waiting) < waiting.REFILL_BELOW * count
-        aged = state.ranked_at is not None and waiting.is_stale(state.ranked_at, req.now * 1000)
-        replace = aged and await self._published_since(req, (state.ranked_at or 0) / 1000)
+        ranked_at = state.ranked_at
+        aged = ranked_at is not None and waiting.is_stale(ranked_at, req.now * 1000)
+        replace = aged and await self._published_since(req, (ranked_at or 0) / 1000)
+        want = waiting.refill_target(count)
         found: Pairs = []
         if low or replace:
             await self._load_profile(req, state)
-            want = waiting.refill_target(count)
             found = [(c.article_id, c.label) for c in await self._fresh(req, state, want)]
         elif not aged:
             return 0
@@ -309,7 +310,7 @@ class Recommender:
             else:
                 queued = {a for a, _ in state.waiting}
                 written = [pair for pair in found if pair[0] not in queued]
-                written = written[: max(waiting.refill_target(count) - len(queued), 0)]
+                written = written[: max(want - len(queued), 0)]
                 waiting.queue_append(
                     pipe,
                     uid,
