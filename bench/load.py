@@ -748,6 +748,7 @@ async def run_python(base: str, ep: Endpoint, args: argparse.Namespace, meter: C
 # so a stall counts against every request it delays (no coordinated omission).
 
 LATE_NS = 1_000_000  # a request the driver starts this long after its time is "late"
+SLOW_NS = 20_000_000  # a paced answer slower than this is counted in its second of the phase
 DRAIN_S = 5.0  # after the last send, wait this long for the answers (wrk's --timeout)
 IDLE_S = 1.0  # an idle connection older than this is closed, not reused: the server's
 # keep-alive timeout (gunicorn's 2 s) could close it as the request goes out
@@ -843,6 +844,7 @@ class PacedPool:
         self.open = 0  # connections open or being opened
         self.opened = self.waits = self.in_flight = 0
         self.latencies: list[int] = []  # ns, of the measured requests answered
+        self.slow: list[tuple[int, int]] = []  # (due, latency) ns of those over SLOW_NS
         self.statuses: Counter[int] = Counter()
         self.failures: Counter[str] = Counter()
         self.closing = False
@@ -938,7 +940,10 @@ class PacedPool:
         self.in_flight -= 1
         if measured:
             if error is None:
-                self.latencies.append(time.monotonic_ns() - due)
+                latency = time.monotonic_ns() - due
+                self.latencies.append(latency)
+                if latency > SLOW_NS:
+                    self.slow.append((due, latency))
                 self.statuses[status] += 1
             else:
                 self.failures[error] += 1
@@ -1101,8 +1106,13 @@ async def run_paced(
         return None if value is None else round(value / 1e6, 3)
 
     cpu = CpuMeter.usage(before, after, "self")
+    # when the slow answers came: {second of the measured part: how many}, with the wall
+    # clock of its start, to line them up with the services' logs
+    slow = Counter((due - measure_from) // 1_000_000_000 for due, _ in pool.slow)
     return {
         "fraction": args.paced,
+        "measured_from_unix": round(time.time() - (time.monotonic_ns() - measure_from) / 1e9, 3),
+        "slow_20ms_by_second": {str(k): n for k, n in sorted(slow.items())},
         "rate": round(1e9 / interval, 1),
         "seconds": args.paced_seconds,
         "requests": len(latencies) + sum(pool.failures.values()),

@@ -326,7 +326,9 @@ async def test_the_api_reads_the_queue_head_and_its_size(runtime: Runtime) -> No
         serving.queue_read(pipe, reader, T[1], 10)
         state = serving.parse_state(reader, await pipe.execute())
     assert state.checked == "4" and state.size == 50 and state.ranked_at == T[0]
-    assert state.waiting == queued[: 10 * serving.HEAD]
+    # the head, and at most one article per tag the queue lacks (a tag's place is read anyway)
+    head = 10 * serving.HEAD
+    assert state.waiting == queued[: head + waiting.TAGS - 2]
     facts = {a: (1, 3) for a, _ in state.waiting if a % 2}  # every other one is servable
     served = serving.choose(state, reader, 5, pinned=(), facts=facts, visible=())
     assert served is not None and [a for a, _ in served.batch] == [1001, 1003, 1005, 1007, 1009]
@@ -401,6 +403,102 @@ async def test_a_queue_ranked_long_ago_is_ranked_again_as_a_whole(
     assert await ranked_at() == now[0] * 1000
     # ranked again just now: a later refill request finds nothing to do
     assert await recommender.refill(uid, channel, 10) == 0
+    await recommender.close()
+
+
+@pytest.mark.parametrize("ring", [True, False])
+async def test_a_ring_sends_a_served_batch_to_its_tail(runtime: Runtime, ring: bool) -> None:
+    """A batch served from a ring goes back to its tail with its sources (the queue keeps its
+    length and its TTL starts again: no refill is asked for); a plain queue loses it. Either
+    way an article no longer servable leaves."""
+    queued = [(5000 + i, "hot" if i % 2 else "recent+similar") for i in range(40)]
+    uid = f"anon:ring-{ring}"
+    now_ms = time.time() * 1000
+    await _bump(
+        runtime,
+        lambda pipe: waiting.queue_waiting(
+            pipe, uid, 3, queued, ranked_at_ms=now_ms, ring=ring
+        ),
+    )
+    await runtime.store.expire(keys.waiting(uid, 3), 30)
+    reader = serving.Reader(uid, 3)
+    async with runtime.store.pipeline(transaction=False) as pipe:
+        serving.queue_read(pipe, reader, T[1], 10)
+        state = serving.parse_state(reader, await pipe.execute())
+    assert state.ring is ring and state.size == 40 and state.ranked_at == now_ms
+    facts = {a: (1, 3) for a, _ in queued if a != 5001}  # 5001 was withdrawn
+    served = serving.choose(state, reader, 10, pinned=(), facts=facts, visible=())
+    assert served is not None and served.batch == [queued[0], *queued[2:11]]
+    assert served.left == (39 if ring else 29)
+    async with runtime.store.pipeline(transaction=False) as pipe:
+        serving.queue_record(pipe, reader, T[1], served, channel_of={}, now_ms=now_ms, count=10)
+        await pipe.execute()
+    raw = await runtime.store.zrange(keys.waiting(uid, 3), 0, -1, withscores=True)
+    rest = queued[11:]
+    assert waiting.parse_waiting(raw) == ([*rest, *served.batch] if ring else rest)
+    assert waiting.parse_ring(raw) is ring and waiting.parse_ranked_at(raw) == now_ms
+    assert (await runtime.store.ttl(keys.waiting(uid, 3)) > 60) is ring
+    assert await _refill_requests(runtime) == ([] if ring else [f"3 10 {uid}"])
+
+
+async def _api_pull(
+    runtime: Runtime, reader: serving.Reader, stamp: int, now_ms: float, facts: serving.Facts
+) -> list[int] | None:
+    """A fresh batch as the API serves it from the queue (None: too few queued)."""
+    async with runtime.store.pipeline(transaction=False) as pipe:
+        serving.queue_read(pipe, reader, stamp, 10)
+        state = serving.parse_state(reader, await pipe.execute())
+    served = serving.choose(state, reader, 10, pinned=(), facts=facts, visible=())
+    if served is None:
+        return None
+    async with runtime.store.pipeline(transaction=False) as pipe:
+        serving.queue_record(pipe, reader, stamp, served, channel_of={}, now_ms=now_ms, count=10)
+        await pipe.execute()
+    return [a for a, _ in served.batch]
+
+
+async def test_a_reader_who_read_a_channel_through_cycles_it_without_refills(
+    runtime: Runtime, data: RecoData
+) -> None:
+    """Every article unseen first; then the queue becomes a ring over every article of the
+    channel: each pull is served from it with no refill, nothing comes back within the newest
+    batches, and each article comes round once per turn, in the same order. An article
+    published later still reaches the reader within MAX_AGE."""
+    (channel,) = await data.channels(1)
+    author = await data.user()
+    articles = await data.articles(80, author=author, channel=channel, age=timedelta(hours=3))
+    facts = dict.fromkeys(articles, (author, channel))
+    now = [time.time() - 3600]  # the reader's first pull, an hour ago
+    recommender = Recommender(runtime.db, runtime.store, clock=lambda: now[0], recent_ttl=0)
+    uid = "anon:reads-it-all"
+    reader = serving.Reader(uid, channel)
+    batches = [ids(await recommender.user_recommend(uid, channel, 10, T[0]))]
+    refills, rings = [0], [False]
+    for pull in range(1, 30):
+        now[0] += 1
+        batch = await _api_pull(runtime, reader, T[0] + pull, now[0] * 1000, facts)
+        assert batch is not None and len(batch) == 10, pull  # every pull from the queue
+        batches.append(batch)
+        refills.append(await refill_pending(recommender, runtime.store))
+        raw = await runtime.store.zrange(keys.waiting(uid, channel), 0, -1, withscores=True)
+        rings.append(waiting.parse_ring(raw))
+    shown = [a for batch in batches for a in batch]
+    assert sorted(shown[:80]) == sorted(articles)  # all unseen ones before any came back
+    for i, batch in enumerate(batches):  # nothing from the newest batches
+        assert not set(batch) & {a for b in batches[max(i - 3, 0) : i] for a in b}, i
+    ring_at = rings.index(True)  # the refill after this pull made the ring
+    assert all(rings[ring_at:]) and not any(refills[ring_at + 1 :]), (rings, refills)
+    raw = await runtime.store.zrange(keys.waiting(uid, channel), 0, -1, withscores=True)
+    assert sorted(a for a, _ in waiting.parse_waiting(raw)) == sorted(articles)
+    turn = len(articles) // 10
+    for i in range(ring_at + 1, len(batches) - turn):
+        assert batches[i + turn] == batches[i], i
+    new = await data.article(author=author, channel=channel, age=timedelta(seconds=1))
+    facts[new] = (author, channel)
+    now[0] += waiting.MAX_AGE + 1
+    await _api_pull(runtime, reader, T[0] + 100, now[0] * 1000, facts)  # asks to rank again
+    assert await refill_pending(recommender, runtime.store) == 1
+    assert new in (await _api_pull(runtime, reader, T[0] + 101, now[0] * 1000, facts) or [])
     await recommender.close()
 
 

@@ -60,6 +60,7 @@ class _State:
     waiting: Pairs = field(default_factory=list)
     last_rank: int = -1  # the highest rank in the queue (-1: empty)
     ranked_at: float | None = None  # when the queue's front was ranked (ms; None: unknown)
+    ring: bool = False  # the queue is a ring (``waiting.RING_SCORE``)
     # None until known: a registered user's cached copy was missing or stale
     exclusions: Exclusions | None = field(default_factory=lambda: Exclusions(set(), set(), ""))
     exclusions_version: str = ""  # keys.exclusions_version as read with the state
@@ -123,16 +124,17 @@ class Recommender:
         if uid and not state.position.is_fresh(time_stamp):
             return self._replay(req, state.position)
         ranked = await self._from_queue(req, state)
+        ring = state.ring
         if ranked is None:
             if uid:  # only ranking needs the profile
                 await self._load_profile(req, state)
             want = req.count * waiting.WAIT_BATCHES if uid else req.count
-            ranked = [(c.article_id, c.label) for c in await self._fresh(req, state, want)]
+            ranked, ring = await self._fresh(req, state, want)
         batch, rest = ranked[: req.count], ranked[req.count :]
         if uid and batch and caller_records:
-            await self._queue(req, ranked, state.exclusions)
+            await self._queue(req, ranked, state.exclusions, ring)
         elif uid and batch:
-            await self._remember(req, time_stamp, batch, rest, state.exclusions)
+            await self._remember(req, time_stamp, batch, rest, state.exclusions, ring)
         return RecoBatch(
             exposure(uid, [a for a, _ in batch]) if batch else "",
             state.position.latest if uid else 0,
@@ -193,6 +195,7 @@ class Recommender:
             state.checked = waiting.parse_checked(queued)
             state.last_rank = waiting.last_rank(queued)
             state.ranked_at = waiting.parse_ranked_at(queued)
+            state.ring = waiting.parse_ring(queued)
         if registered:
             state.exclusions_version = waiting.version_text(results[6])
             state.exclusions = waiting.parse_exclusions(results[5], state.exclusions_version)
@@ -226,9 +229,11 @@ class Recommender:
         batch: history.Batch,
         rest: Pairs,
         exclusions: Exclusions | None,
+        ring: bool,
     ) -> None:
         """Record the batch, mark it shown, queue ``rest`` (and take the batch out of the
-        user's other queue), cache freshly read exclusions: one round trip."""
+        user's other queue; a ring keeps it, behind the rest), cache freshly read exclusions:
+        one round trip."""
 
         async with self.redis.pipeline(transaction=False) as pipe:
             waiting.queue_served(
@@ -244,15 +249,18 @@ class Recommender:
                 pipe,
                 req.uid,
                 req.channel_id,
-                rest,
+                [*rest, *batch] if ring else rest,
                 _checked_tag(req, exclusions),
                 ranked_at_ms=req.now * 1000,
+                ring=ring,
             )
             if exclusions is not None and exclusions.loaded:
                 waiting.queue_exclusions(pipe, req.uid, exclusions)
             await pipe.execute()
 
-    async def _queue(self, req: _Request, ranked: Pairs, exclusions: Exclusions | None) -> None:
+    async def _queue(
+        self, req: _Request, ranked: Pairs, exclusions: Exclusions | None, ring: bool
+    ) -> None:
         """Queue the whole ranking, the batch first (the caller records and unqueues it)."""
         async with self.redis.pipeline(transaction=False) as pipe:
             waiting.queue_waiting(
@@ -262,6 +270,7 @@ class Recommender:
                 ranked,
                 _checked_tag(req, exclusions),
                 ranked_at_ms=req.now * 1000,
+                ring=ring,
             )
             if exclusions is not None and exclusions.loaded:
                 waiting.queue_exclusions(pipe, req.uid, exclusions)
@@ -282,7 +291,9 @@ class Recommender:
         when fewer than ``REFILL_BELOW`` batches wait, or rank it again as a whole when its
         front was ranked more than ``waiting.MAX_AGE`` ago and an article was published in
         the channel since (nothing since: only its ranked time moves); returns how many
-        articles were written."""
+        articles were written. A ranking that brings back articles shown before replaces
+        the queue with a ring of them all (``waiting.RING_SCORE``); a ring that ran low (its
+        articles were served elsewhere) is ranked again as a whole."""
         uid = uid.strip()
         if not uid:
             return 0
@@ -291,12 +302,18 @@ class Recommender:
         low = len(state.waiting) < waiting.REFILL_BELOW * count
         ranked_at = state.ranked_at
         aged = ranked_at is not None and waiting.is_stale(ranked_at, req.now * 1000)
-        replace = aged and await self._published_since(req, (ranked_at or 0) / 1000)
+        # a ring that ran low is ranked again as a whole: what it still holds was shown
+        # before, and anything unseen must come first
+        replace = low and state.ring
+        if aged and not replace:
+            replace = await self._published_since(req, (ranked_at or 0) / 1000)
         want = waiting.refill_target(count)
         found: Pairs = []
+        ring = False
         if low or replace:
             await self._load_profile(req, state)
-            found = [(c.article_id, c.label) for c in await self._fresh(req, state, want)]
+            found, ring = await self._fresh(req, state, want)
+            replace = replace or ring  # a ring holds every article there is: it replaces
         elif not aged:
             return 0
         exclusions = state.exclusions
@@ -305,7 +322,7 @@ class Recommender:
                 written = found
                 tag = _checked_tag(req, exclusions)
                 waiting.queue_waiting(
-                    pipe, uid, channel_id, written, tag, ranked_at_ms=req.now * 1000
+                    pipe, uid, channel_id, written, tag, ranked_at_ms=req.now * 1000, ring=ring
                 )
             else:
                 queued = {a for a, _ in state.waiting}
@@ -364,28 +381,44 @@ class Recommender:
             left = [(a, label) for a, label in left if a not in dropped]
         return left if len(left) >= req.count else None
 
-    async def _fresh(self, req: _Request, state: _State, want: int) -> list[Candidate]:
+    async def _fresh(self, req: _Request, state: _State, want: int) -> tuple[Pairs, bool]:
         """Recall, rank and check ``want`` articles (the first batch and the queue); articles
-        shown before come after every unseen one."""
+        shown before come after every unseen one. With whether the queue they make is a ring
+        (``waiting.RING_SCORE``)."""
         async with self.db.read_session() as session:
             cands, excluded = await self._candidates(session, req, state)
             again: list[Candidate] = []
+            newest: list[Candidate] = []
             if req.uid and cands:
-                cands, again = await self._not_shown(session, req, state, cands, excluded, want)
+                cands, again, newest = await self._not_shown(
+                    session, req, state, cands, excluded, want
+                )
             # a refill wants more than SHORTLIST: rank a quarter more than it keeps
             size = max(SHORTLIST, want + want // 4)
             cands = rank.shortlist(cands, size, state.profile, req.now)
             if req.user_id is not None and not excluded.complete:
-                cands, again = await self._checked(session, req.user_id, cands, again)
+                cands, again, newest = await self._checked(
+                    session, req.user_id, cands, again, newest
+                )
             if not cands and not again:
-                return []
+                return [], False
             await self._read_features([*cands, *again])
         mixed = req.channel_id == 0
         chosen = rank.pick(cands, want, state.profile, req.now, mixed_channels=mixed)
+        unseen = len(chosen)
         if len(chosen) < want and again:
             left = want - len(chosen)
             chosen += rank.pick(again, left, state.profile, req.now, mixed_channels=mixed)
-        return chosen
+        # The reader has read the channel through (some had to be shown again): the queue is
+        # a ring when it holds all there was (fewer than wanted) or a refill's worth. What the
+        # newest batches showed goes last, behind more than those batches: it comes round
+        # again only after them, and the ring cycles every article there is.
+        whole = len(chosen) < want or want >= waiting.refill_target(req.count)
+        ring = unseen < len(chosen) >= history.RECENT_BATCHES * req.count and whole
+        if ring:
+            chosen += newest
+        ring = ring and len(chosen) > history.RECENT_BATCHES * req.count
+        return [(c.article_id, c.label) for c in chosen], ring
 
     async def _read_features(self, cands: list[Candidate]) -> None:
         """Each candidate's popularity and keywords: the in-process copy, else one round
@@ -479,23 +512,26 @@ class Recommender:
         cands: list[Candidate],
         excluded: Exclusions,
         want: int,
-    ) -> tuple[list[Candidate], list[Candidate]]:
-        """(unseen, shown before) candidates: drop what this user was shown. Too little left: dig
-        older articles of the channel; still too little: bring back what was shown longest ago
-        (not in the newest batches, or at least RESHOW_AFTER ago). When the candidates are
-        fewer than ``want`` even all unseen (a refill, as a rule), the older ones are dug at
-        once and checked in the same read."""
+    ) -> tuple[list[Candidate], list[Candidate], list[Candidate]]:
+        """(unseen, shown before, shown in the newest batches) candidates: drop what this user
+        was shown. Too little left: dig older articles of the channel; still too little: bring
+        back what was shown longest ago (not in the newest batches, or at least RESHOW_AFTER
+        ago; those of the newest batches, oldest first, only for a ring to put last). When the
+        candidates are fewer than ``want`` even all unseen (a refill, as a rule), the older
+        ones are dug at once and checked in the same read."""
         recent = state.position.recent
         older: list[Candidate] = []
         if len(cands) < want:
             older = await self._older_candidates(session, req, state, cands, excluded)
-        fresh, stale = await self._split_shown([*cands, *older], req, recent)
+        fresh, stale, newest = await self._split_shown([*cands, *older], req, recent)
         if len(fresh) < want and not older:
             older = await self._older_candidates(session, req, state, cands, excluded)
-            more_fresh, more_stale = await self._split_shown(older, req, recent)
+            more_fresh, more_stale, more_newest = await self._split_shown(older, req, recent)
             fresh += more_fresh
             stale = sorted([*stale, *more_stale], key=lambda ws: ws[0])
-        return fresh, [c for _, c in stale[: max(want - len(fresh), 0)]]
+            newest = sorted([*newest, *more_newest], key=lambda ws: ws[0])
+        room = max(want - len(fresh), 0)
+        return fresh, [c for _, c in stale[:room]], [c for _, c in newest]
 
     async def _older_candidates(
         self,
@@ -526,21 +562,27 @@ class Recommender:
 
     async def _split_shown(
         self, cands: list[Candidate], req: _Request, recent: set[int]
-    ) -> tuple[list[Candidate], list[tuple[float, Candidate]]]:
+    ) -> tuple[list[Candidate], list[tuple[float, Candidate]], list[tuple[float, Candidate]]]:
         """(never shown, (when, candidate) shown before: not in the ``recent`` batches or at
-        least RESHOW_AFTER ago)."""
+        least RESHOW_AFTER ago, (when, candidate) shown in them lately), oldest first."""
         if not cands:
-            return [], []
+            return [], [], []
         members = [str(c.article_id) for c in cands]
         shown_ms = await self.redis.zmscore(keys.shown(req.uid), members)
         cutoff = (req.now - RESHOW_AFTER) * 1000
-        fresh = [c for c, when in zip(cands, shown_ms, strict=True) if when is None]
-        stale = [
-            (w, c)
-            for c, w in zip(cands, shown_ms, strict=True)
-            if w and (w <= cutoff or c.article_id not in recent)
-        ]
-        return fresh, sorted(stale, key=lambda ws: ws[0])
+        fresh: list[Candidate] = []
+        stale: list[tuple[float, Candidate]] = []
+        newest: list[tuple[float, Candidate]] = []
+        for cand, when in zip(cands, shown_ms, strict=True):
+            if when is None:
+                fresh.append(cand)
+            elif when <= cutoff or cand.article_id not in recent:
+                stale.append((when, cand))
+            else:
+                newest.append((when, cand))
+        stale.sort(key=lambda ws: ws[0])
+        newest.sort(key=lambda ws: ws[0])
+        return fresh, stale, newest
 
     async def _recall_redis(self, req: _Request, profile: Profile) -> Pool:
         pool = Pool()

@@ -53,6 +53,7 @@ class QueueState:
     version: str = ""  # the reader's current exclusions version
     size: int | None = None  # articles queued when ``waiting`` is only the head
     ranked_at: float | None = None  # when the queue's front was ranked (ms; None: unknown)
+    ring: bool = False  # the reader read the channel through: served ones go to the tail
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Served:
     scanned: list[int]  # leaves the queue: served, or no longer servable to this reader
     left: int  # still queued afterwards
     ranked_at: float | None = None  # when the queue's front was ranked (ms; None: unknown)
+    ring: bool = False  # the batch goes back to the queue's tail (``waiting.RING_SCORE``)
 
 
 def queue_read(pipe: Any, reader: Reader, time_stamp: int, count: int) -> None:
@@ -83,6 +85,7 @@ def parse_state(reader: Reader, results: list[Any]) -> QueueState:
     state = QueueState(history.parse_position(latest, around), waiting.parse_waiting(queued))
     state.checked = waiting.parse_checked(queued)
     state.ranked_at = waiting.parse_ranked_at(queued)
+    state.ring = waiting.parse_ring(queued)
     state.size = int(size) - waiting.tags_in(queued)
     if reader.registered:
         state.version = waiting.version_text(results[5])
@@ -132,7 +135,8 @@ def choose(
     if len(batch) < count and not (partial and batch):
         return None
     queued = len(state.waiting) if state.size is None else state.size
-    return Served(batch, scanned, queued - len(scanned), state.ranked_at)
+    left = queued - len(scanned) + (len(batch) if state.ring else 0)
+    return Served(batch, scanned, left, state.ranked_at, state.ring)
 
 
 def queue_record(
@@ -153,7 +157,14 @@ def queue_record(
     )
     unqueue[channel_id] = served.scanned
     waiting.queue_served(
-        pipe, uid, channel_id, time_stamp, served.batch, now_ms=now_ms, unqueue=unqueue
+        pipe,
+        uid,
+        channel_id,
+        time_stamp,
+        served.batch,
+        now_ms=now_ms,
+        unqueue=unqueue,
+        ring=served.ring,
     )
     low = served.left < waiting.REFILL_BELOW * count
     if refill and (low or waiting.is_stale(served.ranked_at, now_ms)):

@@ -25,7 +25,9 @@ finds the queue's front ranked more than ``MAX_AGE`` ago, pushes a refill reques
 (``keys.REFILL``, a bounded list) in the same pipeline, and every recommender process pops
 those requests and tops the queue up to ``REFILL_BATCHES`` (or ranks a stale one again as a
 whole; ``refill.py``), so a steady reader finds the queue full and the recommender is called
-inline only for a new reader or a cold channel.
+inline only for a new reader or a cold channel. A reader who has read the channel through
+(the ranking had to bring back articles shown before) gets a **ring**: served articles go
+back to its tail instead of leaving, so each later pull needs no refill at all.
 
 The reference system kept the same kind of queue (``reco:{user}:{channel}:art``, pre-ranked
 candidates moved in from offline recall).
@@ -89,7 +91,13 @@ CHECKED_SCORE = -1
 # The ranked tag: the member ``t<ms>`` at this score, when the queue's front was ranked (a
 # replacing write sets it, an append keeps it; see MAX_AGE).
 RANKED_SCORE = -2
-TAGS = 2  # members before every article: the ranked tag, then the checked tag
+# The ring tag: the member ``r`` at this score, on the queue of a reader who has read its
+# channel through (the ranking had to bring back articles shown before). Such a queue is a
+# ring: a batch served from it goes back to its tail instead of leaving, so the reader cycles
+# through the channel, longest ago shown first, with no refill (each would rank the same
+# articles again); a new article still comes in within MAX_AGE (the queue is ranked again).
+RING_SCORE = -3
+TAGS = 3  # members before every article: the ring tag, the ranked tag, the checked tag
 # Both scripts leave out an article the reader was shown after the ranking began (its time in
 # the shown set, ms, past ARGV[3]): served meanwhile by another request, typically the local
 # recall standing in for a recommender call that missed the feed's deadline and still queues
@@ -101,14 +109,14 @@ TAGS = 2  # members before every article: the ranked tag, then the checked tag
 _UNSHOWN = """
 local function unshown()
   local members = {}
-  for i = 5, #ARGV, 2 do members[#members + 1] = ARGV[i] end
+  for i = 6, #ARGV, 2 do members[#members + 1] = ARGV[i] end
   local keep = {}
   if #members == 0 then return keep end
   local at = redis.call('ZMSCORE', KEYS[2], unpack(members))
   local ranked = tonumber(ARGV[3])
   for j = 1, #members do
     if not at[j] or tonumber(at[j]) <= ranked then
-      keep[#keep + 1] = ARGV[2 * j + 2]
+      keep[#keep + 1] = ARGV[2 * j + 3]
       keep[#keep + 1] = members[j]
     end
   end
@@ -116,8 +124,8 @@ local function unshown()
 end
 """
 # KEYS[1] the queue, KEYS[2] the reader's shown set; ARGV[1] the checked tag seen when the
-# queue was read ('' none), ARGV[2] the TTL, ARGV[3] the ranking's time, ARGV[4..] score,
-# member pairs. Appends (members already there keep their place) only if the tag is still the
+# queue was read ('' none), ARGV[2] the TTL, ARGV[3] the ranking's time, ARGV[4] '1' when the
+# queue becomes a ring (only a replacing write makes one), ARGV[5..] score, member pairs. Appends (members already there keep their place) only if the tag is still the
 # one seen: articles checked under an older version never join a queue that a newer check
 # replaced meanwhile. The ranked tag is kept (set only on a queue without one).
 _APPEND = (
@@ -147,6 +155,7 @@ local keep = unshown()
 if #keep > 0 then
   redis.call('ZADD', KEYS[1], unpack(keep))
   if ARGV[1] ~= '' then redis.call('ZADD', KEYS[1], -1, ARGV[1]) end
+  if ARGV[4] == '1' then redis.call('ZADD', KEYS[1], -3, 'r') end
   if tonumber(ARGV[3]) < 1e300 then redis.call('ZADD', KEYS[1], -2, 't' .. ARGV[3]) end
   redis.call('EXPIRE', KEYS[1], ARGV[2])
 end
@@ -190,6 +199,11 @@ def parse_checked(raw: list[Any]) -> str | None:
     return None
 
 
+def parse_ring(raw: list[Any]) -> bool:
+    """Whether the queue is a ring (its reader read the channel through; see RING_SCORE)."""
+    return any(score == RING_SCORE for _, score in raw)
+
+
 def parse_ranked_at(raw: list[Any]) -> float | None:
     """When the queue's front was ranked (ms), from its ranked tag (None: no tag)."""
     for member, score in raw:
@@ -228,11 +242,13 @@ def queue_waiting(
     checked: str | None = None,
     *,
     ranked_at_ms: float = ANY_TIME,
+    ring: bool = False,
 ) -> None:
     """Replace the user's queue for the channel with ``pairs`` (empty: drop it), less what
     the reader was shown after ``ranked_at_ms``; ``checked``: the exclusions version they were
-    checked under (a registered reader's)."""
-    _write(pipe, _REPLACE, uid, channel_id, checked, 0, pairs, ranked_at_ms)
+    checked under (a registered reader's); ``ring``: the pairs bring back articles shown
+    before (see RING_SCORE)."""
+    _write(pipe, _REPLACE, uid, channel_id, checked, 0, pairs, ranked_at_ms, ring)
 
 
 def queue_append(
@@ -250,7 +266,7 @@ def queue_append(
     ``ranked_at_ms``, unless the queue's checked tag is no longer ``seen`` (the one read with
     the queue): then nothing is added."""
     if pairs:
-        _write(pipe, _APPEND, uid, channel_id, seen, after + 1, pairs, ranked_at_ms)
+        _write(pipe, _APPEND, uid, channel_id, seen, after + 1, pairs, ranked_at_ms, False)
 
 
 def _write(
@@ -262,6 +278,7 @@ def _write(
     first_rank: int,
     pairs: Pairs,
     ranked_at_ms: float,
+    ring: bool,
 ) -> None:
     """One of the queue's write scripts, ``pairs`` ranked from ``first_rank`` on."""
     args: list[Any] = []
@@ -275,6 +292,7 @@ def _write(
         "" if checked is None else _tag(checked),
         WAIT_TTL,
         repr(float(ranked_at_ms)),
+        "1" if ring else "0",
         *args,
     )
 
@@ -305,7 +323,9 @@ def elsewhere(channel_id: int, channel_of: Mapping[int, int]) -> dict[int, list[
 # KEYS[1] the history, KEYS[2] shown, KEYS[3..] queues to take articles out of. ARGV[1] the
 # request time stamp, ARGV[2] the history member, ARGV[3] batches kept, ARGV[4] the history
 # TTL, ARGV[5] the shown time (ms), ARGV[6] shown articles kept, ARGV[7] the shown TTL, ARGV[8]
-# n, ARGV[9 .. 8 + n] the batch's articles, then for each queue: m, then its m articles.
+# n, ARGV[9 .. 8 + n] the batch's articles, then for each queue: m, then its m articles; then
+# c and the TTL of a ring (c = 0: none), then c (label bits, article) pairs that go back to
+# the tail of the ring, the last key (after the removals, so the served ones move there).
 _SERVED = """
 local a = ARGV
 redis.call('ZADD', KEYS[1], a[1], a[2])
@@ -325,8 +345,23 @@ end
 local at = 9 + n
 for k = 3, #KEYS do
   local m = tonumber(a[at])
-  redis.call('ZREM', KEYS[k], unpack(a, at + 1, at + m))
+  if m > 0 then redis.call('ZREM', KEYS[k], unpack(a, at + 1, at + m)) end
   at = at + 1 + m
+end
+local c = tonumber(a[at] or 0)
+if c > 0 then
+  local ring = KEYS[#KEYS]
+  local last = redis.call('ZRANGE', ring, -1, -1, 'WITHSCORES')[2]
+  if last then
+    local rank = math.floor(tonumber(last) / 64) + 1
+    local scored = {}
+    for i = 0, c - 1 do
+      scored[#scored + 1] = (rank + i) * 64 + tonumber(a[at + 2 + 2 * i])
+      scored[#scored + 1] = a[at + 3 + 2 * i]
+    end
+    redis.call('ZADD', ring, unpack(scored))
+    redis.call('EXPIRE', ring, a[at + 1])
+  end
 end
 return n
 """
@@ -341,18 +376,26 @@ def queue_served(
     *,
     now_ms: float,
     unqueue: Mapping[int, Iterable[int]],
+    ring: bool = False,
 ) -> None:
     """Record a served batch in the reader's history of ``channel_id``, mark its articles
     shown at ``now_ms`` and take articles out of the reader's queues (``unqueue``: queue
-    channel -> articles): one command, however many queues."""
+    channel -> articles): one command, however many queues. ``ring``: the channel's queue is
+    a ring (see RING_SCORE), the batch goes back to its tail."""
     shown = [str(aid) for aid, _ in batch]
     queues: list[str] = []
     removals: list[Any] = []
-    for cid, article_ids in unqueue.items():
-        members = [str(a) for a in article_ids]
-        if members:
+    last = [channel_id] if ring else []  # the ring's key comes last
+    for cid in [*(c for c in unqueue if not ring or c != channel_id), *last]:
+        members = [str(a) for a in unqueue.get(cid, ())]
+        if members or cid in last:
             queues.append(keys.waiting(uid, cid))
             removals += [len(members), *members]
+    cycled: list[Any] = [0]
+    if ring and batch:
+        cycled = [len(batch), WAIT_TTL]
+        for aid, label in batch:
+            cycled += [_bits(label), str(aid)]
     pipe.eval(
         _SERVED,
         2 + len(queues),
@@ -369,6 +412,7 @@ def queue_served(
         len(shown),
         *shown,
         *removals,
+        *cycled,
     )
 
 
