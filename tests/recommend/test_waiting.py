@@ -416,9 +416,7 @@ async def test_a_ring_sends_a_served_batch_to_its_tail(runtime: Runtime, ring: b
     now_ms = time.time() * 1000
     await _bump(
         runtime,
-        lambda pipe: waiting.queue_waiting(
-            pipe, uid, 3, queued, ranked_at_ms=now_ms, ring=ring
-        ),
+        lambda pipe: waiting.queue_waiting(pipe, uid, 3, queued, ranked_at_ms=now_ms, ring=ring),
     )
     await runtime.store.expire(keys.waiting(uid, 3), 30)
     reader = serving.Reader(uid, 3)
