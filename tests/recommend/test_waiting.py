@@ -308,9 +308,12 @@ async def test_a_refill_short_of_candidates_reads_the_shown_set_once(
         added = await recommender.refill(uid, channel, 20)
     assert trips.calls.count("ZMSCORE") == 1, trips.calls
     raw = await runtime.store.zrange(keys.waiting(uid, channel), 0, -1, withscores=True)
-    queued = {a for a, _ in waiting.parse_waiting(raw)}
-    # past the recent list, and nothing the reader was shown
-    assert added > 0 and len(queued) > recall.RECENT_PER_CHANNEL and not queued & shown
+    queued = [a for a, _ in waiting.parse_waiting(raw)]
+    unseen = [a for a in queued if a not in shown]
+    # past the recent list; what the reader was shown comes only after every unseen article
+    # (the refill found all there is: a ring, see test_a_ring_sends_a_served_batch_to_its_tail)
+    assert added > 0 and len(unseen) > recall.RECENT_PER_CHANNEL
+    assert queued[: len(unseen)] == unseen and waiting.parse_ring(raw)
 
 
 async def test_the_api_reads_the_queue_head_and_its_size(runtime: Runtime) -> None:
@@ -458,10 +461,10 @@ async def _api_pull(
 async def test_a_reader_who_read_a_channel_through_cycles_it_without_refills(
     runtime: Runtime, data: RecoData
 ) -> None:
-    """Every article unseen first; then the queue becomes a ring over every article of the
-    channel: each pull is served from it with no refill, nothing comes back within the newest
-    batches, and each article comes round once per turn, in the same order. An article
-    published later still reaches the reader within MAX_AGE."""
+    """Once a ranking finds every article of the channel, the queue becomes a ring over all
+    of them, the unseen first: each pull is served from it with no refill, nothing comes back
+    within the newest batches, and each article comes round once per turn, in the same order.
+    An article published later still reaches the reader within MAX_AGE."""
     (channel,) = await data.channels(1)
     author = await data.user()
     articles = await data.articles(80, author=author, channel=channel, age=timedelta(hours=3))

@@ -291,9 +291,10 @@ class Recommender:
         when fewer than ``REFILL_BELOW`` batches wait, or rank it again as a whole when its
         front was ranked more than ``waiting.MAX_AGE`` ago and an article was published in
         the channel since (nothing since: only its ranked time moves); returns how many
-        articles were written. A ranking that brings back articles shown before replaces
-        the queue with a ring of them all (``waiting.RING_SCORE``); a ring that ran low (its
-        articles were served elsewhere) is ranked again as a whole."""
+        articles were written. A ranking that finds every article there is, or brings back
+        articles shown before, replaces the queue with a ring of them all
+        (``waiting.RING_SCORE``); a ring that ran low (its articles were served elsewhere) is
+        ranked again as a whole."""
         uid = uid.strip()
         if not uid:
             return 0
@@ -409,12 +410,14 @@ class Recommender:
         if len(chosen) < want and again:
             left = want - len(chosen)
             chosen += rank.pick(again, left, state.profile, req.now, mixed_channels=mixed)
-        # The reader has read the channel through (some had to be shown again): the queue is
-        # a ring when it holds all there was (fewer than wanted) or a refill's worth. What the
-        # newest batches showed goes last, behind more than those batches: it comes round
-        # again only after them, and the ring cycles every article there is.
-        whole = len(chosen) < want or want >= waiting.refill_target(req.count)
-        ring = unseen < len(chosen) >= history.RECENT_BATCHES * req.count and whole
+        # The queue is a ring when it holds every article there is for this reader (fewer
+        # than wanted), or a refill's worth of which some were shown before (the reader read
+        # the channel through): ranking it again would only find the same articles. What the
+        # newest batches showed goes last, behind more than those batches, so it comes round
+        # again only after them and the ring holds the whole channel.
+        read_through = unseen < len(chosen) and want >= waiting.refill_target(req.count)
+        deep = len(chosen) >= history.RECENT_BATCHES * req.count
+        ring = (len(chosen) < want or read_through) and deep
         if ring:
             chosen += newest
         ring = ring and len(chosen) > history.RECENT_BATCHES * req.count

@@ -25,9 +25,9 @@ finds the queue's front ranked more than ``MAX_AGE`` ago, pushes a refill reques
 (``keys.REFILL``, a bounded list) in the same pipeline, and every recommender process pops
 those requests and tops the queue up to ``REFILL_BATCHES`` (or ranks a stale one again as a
 whole; ``refill.py``), so a steady reader finds the queue full and the recommender is called
-inline only for a new reader or a cold channel. A reader who has read the channel through
-(the ranking had to bring back articles shown before) gets a **ring**: served articles go
-back to its tail instead of leaving, so each later pull needs no refill at all.
+inline only for a new reader or a cold channel. When a ranking queues every article there
+is for the reader (or had to bring back articles shown before), the queue is a **ring**:
+served articles go back to its tail instead of leaving, so later pulls need no refill at all.
 
 The reference system kept the same kind of queue (``reco:{user}:{channel}:art``, pre-ranked
 candidates moved in from offline recall).
@@ -91,11 +91,11 @@ CHECKED_SCORE = -1
 # The ranked tag: the member ``t<ms>`` at this score, when the queue's front was ranked (a
 # replacing write sets it, an append keeps it; see MAX_AGE).
 RANKED_SCORE = -2
-# The ring tag: the member ``r`` at this score, on the queue of a reader who has read its
-# channel through (the ranking had to bring back articles shown before). Such a queue is a
-# ring: a batch served from it goes back to its tail instead of leaving, so the reader cycles
-# through the channel, longest ago shown first, with no refill (each would rank the same
-# articles again); a new article still comes in within MAX_AGE (the queue is ranked again).
+# The ring tag: the member ``r`` at this score, on a queue that holds every article there is
+# for its reader (or whose reader read the channel through: the ranking brought back articles
+# shown before). A batch served from a ring goes back to its tail instead of leaving, so the
+# reader cycles through the channel with no refill (each would rank the same articles
+# again); a new article still comes in within MAX_AGE (the queue is ranked again).
 RING_SCORE = -3
 TAGS = 3  # members before every article: the ring tag, the ranked tag, the checked tag
 # Both scripts leave out an article the reader was shown after the ranking began (its time in
