@@ -442,6 +442,21 @@ async def test_a_ring_sends_a_served_batch_to_its_tail(runtime: Runtime, ring: b
     assert await _refill_requests(runtime) == ([] if ring else [f"3 10 {uid}"])
 
 
+@pytest.mark.parametrize("size", [39, 40])
+async def test_a_ring_holds_a_batch_more_than_the_newest_batches(
+    runtime: Runtime, data: RecoData, recommender: Recommender, size: int
+) -> None:
+    """A queue of every article there is becomes a ring only when a batch sent to its tail
+    comes round after the newest batches (those are never shown again)."""
+    (channel,) = await data.channels(1)
+    articles = await data.articles(size, author=await data.user(), channel=channel)
+    uid = f"anon:small-{size}"
+    assert await recommender.refill(uid, channel, 10) == size
+    raw = await runtime.store.zrange(keys.waiting(uid, channel), 0, -1, withscores=True)
+    assert sorted(a for a, _ in waiting.parse_waiting(raw)) == sorted(articles)
+    assert waiting.parse_ring(raw) is (size >= (history.RECENT_BATCHES + 1) * 10)
+
+
 async def _api_pull(
     runtime: Runtime, reader: serving.Reader, stamp: int, now_ms: float, facts: serving.Facts
 ) -> list[int] | None:

@@ -413,14 +413,15 @@ class Recommender:
         # The queue is a ring when it holds every article there is for this reader (fewer
         # than wanted), or a refill's worth of which some were shown before (the reader read
         # the channel through): ranking it again would only find the same articles. What the
-        # newest batches showed goes last, behind more than those batches, so it comes round
-        # again only after them and the ring holds the whole channel.
+        # newest batches showed goes last, behind as many batches, so it comes round again
+        # only after them and the ring holds the whole channel. A ring holds one batch more
+        # than the newest batches: a batch sent to its tail comes round after them.
         read_through = unseen < len(chosen) and want >= waiting.refill_target(req.count)
-        deep = len(chosen) >= history.RECENT_BATCHES * req.count
-        ring = (len(chosen) < want or read_through) and deep
+        recent = history.RECENT_BATCHES * req.count
+        ring = (len(chosen) < want or read_through) and len(chosen) >= recent
         if ring:
             chosen += newest
-        ring = ring and len(chosen) > history.RECENT_BATCHES * req.count
+        ring = ring and len(chosen) >= recent + req.count
         return [(c.article_id, c.label) for c in chosen], ring
 
     async def _read_features(self, cands: list[Candidate]) -> None:
