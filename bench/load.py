@@ -1235,7 +1235,15 @@ def combine(rounds: list[list[Result]]) -> list[Result]:
                     "api_workers_cpu_pct": worker_split(r.cpu_pct),
                     "uneven": uneven(worker_split(r.cpu_pct)),
                     "gc_pauses": r.gc_pauses,
-                    **({"paced_p99_ms": r.paced.get("p99_ms")} if r.paced else {}),
+                    **(
+                        {
+                            "paced_p99_ms": r.paced.get("p99_ms"),
+                            "paced_measured_from_unix": r.paced.get("measured_from_unix"),
+                            "paced_slow_20ms_by_second": r.paced.get("slow_20ms_by_second"),
+                        }
+                        if r.paced
+                        else {}
+                    ),
                 }
                 for r in same
             ]
