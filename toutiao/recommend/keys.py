@@ -9,7 +9,7 @@
 | ``reco:user:{<uid>}:shown`` | zset | articles shown in fresh batches -> time (ms), 600, 7 days |
 | ``reco:user:{<uid>}:{cid}:his`` | zset | ``"{ts}|[[article_id, sources], ...]"`` -> ts (ms); 30, 30 days |
 | ``reco:user:{<uid>}:boot`` | string | marker: interest bootstrapped from the database lately |
-| ``reco:user:{<uid>}:{cid}:wait`` | zset | article -> rank x 64 + recall-source bits, waiting to be served, 10 min; ``t{ms}`` -> -2: when its front was ranked; ``r`` -> -3 on a ring (a reader who read the channel through cycles it: served articles go back to the tail); a registered reader's also ``v{version}`` -> -1: the exclusions version it was checked under |
+| ``reco:user:{<uid>}:{cid}:wait`` | zset | article -> rank x 64 + recall-source bits, waiting to be served, 10 min; ``t{ms}`` -> -2: when its front was ranked; ``r`` -> -3 on a ring (it holds every article there is for the reader: served articles go back to its tail); a registered reader's also ``v{version}`` -> -1: the exclusions version it was checked under |
 | ``reco:refill`` | list | ``"{cid} {count} {uid}"``: queues the API found running low or ranked long ago (``waiting.py``) |
 | ``reco:user:{<uid>}:excl`` | string | JSON cache of the user's dislikes and blocked authors (at most ``recall.FILTER_ROWS`` of each kind, ``c``: all of them), 10 min |
 | ``reco:user:{<uid>}:excl:v`` | string | bumped by the API when those change (``events.exclusions_changed``) |

@@ -53,7 +53,7 @@ class QueueState:
     version: str = ""  # the reader's current exclusions version
     size: int | None = None  # articles queued when ``waiting`` is only the head
     ranked_at: float | None = None  # when the queue's front was ranked (ms; None: unknown)
-    ring: bool = False  # the reader read the channel through: served ones go to the tail
+    ring: bool = False  # served articles go back to the tail (``waiting.RING_SCORE``)
 
 
 @dataclass

@@ -125,9 +125,10 @@ end
 """
 # KEYS[1] the queue, KEYS[2] the reader's shown set; ARGV[1] the checked tag seen when the
 # queue was read ('' none), ARGV[2] the TTL, ARGV[3] the ranking's time, ARGV[4] '1' when the
-# queue becomes a ring (only a replacing write makes one), ARGV[5..] score, member pairs. Appends (members already there keep their place) only if the tag is still the
-# one seen: articles checked under an older version never join a queue that a newer check
-# replaced meanwhile. The ranked tag is kept (set only on a queue without one).
+# queue becomes a ring (only a replacing write makes one), ARGV[5..] score, member pairs.
+# Appends (members already there keep their place) only if the tag is still the one seen:
+# articles checked under an older version never join a queue that a newer check replaced
+# meanwhile. The ranked tag is kept (set only on a queue without one).
 _APPEND = (
     _UNSHOWN
     + """
@@ -200,7 +201,7 @@ def parse_checked(raw: list[Any]) -> str | None:
 
 
 def parse_ring(raw: list[Any]) -> bool:
-    """Whether the queue is a ring (its reader read the channel through; see RING_SCORE)."""
+    """Whether the queue is a ring (see RING_SCORE)."""
     return any(score == RING_SCORE for _, score in raw)
 
 
