@@ -188,6 +188,10 @@ class Settings(BaseSettings):
     SEARCH_INDEX_ANALYZER: str = "ik_max_word"  # falls back to a built-in analyzer if absent
     SEARCH_QUERY_ANALYZER: str = "ik_smart"
     SEARCH_TIMEOUT: float = 2.0
+    # seconds an API process keeps a page of results for the same query (0: none). What
+    # another process indexed shows after at most this long; withdrawn articles never show
+    # (a page is presented from the live article cards); this process's own writes at once
+    SEARCH_CACHE_SECONDS: float = Field(default=30.0, ge=0, le=3600)
 
     # -- IM (Socket.IO) and its fan-out -------------------------------------------------
     MQ_URL: str = "memory://"  # memory:// (one process), amqp://..., redis://...

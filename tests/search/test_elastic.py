@@ -259,6 +259,8 @@ class TestRequestsSent:
         await engine.delete([3])  # the index is known now: no second HEAD
         assert recorder.paths()[-1] == "POST /_bulk?require_alias=true&refresh=wait_for"
         assert recorder.requests[-1][2] == [{"delete": {"_index": "articles", "_id": "3"}}]
+        # each write makes answers kept from before it stale (search/service.py)
+        assert engine.generation == 2
 
     async def test_without_ik_both_analyzers_fall_back(
         self, recorded: tuple[ElasticSearch, Recorder]
@@ -368,6 +370,7 @@ class TestRequestsSent:
         assert "refresh=true" in target and "conflicts=proceed" in target
         assert body == es.purge_body(1234)
         assert await engine.count() == 5
+        assert engine.generation == 1
 
 
 class TestFailures:
@@ -383,8 +386,10 @@ class TestFailures:
         recorder.handler = routes({"POST /_bulk": items(("delete", 404), ("index", 400))})
         await engine.index([doc(1, "标题")])  # a refused document is logged, not retried
         recorder.handler = routes({"POST /_bulk": items(("index", 429))})
+        written = engine.generation
         with pytest.raises(SearchUnavailable):
             await engine.index([doc(1, "标题")])
+        assert engine.generation == written + 1  # a failed write may have done part of it
         gone = {
             "index": {"_id": "1", "status": 404, "error": {"type": "index_not_found_exception"}}
         }

@@ -21,7 +21,9 @@ import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
+from cachetools import TTLCache
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +31,7 @@ from toutiao.article.cache import get_cards
 from toutiao.article.cards import ExtraOps, present_cards
 from toutiao.article.lists import LIST_COUNTS
 from toutiao.engines.search import SearchEngine, SearchPage, SearchUnavailable, normalize
+from toutiao.kit import metrics
 from toutiao.kit.errors import BadRequest
 from toutiao.relation import service as relation_service
 from toutiao.runtime import Runtime
@@ -46,6 +49,14 @@ POPULAR_SEEN_SECONDS = 30 * 86400
 POPULAR_KEY = "search:popular"
 POPULAR_LEX_KEY = "search:popular:lex"
 BLOCKED_ROUNDS = 3  # engine queries of a page for a reader with a LARGE blacklist
+ANSWERS_KEPT = 4096  # pages of results a process keeps for SEARCH_CACHE_SECONDS
+
+# Readers repeat queries (the popular ones above all): a page the engine answered lately is
+# kept per engine object, under the query, the page, the hidden authors and the engine's
+# generation when it was asked (a write of this process makes every older answer stale).
+AnswerKey = tuple[str, int, int, frozenset[int], int]
+Answers = TTLCache[AnswerKey, SearchPage]
+_answers: WeakKeyDictionary[SearchEngine, Answers] = WeakKeyDictionary()
 
 
 def history_key(user_id: int) -> str:
@@ -88,12 +99,20 @@ async def search_articles(
     user's history."""
     q = clean_query(q)
     engine, offset = engine_of(runtime), (page - 1) * per_page
+    answers = answers_of(runtime, engine)
     if user_id is None:
-        found = await find(engine, q, offset=offset, limit=per_page)
+        found = await find(engine, q, offset=offset, limit=per_page, answers=answers)
     else:  # authors in a blacklist relation with the reader, either way
         hidden = await relation_service.blacklisted_ids(runtime, session, user_id)
         found = await find_unblocked(
-            runtime, session, engine, q, offset=offset, limit=per_page, hidden=hidden
+            runtime,
+            session,
+            engine,
+            q,
+            offset=offset,
+            limit=per_page,
+            hidden=hidden,
+            answers=answers,
         )
     remembered = None
     if user_id is not None and page == 1:
@@ -107,6 +126,17 @@ async def search_articles(
     return {"page": page, "per_page": per_page, "results": results, "total_count": found.total}
 
 
+def answers_of(runtime: Runtime, engine: SearchEngine) -> Answers | None:
+    """The pages ``engine`` answered lately (None when SEARCH_CACHE_SECONDS is 0)."""
+    seconds = runtime.settings.SEARCH_CACHE_SECONDS
+    if seconds <= 0:
+        return None
+    answers = _answers.get(engine)
+    if answers is None or answers.ttl != seconds:
+        answers = _answers[engine] = TTLCache(ANSWERS_KEPT, seconds)
+    return answers
+
+
 async def find(
     engine: SearchEngine,
     q: str,
@@ -114,11 +144,26 @@ async def find(
     offset: int,
     limit: int,
     exclude_authors: Collection[int] = (),
+    answers: Answers | None = None,
 ) -> SearchPage:
     """The engine's answer; when too few articles hold most of the words (or none), the
     answer for the spelling correction of ``q`` if that finds articles holding them. Every
     page of a query takes the same path, so paging stays consistent. A corrected answer is
-    marked ``relaxed`` (it is not what was typed)."""
+    marked ``relaxed`` (it is not what was typed). With ``answers``: a page answered lately
+    is taken from there, and a new one kept there."""
+    if answers is None:
+        return await _find(engine, q, offset, limit, exclude_authors)
+    key = (q, offset, limit, frozenset(exclude_authors), engine.generation)
+    found = answers.get(key)
+    metrics.cache_lookup("search_answers", "l1", hits=found is not None, misses=found is None)
+    if found is None:
+        found = answers[key] = await _find(engine, q, offset, limit, exclude_authors)
+    return found
+
+
+async def _find(
+    engine: SearchEngine, q: str, offset: int, limit: int, exclude_authors: Collection[int]
+) -> SearchPage:
     found = await engine.search(q, offset=offset, limit=limit, exclude_authors=exclude_authors)
     if found.total and not found.relaxed:
         return found
@@ -140,6 +185,7 @@ async def find_unblocked(
     offset: int,
     limit: int,
     hidden: relation_service.Blocks,
+    answers: Answers | None = None,
 ) -> SearchPage:
     """:func:`find` without articles by authors in ``hidden``. A blacklist cached whole goes
     into the engine query. A LARGE one is never read whole: the authors of the page's hits
@@ -149,11 +195,15 @@ async def find_unblocked(
     page: hits of blocked authors before ``offset`` still count in the offset and in
     ``total``, so pages can shift by them."""
     if not hidden.large:
-        return await find(engine, q, offset=offset, limit=limit, exclude_authors=hidden.ids)
+        return await find(
+            engine, q, offset=offset, limit=limit, exclude_authors=hidden.ids, answers=answers
+        )
     excluded: set[int] = set()
     cleared: set[int] = set()  # authors asked about and not blocked
     for _ in range(BLOCKED_ROUNDS):
-        found = await find(engine, q, offset=offset, limit=limit, exclude_authors=excluded)
+        found = await find(
+            engine, q, offset=offset, limit=limit, exclude_authors=excluded, answers=answers
+        )
         cards = await get_cards(runtime.cache, session, found.ids)
         authors = {card["aut_id"] for card in cards.values()} - cleared
         blocked = await relation_service.blocked_among(runtime, session, hidden, authors)

@@ -6,6 +6,7 @@ through the indexer, as the index worker would put them there.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -296,6 +297,63 @@ class TestSearch:
         data = await search(client, "幂等性设计")
         assert ([r["art_id"] for r in data["results"]], data["total_count"]) == ([kept], 1)
         assert await suggest(client, "幂等性设计") == ["幂等性设计：接口篇"]
+
+
+def found(data: dict[str, Any]) -> list[int]:
+    return [r["art_id"] for r in data["results"]]
+
+
+class TestAnswers:
+    """A page of results is kept for SEARCH_CACHE_SECONDS: a repeated query skips the engine
+    until the time is up or this process writes to the index."""
+
+    @pytest.fixture
+    def asked(self, engine: TantivySearch, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+        """The queries that reached the engine (it still answers them)."""
+        queries: list[str] = []
+        real = engine.search
+
+        async def counted(query: str, **kw: Any) -> Any:
+            queries.append(query)
+            return await real(query, **kw)
+
+        monkeypatch.setattr(engine, "search", counted)
+        return queries
+
+    async def test_a_repeated_query_is_answered_until_the_index_changes(
+        self, client: httpx.AsyncClient, desk: Desk, factory: Factory, asked: list[str]
+    ) -> None:
+        first = await desk.article("令牌桶限流算法详解")
+        assert found(await search(client, "令牌桶")) == [first]
+        assert found(await search(client, "令牌桶")) == [first] and len(asked) == 1
+        me = factory.headers((await factory.user()).user_id)  # no blacklist: the same page
+        assert found(await search(client, "令牌桶", headers=me)) == [first] and len(asked) == 1
+        assert found(await search(client, "令牌桶", page=2)) == [] and len(asked) == 2
+        second = await desk.article("令牌桶入门")  # this process wrote to the index
+        data = await search(client, "令牌桶")
+        assert set(found(data)) == {first, second} and data["total_count"] == 2
+        assert len(asked) == 3
+
+    async def test_answers_expire_and_can_be_turned_off(
+        self,
+        client: httpx.AsyncClient,
+        desk: Desk,
+        runtime: Runtime,
+        asked: list[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        await desk.article("漏桶算法")
+        monkeypatch.setattr(runtime.settings, "SEARCH_CACHE_SECONDS", 0.2)
+        await search(client, "漏桶")
+        await search(client, "漏桶")
+        assert len(asked) == 1
+        await asyncio.sleep(0.25)
+        await search(client, "漏桶")
+        assert len(asked) == 2
+        monkeypatch.setattr(runtime.settings, "SEARCH_CACHE_SECONDS", 0)
+        await search(client, "漏桶")
+        await search(client, "漏桶")
+        assert len(asked) == 4
 
 
 class TestHistory:

@@ -77,6 +77,9 @@ class SearchPage:
 
 class SearchEngine(Protocol):
     name: str
+    # bumped by every write this object makes (index, delete, purge): a cached answer read
+    # under another generation is stale
+    generation: int
 
     async def index(self, docs: Sequence[SearchDoc], *, refresh: bool = True) -> None:
         """Add or replace these documents (by article id). With ``refresh`` they are visible

@@ -285,6 +285,7 @@ class ElasticSearch:
         replicas: int = 1,
     ) -> None:
         self.client = client
+        self.generation = 0
         self.alias = index
         self.concrete = f"{index}-v{SCHEMA_VERSION}"
         self.analyzers = (index_analyzer, query_analyzer)
@@ -420,6 +421,14 @@ class ElasticSearch:
         self, docs: Sequence[SearchDoc], deletes: Sequence[int], *, refresh: bool
     ) -> None:
         await self.ensure_index()
+        try:
+            await self._write_bulk(docs, deletes, refresh=refresh)
+        finally:  # after the write: a search begun before it is never taken for newer
+            self.generation += 1
+
+    async def _write_bulk(
+        self, docs: Sequence[SearchDoc], deletes: Sequence[int], *, refresh: bool
+    ) -> None:
         now = int(time.time() * 1000)
         for start in range(0, max(len(docs), len(deletes)), BULK_ACTIONS):
             lines = bulk_lines(
@@ -456,13 +465,16 @@ class ElasticSearch:
 
     async def purge(self, indexed_before_ms: int) -> None:
         await self.ensure_index()
-        await self._request(
-            "POST",
-            f"/{self.alias}/_delete_by_query",
-            purge_body(indexed_before_ms),
-            params={"refresh": "true", "conflicts": "proceed"},
-            request_timeout=PURGE_TIMEOUT,
-        )
+        try:
+            await self._request(
+                "POST",
+                f"/{self.alias}/_delete_by_query",
+                purge_body(indexed_before_ms),
+                params={"refresh": "true", "conflicts": "proceed"},
+                request_timeout=PURGE_TIMEOUT,
+            )
+        finally:
+            self.generation += 1
 
     # -- reads
     async def _search(self, body: dict[str, Any]) -> dict[str, Any] | None:

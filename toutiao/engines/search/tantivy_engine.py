@@ -296,7 +296,7 @@ class TantivySearch:
         self._index: tantivy.Index | None = None
         self._open_lock = threading.Lock()
         self._write_lock = threading.Lock()
-        self._generation = 0
+        self.generation = 0
         self._vocab: Vocabulary | None = None
         self._vocab_at = (-1, 0.0)  # (generation, monotonic time) it was built at
         self._workers = 0
@@ -353,7 +353,7 @@ class TantivySearch:
             finally:
                 writer.wait_merging_threads()  # also releases the lock for other processes
             index.reload()
-            self._generation += 1
+            self.generation += 1
 
     async def _segment(self, texts: list[tuple[str, ...]]) -> list[list[Segmented]]:
         if self._workers <= 1 or len(texts) < 2 * self._workers:
@@ -507,9 +507,9 @@ class TantivySearch:
     def _vocabulary(self) -> Vocabulary:
         built_for, built_at = self._vocab_at
         age = time.monotonic() - built_at
-        stale = age > self.VOCAB_TTL or (built_for != self._generation and age > 60)
+        stale = age > self.VOCAB_TTL or (built_for != self.generation and age > 60)
         if self._vocab is None or stale:
-            generation = self._generation
+            generation = self.generation
             terms = self._open().searcher().terms_with_prefix("title", "")
             self._vocab = Vocabulary(terms)
             self._vocab_at = (generation, time.monotonic())
