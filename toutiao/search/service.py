@@ -49,14 +49,19 @@ POPULAR_SEEN_SECONDS = 30 * 86400
 POPULAR_KEY = "search:popular"
 POPULAR_LEX_KEY = "search:popular:lex"
 BLOCKED_ROUNDS = 3  # engine queries of a page for a reader with a LARGE blacklist
-ANSWERS_KEPT = 4096  # pages of results a process keeps for SEARCH_CACHE_SECONDS
+ANSWERS_KEPT = 4096  # pages of results (and of suggestions) a process keeps
 
-# Readers repeat queries (the popular ones above all): a page the engine answered lately is
-# kept per engine object, under the query, the page, the hidden authors and the engine's
-# generation when it was asked (a write of this process makes every older answer stale).
+# Readers repeat queries (the popular ones above all): what the engine answered lately is
+# kept per engine object for SEARCH_CACHE_SECONDS, under the query, the page, the hidden
+# authors and the engine's generation when it was asked (a write of this process makes
+# every older answer stale).
 AnswerKey = tuple[str, int, int, frozenset[int], int]
 Answers = TTLCache[AnswerKey, SearchPage]
 _answers: WeakKeyDictionary[SearchEngine, Answers] = WeakKeyDictionary()
+# The engine's completions of a prefix, and its spelling correction (None: none), under
+# (what is asked, the prefix or text, the engine's generation)
+Completions = TTLCache[tuple[str, str, int], list[str] | str | None]
+_completions: WeakKeyDictionary[SearchEngine, Completions] = WeakKeyDictionary()
 
 
 def history_key(user_id: int) -> str:
@@ -135,6 +140,51 @@ def answers_of(runtime: Runtime, engine: SearchEngine) -> Answers | None:
     if answers is None or answers.ttl != seconds:
         answers = _answers[engine] = TTLCache(ANSWERS_KEPT, seconds)
     return answers
+
+
+def completions_of(runtime: Runtime, engine: SearchEngine) -> Completions | None:
+    """The completions and corrections ``engine`` gave lately (None: SEARCH_CACHE_SECONDS
+    is 0)."""
+    seconds = runtime.settings.SEARCH_CACHE_SECONDS
+    if seconds <= 0:
+        return None
+    kept = _completions.get(engine)
+    if kept is None or kept.ttl != seconds:
+        kept = _completions[engine] = TTLCache(ANSWERS_KEPT, seconds)
+    return kept
+
+
+_NOT_KEPT = object()
+
+
+def _kept(kept: Completions | None, key: tuple[str, str, int]) -> object:
+    found = _NOT_KEPT if kept is None else kept.get(key, _NOT_KEPT)
+    if kept is not None:
+        hit = found is not _NOT_KEPT
+        metrics.cache_lookup("search_completions", "l1", hits=hit, misses=not hit)
+    return found
+
+
+async def _titles(engine: SearchEngine, q: str, kept: Completions | None) -> list[str]:
+    key = ("titles", q, engine.generation)
+    found = _kept(kept, key)
+    if isinstance(found, list):
+        return found
+    titles = await engine.suggest(q, limit=SUGGEST_MAX)
+    if kept is not None:
+        kept[key] = titles
+    return titles
+
+
+async def _correction(engine: SearchEngine, q: str, kept: Completions | None) -> str | None:
+    key = ("fix", q, engine.generation)
+    found = _kept(kept, key)
+    if found is not _NOT_KEPT:
+        return found if isinstance(found, str) else None
+    fixed = await engine.correct(q)
+    if kept is not None:
+        kept[key] = fixed
+    return fixed
 
 
 async def find(
@@ -289,16 +339,17 @@ async def suggest(runtime: Runtime, q: str) -> list[str]:
     correction of ``q`` (if it finds articles)."""
     q = clean_query(q)
     engine = engine_of(runtime)
+    kept = completions_of(runtime, engine)
     popular = await popular_queries(runtime.store, q, limit=SUGGEST_MAX)
     try:
-        titles = await engine.suggest(q, limit=SUGGEST_MAX)
+        titles = await _titles(engine, q, kept)
     except SearchUnavailable:
         if popular:
             return popular
         raise
     options = _merge(popular[:POPULAR_FIRST], titles, popular[POPULAR_FIRST:])
     if not options:
-        fixed = await engine.correct(q)
+        fixed = await _correction(engine, q, kept)
         if fixed and normalize(fixed) != normalize(q):
             options = [fixed]
     return options

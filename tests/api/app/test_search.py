@@ -334,6 +334,34 @@ class TestAnswers:
         assert set(found(data)) == {first, second} and data["total_count"] == 2
         assert len(asked) == 3
 
+    async def test_a_repeated_suggestion_is_completed_until_the_index_changes(
+        self,
+        client: httpx.AsyncClient,
+        desk: Desk,
+        engine: TantivySearch,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        calls: list[str] = []
+        for name in ("suggest", "correct"):
+            real = getattr(engine, name)
+
+            async def counted(
+                text: str, *a: Any, _real: Any = real, _name: str = name, **kw: Any
+            ) -> Any:
+                calls.append(_name)
+                return await _real(text, *a, **kw)
+
+            monkeypatch.setattr(engine, name, counted)
+        await desk.article("服务网格实践")
+        assert await suggest(client, "服务网") == ["服务网格实践"]
+        assert await suggest(client, "服务网") == ["服务网格实践"] and calls == ["suggest"]
+        await suggest(client, "服务往格")  # nothing completes it: corrected once, then kept
+        await suggest(client, "服务往格")
+        assert calls == ["suggest", "suggest", "correct"]
+        await desk.article("服务网关选型")  # this process wrote to the index
+        assert sorted(await suggest(client, "服务网")) == ["服务网关选型", "服务网格实践"]
+        assert calls[-1] == "suggest" and len(calls) == 4
+
     async def test_answers_expire_and_can_be_turned_off(
         self,
         client: httpx.AsyncClient,
