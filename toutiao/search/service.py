@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from cachetools import TTLCache
@@ -50,6 +50,8 @@ POPULAR_KEY = "search:popular"
 POPULAR_LEX_KEY = "search:popular:lex"
 BLOCKED_ROUNDS = 3  # engine queries of a page for a reader with a LARGE blacklist
 ANSWERS_KEPT = 4096  # pages of results (and of suggestions) a process keeps
+K = TypeVar("K")
+V = TypeVar("V")
 
 # Readers repeat queries (the popular ones above all): what the engine answered lately is
 # kept per engine object for SEARCH_CACHE_SECONDS, under the query, the page, the hidden
@@ -131,27 +133,27 @@ async def search_articles(
     return {"page": page, "per_page": per_page, "results": results, "total_count": found.total}
 
 
-def answers_of(runtime: Runtime, engine: SearchEngine) -> Answers | None:
-    """The pages ``engine`` answered lately (None when SEARCH_CACHE_SECONDS is 0)."""
+def _kept_for(
+    caches: WeakKeyDictionary[SearchEngine, TTLCache[K, V]], runtime: Runtime, engine: SearchEngine
+) -> TTLCache[K, V] | None:
+    """``engine``'s cache among ``caches``, for SEARCH_CACHE_SECONDS (None when that is 0)."""
     seconds = runtime.settings.SEARCH_CACHE_SECONDS
     if seconds <= 0:
         return None
-    answers = _answers.get(engine)
-    if answers is None or answers.ttl != seconds:
-        answers = _answers[engine] = TTLCache(ANSWERS_KEPT, seconds)
-    return answers
+    kept = caches.get(engine)
+    if kept is None or kept.ttl != seconds:
+        kept = caches[engine] = TTLCache(ANSWERS_KEPT, seconds)
+    return kept
+
+
+def answers_of(runtime: Runtime, engine: SearchEngine) -> Answers | None:
+    """The pages ``engine`` answered lately (None when SEARCH_CACHE_SECONDS is 0)."""
+    return _kept_for(_answers, runtime, engine)
 
 
 def completions_of(runtime: Runtime, engine: SearchEngine) -> Completions | None:
-    """The completions and corrections ``engine`` gave lately (None: SEARCH_CACHE_SECONDS
-    is 0)."""
-    seconds = runtime.settings.SEARCH_CACHE_SECONDS
-    if seconds <= 0:
-        return None
-    kept = _completions.get(engine)
-    if kept is None or kept.ttl != seconds:
-        kept = _completions[engine] = TTLCache(ANSWERS_KEPT, seconds)
-    return kept
+    """The completions and corrections ``engine`` gave lately (None: none are kept)."""
+    return _kept_for(_completions, runtime, engine)
 
 
 _NOT_KEPT = object()
