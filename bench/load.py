@@ -844,7 +844,7 @@ class PacedPool:
         self.open = 0  # connections open or being opened
         self.opened = self.waits = self.in_flight = 0
         self.latencies: list[int] = []  # ns, of the measured requests answered
-        self.slow: list[tuple[int, int]] = []  # (due, latency) ns of those over SLOW_NS
+        self.slow: list[int] = []  # when those over SLOW_NS were due (ns)
         self.statuses: Counter[int] = Counter()
         self.failures: Counter[str] = Counter()
         self.closing = False
@@ -943,7 +943,7 @@ class PacedPool:
                 latency = time.monotonic_ns() - due
                 self.latencies.append(latency)
                 if latency > SLOW_NS:
-                    self.slow.append((due, latency))
+                    self.slow.append(due)
                 self.statuses[status] += 1
             else:
                 self.failures[error] += 1
@@ -1108,7 +1108,7 @@ async def run_paced(
     cpu = CpuMeter.usage(before, after, "self")
     # when the slow answers came: {second of the measured part: how many}, with the wall
     # clock of its start, to line them up with the services' logs
-    slow = Counter((due - measure_from) // 1_000_000_000 for due, _ in pool.slow)
+    slow = Counter((due - measure_from) // 1_000_000_000 for due in pool.slow)
     return {
         "fraction": args.paced,
         "measured_from_unix": round(time.time() - (time.monotonic_ns() - measure_from) / 1e9, 3),

@@ -418,10 +418,10 @@ class Recommender:
         # than the newest batches: a batch sent to its tail comes round after them.
         read_through = unseen < len(chosen) and want >= waiting.refill_target(req.count)
         recent = history.RECENT_BATCHES * req.count
-        ring = (len(chosen) < want or read_through) and len(chosen) >= recent
+        whole = len(chosen) < want or read_through
+        ring = whole and len(chosen) >= recent and len(chosen) + len(newest) >= recent + req.count
         if ring:
             chosen += newest
-        ring = ring and len(chosen) >= recent + req.count
         return [(c.article_id, c.label) for c in chosen], ring
 
     async def _read_features(self, cands: list[Candidate]) -> None:

@@ -247,8 +247,7 @@ def queue_waiting(
 ) -> None:
     """Replace the user's queue for the channel with ``pairs`` (empty: drop it), less what
     the reader was shown after ``ranked_at_ms``; ``checked``: the exclusions version they were
-    checked under (a registered reader's); ``ring``: the pairs bring back articles shown
-    before (see RING_SCORE)."""
+    checked under (a registered reader's); ``ring``: the queue is a ring (see RING_SCORE)."""
     _write(pipe, _REPLACE, uid, channel_id, checked, 0, pairs, ranked_at_ms, ring)
 
 
