@@ -18,9 +18,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from weakref import WeakKeyDictionary
 
 from cachetools import TTLCache
@@ -60,10 +60,12 @@ V = TypeVar("V")
 AnswerKey = tuple[str, int, int, frozenset[int], int]
 Answers = TTLCache[AnswerKey, SearchPage]
 _answers: WeakKeyDictionary[SearchEngine, Answers] = WeakKeyDictionary()
-# The engine's completions of a prefix, and its spelling correction (None: none), under
-# (what is asked, the prefix or text, the engine's generation)
-Completions = TTLCache[tuple[str, str, int], list[str] | str | None]
-_completions: WeakKeyDictionary[SearchEngine, Completions] = WeakKeyDictionary()
+# The engine's completions of a prefix, and its spelling corrections (None: none), under
+# (the prefix or text, the engine's generation)
+Titles = TTLCache[tuple[str, int], list[str]]
+Fixes = TTLCache[tuple[str, int], str | None]
+_titles: WeakKeyDictionary[SearchEngine, Titles] = WeakKeyDictionary()
+_fixes: WeakKeyDictionary[SearchEngine, Fixes] = WeakKeyDictionary()
 
 
 def history_key(user_id: int) -> str:
@@ -151,42 +153,24 @@ def answers_of(runtime: Runtime, engine: SearchEngine) -> Answers | None:
     return _kept_for(_answers, runtime, engine)
 
 
-def completions_of(runtime: Runtime, engine: SearchEngine) -> Completions | None:
-    """The completions and corrections ``engine`` gave lately (None: none are kept)."""
-    return _kept_for(_completions, runtime, engine)
-
-
 _NOT_KEPT = object()
 
 
-def _kept(kept: Completions | None, key: tuple[str, str, int]) -> object:
-    found = _NOT_KEPT if kept is None else kept.get(key, _NOT_KEPT)
-    if kept is not None:
-        hit = found is not _NOT_KEPT
-        metrics.cache_lookup("search_completions", "l1", hits=hit, misses=not hit)
-    return found
-
-
-async def _titles(engine: SearchEngine, q: str, kept: Completions | None) -> list[str]:
-    key = ("titles", q, engine.generation)
-    found = _kept(kept, key)
-    if isinstance(found, list):
-        return found
-    titles = await engine.suggest(q, limit=SUGGEST_MAX)
-    if kept is not None:
-        kept[key] = titles
-    return titles
-
-
-async def _correction(engine: SearchEngine, q: str, kept: Completions | None) -> str | None:
-    key = ("fix", q, engine.generation)
-    found = _kept(kept, key)
-    if found is not _NOT_KEPT:
-        return found if isinstance(found, str) else None
-    fixed = await engine.correct(q)
-    if kept is not None:
-        kept[key] = fixed
-    return fixed
+async def _kept_answer(
+    kept: TTLCache[K, V] | None, key: K, cache: str, answer: Callable[[], Awaitable[V]]
+) -> V:
+    """What ``kept`` holds under ``key`` (counted as the ``cache`` metric's hits and misses),
+    else ``answer()``, kept there. ``key`` is made before the answer is asked for: one made
+    under an older generation is never read again."""
+    if kept is None:
+        return await answer()
+    found = kept.get(key, _NOT_KEPT)
+    hit = found is not _NOT_KEPT
+    metrics.cache_lookup(cache, "l1", hits=hit, misses=not hit)
+    if hit:
+        return cast(V, found)
+    value = kept[key] = await answer()
+    return value
 
 
 async def find(
@@ -203,14 +187,10 @@ async def find(
     page of a query takes the same path, so paging stays consistent. A corrected answer is
     marked ``relaxed`` (it is not what was typed). With ``answers``: a page answered lately
     is taken from there, and a new one kept there."""
-    if answers is None:
-        return await _find(engine, q, offset, limit, exclude_authors)
     key = (q, offset, limit, frozenset(exclude_authors), engine.generation)
-    found = answers.get(key)
-    metrics.cache_lookup("search_answers", "l1", hits=found is not None, misses=found is None)
-    if found is None:
-        found = answers[key] = await _find(engine, q, offset, limit, exclude_authors)
-    return found
+    return await _kept_answer(
+        answers, key, "search_answers", lambda: _find(engine, q, offset, limit, exclude_authors)
+    )
 
 
 async def _find(
@@ -341,17 +321,24 @@ async def suggest(runtime: Runtime, q: str) -> list[str]:
     correction of ``q`` (if it finds articles)."""
     q = clean_query(q)
     engine = engine_of(runtime)
-    kept = completions_of(runtime, engine)
+    key = (q, engine.generation)
     popular = await popular_queries(runtime.store, q, limit=SUGGEST_MAX)
     try:
-        titles = await _titles(engine, q, kept)
+        titles = await _kept_answer(
+            _kept_for(_titles, runtime, engine),
+            key,
+            "search_titles",
+            lambda: engine.suggest(q, limit=SUGGEST_MAX),
+        )
     except SearchUnavailable:
         if popular:
             return popular
         raise
     options = _merge(popular[:POPULAR_FIRST], titles, popular[POPULAR_FIRST:])
     if not options:
-        fixed = await _correction(engine, q, kept)
+        fixed = await _kept_answer(
+            _kept_for(_fixes, runtime, engine), key, "search_fixes", lambda: engine.correct(q)
+        )
         if fixed and normalize(fixed) != normalize(q):
             options = [fixed]
     return options
