@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import ctypes
 import gc
 import itertools
@@ -461,6 +462,37 @@ class CpuMeter:
         self.api_pid, self.rpc_pid, self.redis_port = api_pid, rpc_pid, redis_port
         self.counters = counters or ServerCounters(None, None)
 
+    def workers(self) -> list[int]:
+        """The API's worker processes, by pid."""
+        if self.api_pid is None:
+            return []
+        pids = (int(e.name) for e in os.scandir("/proc") if e.name.isdigit())
+        return sorted(p for p in pids if (stat := _proc_stat(p)) and stat[0] == self.api_pid)
+
+    def connections_by_worker(self, client_ports: list[int]) -> dict[str, int]:
+        """How many of the loopback connections from ``client_ports`` each API worker holds
+        (the server side's socket, found by its peer port in /proc/net/tcp*)."""
+        wanted = set(client_ports)
+        inodes: dict[str, int] = {}  # server-side socket inode -> client port
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with contextlib.suppress(OSError):
+                for line in Path(table).read_text().splitlines()[1:]:
+                    fields = line.split()
+                    port = int(fields[2].rsplit(":", 1)[1], 16)  # the remote end's
+                    if port in wanted and fields[3] == "01":  # ESTABLISHED
+                        inodes[fields[9]] = port
+        found: dict[str, int] = {}
+        for rank, pid in enumerate(self.workers()):
+            held = 0
+            with contextlib.suppress(OSError):
+                for fd in os.scandir(f"/proc/{pid}/fd"):
+                    with contextlib.suppress(OSError):
+                        link = os.readlink(fd.path)
+                        if link.startswith("socket:[") and link[8:-1] in inodes:
+                            held += 1
+            found[f"{WORKER_PREFIX}{rank}"] = held
+        return found
+
     def _groups(self) -> dict[str, float]:
         procs: dict[int, tuple[int, int, str]] = {}
         for entry in os.scandir("/proc"):
@@ -749,6 +781,7 @@ async def run_python(base: str, ep: Endpoint, args: argparse.Namespace, meter: C
 
 LATE_NS = 1_000_000  # a request the driver starts this long after its time is "late"
 SLOW_NS = 20_000_000  # a paced answer slower than this is counted in its second of the phase
+PREPARE_S = 5.0  # the most a paced phase waits for each of its connections to open
 DRAIN_S = 5.0  # after the last send, wait this long for the answers (wrk's --timeout)
 IDLE_S = 1.0  # an idle connection older than this is closed, not reused: the server's
 # keep-alive timeout (gunicorn's 2 s) could close it as the request goes out
@@ -831,13 +864,16 @@ class _PacedConnection(asyncio.Protocol):
 
 class PacedPool:
     """HTTP/1.1 keep-alive connections to one server, driven by callbacks (no task per
-    request). A request takes the most recently used idle connection, or opens one when none
-    is idle, up to ``cap``; beyond that it waits for the first to come free (``waits``)."""
+    request). A request takes an idle connection, or opens one when none is idle, up to
+    ``cap``; beyond that it waits for the first to come free (``waits``). Which idle one:
+    with ``spread``, the one idle longest, so requests go round every open connection as
+    many readers' would (:meth:`prepare` opens them first); else the most recently used, so
+    a few connections carry nearly every request."""
 
-    def __init__(self, host: str, port: int, cap: int) -> None:
+    def __init__(self, host: str, port: int, cap: int, *, spread: bool = True) -> None:
         self.loop = asyncio.get_running_loop()
-        self.host, self.port, self.cap = host, port, cap
-        self.idle: list[_PacedConnection] = []
+        self.host, self.port, self.cap, self.spread = host, port, cap, spread
+        self.idle: deque[_PacedConnection] = deque()
         self.busy: set[_PacedConnection] = set()
         self.queue: deque[tuple[bytes, int, bool]] = deque()  # not yet sent
         self.opening: set[asyncio.Task[Any]] = set()
@@ -854,7 +890,7 @@ class PacedPool:
         self.in_flight += 1
         now = time.monotonic()
         while self.idle:
-            conn = self.idle.pop()
+            conn = self.idle.popleft() if self.spread else self.idle.pop()
             if now - conn.idle_since < IDLE_S:
                 self._send(conn, payload, due, measured)
                 return
@@ -864,6 +900,30 @@ class PacedPool:
             self._connect()
         elif measured:
             self.waits += 1
+
+    async def prepare(self, count: int, probe: bytes) -> None:
+        """Open ``count`` connections (up to ``cap``) before the first request, one at a
+        time, each answering ``probe`` (not measured) before the next opens: the server's
+        workers accept them one by one, as they would readers arriving over time. (Opened
+        at once, the worker that wakes first accepts them all, and the other idles.)"""
+        for _ in range(min(count, self.cap) - self.open):
+            self.drained = self.loop.create_future()
+            self.in_flight += 1
+            self.queue.append((probe, time.monotonic_ns(), False))
+            self._connect()  # connection_made sends it
+            await asyncio.wait({self.drained}, timeout=PREPARE_S)
+            if not self.drained.done():
+                break
+        self.drained = None
+
+    def local_ports(self) -> list[int]:
+        """The client-side port of every open connection."""
+        ports = []
+        for conn in [*self.idle, *self.busy]:
+            name = conn.transport.get_extra_info("sockname") if conn.transport else None
+            if name:
+                ports.append(int(name[1]))
+        return ports
 
     def _send(self, conn: _PacedConnection, payload: bytes, due: int, measured: bool) -> None:
         assert conn.transport is not None
@@ -1059,9 +1119,16 @@ async def run_paced(
     """``rate`` requests/s over the endpoint's rotating targets for ``args.paced_warmup`` s
     (not measured) then ``args.paced_seconds`` s; latency = answer time - scheduled time."""
     url = urlsplit(base)
-    pool = PacedPool(url.hostname or "127.0.0.1", url.port or 80, args.paced_connections)
+    spread = args.paced_reuse == "spread"
+    pool = PacedPool(
+        url.hostname or "127.0.0.1", url.port or 80, args.paced_connections, spread=spread
+    )
     requests = paced_requests(ep.targets, url.netloc)
     interval = max(round(1e9 / rate), 1)
+    if spread:  # as many as are each used well within IDLE_S at this rate
+        probe = f"GET {args.paced_probe} HTTP/1.1\r\nHost: {url.netloc}\r\n\r\n".encode()
+        await pool.prepare(max(1, int(rate * IDLE_S / 4)), probe)
+    accepted_by = meter.connections_by_worker(pool.local_ports())
     warmup_ns, measured_ns = int(args.paced_warmup * 1e9), int(args.paced_seconds * 1e9)
     total = (warmup_ns + measured_ns) // interval
     before = meter.cpu_snapshot()
@@ -1125,6 +1192,9 @@ async def run_paced(
         "late_1ms": late,
         "pool_waits": pool.waits,
         "connections": pool.opened,
+        # the connections open at the start, by the API worker that accepted them (ranked by
+        # pid as in cpu_pct): keep-alive keeps each on its worker for the whole phase
+        "connections_by_worker": accepted_by,
         "timer": ticker.kind,
         "loadgen_cpu_pct": cpu.get("loadgen"),
         # the driver's CPU per request sent (warm-up included, as the CPU figures are)
@@ -1405,6 +1475,19 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--paced-connections", type=int, default=64, help="most connections its driver opens"
     )
+    p.add_argument(
+        "--paced-probe",
+        default="/app/",
+        help="path each paced connection asks once as it opens (not measured; spread only)",
+    )
+    p.add_argument(
+        "--paced-reuse",
+        choices=("spread", "newest"),
+        default="spread",
+        help="which idle connection a paced request takes: spread (opened first, each in "
+        "turn, as many readers' requests arrive) or newest (the most recently used; a few "
+        "connections, and so often one API worker, carry nearly every request)",
+    )
     args = p.parse_args(argv)
     if not (
         0 <= args.paced <= 1.5
@@ -1550,6 +1633,7 @@ async def main(argv: Iterable[str] | None = None) -> int:
                 "seconds": args.paced_seconds,
                 "warmup_s": args.paced_warmup,
                 "max_connections": args.paced_connections,
+                "reuse": args.paced_reuse,
                 "late_ms": LATE_NS / 1e6,
             },
         },

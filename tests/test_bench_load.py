@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -89,19 +90,23 @@ def test_combine_paced_takes_the_median_p99_round_and_sums_the_counts() -> None:
     assert load.combine_paced([{}, {}]) == {}
 
 
-@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
-def test_a_short_paced_run_sends_at_the_rate_and_expands_now(loop: str) -> None:
+@pytest.mark.parametrize(("loop", "reuse"), [("asyncio", "spread"), ("uvloop", "newest")])
+def test_a_short_paced_run_sends_at_the_rate_and_expands_now(loop: str, reuse: str) -> None:
     runner = asyncio.run if loop == "asyncio" else pytest.importorskip("uvloop").run
-    runner(paced_run())
+    runner(paced_run(reuse))
 
 
-async def paced_run() -> None:
+async def paced_run(reuse: str) -> None:
     paths: list[str] = []
+    carried: list[int] = []  # requests per connection, in the order they were accepted
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        mine = len(carried)
+        carried.append(0)
         try:
             while head := await reader.readuntil(b"\r\n\r\n"):
                 paths.append(head.split(b" ")[1].decode())
+                carried[mine] += 1
                 writer.write(CHUNKED if len(paths) % 2 else FIXED)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -112,15 +117,33 @@ async def paced_run() -> None:
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     ep = load.Endpoint("feed", "feed", [("/a?t={NOW}", {"Authorization": "Anony x"}), ("/b", {})])
-    args = argparse.Namespace(paced=0.5, paced_seconds=1.0, paced_warmup=0.2, paced_connections=8)
+    args = argparse.Namespace(
+        paced=0.5,
+        paced_seconds=1.0,
+        paced_warmup=0.2,
+        paced_connections=8,
+        paced_reuse=reuse,
+        paced_probe="/probe",
+    )
     try:
-        result = await load.run_paced(
-            f"http://127.0.0.1:{port}", ep, 200.0, args, load.CpuMeter(None, None, 0)
-        )
+        meter = load.CpuMeter(os.getppid(), None, 0)
+        siblings = meter.workers()
+        result = await load.run_paced(f"http://127.0.0.1:{port}", ep, 200.0, args, meter)
     finally:
         server.close()
         await server.wait_closed()
     assert result["requests"] == 200 and result["errors"] == 0, result
+    probes = 8 if reuse == "spread" else 0  # one per connection, each before the next opens
+    assert paths[:probes] == ["/probe"] * probes, paths[:probes]
+    paths = paths[probes:]
     assert len(paths) == 240 and paths[1] == "/b" and paths[0].startswith("/a?t=1"), paths[:2]
     assert 0 < result["p50_ms"] <= result["p99_ms"] <= result["p999_ms"] <= result["max_ms"]
     assert 1 <= result["connections"] <= 8
+    if reuse == "spread":  # opened first, and each takes its turn (8 x 30 requests)
+        assert result["connections"] == 8 and min(carried) >= 25, carried
+        # this process stands for the API's worker: its parent as the API's master
+        held = result["connections_by_worker"]
+        assert held[f"{load.WORKER_PREFIX}{siblings.index(os.getpid())}"] == 8, held
+        assert sum(held.values()) == 8, held
+    else:  # the most recently used first: one connection carries nearly every request
+        assert max(carried) >= 200, carried
