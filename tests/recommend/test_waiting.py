@@ -563,3 +563,12 @@ async def test_refills_run_a_few_at_a_time(runtime: Runtime) -> None:
     assert most == 3
     assert started == [f"u{i}" for i in range(9, -1, -1)]  # newest first
     assert sorted(done) == sorted(f"u{i}" for i in range(10) if i != 3)
+
+
+@pytest.mark.parametrize(
+    "raw", ["", "not json", "[1, 2]", '{"v": "", "a": [1]}', '{"v": "", "a": ["x"], "u": []}']
+)
+def test_an_exclusions_copy_not_as_written_is_no_copy(raw: str) -> None:
+    """Anything but the object ``queue_exclusions`` writes reads as missing (the recommender
+    loads and caches them again), never as an error of the feed request."""
+    assert waiting.parse_exclusions(raw, "") is None

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+import cachebox
 import orjson
 from cachetools import TTLCache
 from redis.exceptions import RedisError
@@ -33,8 +34,10 @@ ABSENT_TTL = TTL(300, 60)
 # meant a third round trip on many fresh batches). An article that changes is dropped from
 # every process at once (the ``articles`` broadcast topic, published by the content
 # lifecycle; a process that lost its subscription empties its L1 on resubscribing), so the
-# TTL only bounds what a failed publish leaves.
-_l1_cards: TTLCache[int, dict[str, Any] | None] = TTLCache(maxsize=50_000, ttl=60)
+# TTL only bounds what a failed publish leaves. A fresh feed batch reads about 25 of them:
+# cachebox's cache (Rust) reads one in about a tenth of cachetools' time (bench: 55 us of a
+# batch's 1.4 ms went to these reads). When full, it drops the oldest entry first.
+_l1_cards: cachebox.TTLCache[int, dict[str, Any] | None] = cachebox.TTLCache(50_000, 60)
 _UNKNOWN: Any = object()  # not in L1 (None in L1 means: known to be absent)
 # Bodies of the articles being read right now: bounded by size (characters), as short-lived
 # as the cards, so a popular article's detail page needs no GET for its body.

@@ -13,8 +13,8 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import cachebox
 import orjson
-from cachetools import TTLCache
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,8 +29,9 @@ from toutiao.user import cache as user_cache
 
 log = logging.getLogger("toutiao.article")
 
-# Author name and photo key: read on every card, changed rarely; 10 s in-process.
-_l1_authors: TTLCache[int, dict[str, Any]] = TTLCache(maxsize=50_000, ttl=10)
+# Author name and photo key: read on every card, changed rarely; 10 s in-process (cachebox,
+# as the cards' L1: a page reads one per card).
+_l1_authors: cachebox.TTLCache[int, dict[str, Any]] = cachebox.TTLCache(50_000, 10)
 
 ExtraOps = Callable[[Any], None]  # queues commands on the storage pipeline
 

@@ -35,10 +35,11 @@ candidates moved in from offline recall).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from toutiao.recommend import history, keys
 from toutiao.recommend.rank import SOURCE_WEIGHTS
@@ -460,12 +461,12 @@ def parse_exclusions(raw: Any, version: str) -> Exclusions | None:
     if not raw:
         return None
     try:
-        data = json.loads(raw)
+        data = orjson.loads(raw)  # every logged-in feed request parses it
         if data.get("v") != version:
             return None
         disliked, blocked = set(map(int, data["a"])), set(map(int, data["u"]))
         return Exclusions(disliked, blocked, version, complete=data.get("c") == 1)
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, AttributeError):  # not the object written
         return None
 
 
@@ -478,7 +479,7 @@ def queue_exclusions(pipe: Any, uid: str, found: Exclusions) -> None:
     if not found.complete:
         disliked, blocked = disliked[-PARTIAL_KEEP:], blocked[:PARTIAL_KEEP]
     body = {"v": found.version, "a": disliked, "u": blocked, "c": 1 if found.complete else 0}
-    pipe.set(keys.exclusions(uid), json.dumps(body, separators=(",", ":")), ex=EXCLUSIONS_TTL)
+    pipe.set(keys.exclusions(uid), orjson.dumps(body), ex=EXCLUSIONS_TTL)
 
 
 async def shown_lately(redis: Any, uid: str) -> list[int]:

@@ -17,11 +17,13 @@ from toutiao.api.app.endpoints import (
 )
 
 router = APIRouter()
+# A request's route is found by trying each in turn, so the most requested come first: the
+# feeds and the article detail, then comments (their paths overlap no other module's).
+router.include_router(article.router, tags=["news"])
+router.include_router(comment.router, tags=["news"])
 router.include_router(auth.router, tags=["user"])
 router.include_router(user.router, tags=["user"])
 router.include_router(channel.router, tags=["news"])
-router.include_router(article.router, tags=["news"])
-router.include_router(comment.router, tags=["news"])
 router.include_router(relation.router, tags=["user"])
 router.include_router(announcement.router, tags=["notice"])
 router.include_router(article_actions.router, tags=["news"])
