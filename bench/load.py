@@ -1131,7 +1131,7 @@ async def run_paced(
     accepted_by = meter.connections_by_worker(pool.local_ports())
     warmup_ns, measured_ns = int(args.paced_warmup * 1e9), int(args.paced_seconds * 1e9)
     total = (warmup_ns + measured_ns) // interval
-    before = meter.cpu_snapshot()
+    before = meter.snapshot()
     start = time.monotonic_ns() + 20_000_000
     measure_from, stop_at = start + warmup_ns, start + warmup_ns + measured_ns
     sent = late = 0
@@ -1163,7 +1163,7 @@ async def run_paced(
         ticker.close()
         if collecting:
             gc.enable()
-    after = meter.cpu_snapshot()
+    after = meter.snapshot()
     latencies = sorted(pool.latencies)
     detail = {f"http_{s}": n for s, n in pool.statuses.items() if not 200 <= s < 300}
     detail.update(pool.failures)
@@ -1200,6 +1200,8 @@ async def run_paced(
         # the driver's CPU per request sent (warm-up included, as the CPU figures are)
         "loadgen_cpu_ms_per_request": round(10 * cpu["loadgen"] / (1e9 / interval), 3),
         "cpu_pct": cpu,
+        # the API workers' collector pauses over the phase (its warm-up included)
+        "gc_pauses": CpuMeter.gc_pauses(before, after),
     }
 
 
@@ -1310,6 +1312,7 @@ def combine(rounds: list[list[Result]]) -> list[Result]:
                             "paced_p99_ms": r.paced.get("p99_ms"),
                             "paced_measured_from_unix": r.paced.get("measured_from_unix"),
                             "paced_slow_20ms_by_second": r.paced.get("slow_20ms_by_second"),
+                            "paced_gc_pauses": r.paced.get("gc_pauses"),
                         }
                         if r.paced
                         else {}
