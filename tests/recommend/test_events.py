@@ -62,8 +62,15 @@ class TestAppend:
         async with runtime.store.pipeline(transaction=False) as pipe:
             pipe.incr("other")
             queue_event(pipe, action="exposure", user_id="", article_id=None, param='{"a":1}')
+            queue_event(pipe, action="click", user_id="", article_id=7)
             await pipe.execute()
-        assert await runtime.store.xlen(keys.EVENTS) == 1
+        [(_, exposure)] = await runtime.store.xrange(keys.EXPOSURES)  # a stream of their own
+        [(_, click)] = await runtime.store.xrange(keys.EVENTS)
+        assert (exposure["action"], exposure["param"], click["action"]) == (
+            "exposure",
+            '{"a":1}',
+            "click",
+        )
 
 
 class TestFold:
@@ -79,7 +86,7 @@ class TestFold:
         for action in ("click", "like", "collect"):
             await append_event(runtime.store, action=action, user_id="5", article_id=article)
         await append_event(runtime.store, action="exposure", user_id="5", article_id=None)
-        assert await fold_events(runtime.db, runtime.store) == 4
+        assert await fold_events(runtime.db, runtime.store) == 3  # exposures are not folded
         interest = dict(await runtime.store.zrange(keys.interest("5"), 0, -1, withscores=True))
         assert interest == {f"c:{channel}": 8.0, "k:索引": 4.0, "k:事务": 4.0}
         assert await runtime.store.zscore(keys.HOT, str(article)) == 8.0

@@ -1,5 +1,9 @@
 """Behaviour events: appended by the API to the ``reco:events`` stream, folded by a job into
-users' interest profiles and the articles' popularity.
+users' interest profiles and the articles' popularity. Exposures (the batches a feed showed,
+one event per fresh batch) go to a stream of their own, ``reco:exposures``: they are the
+behaviour log's for offline use, and no profile or popularity changes with them, so the
+fold never reads them (at a busy feed's rate they were most of what it read, and a fold
+that reads more than it can keep up with lags the readers' profiles without bound).
 
 Folding is exactly-once on a single Redis server: a batch's effects and the new cursor are
 written in one MULTI, guarded by WATCH on the cursor, so a crash before EXEC leaves nothing
@@ -121,7 +125,8 @@ def queue_event(
 
 
 def _queue_xadd(pipe: Any, fields: dict[str, str]) -> None:
-    pipe.xadd(keys.EVENTS, fields, maxlen=STREAM_MAXLEN, approximate=True)
+    stream = keys.EXPOSURES if fields["action"] == "exposure" else keys.EVENTS
+    pipe.xadd(stream, fields, maxlen=STREAM_MAXLEN, approximate=True)
 
 
 # Clicks from the article detail, kept in-process and appended every few seconds
@@ -227,8 +232,14 @@ class _Fold:
         target[member] = target.get(member, 0.0) + amount
 
 
-async def fold_events(db: Database, redis: Any, *, batch: int = 500, max_batches: int = 20) -> int:
-    """Fold unprocessed events, oldest first; returns how many were folded."""
+FOLD_BATCH = 500  # events read and written at a time
+
+
+async def fold_events(
+    db: Database, redis: Any, *, batch: int = FOLD_BATCH, max_batches: int = 20
+) -> int:
+    """Fold unprocessed events, oldest first, up to ``max_batches`` batches; returns how many
+    were folded."""
     total = 0
     for _ in range(max_batches):
         folded = await _fold_batch(db, redis, batch)

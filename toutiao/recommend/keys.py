@@ -3,6 +3,7 @@
 | key | type | content |
 |---|---|---|
 | ``reco:events`` | stream | behaviour events (``events.py``), capped at ~1M entries |
+| ``reco:exposures`` | stream | the feed's exposure events (which batch a reader was shown), capped the same; never folded |
 | ``reco:events:folded`` | string | id of the last event folded into profiles and hot lists |
 | ``reco:user:{<uid>}:interest`` | zset | ``c:{channel_id}`` / ``k:{keyword}`` -> decayed weight |
 | ``reco:user:{<uid>}:pos`` | zset | articles the user clicked/liked/collected/shared -> time (s) |
@@ -41,6 +42,7 @@ import hashlib
 import re
 
 EVENTS = "reco:events"
+EXPOSURES = "reco:exposures"
 CATALOG = "reco:catalog:v"
 EVENTS_FOLDED = "reco:events:folded"
 HOT = "reco:hot"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -95,6 +96,11 @@ async def test_item_fields(client, runtime, world):
     assert item["cover"] == {"type": 0, "images": []}
     assert set(item["trace"]) == {"click", "collect", "share", "read"}
     assert item["pubdate"] == (NOW - timedelta(hours=1)).isoformat()  # the real publish time
+    # the batch's exposure, in the behaviour log's stream of exposures (the fold never reads it)
+    [(_, exposure)] = await runtime.store.xrange(reco_keys.EXPOSURES)
+    shown = json.loads(json.loads(exposure["param"])["articleId"])
+    assert exposure["action"] == "exposure" and shown == [r["art_id"] for r in body["results"]]
+    assert await runtime.store.xlen(reco_keys.EVENTS) == 0
 
 
 async def test_channel_zero_is_all_channels(client, world):
