@@ -1313,6 +1313,7 @@ def combine(rounds: list[list[Result]]) -> list[Result]:
                             "paced_measured_from_unix": r.paced.get("measured_from_unix"),
                             "paced_slow_20ms_by_second": r.paced.get("slow_20ms_by_second"),
                             "paced_gc_pauses": r.paced.get("gc_pauses"),
+                            "paced_connections_by_worker": r.paced.get("connections_by_worker"),
                         }
                         if r.paced
                         else {}
