@@ -69,10 +69,17 @@ class TestContentSimilarity:
         linked = [a for a in corpus["ball"] if new in await recommender.similar(a, 30)]
         assert linked
         assert int(await runtime.store.hget(keys.INDEX_META, "docs")) == docs + 1
-        # Re-reading the overlap window does not count the article's words twice.
+        # The overlap window is not read again: nothing is analysed, no word counted twice.
         df = await runtime.store.hgetall(keys.DF)
-        await refresh_similarity(runtime.db, runtime.store, workers=0)
-        assert await runtime.store.hgetall(keys.DF) == df
+        again = await refresh_similarity(runtime.db, runtime.store, workers=0)
+        assert again.articles == 0 and await runtime.store.hgetall(keys.DF) == df
+        # An article approved late, under a pubdate inside the window, is still found.
+        title, body = topical_text("ball", 98)
+        late = await data.article(
+            author=author, channel=channel, title=title, content=body, age=timedelta(minutes=62)
+        )
+        assert (await refresh_similarity(runtime.db, runtime.store, workers=0)).articles == 1
+        assert await runtime.store.hget(keys.ART_KEYWORDS, str(late)) is not None
 
     async def test_rebuild_forgets_articles_that_left(
         self, runtime: Runtime, data: RecoData, recommender: Recommender

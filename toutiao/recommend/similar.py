@@ -291,17 +291,33 @@ async def refresh_similarity(
     if not watermark:
         return await rebuild_similarity(db, redis, workers=workers, cache_dir=cache_dir)
     started = time.perf_counter()
-    when, _ = _parse_watermark(watermark)
+    mark = _parse_watermark(watermark)
     total = 0
     with Tokenizer(1 if workers is None else workers, cache_dir) as tokenizer:
-        async for rows in approved_batches(db, (when - OVERLAP, 0)):
-            total += await _index_batch(redis, rows, await tokenizer.analyse(rows))
+        async for rows in approved_batches(db, (mark[0] - OVERLAP, 0)):
+            fresh = await _not_indexed(redis, rows, mark)
+            if fresh:  # the tokenizer's process starts only when there is something to read
+                total += await _index_batch(redis, fresh, await tokenizer.analyse(fresh))
             watermark = _watermark(rows, watermark)
             await redis.hset(keys.INDEX_META, "watermark", watermark or "")
     report = IndexReport("refresh", total, time.perf_counter() - started)
     if total:
         log.info("recommend.similar_refreshed articles=%d seconds=%.2f", total, report.seconds)
     return report
+
+
+async def _not_indexed(redis: Any, rows: Sequence[Row], mark: tuple[datetime, int]) -> list[Row]:
+    """The rows a refresh reads: every one past the watermark (new, or approved again after
+    an edit, which sets a new pubdate), and those of the overlap window behind it that the
+    index does not hold (approved late, under an older pubdate). Reading the whole window
+    again every run analysed the same articles each time, in a process started for them
+    (about 1.5 s of CPU every five minutes, on a quiet site for nothing)."""
+    behind = [row for row in rows if (row.pubdate, row.article_id) <= mark]
+    if not behind:
+        return list(rows)
+    known = await redis.hmget(keys.ART_KEYWORDS, [str(row.article_id) for row in behind])
+    held = {row.article_id for row, words in zip(behind, known, strict=True) if words is not None}
+    return [row for row in rows if row.article_id not in held]
 
 
 async def _index_batch(redis: Any, rows: Sequence[Row], analysed: list[text.Analysed]) -> int:
