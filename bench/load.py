@@ -367,6 +367,18 @@ def _proc_stat(pid: int) -> tuple[int, int, str] | None:
     return int(fields[1]), int(fields[11]) + int(fields[12]), comm
 
 
+Procs = dict[int, tuple[int, int, str]]  # pid -> _proc_stat
+
+
+def _procs() -> Procs:
+    """Every process's ``_proc_stat``."""
+    found: Procs = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit() and (stat := _proc_stat(int(entry.name))):
+            found[int(entry.name)] = stat
+    return found
+
+
 def _cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
@@ -462,12 +474,12 @@ class CpuMeter:
         self.api_pid, self.rpc_pid, self.redis_port = api_pid, rpc_pid, redis_port
         self.counters = counters or ServerCounters(None, None)
 
-    def workers(self) -> list[int]:
-        """The API's worker processes, by pid."""
+    def workers(self, procs: Procs | None = None) -> list[int]:
+        """The API's worker processes, by pid (ranked so in ``WORKER_PREFIX`` names)."""
         if self.api_pid is None:
             return []
-        pids = (int(e.name) for e in os.scandir("/proc") if e.name.isdigit())
-        return sorted(p for p in pids if (stat := _proc_stat(p)) and stat[0] == self.api_pid)
+        table = _procs() if procs is None else procs
+        return sorted(p for p, (ppid, _, _) in table.items() if ppid == self.api_pid)
 
     def connections_by_worker(self, client_ports: list[int]) -> dict[str, int]:
         """How many of the loopback connections from ``client_ports`` each API worker holds
@@ -494,10 +506,7 @@ class CpuMeter:
         return found
 
     def _groups(self) -> dict[str, float]:
-        procs: dict[int, tuple[int, int, str]] = {}
-        for entry in os.scandir("/proc"):
-            if entry.name.isdigit() and (stat := _proc_stat(int(entry.name))):
-                procs[int(entry.name)] = stat
+        procs = _procs()
 
         def tree(root: int | None) -> set[int]:
             if root is None or root not in procs:
@@ -515,8 +524,7 @@ class CpuMeter:
         # Each API worker apart (WORKER_PREFIX + its rank by pid): wrk's keep-alive connections
         # stay on the worker that accepted them, and a row where most landed on one worker
         # leaves the other idle; ``uneven`` flags it.
-        workers = sorted(p for p, (ppid, _, _) in procs.items() if ppid == self.api_pid)
-        for rank, pid in enumerate(workers):
+        for rank, pid in enumerate(self.workers(procs)):
             groups[f"{WORKER_PREFIX}{rank}"] = {pid}
         groups["mariadb"] = {p for p, (_, _, c) in procs.items() if c in ("mariadbd", "mysqld")}
         groups["redis"] = {
