@@ -145,5 +145,6 @@ async def paced_run(reuse: str) -> None:
         held = result["connections_by_worker"]
         assert held[f"{load.WORKER_PREFIX}{siblings.index(os.getpid())}"] == 8, held
         assert sum(held.values()) == 8, held
-    else:  # the most recently used first: one connection carries nearly every request
-        assert max(carried) >= 200, carried
+    else:  # the most recently used first: one connection carries most requests (a stall of
+        # the machine can open a second one, which then takes its share: [190, 50] seen in CI)
+        assert max(carried) > sum(carried) / 2, carried
