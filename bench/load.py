@@ -401,6 +401,7 @@ class ServerCounters:
                 self.redis.ping()
             except Exception:  # noqa: BLE001 - optional figure
                 self.redis = None
+        self.latency_restore: int | None = None  # the monitor's threshold before the run
         self.mysql = urlsplit(mysql) if mysql else None
         self.mysql_cli = shutil.which("mariadb") or shutil.which("mysql")
 
@@ -408,6 +409,47 @@ class ServerCounters:
         if self.redis is None:
             return None
         return int(self.redis.info("stats")["total_commands_processed"])
+
+    def watch_redis_latency(self, threshold_ms: int) -> None:
+        """Turn the Redis server's latency monitor on (events of ``threshold_ms`` or longer)
+        unless it is on already; :meth:`unwatch_redis_latency` puts the old value back."""
+        if self.redis is None:
+            return
+        try:
+            found = self.redis.config_get("latency-monitor-threshold")
+            before = int(found.get("latency-monitor-threshold", 0))
+            if before == 0:
+                self.redis.config_set("latency-monitor-threshold", threshold_ms)
+                self.latency_restore = before
+        except Exception:  # noqa: BLE001 - optional figure (CONFIG may be renamed or refused)
+            return
+
+    def unwatch_redis_latency(self) -> None:
+        if self.redis is not None and self.latency_restore is not None:
+            with contextlib.suppress(Exception):
+                self.redis.config_set("latency-monitor-threshold", self.latency_restore)
+            self.latency_restore = None
+
+    def redis_stalls(self, since: float, until: float) -> list[dict[str, Any]] | None:
+        """The Redis server's latency events from ``since`` to ``until`` (Unix seconds): one
+        per event kind and second, the longest, e.g. a command that took 12 ms of wall time
+        (every client waits meanwhile). None when the monitor is off or unreadable."""
+        if self.redis is None:
+            return None
+        try:
+            found = self.redis.config_get("latency-monitor-threshold")
+            if not int(found.get("latency-monitor-threshold", 0)):
+                return None
+            kinds = [row[0] for row in self.redis.execute_command("LATENCY", "LATEST")]
+            events = []
+            for kind in kinds:
+                name = kind.decode() if isinstance(kind, bytes) else str(kind)
+                for at, ms in self.redis.execute_command("LATENCY", "HISTORY", name):
+                    if since - 1 < int(at) < until:
+                        events.append({"at_s": int(at) - int(since), "event": name, "ms": int(ms)})
+        except Exception:  # noqa: BLE001 - optional figure
+            return None
+        return sorted(events, key=lambda e: (e["at_s"], e["event"]))
 
     def metrics(self) -> str | None:
         """The API's ``/metrics`` (every worker's, when gunicorn runs with
@@ -789,6 +831,7 @@ async def run_python(base: str, ep: Endpoint, args: argparse.Namespace, meter: C
 
 LATE_NS = 1_000_000  # a request the driver starts this long after its time is "late"
 SLOW_NS = 20_000_000  # a paced answer slower than this is counted in its second of the phase
+REDIS_STALL_MS = 5  # a Redis latency event this long or longer is recorded per paced phase
 PREPARE_S = 5.0  # the most a paced phase waits for each of its connections to open
 DRAIN_S = 5.0  # after the last send, wait this long for the answers (wrk's --timeout)
 IDLE_S = 1.0  # an idle connection older than this is closed, not reused: the server's
@@ -1184,9 +1227,10 @@ async def run_paced(
     # when the slow answers came: {second of the measured part: how many}, with the wall
     # clock of its start, to line them up with the services' logs
     slow = Counter((due - measure_from) // 1_000_000_000 for due in pool.slow)
+    from_unix = time.time() - (time.monotonic_ns() - measure_from) / 1e9
     return {
         "fraction": args.paced,
-        "measured_from_unix": round(time.time() - (time.monotonic_ns() - measure_from) / 1e9, 3),
+        "measured_from_unix": round(from_unix, 3),
         "slow_20ms_by_second": {str(k): n for k, n in sorted(slow.items())},
         "rate": round(1e9 / interval, 1),
         "seconds": args.paced_seconds,
@@ -1210,6 +1254,8 @@ async def run_paced(
         "cpu_pct": cpu,
         # the API workers' collector pauses over the phase (its warm-up included)
         "gc_pauses": CpuMeter.gc_pauses(before, after),
+        # the Redis server's own slow moments in the measured part (at_s: its second)
+        "redis_stalls": meter.counters.redis_stalls(from_unix, from_unix + args.paced_seconds),
     }
 
 
@@ -1321,6 +1367,7 @@ def combine(rounds: list[list[Result]]) -> list[Result]:
                             "paced_measured_from_unix": r.paced.get("measured_from_unix"),
                             "paced_slow_20ms_by_second": r.paced.get("slow_20ms_by_second"),
                             "paced_gc_pauses": r.paced.get("gc_pauses"),
+                            "paced_redis_stalls": r.paced.get("redis_stalls"),
                             "paced_connections_by_worker": r.paced.get("connections_by_worker"),
                         }
                         if r.paced
@@ -1370,8 +1417,8 @@ def paced_table(results: list[Result]) -> str:
         return ""
     head = (
         f"{'endpoint':<34} {'rate/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'p99.9 ms':>8} "
-        f"{'max ms':>7} {'errors':>6} {'late>1ms':>8} {'waits':>5} {'conns':>5}  "
-        "cpu% api/loadgen"
+        f"{'max ms':>7} {'errors':>6} {'late>1ms':>8} {'waits':>5} {'conns':>5} "
+        f"{'redis stalls':>12}  cpu% api/loadgen"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
@@ -1381,10 +1428,14 @@ def paced_table(results: list[Result]) -> str:
             return f"{'-' if value is None else f'{value:.2f}':>{width}}"
 
         cpu = p.get("cpu_pct", {})
+        stalls = p.get("redis_stalls")  # how many seconds had one, and the longest
+        seen = "-" if stalls is None else f"{len(stalls)}"
+        if stalls:
+            seen += f", {max(e['ms'] for e in stalls)} ms"
         lines.append(
             f"{r.label:<34} {p['rate']:>7.0f} {num(p['p50_ms'], 7)} {num(p['p99_ms'], 7)} "
             f"{num(p['p999_ms'], 8)} {num(p['max_ms'], 7)} {p['errors']:>6} "
-            f"{p['late_1ms']:>8} {p['pool_waits']:>5} {p['connections']:>5}  "
+            f"{p['late_1ms']:>8} {p['pool_waits']:>5} {p['connections']:>5} {seen:>12}  "
             f"{cpu.get('api', 0):.0f}/{cpu.get('loadgen', 0):.0f}"
         )
     return "\n".join(lines)
@@ -1585,9 +1636,18 @@ async def measure_rounds(
 
 async def main(argv: Iterable[str] | None = None) -> int:
     args = parse_args(argv)
-    base = args.base.rstrip("/")
     counters = ServerCounters(args.redis_url, args.mysql_url, args.base)
     meter = CpuMeter(args.api_pid, args.rpc_pid, args.redis_port, counters)
+    if args.paced > 0:
+        counters.watch_redis_latency(REDIS_STALL_MS)
+    try:
+        return await _drive(args, counters, meter)
+    finally:
+        counters.unwatch_redis_latency()
+
+
+async def _drive(args: argparse.Namespace, counters: ServerCounters, meter: CpuMeter) -> int:
+    base = args.base.rstrip("/")
     tools = ["wrk", "python"] if args.tool == "both" else [args.tool]
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15.0)) as session:
         client = Api(session, base)

@@ -8,10 +8,14 @@ import asyncio
 import importlib.util
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
+
+from tests.fixtures.redis_procs import REDIS_SERVER, RedisFarm
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -148,3 +152,39 @@ async def paced_run(reuse: str) -> None:
     else:  # the most recently used first: one connection carries most requests (a stall of
         # the machine can open a second one, which then takes its share: [190, 50] seen in CI)
         assert max(carried) > sum(carried) / 2, carried
+
+
+@pytest.mark.skipif(REDIS_SERVER is None, reason="needs the redis-server binary")
+def test_redis_stalls_are_the_servers_latency_events_of_the_phase(tmp_path: Path) -> None:
+    """The driver turns a Redis server's latency monitor on for the run, reads the events of
+    a phase's seconds (a 30 ms script here) and puts the monitor back as it found it."""
+    farm = RedisFarm(tmp_path / "redis")
+    try:
+        port = farm.server()
+        server = redis.Redis(port=port)
+        counters = load.ServerCounters(f"redis://127.0.0.1:{port}", None)
+        assert counters.redis_stalls(0, 2e9) is None  # the monitor is off: nothing is known
+        counters.watch_redis_latency(load.REDIS_STALL_MS)
+        assert server.config_get("latency-monitor-threshold") == {
+            "latency-monitor-threshold": str(load.REDIS_STALL_MS)
+        }
+        since = time.time()
+        busy = (  # a script that keeps the server for 30 ms
+            "local t = redis.call('TIME') local s = t[1] * 1e6 + t[2] repeat "
+            "t = redis.call('TIME') until t[1] * 1e6 + t[2] - s > 30000 return 1"
+        )
+        assert server.eval(busy, 0) == 1
+        server.get("fast")  # well under the threshold: no event
+        stalls = counters.redis_stalls(since, time.time() + 1)
+        assert stalls is not None and len(stalls) == 1
+        assert stalls[0]["event"] == "command" and stalls[0]["ms"] >= 30
+        assert stalls[0]["at_s"] in (0, 1)
+        assert counters.redis_stalls(since - 60, since - 10) == []  # another phase's seconds
+        counters.unwatch_redis_latency()
+        assert server.config_get("latency-monitor-threshold") == {"latency-monitor-threshold": "0"}
+        server.config_set("latency-monitor-threshold", 7)  # one on already is left as it is
+        counters.watch_redis_latency(load.REDIS_STALL_MS)
+        counters.unwatch_redis_latency()
+        assert server.config_get("latency-monitor-threshold") == {"latency-monitor-threshold": "7"}
+    finally:
+        farm.stop()
