@@ -7,7 +7,7 @@ import pytest
 
 from tests.recommend.helpers import RecoData
 from toutiao.models.enums import ArticleStatus
-from toutiao.recommend import keys
+from toutiao.recommend import events, keys
 from toutiao.recommend.events import (
     HOT_HALF_LIFE,
     MAX_PARAM_CHARS,
@@ -96,6 +96,31 @@ class TestFold:
         before = await _snapshot(runtime, "5", channel)
         assert await fold_events(runtime.db, runtime.store) == 0
         assert await _snapshot(runtime, "5", channel) == before
+
+    async def test_a_batch_is_written_in_transactions_of_a_few_events(
+        self, runtime: Runtime, data: RecoData, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The server runs a transaction whole, every other client waiting: a batch read at
+        once is written COMMIT_EVENTS events at a time, each moving the cursor past its own."""
+        channel, article = await self._article(data)
+        for _ in range(5):
+            await append_event(runtime.store, action="click", user_id="5", article_id=article)
+        ids = [entry_id for entry_id, _ in await runtime.store.xrange(keys.EVENTS)]
+        commits: list[str] = []
+        commit = events._commit
+
+        async def counted(redis: object, cursor: str, last_id: str, *rest: object) -> bool:
+            commits.append(last_id)
+            assert cursor == (commits[-2] if len(commits) > 1 else "0-0")
+            return await commit(redis, cursor, last_id, *rest)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(events, "COMMIT_EVENTS", 2)
+        monkeypatch.setattr(events, "_commit", counted)
+        assert await fold_events(runtime.db, runtime.store) == 5
+        assert commits == [ids[1], ids[3], ids[4]]
+        assert await runtime.store.get(keys.EVENTS_FOLDED) == ids[4]
+        assert await runtime.store.zscore(keys.interest("5"), f"c:{channel}") == 5.0
+        assert await runtime.store.zscore(keys.HOT, str(article)) == 5.0
 
     async def test_folding_resumes_after_the_last_event(
         self, runtime: Runtime, data: RecoData

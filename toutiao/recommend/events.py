@@ -232,7 +232,11 @@ class _Fold:
         target[member] = target.get(member, 0.0) + amount
 
 
-FOLD_BATCH = 500  # events read and written at a time
+FOLD_BATCH = 500  # events read at a time
+# Events whose writes go in one transaction. The server runs a transaction whole while every
+# other client waits: 500 readers' clicks made one of 5-11 ms, and each fresh feed batch or
+# article page that arrived meanwhile waited that long.
+COMMIT_EVENTS = 100
 
 
 async def fold_events(
@@ -258,13 +262,19 @@ async def _fold_batch(db: Database, redis: Any, batch: int) -> int:
         return 0
     article_ids = {int(f["article_id"]) for _, f in entries if f.get("article_id")}
     channels, keywords = await _articles(db, redis, article_ids)
-    fold = _Fold()
-    for _, fields in entries:
-        _apply(fold, fields, channels, keywords)
-    now = time.time()
-    decays = await _decays(redis, fold, now)
-    written = await _commit(redis, cursor, entries[-1][0], fold, decays, now)
-    return len(entries) if written else 0
+    folded = 0
+    for start in range(0, len(entries), COMMIT_EVENTS):
+        part = entries[start : start + COMMIT_EVENTS]
+        fold = _Fold()
+        for _, fields in part:
+            _apply(fold, fields, channels, keywords)
+        now = time.time()
+        decays = await _decays(redis, fold, now)
+        if not await _commit(redis, cursor, part[-1][0], fold, decays, now):
+            break  # another folder moved the cursor: the rest is its
+        cursor = part[-1][0]
+        folded += len(part)
+    return folded
 
 
 async def _articles(
