@@ -491,6 +491,29 @@ class ServerCounters:
                 found["short"] += float(value)
         return found
 
+    @staticmethod
+    def loop_lags(text: str | None) -> dict[str, dict[str, float]] | None:
+        """The services' event-loop lags so far, by process (``toutiao_event_loop_lag_seconds``
+        summed over its processes): how many wake-ups were timed, and how many came 20 ms,
+        50 ms or 100 ms or more late."""
+        if text is None:
+            return None
+        found: dict[str, dict[str, float]] = {}
+        edges = {'le="0.02"': "within_20ms", 'le="0.05"': "within_50ms", 'le="0.1"': "within_100ms"}
+        for line in text.splitlines():
+            if not line.startswith("toutiao_event_loop_lag_seconds_"):
+                continue
+            process = line.split('process="', 1)[1].split('"', 1)[0] if 'process="' in line else ""
+            row = found.setdefault(process, dict.fromkeys(["count", *edges.values()], 0.0))
+            value = float(line.rsplit(" ", 1)[-1])
+            if line.startswith("toutiao_event_loop_lag_seconds_count{"):
+                row["count"] += value
+            elif line.startswith("toutiao_event_loop_lag_seconds_bucket{"):
+                for edge, name in edges.items():
+                    if edge in line:
+                        row[name] += value
+        return found
+
     def sql_statements(self) -> int | None:
         if self.mysql is None or self.mysql_cli is None:
             return None
@@ -606,6 +629,7 @@ class CpuMeter:
             "sql_statements": self.counters.sql_statements(),
             "feed_batches": self.counters.feed_batches(metrics),
             "gc_pauses": self.counters.gc_pauses(metrics),
+            "loop_lags": self.counters.loop_lags(metrics),
         }
 
     @staticmethod
@@ -638,6 +662,24 @@ class CpuMeter:
             "long": int((a["count"] - a["short"]) - (b["count"] - b["short"])),
             "ms": round(1000 * (a["seconds"] - b["seconds"]), 1),
         }
+
+    @staticmethod
+    def loop_lags(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, int]]:
+        """Each service's event-loop wake-ups during the interval that came late: 20 ms or
+        more, 50 ms or more, 100 ms or more (API workers summed)."""
+        if before.get("loop_lags") is None or after.get("loop_lags") is None:
+            return {}
+        found = {}
+        for process, a in after["loop_lags"].items():
+            b = before["loop_lags"].get(process) or dict.fromkeys(a, 0.0)
+            late = {
+                f"over_{ms}ms": int(
+                    (a["count"] - a[f"within_{ms}ms"]) - (b["count"] - b[f"within_{ms}ms"])
+                )
+                for ms in (20, 50, 100)
+            }
+            found[process] = late
+        return found
 
     @staticmethod
     def usage(before: dict[str, Any], after: dict[str, Any], loadgen: str) -> dict[str, float]:
@@ -1254,6 +1296,8 @@ async def run_paced(
         "cpu_pct": cpu,
         # the API workers' collector pauses over the phase (its warm-up included)
         "gc_pauses": CpuMeter.gc_pauses(before, after),
+        # how often the services' event loops woke 20/50/100 ms late over the phase
+        "loop_lags": CpuMeter.loop_lags(before, after),
         # the Redis server's own slow moments in the measured part (at_s: its second)
         "redis_stalls": meter.counters.redis_stalls(from_unix, from_unix + args.paced_seconds),
     }
@@ -1368,6 +1412,7 @@ def combine(rounds: list[list[Result]]) -> list[Result]:
                             "paced_slow_20ms_by_second": r.paced.get("slow_20ms_by_second"),
                             "paced_gc_pauses": r.paced.get("gc_pauses"),
                             "paced_redis_stalls": r.paced.get("redis_stalls"),
+                            "paced_loop_lags": r.paced.get("loop_lags"),
                             "paced_connections_by_worker": r.paced.get("connections_by_worker"),
                         }
                         if r.paced
@@ -1418,7 +1463,7 @@ def paced_table(results: list[Result]) -> str:
     head = (
         f"{'endpoint':<34} {'rate/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'p99.9 ms':>8} "
         f"{'max ms':>7} {'errors':>6} {'late>1ms':>8} {'waits':>5} {'conns':>5} "
-        f"{'redis stalls':>12}  cpu% api/loadgen"
+        f"{'redis stalls':>12} {'late loop':>9}  cpu% api/loadgen"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
@@ -1432,10 +1477,12 @@ def paced_table(results: list[Result]) -> str:
         seen = "-" if stalls is None else f"{len(stalls)}"
         if stalls:
             seen += f", {max(e['ms'] for e in stalls)} ms"
+        lags = p.get("loop_lags") or {}  # API wake-ups 20 ms late or more, and the rpc's
+        late = f"{lags.get('api', {}).get('over_20ms', '-')}/{lags.get('rpc', {}).get('over_20ms', '-')}"
         lines.append(
             f"{r.label:<34} {p['rate']:>7.0f} {num(p['p50_ms'], 7)} {num(p['p99_ms'], 7)} "
             f"{num(p['p999_ms'], 8)} {num(p['max_ms'], 7)} {p['errors']:>6} "
-            f"{p['late_1ms']:>8} {p['pool_waits']:>5} {p['connections']:>5} {seen:>12}  "
+            f"{p['late_1ms']:>8} {p['pool_waits']:>5} {p['connections']:>5} {seen:>12} {late:>9}  "
             f"{cpu.get('api', 0):.0f}/{cpu.get('loadgen', 0):.0f}"
         )
     return "\n".join(lines)

@@ -188,3 +188,19 @@ def test_redis_stalls_are_the_servers_latency_events_of_the_phase(tmp_path: Path
         assert server.config_get("latency-monitor-threshold") == {"latency-monitor-threshold": "7"}
     finally:
         farm.stop()
+
+
+def test_loop_lags_are_read_from_the_metrics_text_by_process() -> None:
+    from prometheus_client import REGISTRY, generate_latest
+
+    from toutiao.kit import metrics
+
+    lags = metrics.LOOP_LAG.labels("benchtest")
+    before = load.ServerCounters.loop_lags(generate_latest(REGISTRY).decode())
+    for seconds in (0.001, 0.03, 0.07, 0.2):
+        lags.observe(seconds)
+    after = load.ServerCounters.loop_lags(generate_latest(REGISTRY).decode())
+    assert before is not None and after is not None
+    late = load.CpuMeter.loop_lags({"loop_lags": before}, {"loop_lags": after})
+    assert late["benchtest"] == {"over_20ms": 3, "over_50ms": 2, "over_100ms": 1}
+    assert load.CpuMeter.loop_lags({"loop_lags": None}, {"loop_lags": after}) == {}

@@ -31,7 +31,7 @@ from toutiao.api.openapi import install_openapi
 from toutiao.api.ops import install_ops_routes
 from toutiao.api.responses import OrjsonResponse
 from toutiao.config import Settings, get_settings
-from toutiao.kit import heap
+from toutiao.kit import heap, loop_lag
 from toutiao.kit.periodic import repeating
 from toutiao.recommend import events
 from toutiao.runtime import Runtime, build_runtime
@@ -82,9 +82,10 @@ def route_map(app: FastAPI, prefix: str) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def _counting(runtime: Runtime) -> AsyncIterator[None]:
-    """Flush what the app buffers in-process while it runs: the statistics counted by
-    ActivityMiddleware and the article detail, and the detail's click events."""
+async def _background(runtime: Runtime) -> AsyncIterator[None]:
+    """What runs beside the requests: flushing what the app buffers in-process (the
+    statistics counted by ActivityMiddleware and the article detail, and the detail's click
+    events), and the watch on the event loop's lag."""
 
     async def expected(article_ids: list[int]) -> dict[int, float]:
         return await expected_reading_seconds(runtime.db, article_ids)
@@ -93,6 +94,7 @@ async def _counting(runtime: Runtime) -> AsyncIterator[None]:
     async with (
         activity.flushing(runtime.store, expected, every=every),
         repeating(lambda: events.flush_buffered(runtime.store), every=every, name="events.flush"),
+        loop_lag.watching("api"),
     ):
         yield
 
@@ -120,7 +122,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         if runtime is not None:  # owned by the caller (tests, the all-in-one server)
-            async with _counting(runtime):
+            async with _background(runtime):
                 yield {"runtime": runtime}
             return
         own = build_runtime(settings, name="api")
@@ -129,7 +131,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         await asyncio.wait({warming}, timeout=SEARCH_WARM_SECONDS)
         heap.settle()  # start-up objects out of every later full collection
         try:
-            async with _counting(own):
+            async with _background(own):
                 yield {"runtime": own}
         finally:
             warming.cancel()

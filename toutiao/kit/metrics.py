@@ -86,6 +86,13 @@ GC_PAUSES = Histogram(
     ["generation"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
 )
+LOOP_LAG = Histogram(
+    "toutiao_event_loop_lag_seconds",
+    "How much later than due the event loop ran a timer (kit/loop_lag.py): the time it spent "
+    "on work that did not yield, or waiting for a CPU; by process (api, rpc).",
+    ["process"],
+    buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
+)
 SOCKETIO_CONNECTIONS = Gauge(
     "toutiao_socketio_connections",
     "Open Socket.IO connections (summed over live processes).",

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from toutiao.config import Settings
-from toutiao.kit import heap, text
+from toutiao.kit import heap, loop_lag, text
 from toutiao.kit.graceful import until_signalled
 from toutiao.kit.grpc_ops import stop_server
 from toutiao.recommend.engine import Recommender
@@ -96,6 +96,7 @@ async def run_rpc(settings: Settings, host: str = "127.0.0.1", port: int = 9999)
         async with (
             serve_recommender(runtime, host=host, port=port, run_jobs=run_jobs) as bound,
             serve_chatbot(runtime, host=host, port=settings.CHATBOT_PORT) as chat_port,
+            loop_lag.watching("rpc"),
         ):
             log.info(
                 "rpc.listening host=%s port=%d chatbot=%d jobs=%s", host, bound, chat_port, run_jobs
