@@ -16,6 +16,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from toutiao.kit import metrics
+from toutiao.kit.periodic import running
 
 log = logging.getLogger("toutiao.loop")
 
@@ -39,10 +40,5 @@ async def watching(process: str, every: float = INTERVAL) -> AsyncIterator[None]
             if lag >= LOG_AFTER:
                 log.warning("loop.stalled process=%s ms=%.0f", process, lag * 1000)
 
-    task = asyncio.create_task(watch(), name="loop.lag")
-    try:
+    async with running(watch, name="loop.lag"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

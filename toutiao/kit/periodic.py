@@ -1,8 +1,9 @@
-"""Background work repeated while a block runs: in-process buffers flushed every few seconds.
+"""Background work while a block runs: in-process buffers flushed every few seconds.
 
-:func:`repeating` runs an action every ``every`` seconds for as long as the ``async with``
-block runs, and once more when it ends, so what was buffered last is written before the
-process stops. An action's error is logged and the next turn runs as planned.
+:func:`running` keeps a task going for as long as the ``async with`` block runs and cancels
+it when the block ends. :func:`repeating` runs an action every ``every`` seconds that way,
+and once more when the block ends, so what was buffered last is written before the process
+stops; an action's error is logged and the next turn runs as planned.
 """
 
 from __future__ import annotations
@@ -10,10 +11,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 log = logging.getLogger("toutiao.periodic")
+
+
+@contextlib.asynccontextmanager
+async def running(
+    work: Callable[[], Coroutine[Any, Any, Any]], *, name: str
+) -> AsyncIterator[None]:
+    """``work()`` as a task named ``name`` while the block runs; cancelled when it ends."""
+    task = asyncio.create_task(work(), name=name)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 @contextlib.asynccontextmanager
@@ -28,13 +43,10 @@ async def repeating(
             except Exception:
                 log.exception("periodic.failed name=%s", name)
 
-    task = asyncio.create_task(loop(), name=name)
     try:
-        yield
+        async with running(loop, name=name):
+            yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         try:
             await action()
         except Exception:
