@@ -39,7 +39,7 @@ from toutiao.config import Settings
 from toutiao.kit.migrate import upgrade
 from toutiao.main import create_app
 from toutiao.models import Base
-from toutiao.recommend import events
+from toutiao.recommend import events, serving
 from toutiao.runtime import Runtime, build_runtime
 from toutiao.stats import activity
 from toutiao.user import cache as user_cache
@@ -169,6 +169,7 @@ async def _reset(runtime: Runtime) -> None:
         cards.clear_l1,
         detail.clear_l1,
         feed._pinned_guess.clear,
+        serving.clear_l1,
         announcement_service.clear_local_cache,
         activity.clear,
         events.clear_buffered,

@@ -114,6 +114,43 @@ async def test_exclusions_are_cached_under_the_version_they_were_read_with(
     await cached.close()
 
 
+async def test_a_worker_uses_the_exclusions_it_parsed_only_under_their_version(
+    runtime: Runtime, data: RecoData, cached: Recommender
+) -> None:
+    (channel,) = await data.channels(1)
+    author = await data.user()
+    articles = await data.articles(30, author=author, channel=channel)
+    user = await data.user()
+    uid = str(user)
+    await data.attitude(user, articles[0], Attitude.DISLIKE)
+    await cached.user_recommend(uid, channel, 10, T[1])  # caches the copy under ""
+    reader = serving.Reader(uid, channel)
+
+    async def read() -> tuple[serving.Reading, serving.QueueState]:
+        async with runtime.store.pipeline(transaction=False) as pipe:
+            reading = serving.queue_read(pipe, reader, T[2], 10)
+            results = await pipe.execute()
+        assert len(results) == reading.commands
+        return reading, serving.parse_state(reading, results)
+
+    first, state = await read()
+    assert first.held is None and first.commands == 6  # the copy is read and parsed
+    assert state.exclusions is not None and state.exclusions.disliked == {articles[0]}
+    second, state = await read()
+    assert second.commands == 5 and second.held is state.exclusions  # the copy is not read
+    # After a change the held ones are neither used nor kept: the recommender reloads them.
+    await data.attitude(user, articles[1], Attitude.DISLIKE)
+    await _bump(runtime, lambda pipe: events.queue_exclusions_changed(pipe, user))
+    third, state = await read()
+    assert third.held is not None and state.version == "1" and state.exclusions is None
+    await cached.user_recommend(uid, channel, 10, T[3])
+    fourth, state = await read()
+    assert fourth.held is None and state.exclusions is not None
+    assert state.exclusions.version == "1"
+    assert state.exclusions.disliked == {articles[0], articles[1]}
+    await cached.close()
+
+
 async def test_a_withdrawn_article_leaves_the_queue_and_the_similar_list(
     runtime: Runtime, data: RecoData, cached: Recommender
 ) -> None:
@@ -246,8 +283,8 @@ async def test_a_queue_checked_under_an_older_version_is_checked_again(
     # the API's check: the queue was not checked under "1", so it asks the recommender
     reader = serving.Reader(uid, channel)
     async with runtime.store.pipeline(transaction=False) as pipe:
-        serving.queue_read(pipe, reader, T[3], 10)
-        state = serving.parse_state(reader, await pipe.execute())
+        reading = serving.queue_read(pipe, reader, T[3], 10)
+        state = serving.parse_state(reading, await pipe.execute())
     assert state.checked == "" and state.exclusions is not None
     facts = {a: (author, channel) for a, _ in state.waiting}
     assert serving.choose(state, reader, 10, pinned=(), facts=facts, visible=()) is None
@@ -326,8 +363,8 @@ async def test_the_api_reads_the_queue_head_and_its_size(runtime: Runtime) -> No
     )
     reader = serving.Reader("anon:h", 3)
     async with runtime.store.pipeline(transaction=False) as pipe:
-        serving.queue_read(pipe, reader, T[1], 10)
-        state = serving.parse_state(reader, await pipe.execute())
+        reading = serving.queue_read(pipe, reader, T[1], 10)
+        state = serving.parse_state(reading, await pipe.execute())
     assert state.checked == "4" and state.size == 50 and state.ranked_at == T[0]
     # the head, and at most one article per tag the queue lacks (a tag's place is read anyway)
     head = 10 * serving.HEAD
@@ -358,8 +395,8 @@ async def test_the_api_asks_for_a_queue_ranked_long_ago_to_be_ranked_again(
     )
     reader = serving.Reader("anon:s", 3)
     async with runtime.store.pipeline(transaction=False) as pipe:
-        serving.queue_read(pipe, reader, T[1], 10)
-        state = serving.parse_state(reader, await pipe.execute())
+        reading = serving.queue_read(pipe, reader, T[1], 10)
+        state = serving.parse_state(reading, await pipe.execute())
     served = serving.choose(
         state, reader, 10, pinned=(), facts=dict.fromkeys(range(3000, 3100), (1, 3)), visible=()
     )
@@ -424,8 +461,8 @@ async def test_a_ring_sends_a_served_batch_to_its_tail(runtime: Runtime, ring: b
     await runtime.store.expire(keys.waiting(uid, 3), 30)
     reader = serving.Reader(uid, 3)
     async with runtime.store.pipeline(transaction=False) as pipe:
-        serving.queue_read(pipe, reader, T[1], 10)
-        state = serving.parse_state(reader, await pipe.execute())
+        reading = serving.queue_read(pipe, reader, T[1], 10)
+        state = serving.parse_state(reading, await pipe.execute())
     assert state.ring is ring and state.size == 40 and state.ranked_at == now_ms
     facts = {a: (1, 3) for a, _ in queued if a != 5001}  # 5001 was withdrawn
     served = serving.choose(state, reader, 10, pinned=(), facts=facts, visible=())
@@ -462,8 +499,8 @@ async def _api_pull(
 ) -> list[int] | None:
     """A fresh batch as the API serves it from the queue (None: too few queued)."""
     async with runtime.store.pipeline(transaction=False) as pipe:
-        serving.queue_read(pipe, reader, stamp, 10)
-        state = serving.parse_state(reader, await pipe.execute())
+        reading = serving.queue_read(pipe, reader, stamp, 10)
+        state = serving.parse_state(reading, await pipe.execute())
     served = serving.choose(state, reader, 10, pinned=(), facts=facts, visible=())
     if served is None:
         return None

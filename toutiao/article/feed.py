@@ -103,18 +103,19 @@ async def _round_trip_one(
     ask.cards, lacking = article_cache.split_l1(guess)
     reader = ask.reader
     raws: list[Any] = []
+    reading: serving.Reading | None = None
     try:
         async with runtime.store.pipeline(transaction=False) as pipe:
             pipe.zrevrange(pinned_key(ask.channel_id), 0, MAX_PINNED - 1)
             if reader is not None:
-                serving.queue_read(pipe, reader, ask.timestamp, ask.count)
+                reading = serving.queue_read(pipe, reader, ask.timestamp, ask.count)
             shared = runtime.redis.cache is runtime.redis.storage
             if lacking and shared:
                 pipe.mget([article_cache.card_key(i) for i in lacking])
             results = await pipe.execute()
         ask.pinned = [int(m) for m in results[0]]
-        if reader is not None:
-            ask.state = serving.parse_state(reader, results[1 : 1 + serving.commands(reader)])
+        if reading is not None:
+            ask.state = serving.parse_state(reading, results[1 : 1 + reading.commands])
         if lacking:
             raws = (
                 results[-1]

@@ -3,8 +3,8 @@
 The recommender ranks ahead (``waiting.py``, ``refill.py``); the API only reads:
 
 1. with its first round trip it reads the reader's position in the feed history (the newest
-   batches included), the wait queue and, for a registered reader, the cached exclusions and
-   their version (:func:`queue_read`);
+   batches included), the wait queue and, for a registered reader, the exclusions' version
+   and, unless the worker holds them parsed already, their cached copy (:func:`queue_read`);
 2. it checks the head of the queue in memory against what the article cards say (approved,
    in the channel, by which author) and the pinned list, dislikes and blocked authors
    (:func:`choose`); the cards come from the worker's L1 (one MGET when it lacks some);
@@ -26,10 +26,25 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cachetools import TTLCache
+
 from toutiao.recommend import history, keys, waiting
 from toutiao.recommend.waiting import Exclusions, Pairs, RefillRequest
 
 HEAD = 2  # batches' worth of the queue head whose cards are checked
+
+# Registered readers' exclusions as parsed, by uid: a heavy reader's copy is up to a few
+# thousand ids, and reading and parsing it on every request was the largest part of what such
+# a reader's batch costs more than another's. An entry is used only under the version it was
+# read under (round trip 1 reads the version every time) and lives no longer than the copy in
+# Redis, so a version number restarting after its key expired cannot name an old entry.
+L1_IDS = 200_000  # ids held, over all entries (a few MB per worker)
+_ENTRY_COST = 16  # what an entry counts for besides its ids
+_l1_exclusions: TTLCache[str, Exclusions] = TTLCache(
+    maxsize=L1_IDS,
+    ttl=waiting.EXCLUSIONS_TTL,
+    getsizeof=lambda e: _ENTRY_COST + len(e.disliked) + len(e.blocked),
+)
 
 Facts = Mapping[int, tuple[int, int]]  # approved article -> (author id, channel id)
 
@@ -65,34 +80,56 @@ class Served:
     ring: bool = False  # the batch goes back to the queue's tail (``waiting.RING_SCORE``)
 
 
-def queue_read(pipe: Any, reader: Reader, time_stamp: int, count: int) -> None:
+@dataclass(frozen=True)
+class Reading:
+    """What :func:`queue_read` queued, for :func:`parse_state`."""
+
+    reader: Reader
+    held: Exclusions | None  # the worker's parsed exclusions, when it had them: no copy read
+    commands: int  # results added to the pipeline
+
+
+def queue_read(pipe: Any, reader: Reader, time_stamp: int, count: int) -> Reading:
     """Round trip 1's share: the position, the queue's head (what :func:`choose` looks at)
-    and its size, and a registered reader's cached exclusions."""
+    and its size, and for a registered reader the exclusions' version and, unless the
+    worker holds them, their cached copy."""
     history.queue_position(pipe, reader.uid, reader.channel_id, time_stamp)
     waiting.queue_read_waiting(pipe, reader.uid, reader.channel_id, head=count * HEAD)
-    if reader.registered:
+    if not reader.registered:
+        return Reading(reader, None, 4)
+    pipe.get(keys.exclusions_version(reader.uid))
+    held = _l1_exclusions.get(reader.uid)
+    if held is None:
         pipe.get(keys.exclusions(reader.uid))
-        pipe.get(keys.exclusions_version(reader.uid))
+    return Reading(reader, held, 5 if held is not None else 6)
 
 
-def commands(reader: Reader) -> int:
-    """How many results :func:`queue_read` adds to a pipeline."""
-    return 6 if reader.registered else 4
-
-
-def parse_state(reader: Reader, results: list[Any]) -> QueueState:
+def parse_state(reading: Reading, results: list[Any]) -> QueueState:
     latest, around, queued, size = results[:4]
     state = QueueState(history.parse_position(latest, around), waiting.parse_waiting(queued))
     state.checked = waiting.parse_checked(queued)
     state.ranked_at = waiting.parse_ranked_at(queued)
     state.ring = waiting.parse_ring(queued)
     state.size = int(size) - waiting.tags_in(queued)
-    if reader.registered:
-        state.version = waiting.version_text(results[5])
-        state.exclusions = waiting.parse_exclusions(results[4], state.version)
-    else:
+    if not reading.reader.registered:
         state.exclusions = Exclusions(set(), set(), "")
+        return state
+    uid = reading.reader.uid
+    state.version = waiting.version_text(results[4])
+    if reading.held is not None:
+        if reading.held.version == state.version:
+            state.exclusions = reading.held
+        else:  # changed since: the recommender reloads them, the next request reads the copy
+            _l1_exclusions.pop(uid, None)
+        return state
+    state.exclusions = waiting.parse_exclusions(results[5], state.version)
+    if state.exclusions is not None:
+        _l1_exclusions[uid] = state.exclusions
     return state
+
+
+def clear_l1() -> None:
+    _l1_exclusions.clear()
 
 
 def head(state: QueueState, count: int) -> list[int]:
