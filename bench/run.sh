@@ -15,12 +15,14 @@
 # process's peak memory and the restart times (bench/scale.py).
 # BENCH_REDIS_CLUSTER=1 puts the cache and storage on a 3-master Redis Cluster it starts;
 # BENCH_SKIP_INDEX=1 skips the similar-articles index build (minutes on a busy machine).
+# BENCH_PERF=1 records every CPU with perf while the load runs, then names what shared the
+# CPUs with the API while its answers were slow (bench/episodes.py, OUT/episodes.json).
 # BENCH_WARM_ARTICLES=N warms the newest N approved articles' caches instead of all of them
 # (at a million articles, warming all takes about an hour).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
 
 FRESH=0
 SCALE=0
@@ -175,6 +177,13 @@ PY
 fi
 
 # -- load ------------------------------------------------------------------------------------
+PERF_PID=""
+if [ "${BENCH_PERF:-0}" = 1 ]; then
+  # Every CPU, a sample each 2 ms with wall-clock times, for bench/episodes.py below.
+  perf record -a -F 499 -k CLOCK_REALTIME -o "$OUT/perf.data" >"$LOGS/perf.log" 2>&1 &
+  PERF_PID=$!
+  PIDS+=("$PERF_PID")
+fi
 set +e
 "$PY" bench/load.py --base "$BASE" --api-pid "$API_PID" ${RPC_PID:+--rpc-pid "$RPC_PID"} \
   --redis-port "$REDIS_PORT" --mobiles "$MOBILES" --fallback-ids "$OUT/fallback_ids.txt" \
@@ -185,6 +194,12 @@ set +e
   --meta "rpc=$RPC" --meta "demo_data=$DEMO_STAMP" \
   --out "$OUT/latest.json" ${LOAD_ARGS[@]+"${LOAD_ARGS[@]}"}
 rc=$?
+if [ -n "$PERF_PID" ]; then
+  kill -INT "$PERF_PID" && wait "$PERF_PID"
+  say "what shared the CPUs while answers were slow (bench/episodes.py)"
+  "$PY" bench/episodes.py --perf "$OUT/perf.data" --access-log "$LOGS/api.log" \
+    --results "$OUT/latest.json" --out "$OUT/episodes.json" || say "episodes failed"
+fi
 # A new reader's visit over HTTP: pull to refresh, scroll back, several channels (walk.py).
 say "a new reader's visit (bench/walk.py)"
 "$PY" bench/walk.py --base "$BASE" --out "$OUT/walk.json" || rc=1
