@@ -58,16 +58,6 @@ def _configure_logging(settings: Settings, process: str) -> None:
     configure_logging(settings, process)
 
 
-def _start_background(settings: Settings, process: str) -> None:
-    """Logging for a process whose work can wait for the API's, at its lower CPU priority
-    (before it starts threads of its own)."""
-    from toutiao.kit.priority import lower_cpu_priority
-
-    nice = lower_cpu_priority(settings.BACKGROUND_NICE)
-    _configure_logging(settings, process)
-    log.info("process.priority process=%s nice=%d", process, nice)
-
-
 async def _prepare(settings: Settings, *, demo: bool) -> Any:
     """Migrate, build the engines and (with demo) load demo data on first start."""
     from toutiao.kit.migrate import upgrade
@@ -209,7 +199,7 @@ def rpc(
     from toutiao.rpc.main import run_rpc
 
     settings = _settings(data_dir)
-    _start_background(settings, "rpc")
+    _configure_logging(settings, "rpc")
     run_service(run_rpc(settings, host, port or settings.RECO_PORT))
 
 
@@ -243,7 +233,7 @@ def scheduler(data_dir: DataDir = None) -> None:
     from toutiao.worker.schedule import schedule_tasks
 
     settings = _settings(data_dir)
-    _start_background(settings, "scheduler")
+    _configure_logging(settings, "scheduler")
 
     async def main() -> None:
         runtime = build_runtime(settings, name="scheduler")
@@ -275,7 +265,7 @@ def worker(
     from toutiao.worker.main import run_worker
 
     settings = _settings(data_dir)
-    _start_background(settings, "worker")
+    _configure_logging(settings, "worker")
     run_worker(
         settings,
         pool=pool,

@@ -214,11 +214,6 @@ class Settings(BaseSettings):
     TASK_QUEUE_PREFIX: str = "toutiao"  # queues <prefix>.sms, <prefix>.search, <prefix>.default
     TASK_PUBLISH_TIMEOUT: float = 2.0  # seconds; a slower broker sends the task to the outbox
     WORKER_CONCURRENCY: int = 4  # tasks one `toutiao worker` process runs at once
-    # The nice value `toutiao rpc`, `toutiao worker` and `toutiao scheduler` raise themselves
-    # to at start: on a host they share with the API, its requests get the CPU first and
-    # work done ahead of need (queue refills, event folds, index builds) what is left. 0:
-    # unchanged. A higher value given by the supervisor is kept.
-    BACKGROUND_NICE: int = Field(default=5, ge=0, le=19)
 
     # -- scheduled jobs ---------------------------------------------------------------
     SCHEDULER_ENABLED: bool = True
