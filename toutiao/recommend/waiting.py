@@ -461,7 +461,7 @@ def parse_exclusions(raw: Any, version: str) -> Exclusions | None:
     if not raw:
         return None
     try:
-        data = orjson.loads(raw)  # every logged-in feed request parses it
+        data = orjson.loads(raw)  # once per API worker and version (serving.py)
         if data.get("v") != version:
             return None
         disliked, blocked = set(map(int, data["a"])), set(map(int, data["u"]))
@@ -474,7 +474,7 @@ def queue_exclusions(pipe: Any, uid: str, found: Exclusions) -> None:
     """Cache the exclusions under their version. A partial copy (a reader past the row
     limits) is cut to its newest ``PARTIAL_KEEP`` dislikes and ``PARTIAL_KEEP`` authors:
     what such a reader is served was checked against the database under the version anyway,
-    so the copy only spares candidates that check, and every feed request reads it."""
+    so the copy only spares candidates that check, and each API worker reads and keeps it."""
     disliked, blocked = sorted(found.disliked), sorted(found.blocked)
     if not found.complete:
         disliked, blocked = disliked[-PARTIAL_KEEP:], blocked[:PARTIAL_KEEP]
