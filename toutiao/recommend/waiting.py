@@ -461,7 +461,7 @@ def parse_exclusions(raw: Any, version: str) -> Exclusions | None:
     if not raw:
         return None
     try:
-        data = orjson.loads(raw)  # once per API worker and version (serving.py)
+        data = orjson.loads(raw)  # by the recommender; once per API worker and version
         if data.get("v") != version:
             return None
         disliked, blocked = set(map(int, data["a"])), set(map(int, data["u"]))
