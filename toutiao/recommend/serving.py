@@ -86,7 +86,13 @@ class Reading:
 
     reader: Reader
     held: Exclusions | None  # the worker's parsed exclusions, when it had them: no copy read
-    commands: int  # results added to the pipeline
+
+    @property
+    def commands(self) -> int:
+        """Results added to the pipeline."""
+        if not self.reader.registered:
+            return 4
+        return 6 if self.held is None else 5
 
 
 def queue_read(pipe: Any, reader: Reader, time_stamp: int, count: int) -> Reading:
@@ -96,12 +102,12 @@ def queue_read(pipe: Any, reader: Reader, time_stamp: int, count: int) -> Readin
     history.queue_position(pipe, reader.uid, reader.channel_id, time_stamp)
     waiting.queue_read_waiting(pipe, reader.uid, reader.channel_id, head=count * HEAD)
     if not reader.registered:
-        return Reading(reader, None, 4)
+        return Reading(reader, None)
     pipe.get(keys.exclusions_version(reader.uid))
     held = _l1_exclusions.get(reader.uid)
     if held is None:
         pipe.get(keys.exclusions(reader.uid))
-    return Reading(reader, held, 5 if held is not None else 6)
+    return Reading(reader, held)
 
 
 def parse_state(reading: Reading, results: list[Any]) -> QueueState:
