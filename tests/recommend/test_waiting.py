@@ -42,6 +42,17 @@ async def _bump(runtime: Runtime, fill: object) -> None:
         await pipe.execute()
 
 
+async def _api_read(
+    runtime: Runtime, reader: serving.Reader, stamp: int
+) -> tuple[serving.Reading, serving.QueueState]:
+    """The API's round trip 1 share for a batch of 10, and the state it reads."""
+    async with runtime.store.pipeline(transaction=False) as pipe:
+        reading = serving.queue_read(pipe, reader, stamp, 10)
+        results = await pipe.execute()
+    assert len(results) == reading.commands
+    return reading, serving.parse_state(reading, results)
+
+
 @pytest.mark.parametrize("registered", [True, False])
 async def test_later_fresh_batches_come_from_the_queue_without_sql(
     runtime: Runtime, data: RecoData, cached: Recommender, registered: bool
@@ -126,25 +137,18 @@ async def test_a_worker_uses_the_exclusions_it_parsed_only_under_their_version(
     await cached.user_recommend(uid, channel, 10, T[1])  # caches the copy under ""
     reader = serving.Reader(uid, channel)
 
-    async def read() -> tuple[serving.Reading, serving.QueueState]:
-        async with runtime.store.pipeline(transaction=False) as pipe:
-            reading = serving.queue_read(pipe, reader, T[2], 10)
-            results = await pipe.execute()
-        assert len(results) == reading.commands
-        return reading, serving.parse_state(reading, results)
-
-    first, state = await read()
+    first, state = await _api_read(runtime, reader, T[2])
     assert first.held is None and first.commands == 6  # the copy is read and parsed
     assert state.exclusions is not None and state.exclusions.disliked == {articles[0]}
-    second, state = await read()
+    second, state = await _api_read(runtime, reader, T[2])
     assert second.commands == 5 and second.held is state.exclusions  # the copy is not read
     # After a change the held ones are neither used nor kept: the recommender reloads them.
     await data.attitude(user, articles[1], Attitude.DISLIKE)
     await _bump(runtime, lambda pipe: events.queue_exclusions_changed(pipe, user))
-    third, state = await read()
+    third, state = await _api_read(runtime, reader, T[2])
     assert third.held is not None and state.version == "1" and state.exclusions is None
     await cached.user_recommend(uid, channel, 10, T[3])
-    fourth, state = await read()
+    fourth, state = await _api_read(runtime, reader, T[2])
     assert fourth.held is None and state.exclusions is not None
     assert state.exclusions.version == "1"
     assert state.exclusions.disliked == {articles[0], articles[1]}
@@ -282,9 +286,7 @@ async def test_a_queue_checked_under_an_older_version_is_checked_again(
 
     # the API's check: the queue was not checked under "1", so it asks the recommender
     reader = serving.Reader(uid, channel)
-    async with runtime.store.pipeline(transaction=False) as pipe:
-        reading = serving.queue_read(pipe, reader, T[3], 10)
-        state = serving.parse_state(reading, await pipe.execute())
+    _, state = await _api_read(runtime, reader, T[3])
     assert state.checked == "" and state.exclusions is not None
     facts = {a: (author, channel) for a, _ in state.waiting}
     assert serving.choose(state, reader, 10, pinned=(), facts=facts, visible=()) is None
@@ -362,9 +364,7 @@ async def test_the_api_reads_the_queue_head_and_its_size(runtime: Runtime) -> No
         lambda pipe: waiting.queue_waiting(pipe, "anon:h", 3, queued, "4", ranked_at_ms=T[0]),
     )
     reader = serving.Reader("anon:h", 3)
-    async with runtime.store.pipeline(transaction=False) as pipe:
-        reading = serving.queue_read(pipe, reader, T[1], 10)
-        state = serving.parse_state(reading, await pipe.execute())
+    _, state = await _api_read(runtime, reader, T[1])
     assert state.checked == "4" and state.size == 50 and state.ranked_at == T[0]
     # the head, and at most one article per tag the queue lacks (a tag's place is read anyway)
     head = 10 * serving.HEAD
@@ -394,9 +394,7 @@ async def test_the_api_asks_for_a_queue_ranked_long_ago_to_be_ranked_again(
         ),
     )
     reader = serving.Reader("anon:s", 3)
-    async with runtime.store.pipeline(transaction=False) as pipe:
-        reading = serving.queue_read(pipe, reader, T[1], 10)
-        state = serving.parse_state(reading, await pipe.execute())
+    _, state = await _api_read(runtime, reader, T[1])
     served = serving.choose(
         state, reader, 10, pinned=(), facts=dict.fromkeys(range(3000, 3100), (1, 3)), visible=()
     )
@@ -460,9 +458,7 @@ async def test_a_ring_sends_a_served_batch_to_its_tail(runtime: Runtime, ring: b
     )
     await runtime.store.expire(keys.waiting(uid, 3), 30)
     reader = serving.Reader(uid, 3)
-    async with runtime.store.pipeline(transaction=False) as pipe:
-        reading = serving.queue_read(pipe, reader, T[1], 10)
-        state = serving.parse_state(reading, await pipe.execute())
+    _, state = await _api_read(runtime, reader, T[1])
     assert state.ring is ring and state.size == 40 and state.ranked_at == now_ms
     facts = {a: (1, 3) for a, _ in queued if a != 5001}  # 5001 was withdrawn
     served = serving.choose(state, reader, 10, pinned=(), facts=facts, visible=())
@@ -498,9 +494,7 @@ async def _api_pull(
     runtime: Runtime, reader: serving.Reader, stamp: int, now_ms: float, facts: serving.Facts
 ) -> list[int] | None:
     """A fresh batch as the API serves it from the queue (None: too few queued)."""
-    async with runtime.store.pipeline(transaction=False) as pipe:
-        reading = serving.queue_read(pipe, reader, stamp, 10)
-        state = serving.parse_state(reading, await pipe.execute())
+    _, state = await _api_read(runtime, reader, stamp)
     served = serving.choose(state, reader, 10, pinned=(), facts=facts, visible=())
     if served is None:
         return None
