@@ -3,7 +3,15 @@ the error statuses and body limits each operation really has."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import pytest
+from fastapi import FastAPI, Query, Request
+
+from toutiao.api.app.deps import OptionalViewer, get_optional_viewer
+from toutiao.api.openapi import auth_doc, build_openapi
+from toutiao.api.query import QueryParam, query_doc
+from toutiao.config import Settings
 
 
 @pytest.fixture
@@ -56,3 +64,33 @@ async def test_real_error_statuses(spec):
     assert "404" in article
     mp_write = paths["/mp/v1_0/articles"]["post"]
     assert "429" in mp_write["responses"] and mp_write["x-max-body-bytes"] > 2 * 1024 * 1024
+
+
+def test_a_route_that_reads_its_own_query_is_documented_as_if_it_declared_it():
+    """The feeds read their query and caller themselves (``toutiao.api.query``): their
+    document must be what FastAPI writes for the same parameters and auth declared."""
+    app = FastAPI()
+
+    @app.get("/declared", operation_id="declared")
+    async def declared(
+        viewer: OptionalViewer,
+        channel_id: Annotated[str, Query(description="which channel")],
+        page: Annotated[str, Query()] = "1",
+    ) -> None: ...
+
+    params = (QueryParam("channel_id", "which channel"), QueryParam("page", default="1"))
+
+    @app.get(
+        "/read",
+        operation_id="read",
+        openapi_extra={**query_doc(*params), **auth_doc(get_optional_viewer)},
+    )
+    async def read(request: Request) -> None: ...
+
+    paths = build_openapi(app, Settings(env="development"))["paths"]
+    assert paths["/read"]["get"].pop("operationId") == "read"
+    assert paths["/declared"]["get"].pop("operationId") == "declared"
+    for path in ("/read", "/declared"):
+        paths[path]["get"].pop("summary")
+    assert paths["/read"]["get"] == paths["/declared"]["get"]
+    assert paths["/read"]["get"]["security"] == [{}, {"bearer": []}]

@@ -12,7 +12,9 @@ For every operation, from its dependencies and metadata (no endpoint lists its o
   Redis failure) everywhere.
 
 Surfaces register their auth dependencies with ``declare_auth``; anything depending on the
-shared ``read_credentials`` is treated as an auth dependency even when not registered.
+shared ``read_credentials`` is treated as an auth dependency even when not registered. A
+route that calls its auth dependency itself (``toutiao.api.query``) names it with
+``openapi_extra=auth_doc(dependency)``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from toutiao.api.limits import EXTRA_KEY, BodyLimits
 from toutiao.config import Settings
 
 RATE_LIMITED = "x-rate-limited"
+AUTH_CALLED = "x-auth-called"  # a route calls this auth dependency itself (auth_doc)
 PERMISSION = "x-permission"
 SCHEME = "bearer"
 
@@ -60,6 +63,26 @@ def declare_auth(
 ) -> None:
     """Tell the document how an auth dependency behaves (surfaces call this once at import)."""
     _AUTH[dependency] = AuthRule(required=required, statuses=statuses)
+
+
+def _name(dependency: Callable[..., Any]) -> str:
+    return f"{dependency.__module__}.{dependency.__qualname__}"
+
+
+def auth_doc(dependency: Callable[..., Any]) -> dict[str, Any]:
+    """``openapi_extra`` of a route that calls ``dependency`` (declared with
+    :func:`declare_auth`) itself instead of declaring it."""
+    return {AUTH_CALLED: _name(dependency)}
+
+
+def _called_rule(operation: dict[str, Any]) -> AuthRule | None:
+    name = operation.pop(AUTH_CALLED, None)
+    if name is None:
+        return None
+    for dependency, rule in _AUTH.items():
+        if _name(dependency) == name:
+            return rule
+    raise LookupError(f"auth_doc names {name}, which declare_auth never registered")
 
 
 def rate_limited() -> dict[str, Any]:
@@ -128,7 +151,7 @@ def _staff_rule(operation: dict[str, Any]) -> AuthRule | None:
 
 
 def _describe(operation: dict[str, Any], route: Any, limits: BodyLimits, method: str) -> None:
-    rule = _auth_rule(route.dependant) or _staff_rule(operation)
+    rule = _called_rule(operation) or _auth_rule(route.dependant) or _staff_rule(operation)
     if rule is not None:
         operation["security"] = [{SCHEME: []}] if rule.required else [{}, {SCHEME: []}]
     responses = operation.setdefault("responses", {})

@@ -145,6 +145,22 @@ async def test_bad_parameters(client, world, query):
     assert_error(await client.get("/app/v1_1/articles?" + query), 400)
 
 
+async def test_missing_parameters_are_each_named(client, world):
+    for url, message in [
+        ("/app/v1_1/articles?with_top=1", "channel_id: Field required; timestamp: Field required"),
+        ("/app/v1_1/articles?channel_id=1&timestamp=1&with_top=", "with_top: must be 0 or 1"),
+        ("/app/v1_0/articles?page=2", "channel_id: Field required"),
+    ]:
+        response = await client.get(url)
+        assert_error(response, 400)
+        assert response.json()["message"] == message
+
+
+async def test_a_bad_token_is_401_before_a_bad_query(client, world):
+    for url in ("/app/v1_1/articles?with_top=1", "/app/v1_0/articles?page=x"):
+        assert_error(await client.get(url, headers={"Authorization": "Bearer bad"}), 401)
+
+
 async def test_bad_token_is_401_and_anony_is_fine(client, world):
     assert_error(
         await client.get(feed_url(world["go"], ms(NOW)), headers={"Authorization": "Bearer bad"}),
