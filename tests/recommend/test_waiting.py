@@ -12,6 +12,7 @@ import pytest
 from tests.fixtures.redis_counter import count_round_trips, nodes_of
 from tests.recommend.helpers import RecoData
 from toutiao.kit.db import count_queries
+from toutiao.kit.pace import CpuPacer
 from toutiao.models.enums import ArticleStatus, Attitude
 from toutiao.recommend import events, history, keys, recall, serving, waiting
 from toutiao.recommend.engine import Recommender
@@ -594,6 +595,33 @@ async def test_refills_run_a_few_at_a_time(runtime: Runtime) -> None:
     assert most == 3
     assert started == [f"u{i}" for i in range(9, -1, -1)]  # newest first
     assert sorted(done) == sorted(f"u{i}" for i in range(10) if i != 3)
+
+
+async def test_a_chunk_of_refills_is_paced_to_the_share_of_a_core(runtime: Runtime) -> None:
+    """Refills that keep a core busy wait between them: the chunk's CPU is at most half a core
+    (the API shares the machine), and every refill still runs."""
+    cpu, wall, done = [0.0], [0.0], []
+
+    async def sleep(seconds: float) -> None:
+        wall[0] += seconds
+
+    pacer = CpuPacer(0.5, 0.010, cpu=lambda: cpu[0], clock=lambda: wall[0], sleep=sleep)
+
+    class Busy:
+        async def refill(self, uid: str, channel_id: int, count: int) -> int:
+            cpu[0] += 0.006  # ranking: 6 ms of CPU each, back to back
+            wall[0] += 0.006
+            done.append(uid)
+            return 1
+
+    async with runtime.store.pipeline(transaction=False) as pipe:
+        for i in range(20):
+            waiting.queue_refill_request(pipe, waiting.RefillRequest(f"u{i}", 3, 10))
+        await pipe.execute()
+    assert await refill_pending(Busy(), runtime.store, chunk=20, pacer=pacer) == 20
+    assert len(done) == 20
+    assert pacer.waited >= 0.09  # of 120 ms of CPU, nearly as long again waiting
+    assert cpu[0] / wall[0] <= 0.55
 
 
 @pytest.mark.parametrize(

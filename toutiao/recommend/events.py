@@ -26,6 +26,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError, WatchError
 from sqlalchemy import select
 
+from toutiao.kit import pace
 from toutiao.kit.db import Database
 from toutiao.models import Article
 from toutiao.models.enums import ArticleStatus
@@ -264,6 +265,7 @@ async def _fold_batch(db: Database, redis: Any, batch: int) -> int:
     channels, keywords = await _articles(db, redis, article_ids)
     folded = 0
     for start in range(0, len(entries), COMMIT_EVENTS):
+        await pace.background.turn()  # a fold catching up is a burst of CPU: paced
         part = entries[start : start + COMMIT_EVENTS]
         fold = _Fold()
         for _, fields in part:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 
+from toutiao.kit import pace
 from toutiao.recommend import keys
 from toutiao.recommend.waiting import RefillRequest, parse_refill_request
 
@@ -36,9 +37,15 @@ class Refiller(Protocol):
 
 
 async def refill_pending(
-    recommender: Refiller, redis: Any, *, chunk: int = CHUNK, concurrency: int = CONCURRENCY
+    recommender: Refiller,
+    redis: Any,
+    *,
+    chunk: int = CHUNK,
+    concurrency: int = CONCURRENCY,
+    pacer: pace.CpuPacer = pace.background,
 ) -> int:
-    """Serve up to ``chunk`` pending requests, ``concurrency`` at a time, started newest first;
+    """Serve up to ``chunk`` pending requests, ``concurrency`` at a time, started newest first
+    and paced (a chunk of refills is a burst of CPU: ``pacer`` leaves the API its share);
     returns how many were popped."""
     # Newest first: the reader behind a new request is pulling now, while the reader behind an
     # old one has asked again since or gone. Oldest first, a backlog left by a load delayed a
@@ -48,12 +55,15 @@ async def refill_pending(
     wanted = dict.fromkeys(r for r in map(parse_refill_request, raws) if r is not None)
     # one request per reader's queue: the chunk holds each once (duplicates dropped above)
     slots = asyncio.Semaphore(max(concurrency, 1))  # waiters are let in in arrival order
-    await asyncio.gather(*(_one(recommender, request, slots) for request in wanted))
+    await asyncio.gather(*(_one(recommender, request, slots, pacer) for request in wanted))
     return len(raws)
 
 
-async def _one(recommender: Refiller, request: RefillRequest, slots: asyncio.Semaphore) -> None:
+async def _one(
+    recommender: Refiller, request: RefillRequest, slots: asyncio.Semaphore, pacer: pace.CpuPacer
+) -> None:
     async with slots:
+        await pacer.turn()
         try:
             await recommender.refill(request.uid, request.channel_id, request.count)
         except Exception:  # one reader's failure must not stop the others' refills
