@@ -4,6 +4,7 @@ each entry once; these tests expire every entry between two reads of the clock."
 
 from __future__ import annotations
 
+import gc
 import itertools
 from typing import Any
 
@@ -24,7 +25,7 @@ def _flickering(step: float = 1.0) -> TTLCache[Any, Any]:
 def test_card_expiring_between_two_reads_counts_as_lacking(monkeypatch: pytest.MonkeyPatch):
     l1 = _flickering()
     monkeypatch.setattr(article_cache, "_l1_cards", l1)
-    l1[1] = {"art_id": 1}  # stored at 0, expires at 1.5: a read at 1 finds it, at 2 not
+    l1[1] = '{"art_id": 1}'  # stored at 0, expires at 1.5: a read at 1 finds it, at 2 not
     found, lacking = article_cache.split_l1([1])
     assert (found, lacking) in (({1: {"art_id": 1}}, []), ({}, [1]))
 
@@ -54,3 +55,20 @@ async def test_authors_expiring_during_the_round_trip_are_kept(monkeypatch: pyte
     monkeypatch.setattr(cards, "_pipelines", no_round_trip)
     authors, _, _ = await cards.stage_two(runtime, None, author_ids=[7])  # type: ignore[arg-type]
     assert authors == {7: {"name": "seven", "photo": ""}}
+
+
+async def test_cards_are_held_as_text_the_collector_never_scans(monkeypatch: pytest.MonkeyPatch):
+    """A worker holds up to 50,000 cards: held decoded, each was three objects every full
+    collection scanned (the fresh feed's p99 at 100,000 articles). Every read decodes its own
+    copy, so a caller that changes it changes nothing held."""
+    l1: TTLCache[Any, Any] = TTLCache(maxsize=100, ttl=60)
+    monkeypatch.setattr(article_cache, "_l1_cards", l1)
+    raw = '{"art_id": 5, "title": "t", "cover": {"type": 1, "images": ["a.jpg"]}}'
+    found = await article_cache.absorb(None, None, [5], [raw])  # type: ignore[arg-type]
+    assert found == {5: {"art_id": 5, "title": "t", "cover": {"type": 1, "images": ["a.jpg"]}}}
+    assert gc.is_tracked(found[5])  # what the request uses is an ordinary dict ...
+    assert not gc.is_tracked(l1[5])  # ... what the worker keeps is not scanned
+    first, _ = article_cache.split_l1([5])
+    first[5]["cover"]["images"].append("changed.jpg")
+    again, lacking = article_cache.split_l1([5])
+    assert again == found and lacking == []

@@ -235,7 +235,9 @@ async def test_other_processes_drop_their_in_process_copies(runtime, desk):
     other.start()
     try:
         await asyncio.wait_for(other.subscribed.wait(), 5)
-        article_cache._l1_cards[article_id] = {"art_id": article_id}  # as another worker holds it
+        article_cache._l1_cards[article_id] = (
+            f'{{"art_id": {article_id}}}'  # as another worker holds it
+        )
         article_cache.remember_body(article_id, "<p>cached</p>")
         await runtime.cache.publish(
             broadcast.CHANNEL, f"{article_cache.BROADCAST_TOPIC}:{article_id}"

@@ -74,16 +74,31 @@ async def test_idle_time_is_no_credit_for_a_later_burst():
     assert clocks.slept
 
 
-async def test_units_that_arrive_during_a_pause_wait_for_its_end():
+async def test_units_that_arrive_during_a_pause_wait_for_its_end_in_order():
+    """Refills are started newest first: a pause must not reorder them."""
     clocks = Clocks()
-    pacer = clocks.pacer(share=0.5)
+    resume = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        clocks.slept.append(round(seconds, 6))
+        await resume.wait()
+        clocks.wall += seconds
+
+    pacer = CpuPacer(0.5, 0.010, cpu=lambda: clocks.cpu, clock=lambda: clocks.wall, sleep=sleep)
     clocks.work(0.020)
-    first = asyncio.ensure_future(pacer.turn())
-    await asyncio.sleep(0)  # the first unit found the window spent and is pausing
-    clocks.wall -= 0.015  # (the fake sleep moved the wall at once: wind it back a little)
-    await pacer.turn()
-    await first
-    assert clocks.slept == [0.02, 0.015]
+    went: list[int] = []
+
+    async def unit(n: int) -> None:
+        await pacer.turn()
+        went.append(n)
+
+    tasks = [asyncio.ensure_future(unit(n)) for n in range(4)]
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert went == [] and clocks.slept == [0.02]  # one pause, every unit waiting on it
+    resume.set()
+    await asyncio.gather(*tasks)
+    assert went == [0, 1, 2, 3] and pacer.waited == pytest.approx(0.02)
 
 
 async def test_cpu_used_while_no_paced_work_ran_is_not_charged_to_it():

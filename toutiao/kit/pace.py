@@ -40,40 +40,47 @@ class CpuPacer:
         self.share, self.slice = share, slice_seconds
         self._cpu, self._clock, self._sleep = cpu, clock, sleep
         self._cpu_mark, self._wall_mark = cpu(), clock()
-        self.waited = 0.0  # seconds, in all (for tests and logs)
+        self._pause: asyncio.Event | None = None
+        self.waited = 0.0  # seconds, in all
 
     async def turn(self) -> None:
         """Before a unit of work: wait, when the current window used its share."""
-        now = self._clock()
-        if now < self._wall_mark:  # a pause is under way: wait for its end too
-            await self._wait(self._wall_mark - now)
+        if self._pause is not None:  # a pause is under way: this unit waits for its end too
+            await self._pause.wait()
             return
+        now = self._clock()
         used = self._cpu() - self._cpu_mark
         wall = now - self._wall_mark
         if wall >= STALE * self.horizon:
             # no unit for a while: what the process used meanwhile (serving its calls) is not
             # this work's, and waiting for it would only delay the work
-            self._cpu_mark, self._wall_mark = self._cpu(), now
+            self._restart(now)
             return
         if used < self.slice:
             if wall >= self.horizon:  # a quiet window: a new one starts
-                self._cpu_mark, self._wall_mark = self._cpu(), now
+                self._restart(now)
             return
         rest = min(used / self.share - wall, self.horizon)
-        # the next window starts when this one's pause ends
-        self._cpu_mark, self._wall_mark = self._cpu(), now + max(rest, 0.0)
-        if rest > 0:
-            await self._wait(rest)
+        if rest <= 0:
+            self._restart(now)
+            return
+        self._pause = pause = asyncio.Event()
+        self.waited += rest
+        try:
+            await self._sleep(rest)
+        finally:
+            self._pause = None
+            pause.set()  # the units that came meanwhile go on, in the order they came
+            self._restart(self._clock())
+
+    def _restart(self, now: float) -> None:
+        self._cpu_mark, self._wall_mark = self._cpu(), now
 
     @property
     def horizon(self) -> float:
         """A window's wall time at the share: a longer one under the slice was quiet, and
         no pause is longer."""
         return self.slice / self.share
-
-    async def _wait(self, seconds: float) -> None:
-        self.waited += seconds
-        await self._sleep(seconds)
 
 
 # The background work of this process (refills, the event fold) shares one pacer: the share
