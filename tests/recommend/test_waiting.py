@@ -550,6 +550,15 @@ async def test_a_reader_who_read_a_channel_through_cycles_it_without_refills(
     await recommender.close()
 
 
+async def _request_refills(runtime: Runtime, uids: list[str]) -> None:
+    """Refill requests for these readers' queues of channel 3, in this order (as the API
+    pushes them)."""
+    async with runtime.store.pipeline(transaction=False) as pipe:
+        for uid in uids:
+            waiting.queue_refill_request(pipe, waiting.RefillRequest(uid, 3, 10))
+        await pipe.execute()
+
+
 async def test_refill_requests_are_served_newest_first(runtime: Runtime) -> None:
     """A reader pulling now comes before a backlog of older requests (duplicates served once)."""
     served: list[str] = []
@@ -559,10 +568,7 @@ async def test_refill_requests_are_served_newest_first(runtime: Runtime) -> None
             served.append(f"{uid}/{channel_id}")
             return 0
 
-    async with runtime.store.pipeline(transaction=False) as pipe:
-        for uid in ("old", "older-dup", "old", "new"):
-            waiting.queue_refill_request(pipe, waiting.RefillRequest(uid, 3, 10))
-        await pipe.execute()
+    await _request_refills(runtime, ["old", "older-dup", "old", "new"])
     assert await refill_pending(Recorder(), runtime.store, chunk=1) == 1
     assert served == ["new/3"]
     assert await refill_pending(Recorder(), runtime.store, chunk=10) == 3
@@ -587,10 +593,7 @@ async def test_refills_run_a_few_at_a_time(runtime: Runtime) -> None:
             done.append(uid)
             return 1
 
-    async with runtime.store.pipeline(transaction=False) as pipe:
-        for i in range(10):
-            waiting.queue_refill_request(pipe, waiting.RefillRequest(f"u{i}", 3, 10))
-        await pipe.execute()
+    await _request_refills(runtime, [f"u{i}" for i in range(10)])
     assert await refill_pending(Slow(), runtime.store, chunk=10, concurrency=3) == 10
     assert most == 3
     assert started == [f"u{i}" for i in range(9, -1, -1)]  # newest first
@@ -614,10 +617,7 @@ async def test_a_chunk_of_refills_is_paced_to_the_share_of_a_core(runtime: Runti
             done.append(uid)
             return 1
 
-    async with runtime.store.pipeline(transaction=False) as pipe:
-        for i in range(20):
-            waiting.queue_refill_request(pipe, waiting.RefillRequest(f"u{i}", 3, 10))
-        await pipe.execute()
+    await _request_refills(runtime, [f"u{i}" for i in range(20)])
     assert await refill_pending(Busy(), runtime.store, chunk=20, pacer=pacer) == 20
     assert len(done) == 20
     assert pacer.waited >= 0.09  # of 120 ms of CPU, nearly as long again waiting
