@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from toutiao.kit import metrics
+from toutiao.kit import heap, metrics
 from toutiao.kit.logs import clean_request_id, new_request_id, request_id_var
 
 access_log = logging.getLogger("toutiao.access")
@@ -81,6 +81,7 @@ class ObserveMiddleware:
         scope[ROUTE_KEY] = holder
         state = {"status": 500}
         started = time.perf_counter()
+        heap.request_began()
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -95,6 +96,7 @@ class ObserveMiddleware:
         finally:
             self._record(scope, holder, state["status"], time.perf_counter() - started)
             request_id_var.reset(token)
+            heap.request_ended()
 
     @staticmethod
     def _record(scope: Scope, holder: dict[str, Any], status: int, seconds: float) -> None:
