@@ -151,7 +151,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             async with _background(own):
                 yield {"runtime": own}
         finally:
-            heap.warming.arm(None)  # stopping: no second settle now
+            heap.warming.arm(())  # stopping: no settle now
             warming.cancel()
             await own.close()
 

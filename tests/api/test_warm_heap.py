@@ -48,9 +48,9 @@ def freezes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return made
 
 
-async def test_a_warm_worker_settles_once_more_when_no_request_is_in_flight(freezes):
+async def test_a_warm_worker_settles_again_at_each_mark_when_no_request_is_in_flight(freezes):
     warming = heap.Warming()
-    warming.arm(3)
+    warming.arm([5, 3])
     warming.began()
     warming.began()
     warming.ended()
@@ -62,12 +62,28 @@ async def test_a_warm_worker_settles_once_more_when_no_request_is_in_flight(free
     assert freezes == [] and warming.settled == 0
     warming.ended()  # the next quiet moment
     await asyncio.sleep(0)
-    assert freezes == ["warm"] and warming.settled == 1
-    for _ in range(5):  # once only; nothing is counted any more
+    assert freezes == ["warm"] and warming.marks == [5]
+    warming.began()
+    warming.ended()  # 5 answered
+    await asyncio.sleep(0)
+    assert freezes == ["warm", "warm"] and warming.settled == 2
+    for _ in range(5):  # no mark left: nothing is counted any more
         warming.began()
         warming.ended()
     await asyncio.sleep(0)
-    assert freezes == ["warm"] and warming.in_flight == 0 and warming.left is None
+    assert len(freezes) == 2 and warming.in_flight == 0 and warming.answered == 5
+
+
+async def test_marks_passed_while_busy_make_one_settle(freezes):
+    warming = heap.Warming()
+    warming.arm([1, 2, 3, 10])
+    warming.began()
+    for _ in range(3):
+        warming.began()
+        warming.ended()  # one still in flight
+    warming.ended()  # 4 answered
+    await asyncio.sleep(0)
+    assert freezes == ["warm"] and warming.marks == [10]
 
 
 async def test_a_heap_never_armed_counts_nothing(freezes):
@@ -76,11 +92,11 @@ async def test_a_heap_never_armed_counts_nothing(freezes):
         warming.began()
         warming.ended()
     await asyncio.sleep(0)
-    assert freezes == [] and warming.in_flight == 0 and warming.left is None
+    assert freezes == [] and warming.in_flight == 0 and warming.answered == 0
 
 
 async def test_every_request_through_the_app_is_counted(client, freezes):
-    heap.warming.arm(2)
+    heap.warming.arm([2])
     try:
         await client.get("/app/")
         await asyncio.sleep(0)
@@ -89,4 +105,4 @@ async def test_every_request_through_the_app_is_counted(client, freezes):
         await asyncio.sleep(0)
         assert freezes == ["warm"]
     finally:
-        heap.warming.arm(None)
+        heap.warming.arm(())

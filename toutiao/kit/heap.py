@@ -9,11 +9,14 @@ Objects frozen this way are still freed by reference counting; only a reference 
 them would outlive the process's start-up, and start-up garbage is collected first.
 
 A worker's first requests still build objects that live as long as it does: compiled SQL
-statements and their caches, pooled connections, validators and serializers made on first
-use (about 25,000 in an API worker after a minute of traffic, against 2,000 that requests
-and caches hold at any moment). A server that counts its requests (:func:`request_began`,
-:func:`request_ended`) settles once more when it has answered :data:`WARM_AFTER` of them, at
-the first moment none is in flight, so no request's own objects are frozen with the rest.
+statements and their caches, pooled connections, the OpenAPI document, validators and
+serializers made on first use (11,000-19,000 in an API worker after its first minutes of
+traffic, against a few hundred that requests and caches hold between collections). A server
+that counts its requests (:func:`request_began`, :func:`request_ended`) settles again when it
+has answered each of :data:`WARM_AFTER` requests, at the first moment none is in flight, so
+no request's own objects are frozen with the rest; routes first used later are caught by the
+later marks. What a keep-alive connection or a background task held in a reference cycle at
+such a moment is freed only with the process: a few objects per connection, once per mark.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import asyncio
 import gc
 import logging
 import time
+from collections.abc import Sequence
 
 from toutiao.kit import metrics
 
@@ -33,13 +37,14 @@ log = logging.getLogger("toutiao.heap")
 # load. At this threshold a bench run had 2 full collections where it had 27, and young
 # collections mostly stayed under 2 ms.
 YOUNG_THRESHOLD = 20_000
-WARM_AFTER = 1_000  # requests answered before the heap is settled once more
+# Requests answered after which the heap is settled again (each a pause of 10-50 ms, once).
+WARM_AFTER = (1_000, 10_000, 100_000)
 
 
-def settle(*, again_after: int | None = None) -> None:
+def settle(*, again_after: Sequence[int] = ()) -> None:
     """Once start-up is done: collect, then freeze what is left; collect less often, and
     time every collection from then on (``toutiao_gc_pause_seconds``). With
-    ``again_after``: settle once more after that many requests (see :class:`Warming`)."""
+    ``again_after``: settle again after each of so many answered requests (:class:`Warming`)."""
     _freeze("start")
     _, middle, old = gc.get_threshold()
     gc.set_threshold(YOUNG_THRESHOLD, middle, old)
@@ -61,34 +66,35 @@ def _freeze(when: str) -> None:
 
 
 class Warming:
-    """Counts requests in flight and answered until the second settle; costs nothing once
-    it is done, or when never armed (tests, processes that serve no requests)."""
+    """Counts the requests in flight and answered until the last settle; costs nothing once
+    that is done, or when never armed (tests, processes that serve no requests)."""
 
     def __init__(self) -> None:
-        self.left: int | None = None  # answers to go; None: not counting
+        self.marks: list[int] = []  # answered requests at which to settle; empty: not counting
+        self.answered = 0
         self.in_flight = 0
-        self.settled = 0  # second settles done (0 or 1)
+        self.settled = 0  # settles done since start-up
 
-    def arm(self, after: int | None) -> None:
-        self.left, self.in_flight = after, 0
+    def arm(self, marks: Sequence[int]) -> None:
+        self.marks, self.answered, self.in_flight = sorted(marks), 0, 0
 
     def began(self) -> None:
-        if self.left is not None:
+        if self.marks:
             self.in_flight += 1
 
     def ended(self) -> None:
-        if self.left is None:
+        if not self.marks:
             return
         self.in_flight = max(self.in_flight - 1, 0)
-        self.left -= 1
-        if self.left <= 0 and not self.in_flight:
+        self.answered += 1
+        if self.answered >= self.marks[0] and not self.in_flight:
             # After this request's task has returned, not inside it.
             asyncio.get_running_loop().call_soon(self._settle)
 
     def _settle(self) -> None:
-        if self.left is None or self.left > 0 or self.in_flight:
-            return  # already done, or a request began meanwhile: the next quiet moment
-        self.left = None
+        if not self.marks or self.answered < self.marks[0] or self.in_flight:
+            return  # done already, or a request began meanwhile: the next quiet moment
+        self.marks = [mark for mark in self.marks if mark > self.answered]
         self.settled += 1
         _freeze("warm")
 
