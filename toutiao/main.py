@@ -121,7 +121,7 @@ async def warm_search(runtime: Runtime) -> None:
 
 def build_lazy_parts(app: FastAPI) -> None:
     """Build now what FastAPI and SQLAlchemy otherwise build on the first request: an
-    included router's routes with their dependants, validators and responses (about 23,000
+    included router's routes with their dependants, validators and responses (about 24,000
     objects in all), and the ORM's mappers. Built before the heap is settled, they are out of
     every later collection, and not in the first reader's wait."""
     configure_mappers()
