@@ -19,10 +19,12 @@
 # CPUs with the API while its answers were slow (bench/episodes.py, OUT/episodes.json).
 # BENCH_WARM_ARTICLES=N warms the newest N approved articles' caches instead of all of them
 # (at a million articles, warming all takes about an hour).
+# BENCH_CENSUS=1 counts, after the load, what the garbage collector tracks in each API worker
+# and the recommendation service, by type (bench/heap_census.py, OUT/census-PID.txt; gdb).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
 
 FRESH=0
 SCALE=0
@@ -194,6 +196,12 @@ set +e
   --meta "rpc=$RPC" --meta "demo_data=$DEMO_STAMP" \
   --out "$OUT/latest.json" ${LOAD_ARGS[@]+"${LOAD_ARGS[@]}"}
 rc=$?
+if [ "${BENCH_CENSUS:-0}" = 1 ]; then
+  say "what the collector tracks in each API worker and the recommendation service"
+  # shellcheck disable=SC2046
+  "$PY" bench/heap_census.py --out "$OUT" $(pgrep -P "$API_PID") ${RPC_PID:+"$RPC_PID"} ||
+    say "no census (bench/heap_census.py needs gdb and ptrace rights)"
+fi
 if [ -n "$PERF_PID" ]; then
   kill -INT "$PERF_PID" && wait "$PERF_PID"
   say "what shared the CPUs while answers were slow (bench/episodes.py)"
