@@ -86,6 +86,21 @@ async def test_marks_passed_while_busy_make_one_settle(freezes):
     assert freezes == ["warm"] and warming.marks == [10]
 
 
+async def test_a_worker_never_quiet_settles_when_its_patience_runs_out(freezes):
+    warming = heap.Warming()
+    warming.arm([3])
+    warming.began()  # in flight all along
+    for _ in range(3 + heap.PATIENCE - 1):
+        warming.began()
+        warming.ended()
+        await asyncio.sleep(0)
+    assert freezes == []
+    warming.began()
+    warming.ended()  # PATIENCE answers past the mark
+    await asyncio.sleep(0)
+    assert freezes == ["warm"] and warming.marks == []
+
+
 async def test_a_heap_never_armed_counts_nothing(freezes):
     warming = heap.Warming()
     for _ in range(3):

@@ -15,7 +15,9 @@ serializers made on first use (a bench worker froze 11,000 of them at its first 
 that counts its requests (:func:`request_began`, :func:`request_ended`) settles again when it
 has answered each of :data:`WARM_AFTER` requests, at the first moment none is in flight, so
 no request's own objects are frozen with the rest; routes first used later are caught by the
-later marks. What an open connection or a background task holds in a reference cycle at
+later marks. A worker kept busy without a break (a bench's warm-up at 100,000 articles had
+none for minutes) settles :data:`PATIENCE` answers past the mark whatever is in flight. What
+a request in flight, an open connection or a background task holds in a reference cycle at
 such a moment is freed only when the process ends, once per mark.
 """
 
@@ -39,6 +41,7 @@ log = logging.getLogger("toutiao.heap")
 YOUNG_THRESHOLD = 20_000
 # Requests answered after which the heap is settled again (each a pause of 10-50 ms, once).
 WARM_AFTER = (1_000, 10_000, 100_000)
+PATIENCE = 1_000  # answers past a mark spent waiting for a moment with no request in flight
 
 
 def settle(*, again_after: Sequence[int] = ()) -> None:
@@ -87,13 +90,19 @@ class Warming:
             return
         self.in_flight = max(self.in_flight - 1, 0)
         self.answered += 1
-        if self.answered >= self.marks[0] and not self.in_flight:
+        if self.answered >= self.marks[0] and (not self.in_flight or self._impatient):
             # After this request's task has returned, not inside it.
             asyncio.get_running_loop().call_soon(self._settle)
 
+    @property
+    def _impatient(self) -> bool:
+        return self.answered >= self.marks[0] + PATIENCE
+
     def _settle(self) -> None:
-        if not self.marks or self.answered < self.marks[0] or self.in_flight:
-            return  # done already, or a request began meanwhile: the next quiet moment
+        if not self.marks or self.answered < self.marks[0]:
+            return  # done already
+        if self.in_flight and not self._impatient:
+            return  # a request began meanwhile: the next quiet moment
         self.marks = [mark for mark in self.marks if mark > self.answered]
         self.settled += 1
         _freeze("warm")
