@@ -39,7 +39,8 @@ log = logging.getLogger("toutiao.heap")
 # load. At this threshold a bench run had 2 full collections where it had 27, and young
 # collections mostly stayed under 2 ms.
 YOUNG_THRESHOLD = 20_000
-# Requests answered after which the heap is settled again (each a pause of 10-50 ms, once).
+# Requests answered after which the heap is settled again (each one pause, 30-70 ms in a bench
+# worker on a slow machine).
 WARM_AFTER = (1_000, 10_000, 100_000)
 PATIENCE = 1_000  # answers past a mark spent waiting for a moment with no request in flight
 
