@@ -36,7 +36,7 @@ async def test_the_first_request_builds_no_routes_once_the_lazy_parts_are_built(
     built = create_app(settings, runtime=runtime)
     build_lazy_parts(built)
     eager = await _made_by_first_request(built)
-    assert lazy > 10_000  # what the first request built (about 23,000 objects)
+    assert lazy > 10_000  # what the first request built (24,002 objects when measured)
     assert eager < 1_000
 
 
