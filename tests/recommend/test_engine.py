@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -240,6 +243,47 @@ class TestCaching:
         else:
             pytest.fail("the recent list was not reloaded")
         await recommender.close()
+
+    async def test_what_the_caches_hold_costs_the_collector_nothing(
+        self, runtime: Runtime, data: RecoData, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """At 100,000 articles the caches hold tens of thousands of entries; a full collection
+        in the recommender must not have to scan them."""
+        monkeypatch.setattr(recall, "RECENT_PER_CHANNEL", 8)
+        monkeypatch.setattr(recall, "MAX_DEPTH", 8)
+        recommender = Recommender(runtime.db, runtime.store, recent_ttl=60)
+        channel, _, articles = await _channel_with_articles(data, 30)
+        for stamp in (T1, T2, T3):
+            await recommender.user_recommend("reader", channel, 10, stamp)
+        caches = {
+            "meta": recommender._meta._items,
+            "recent": recommender._recent._rows,
+            "older": recommender._older,
+            "features": recommender._features,
+        }
+        assert len(recommender._meta._items) == len(articles)
+        assert all(len(cache) for cache in caches.values())
+        # A collection untracks a tuple whose items are untracked when it reaches it, and it
+        # may reach an outer tuple before its inner ones: at worst one level a collection
+        # (the recent lists nest three deep), as a long-running process's collections do.
+        for _ in range(3):
+            gc.collect()
+        for name, cache in caches.items():
+            assert _tracked_inside(cache) == [], name
+        await recommender.close()
+
+
+def _tracked_inside(cache: Mapping[Any, Any]) -> list[object]:
+    """The objects the garbage collector tracks among the keys and values of ``cache``,
+    however deep."""
+    found: list[object] = []
+    stack = [*cache.keys(), *cache.values()]
+    while stack:
+        item = stack.pop()
+        if gc.is_tracked(item):
+            found.append(item)
+            stack.extend(gc.get_referents(item))
+    return found
 
 
 class TestRanking:

@@ -49,7 +49,7 @@ def candidates(rng: random.Random, size: int, authors: int, channels: int) -> li
         # equal ages and popularity on purpose: many exact ties
         cand.published = NOW - rng.choice([0.0, 3600.0, 86400.0])
         cand.popularity = rng.choice([0.0, 1.0, 2.0])
-        cand.keywords = rng.sample(["a", "b", "c", "d"], rng.randint(0, 2))
+        cand.keywords = tuple(rng.sample(["a", "b", "c", "d"], rng.randint(0, 2)))
         out.append(cand)
     return out
 

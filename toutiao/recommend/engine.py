@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cachetools import TTLCache
+import cachebox
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from toutiao.kit.db import Database
@@ -50,6 +50,7 @@ RECENT_TTL = 15.0
 # them for its shortlist, and a ranking a few seconds behind the counters is still sound.
 FEATURES_TTL = 30.0
 FEATURES_SIZE = 50_000
+READ_THROUGH = 1e-6  # the ttl that stands for 0 (no caching): cachebox wants a positive one
 
 
 @dataclass
@@ -95,12 +96,12 @@ class Recommender:
         self._recent = RecentArticles(db, self._meta, ttl=recent_ttl, depth=recall.MAX_DEPTH)
         # The rows past a channel's recent list, the same for every reader who has seen it
         # (keyed by channel and where the list ends); dropped with the recent lists.
-        self._older: TTLCache[tuple[int, float], list[tuple[int, ArticleMeta]]] = TTLCache(
-            maxsize=1024, ttl=recent_ttl
-        )
-        self._features: TTLCache[int, tuple[float, list[str]]] = TTLCache(
-            maxsize=FEATURES_SIZE, ttl=FEATURES_TTL
-        )
+        # These caches hold tuples of numbers and strings only, in cachebox's native tables:
+        # nothing in them is an object the garbage collector tracks (see meta.py).
+        self._older: cachebox.TTLCache[tuple[int, float], tuple[tuple[int, ArticleMeta], ...]]
+        self._older = cachebox.TTLCache(1024, max(recent_ttl, READ_THROUGH))
+        self._features: cachebox.TTLCache[int, tuple[float, tuple[str, ...]]]
+        self._features = cachebox.TTLCache(FEATURES_SIZE, FEATURES_TTL)
         self._catalog: str | None = None  # the last keys.CATALOG version seen
 
     async def user_recommend(
@@ -279,7 +280,7 @@ class Recommender:
     def _elsewhere(self, req: _Request, batch: history.Batch) -> dict[int, list[int]]:
         """The reader's other queues the batch's articles wait in."""
         known, _ = self._meta.lookup(aid for aid, _ in batch)
-        channel_of = {aid: meta.channel_id for aid, meta in known.items()}
+        channel_of = {aid: channel for aid, (_, channel, _) in known.items()}
         if req.channel_id:
             channel_of = {aid: req.channel_id for aid, _ in batch}
         return waiting.elsewhere(req.channel_id, channel_of)
@@ -351,7 +352,7 @@ class Recommender:
         async with self.db.read_session() as session:
             channels = [req.channel_id] if req.channel_id else await self._visible_channels(session)
             newest = await self._recent.get(session, dict.fromkeys(channels, 1))
-        return any(meta.published > since for _, meta in newest)
+        return any(published > since for _, (_, _, published) in newest)
 
     # -- a fresh batch ---------------------------------------------------------------------
 
@@ -376,7 +377,9 @@ class Recommender:
         ]
         unchecked = not excl.complete and state.checked != excl.version
         if len(left) >= req.count and req.user_id is not None and unchecked:
-            authors = {a: known[a].author_id for a, _ in left}
+            authors: dict[int, int] = {}
+            for a, _ in left:
+                authors[a], _, _ = known[a]
             async with self.db.read_session() as session:
                 dropped = await recall.excluded(session, req.user_id, authors)
             left = [(a, label) for a, label in left if a not in dropped]
@@ -427,7 +430,7 @@ class Recommender:
     async def _read_features(self, cands: list[Candidate]) -> None:
         """Each candidate's popularity and keywords: the in-process copy, else one round
         trip for those it lacks."""
-        lacking = []
+        lacking: list[Candidate] = []
         for cand in cands:
             found = self._features.get(cand.article_id)
             if found is None:
@@ -452,11 +455,12 @@ class Recommender:
         return tuple([c for c in group if c.article_id not in dropped] for group in groups)
 
     def _eligible(self, meta: ArticleMeta, req: _Request, blocked: set[int]) -> bool:
-        if meta.author_id in blocked:
+        author, channel, _ = meta
+        if author in blocked:
             return False
         if req.channel_id:
-            return meta.channel_id == req.channel_id
-        return meta.channel_id in self._visible
+            return channel == req.channel_id
+        return channel in self._visible
 
     async def _candidates(
         self, session: AsyncSession, req: _Request, state: _State
@@ -469,7 +473,8 @@ class Recommender:
         )
         top = set(state.profile.top_channels(recall.INTEREST_CHANNELS))
         for aid, meta in recent_rows:
-            interest = req.channel_id == 0 and meta.channel_id in top
+            _, channel, _ = meta
+            interest = req.channel_id == 0 and channel in top
             pool.add([aid], "interest" if interest else "recent")
         skip = excluded.disliked | state.pinned
         known = await self._approved(session, [a for a in pool if a not in skip])
@@ -555,10 +560,10 @@ class Recommender:
 
     async def _older_rows(
         self, session: AsyncSession, channel_id: int, before: float
-    ) -> list[tuple[int, ArticleMeta]]:
+    ) -> tuple[tuple[int, ArticleMeta], ...]:
         rows = self._older.get((channel_id, before))
         if rows is None:
-            rows = await older(session, channel_id, before, OLDER_ROWS)
+            rows = tuple(await older(session, channel_id, before, OLDER_ROWS))
             for aid, meta in rows:  # kept longer than the rows: no need to put them again
                 self._meta.put(aid, meta)
             self._older[(channel_id, before)] = rows

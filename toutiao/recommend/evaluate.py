@@ -195,7 +195,7 @@ class World:
                         channel_id=item.channel_id,
                         published=item.published,
                         popularity=math.log1p(self.counts[aid]),
-                        keywords=list(item.keywords),
+                        keywords=item.keywords,
                     )
                 cand.sources.add(source)
                 taken += 1

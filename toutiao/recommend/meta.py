@@ -6,6 +6,11 @@ minutes at most. Whoever withdraws, deletes, bans or moves an approved article b
 ``keys.CATALOG`` (``article.cache.article_changed`` does it with the card cache), and every
 recommender drops this cache and the recent lists on its next request, so the change takes
 effect at once; the API also drops articles whose card is gone.
+
+Everything kept here, and the rows built from it, are plain tuples of numbers: the garbage
+collector stops tracking such a tuple the first time it sees it, so a full cache (tens of
+thousands of entries at 100,000 articles) adds nothing to the recommender's collections. A
+named tuple, or any other class, would stay tracked for as long as it is held.
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import NamedTuple
 
 from sqlalchemy import select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,10 +35,8 @@ log = logging.getLogger("toutiao.recommend")
 IN_CHUNK = 1000
 
 
-class ArticleMeta(NamedTuple):
-    author_id: int
-    channel_id: int
-    published: float  # epoch seconds
+# (author_id, channel_id, published in epoch seconds); read it by unpacking.
+ArticleMeta = tuple[int, int, float]
 
 
 async def approved_meta(session: AsyncSession, article_ids: list[int]) -> dict[int, ArticleMeta]:
@@ -46,7 +48,7 @@ async def approved_meta(session: AsyncSession, article_ids: list[int]) -> dict[i
             Article.article_id, Article.user_id, Article.channel_id, Article.pubdate
         ).where(Article.article_id.in_(chunk), Article.status == ArticleStatus.APPROVED)
         for aid, author, channel, pubdate in (await session.execute(query)).all():
-            found[aid] = ArticleMeta(author, channel, pubdate.timestamp() if pubdate else 0.0)
+            found[aid] = (author, channel, pubdate.timestamp() if pubdate else 0.0)
     return found
 
 
@@ -74,8 +76,7 @@ async def recent(session: AsyncSession, depth: dict[int, int]) -> list[tuple[int
         reverse=True,
     )
     return [
-        (row.article_id, ArticleMeta(row.user_id, row.channel_id, row.pubdate.timestamp()))
-        for row in rows
+        (row.article_id, (row.user_id, row.channel_id, row.pubdate.timestamp())) for row in rows
     ]
 
 
@@ -95,7 +96,9 @@ async def older(
     else:
         query = query.where(Article.create_time < until).order_by(Article.create_time.desc())
     rows = (await session.execute(query.limit(limit))).all()
-    return [(aid, ArticleMeta(author, cid, when.timestamp())) for aid, author, cid, when in rows]
+    return [
+        (aid, (author, cid, when.timestamp() if when else 0.0)) for aid, author, cid, when in rows
+    ]
 
 
 class MetaCache:
@@ -144,7 +147,7 @@ class RecentArticles:
 
     def __init__(self, db: Database, meta: MetaCache, *, ttl: float, depth: int) -> None:
         self.db, self.meta, self.ttl, self.depth = db, meta, ttl, depth
-        self._rows: dict[int, tuple[float, Recent]] = {}
+        self._rows: dict[int, tuple[float, tuple[tuple[int, ArticleMeta], ...]]] = {}
         self._reload: asyncio.Task[None] | None = None
 
     async def get(self, session: AsyncSession, depth: dict[int, int]) -> Recent:
@@ -160,11 +163,12 @@ class RecentArticles:
     async def _load(self, session: AsyncSession, channels: list[int]) -> None:
         found: dict[int, Recent] = {cid: [] for cid in channels}
         for aid, meta in await recent(session, dict.fromkeys(channels, self.depth)):
-            found[meta.channel_id].append((aid, meta))
+            _, channel, _ = meta
+            found[channel].append((aid, meta))
             self.meta.put(aid, meta)
         expires = time.monotonic() + self.ttl
         for cid, pairs in found.items():
-            self._rows[cid] = (expires, pairs)
+            self._rows[cid] = (expires, tuple(pairs))
 
     async def _background(self, channels: list[int]) -> None:
         try:

@@ -56,7 +56,7 @@ class Candidate:
     channel_id: int = 0
     published: float = 0.0  # epoch seconds
     popularity: float = 0.0  # log scale, not normalised
-    keywords: list[str] = field(default_factory=list)
+    keywords: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -117,7 +117,7 @@ def apply_features(cands: list[Candidate], results: list[Any]) -> None:
             for (_, weight), found in zip(POPULARITY_COUNTERS, counts, strict=True)
         )
         cand.popularity = math.log1p(max(hot[index] or 0.0, 0.0)) + 0.5 * math.log1p(lifetime)
-        cand.keywords = (words[index] or "").split()
+        cand.keywords = tuple((words[index] or "").split())
 
 
 # -- database sources and filters ------------------------------------------------------------

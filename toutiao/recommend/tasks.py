@@ -86,7 +86,7 @@ def leader_only(leader: LeaderLock, job: Job, db: Database, redis: Any) -> Calla
         except Exception:
             log.exception("scheduler.job_failed job=%s", job.name)
         finally:
-            leader.running.discard(task)  # type: ignore[arg-type]
+            leader.running.discard(task)
 
     run.__name__ = job.name
     return run
