@@ -33,6 +33,7 @@ from toutiao.api.observe import ObserveMiddleware, RouteCapture
 from toutiao.api.openapi import install_openapi
 from toutiao.api.ops import install_ops_routes
 from toutiao.api.responses import OrjsonResponse
+from toutiao.api.routing import include_surface
 from toutiao.config import Settings, get_settings
 from toutiao.kit import heap, loop_lag
 from toutiao.kit.periodic import repeating
@@ -168,9 +169,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     install_error_handlers(app)
     install_openapi(app, settings)
-    app.include_router(app_router, prefix="/app")
-    app.include_router(mp_router, prefix="/mp")
-    app.include_router(mis_router, prefix="/mis")
+    include_surface(app, app_router, "/app")
+    include_surface(app, mp_router, "/mp")
+    include_surface(app, mis_router, "/mis")
     check_declared(app)  # a /mis route without a permission declaration does not start
 
     @app.get("/app/", name="route_map", tags=["portal"], response_class=OrjsonResponse)

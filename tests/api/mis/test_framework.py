@@ -13,8 +13,8 @@ from toutiao.api.mis.routing import (
     StaffRoute,
     check_declared,
     requires,
-    walk_routes,
 )
+from toutiao.api.routing import walk_routes
 from toutiao.main import create_app
 from toutiao.models import Administrator
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 from tests.api.mis.helpers import log_count
-from toutiao.api.mis.routing import LOGIN_ONLY, PUBLIC, REFRESH, WRITE_METHODS, walk_routes
+from toutiao.api.mis.routing import LOGIN_ONLY, PUBLIC, REFRESH, WRITE_METHODS
+from toutiao.api.routing import walk_routes
 from toutiao.main import create_app
 from toutiao.staff.catalog import ALL_CODES
 

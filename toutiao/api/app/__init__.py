@@ -1,7 +1,5 @@
 """The mobile app API (``/app``): routers of every endpoint module, one per domain."""
 
-from fastapi import APIRouter
-
 from toutiao.api.app.endpoints import (
     announcement,
     article,
@@ -15,8 +13,9 @@ from toutiao.api.app.endpoints import (
     search,
     user,
 )
+from toutiao.api.routing import SurfaceRouter
 
-router = APIRouter()
+router = SurfaceRouter()
 # A request's route is found by trying each in turn, so the most requested come first: the
 # feeds and the article detail, then comments (their paths overlap no other module's).
 router.include_router(article.router, tags=["news"])

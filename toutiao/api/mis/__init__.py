@@ -6,8 +6,6 @@ write the one operation-log row of a write with ``AuditDep`` (deps.py). Shared i
 (ids, id lists, flags, paging, date ranges, keywords, ``order_by``) are in params.py.
 """
 
-from fastapi import APIRouter
-
 from toutiao.api.mis.endpoints import (
     administrators,
     announcements,
@@ -25,8 +23,9 @@ from toutiao.api.mis.endpoints import (
     users,
 )
 from toutiao.api.mis.routing import StaffRoute
+from toutiao.api.routing import SurfaceRouter
 
-router = APIRouter(route_class=StaffRoute)
+router = SurfaceRouter(route_class=StaffRoute)
 for module in (
     auth,
     administrators,

@@ -25,13 +25,14 @@ writes the contract leaves out of the log (M03).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine, Iterable, Iterator
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
 
+from toutiao.api.routing import walk_routes
 from toutiao.staff import auth
 from toutiao.staff.catalog import ALL_CODES
 
@@ -132,18 +133,6 @@ class StaffRoute(APIRoute):
             return response
 
         return guarded
-
-
-def walk_routes(routes: Iterable[Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """``(full path, route)`` of every route, through included routers (which FastAPI may
-    keep as a nested router with an include prefix rather than copy into ``routes``)."""
-    for route in routes:
-        inner = getattr(route, "original_router", None)
-        if inner is not None:
-            context = getattr(route, "include_context", None)
-            yield from walk_routes(inner.routes, prefix + getattr(context, "prefix", ""))
-        else:
-            yield prefix + getattr(route, "path", ""), route
 
 
 def check_declared(app: FastAPI) -> None:

@@ -4,8 +4,6 @@ Every route is named ``mp.*`` (route names are the OpenAPI operation ids, shared
 ``/app``) and tagged ``mp: ...`` so /docs lists the two surfaces apart.
 """
 
-from fastapi import APIRouter
-
 from toutiao.api.mp.endpoints import (
     article,
     auth,
@@ -17,8 +15,9 @@ from toutiao.api.mp.endpoints import (
     profile,
     statistics,
 )
+from toutiao.api.routing import SurfaceRouter
 
-router = APIRouter()
+router = SurfaceRouter()
 router.include_router(auth.router, tags=["mp: account"])
 router.include_router(login_support.router, tags=["mp: account"])
 router.include_router(profile.router, tags=["mp: account"])
