@@ -17,6 +17,7 @@ from toutiao.models.enums import ArticleStatus, Attitude
 from toutiao.recommend import keys, recall
 from toutiao.recommend.engine import RESHOW_AFTER, Recommender
 from toutiao.recommend.events import append_event, fold_events
+from toutiao.recommend.meta import MetaCache
 from toutiao.runtime import Runtime
 
 T1, T2, T3, T4 = 1_700_000_000_000, 1_700_000_060_000, 1_700_000_120_000, 1_700_000_180_000
@@ -265,12 +266,23 @@ class TestCaching:
         assert all(len(cache) for cache in caches.values())
         # A collection untracks a tuple whose items are untracked when it reaches it, and it
         # may reach an outer tuple before its inner ones: at worst one level a collection
-        # (the recent lists nest three deep), as a long-running process's collections do.
-        for _ in range(3):
+        # (a channel's recent list nests four deep; the metadata entries are flat).
+        for _ in range(4):
             gc.collect()
         for name, cache in caches.items():
             assert _tracked_inside(cache) == [], name
         await recommender.close()
+
+
+def test_a_metadata_entry_is_untracked_by_the_first_young_collection() -> None:
+    """The metadata cache is the largest (up to 50,000 entries for five minutes): its entries
+    must leave the collector's lists at once, not one nesting level per full collection."""
+    cache = MetaCache()
+    cache.put(1, (7, 3, 1_700_000_000.0))
+    cache.put(2, None)
+    gc.collect(0)
+    assert not any(gc.is_tracked(entry) for entry in cache._items.values())
+    assert cache.lookup([1, 2, 3]) == ({1: (7, 3, 1_700_000_000.0)}, [3])
 
 
 def _tracked_inside(cache: Mapping[Any, Any]) -> list[object]:

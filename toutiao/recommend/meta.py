@@ -22,6 +22,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -102,11 +103,14 @@ async def older(
 
 
 class MetaCache:
-    """A bounded LRU of article metadata; ``None`` remembers "not approved" for a shorter time."""
+    """A bounded LRU of article metadata; ``None`` remembers "not approved" for a shorter time.
+
+    An entry is one flat tuple, when it expires and then the metadata (or nothing): no tuple
+    inside it, so the first young collection that reaches it stops tracking it."""
 
     def __init__(self, size: int = 50_000, ttl: float = 300.0, absent_ttl: float = 30.0):
         self.size, self.ttl, self.absent_ttl = size, ttl, absent_ttl
-        self._items: OrderedDict[int, tuple[float, ArticleMeta | None]] = OrderedDict()
+        self._items: OrderedDict[int, tuple[float, ...]] = OrderedDict()
 
     def lookup(self, article_ids: Iterable[int]) -> tuple[dict[int, ArticleMeta], list[int]]:
         """(known approved articles, ids to load); known-absent ones are in neither."""
@@ -117,13 +121,13 @@ class MetaCache:
             entry = self._items.get(aid)
             if entry is None or entry[0] <= now:
                 missing.append(aid)
-            elif entry[1] is not None:
-                known[aid] = entry[1]
+            elif len(entry) > 1:
+                known[aid] = cast(ArticleMeta, entry[1:])
         return known, missing
 
     def put(self, aid: int, meta: ArticleMeta | None) -> None:
         expires = time.monotonic() + (self.ttl if meta is not None else self.absent_ttl)
-        self._items[aid] = (expires, meta)
+        self._items[aid] = (expires,) if meta is None else (expires, *meta)
         self._items.move_to_end(aid)
         while len(self._items) > self.size:
             self._items.popitem(last=False)
