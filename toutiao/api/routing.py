@@ -41,7 +41,9 @@ class SurfaceRouter(APIRouter):
 
 def include_surface(app: FastAPI, router: SurfaceRouter, prefix: str) -> None:
     """Include ``router`` under ``prefix``, its gate set from the routes it holds now: the
-    first segment of each path under ``prefix``, unless one of them is a path parameter."""
+    first segment of each path under ``prefix``, unless one of them is a path parameter.
+    Include a surface once all its routes are declared: a route added later under a new
+    first segment would not be reached."""
     app.include_router(router, prefix=prefix)
     heads = set()
     for path, _ in walk_routes(router.routes, prefix):

@@ -96,8 +96,8 @@ class Recommender:
         self._recent = RecentArticles(db, self._meta, ttl=recent_ttl, depth=recall.MAX_DEPTH)
         # The rows past a channel's recent list, the same for every reader who has seen it
         # (keyed by channel and where the list ends); dropped with the recent lists.
-        # These caches hold tuples of numbers and strings only, in cachebox's native tables:
-        # nothing in them is an object the garbage collector tracks (see meta.py).
+        # These caches hold tuples of numbers and strings only, in cachebox's native tables
+        # (no per-entry link objects): the collector stops tracking them (see meta.py).
         self._older: cachebox.TTLCache[tuple[int, float], tuple[tuple[int, ArticleMeta], ...]]
         self._older = cachebox.TTLCache(1024, max(recent_ttl, READ_THROUGH))
         self._features: cachebox.TTLCache[int, tuple[float, tuple[str, ...]]]

@@ -7,9 +7,10 @@ minutes at most. Whoever withdraws, deletes, bans or moves an approved article b
 recommender drops this cache and the recent lists on its next request, so the change takes
 effect at once; the API also drops articles whose card is gone.
 
-Everything kept here, and the rows built from it, are plain tuples of numbers: the garbage
-collector stops tracking such a tuple the first time it sees it, so a full cache (tens of
-thousands of entries at 100,000 articles) adds nothing to the recommender's collections. A
+Everything kept here, and the rows built from it, are plain tuples of numbers: a collection
+that reaches such a tuple stops tracking it (a tuple holding tuples only once they are
+untracked, so at worst one level a collection: the metadata entries, tens of thousands at
+100,000 articles, are flat), and then it adds nothing to the recommender's collections. A
 named tuple, or any other class, would stay tracked for as long as it is held.
 """
 
