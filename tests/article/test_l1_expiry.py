@@ -8,6 +8,7 @@ import gc
 import itertools
 from typing import Any
 
+import orjson
 import pytest
 from cachetools import TTLCache
 
@@ -25,7 +26,8 @@ def _flickering(step: float = 1.0) -> TTLCache[Any, Any]:
 def test_card_expiring_between_two_reads_counts_as_lacking(monkeypatch: pytest.MonkeyPatch):
     l1 = _flickering()
     monkeypatch.setattr(article_cache, "_l1_cards", l1)
-    l1[1] = '{"art_id": 1}'  # stored at 0, expires at 1.5: a read at 1 finds it, at 2 not
+    l1[1] = article_cache.entry_of('{"art_id": 1}')  # stored at 0, expires at 1.5: a read at 1
+    # finds it, at 2 not
     found, lacking = article_cache.split_l1([1])
     assert (found, lacking) in (({1: {"art_id": 1}}, []), ({}, [1]))
 
@@ -67,8 +69,65 @@ async def test_cards_are_held_as_text_the_collector_never_scans(monkeypatch: pyt
     found = await article_cache.absorb(None, None, [5], [raw])  # type: ignore[arg-type]
     assert found == {5: {"art_id": 5, "title": "t", "cover": {"type": 1, "images": ["a.jpg"]}}}
     assert gc.is_tracked(found[5])  # what the request uses is an ordinary dict ...
-    assert not gc.is_tracked(l1[5])  # ... what the worker keeps is not scanned
+    gc.collect(0)
+    assert not gc.is_tracked(l1[5])  # ... what the worker keeps is not scanned once collected
     first, _ = article_cache.split_l1([5])
     first[5]["cover"]["images"].append("changed.jpg")
     again, lacking = article_cache.split_l1([5])
     assert again == found and lacking == []
+
+
+async def test_feed_items_are_written_from_the_entries(monkeypatch: pytest.MonkeyPatch):
+    """A feed's items are written from the cards' L1 entries without decoding them: the same
+    members as a presented card (less ``ch_id`` and ``allow_comm``), with the author's name,
+    the comment count, ``is_top`` and the trace, whether the trace comes as the recall sources
+    or as the recommender's track strings."""
+    from toutiao.recommend import schemas
+    from toutiao.stats import counters
+
+    card = {
+        "art_id": 5,
+        "title": 'a "quoted" \\ title, 中文',
+        "aut_id": 7,
+        "ch_id": 3,
+        "pubdate": "2026-12-01T08:00:00",
+        "cover": {"type": 1, "images": ["a.jpg"]},
+        "allow_comm": True,
+    }
+    entry = article_cache.entry_of(orjson.dumps(card).decode())
+    monkeypatch.setitem(cards._l1_authors, 7, {"name": 'Ann "A"', "photo": ""})
+
+    class Handle:
+        pass
+
+    class Runtime:
+        redis = Handle()
+
+    runtime: Any = Runtime()
+    runtime.redis.cache = runtime.redis.storage = object()
+
+    async def counts(_runtime: Any, _need: Any, groups: Any, _extra: Any, _shared: Any):
+        assert groups == {counters.ARTICLE_COMMENTS.key: [5, 5]}
+        return [[4, 4]], []
+
+    monkeypatch.setattr(cards, "_pipelines", counts)
+    given = {"click": "c", "collect": "o", "share": "s", "read": "r"}
+    written = await cards.render_items(
+        runtime,
+        None,  # type: ignore[arg-type]
+        [(5, entry, "hot+recent", 0), (5, entry, given, 1)],
+        uid='anon:"x"',
+        channel_id=3,
+    )
+    items = orjson.loads(orjson.dumps(written))
+    shown = {k: v for k, v in card.items() if k not in ("ch_id", "allow_comm")}
+    assert items == [
+        {
+            **shown,
+            "aut_name": 'Ann "A"',
+            "comm_count": 4,
+            "is_top": 0,
+            "trace": schemas.tracks('anon:"x"', 5, "hot+recent", 3),
+        },
+        {**shown, "aut_name": 'Ann "A"', "comm_count": 4, "is_top": 1, "trace": given},
+    ]

@@ -235,7 +235,7 @@ async def test_other_processes_drop_their_in_process_copies(runtime, desk):
     other.start()
     try:
         await asyncio.wait_for(other.subscribed.wait(), 5)
-        article_cache._l1_cards[article_id] = (
+        article_cache._l1_cards[article_id] = article_cache.entry_of(
             f'{{"art_id": {article_id}}}'  # as another worker holds it
         )
         article_cache.remember_body(article_id, "<p>cached</p>")

@@ -41,8 +41,14 @@ ABSENT_TTL = TTL(300, 60)
 # is three objects the garbage collector tracks (the card, its cover, the cover's images), and
 # at 100,000 articles a worker's L1 of up to 50,000 of them made every full collection scan
 # 150,000 more objects (16 ms on an idle machine against 2 ms at 10,000 articles; 30-60 ms
-# under load, the fresh feed's p99 there). Text is not tracked. None: known to be absent.
-_l1_cards: cachebox.TTLCache[int, str | bytes | None] = cachebox.TTLCache(50_000, 60)
+# under load, the fresh feed's p99 there). An entry is a plain tuple of the text, the facts a
+# feed checks (author, channel) and the card as a feed item shows it, already encoded
+# (:data:`Entry`): the feed reads and writes cards without decoding or encoding one. Text and a
+# tuple of text and numbers are not tracked. None: known to be absent.
+Entry = tuple[str, int, int, bytes]  # text, author id, channel id, the item's members (JSON)
+AUTHOR, CHANNEL, MEMBERS = 1, 2, 3  # an entry's parts after the text
+_ITEM_MEMBERS = ("art_id", "title", "aut_id", "pubdate", "cover")  # a feed item's, in order
+_l1_cards: cachebox.TTLCache[int, Entry | None] = cachebox.TTLCache(50_000, 60)
 _UNKNOWN: Any = object()  # not in L1 (None in L1 means: known to be absent)
 # Bodies of the articles being read right now: bounded by size (characters), as short-lived
 # as the cards, so a popular article's detail page needs no GET for its body.
@@ -92,31 +98,60 @@ def card_of(article: Article) -> dict[str, Any]:
     }
 
 
-def split_l1(ids: Iterable[int]) -> tuple[dict[int, dict[str, Any]], list[int]]:
-    """``(cards L1 holds, ids L1 knows nothing about)``; ids L1 knows are absent are dropped."""
-    found: dict[int, dict[str, Any]] = {}
+def entry_of(text: str | bytes, card: dict[str, Any] | None = None) -> Entry:
+    """The L1 entry of a card's JSON text (``card``: the text decoded, when the caller has it)."""
+    if isinstance(text, bytes):
+        text = text.decode()
+    if card is None:
+        card = orjson.loads(text)
+    members = orjson.dumps({k: card[k] for k in _ITEM_MEMBERS if k in card})[1:-1]
+    return (text, int(card.get("aut_id", 0)), int(card.get("ch_id", 0)), members)
+
+
+def split_entries(ids: Iterable[int]) -> tuple[dict[int, Entry], list[int]]:
+    """``(entries L1 holds, ids L1 knows nothing about)``; ids L1 knows are absent are
+    dropped."""
+    found: dict[int, Entry] = {}
     lacking: list[int] = []
     for article_id in dict.fromkeys(ids):
         # One read per id: an entry can expire between a membership test and a lookup.
-        raw = _l1_cards.get(article_id, _UNKNOWN)
-        if raw is _UNKNOWN:
+        entry = _l1_cards.get(article_id, _UNKNOWN)
+        if entry is _UNKNOWN:
             lacking.append(article_id)
-        elif raw is not None:
-            found[article_id] = orjson.loads(raw)
+        elif entry is not None:
+            found[article_id] = entry
     metrics.cache_lookup("article:card", "l1", hits=len(found), misses=len(lacking))
     return found, lacking
+
+
+def split_l1(ids: Iterable[int]) -> tuple[dict[int, dict[str, Any]], list[int]]:
+    """``(cards L1 holds, ids L1 knows nothing about)``; ids L1 knows are absent are dropped.
+    Every read decodes its own copy."""
+    entries, lacking = split_entries(ids)
+    return decoded(entries), lacking
+
+
+def decoded(entries: dict[int, Entry]) -> dict[int, dict[str, Any]]:
+    return {article_id: orjson.loads(entry[0]) for article_id, entry in entries.items()}
 
 
 async def absorb(
     cache: Any, session: AsyncSession, lacking: list[int], raws: list[Any], *, load: bool = True
 ) -> dict[int, dict[str, Any]]:
+    """:func:`absorb_entries`, the cards decoded."""
+    return decoded(await absorb_entries(cache, session, lacking, raws, load=load))
+
+
+async def absorb_entries(
+    cache: Any, session: AsyncSession, lacking: list[int], raws: list[Any], *, load: bool = True
+) -> dict[int, Entry]:
     """Cards for ``lacking`` from their Redis values (``raws``, None when not read): decoded
     into L1, and what Redis lacks loaded with one query and filled in one pipeline
     (``load=False``: left out, for a reader serving from Redis alone while the database is
     down).
 
     Callers that read the card keys inside a larger pipeline (feed, detail) share this."""
-    found: dict[int, dict[str, Any]] = {}
+    found: dict[int, Entry] = {}
     to_load = []
     for article_id, raw in zip(lacking, [*raws, *[None] * (len(lacking) - len(raws))], strict=True):
         if raw is None or raw == INVALIDATED:
@@ -124,15 +159,12 @@ async def absorb(
         elif raw == ABSENT:
             _l1_cards[article_id] = None
         else:
-            _l1_cards[article_id] = raw
-            found[article_id] = orjson.loads(raw)
+            _l1_cards[article_id] = found[article_id] = entry_of(raw)
     metrics.cache_lookup(
         "article:card", "redis", hits=len(lacking) - len(to_load), misses=len(to_load)
     )
     if to_load and load:
-        loaded = await _load_cards(session, to_load)
-        found.update(loaded)
-        await _fill(cache, to_load, loaded)
+        found.update(await _fill(cache, to_load, await _load_cards(session, to_load)))
     return found
 
 
@@ -141,7 +173,14 @@ async def get_cards(
 ) -> dict[int, dict[str, Any]]:
     """Cards of the approved articles among ``ids``: one MGET for what L1 lacks, one query for
     what Redis lacks (not with ``load=False``), one pipelined fill."""
-    found, lacking = split_l1(ids)
+    return decoded(await get_entries(cache, session, ids, load=load))
+
+
+async def get_entries(
+    cache: Any, session: AsyncSession, ids: Iterable[int], *, load: bool = True
+) -> dict[int, Entry]:
+    """:func:`get_cards` as L1 entries (see :data:`Entry`)."""
+    found, lacking = split_entries(ids)
     if not lacking:
         return found
     try:
@@ -149,7 +188,7 @@ async def get_cards(
     except RedisError:
         metrics.dependency_error("redis", "article.cards")
         raws = []
-    found.update(await absorb(cache, session, lacking, raws, load=load))
+    found.update(await absorb_entries(cache, session, lacking, raws, load=load))
     return found
 
 
@@ -160,7 +199,8 @@ async def _load_cards(session: AsyncSession, ids: list[int]) -> dict[int, dict[s
     return {row.article_id: card_of(row) for row in rows}
 
 
-async def _fill(cache: Any, ids: list[int], loaded: dict[int, dict[str, Any]]) -> None:
+async def _fill(cache: Any, ids: list[int], loaded: dict[int, dict[str, Any]]) -> dict[int, Entry]:
+    """Cache the cards loaded (and the absence of the rest of ``ids``): their entries."""
     texts = {a: dumps(card) for a, card in loaded.items()}
     try:
         async with cache.pipeline(transaction=False) as pipe:
@@ -171,8 +211,10 @@ async def _fill(cache: Any, ids: list[int], loaded: dict[int, dict[str, Any]]) -
             await pipe.execute()
     except RedisError:
         pass
+    entries = {a: entry_of(text, loaded[a]) for a, text in texts.items()}
     for article_id in ids:
-        _l1_cards[article_id] = texts.get(article_id)
+        _l1_cards[article_id] = entries.get(article_id)
+    return entries
 
 
 async def get_card(cache: Any, session: AsyncSession, article_id: int) -> dict[str, Any] | None:

@@ -36,7 +36,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from toutiao.article import cache as article_cache
-from toutiao.article.cards import present_cards
+from toutiao.article.cache import AUTHOR, CHANNEL, Entry
+from toutiao.article.cards import render_items
 from toutiao.channel import service as channel_service
 from toutiao.kit import metrics
 from toutiao.kit.errors import BadRequest
@@ -56,7 +57,9 @@ _outage = {"last": -OUTAGE_GAP}
 # Last pinned ids seen per channel: lets round trip 1 fetch their cards before it knows them.
 _pinned_guess: dict[int, list[int]] = {}
 
-Picks = list[tuple[int, dict[str, str]]]  # (article id, its trace strings)
+# (article id, its trace: the recall sources that found it, whose track strings are written
+# when the page is, or the track strings themselves, as the recommender gave them)
+Picks = list[tuple[int, str | dict[str, str]]]
 
 
 @dataclass
@@ -78,7 +81,7 @@ class Ask:
     timestamp: int
     count: int
     pinned: list[int]
-    cards: dict[int, dict[str, Any]]  # filled as sources read cards
+    cards: dict[int, Entry]  # filled as sources read cards (L1 entries: nothing decoded)
     state: serving.QueueState | None  # None when Redis could not be read
 
 
@@ -100,7 +103,7 @@ async def _round_trip_one(
     """Pinned ids, the reader's queue state and the cards of likely pinned ids: one pipeline
     (two concurrent ones when the cache and storage roles are two servers)."""
     guess = _pinned_guess.get(ask.channel_id, [])
-    ask.cards, lacking = article_cache.split_l1(guess)
+    ask.cards, lacking = article_cache.split_entries(guess)
     reader = ask.reader
     raws: list[Any] = []
     reading: serving.Reading | None = None
@@ -125,11 +128,13 @@ async def _round_trip_one(
     except RedisError:
         log.warning("feed.redis_degraded channel=%s", ask.channel_id)
     _pinned_guess[ask.channel_id] = ask.pinned
-    ask.cards.update(await article_cache.absorb(runtime.cache, session, lacking, raws, load=load))
+    ask.cards.update(
+        await article_cache.absorb_entries(runtime.cache, session, lacking, raws, load=load)
+    )
     unguessed = [i for i in ask.pinned if i not in ask.cards and i not in guess]
     if unguessed:  # pinning changed since the last request
         ask.cards.update(
-            await article_cache.get_cards(runtime.cache, session, unguessed, load=load)
+            await article_cache.get_entries(runtime.cache, session, unguessed, load=load)
         )
 
 
@@ -167,9 +172,10 @@ async def local_recall(
     return [row.article_id for row in rows], pre
 
 
-def picks_of(ask: Ask, batch: serving.Pairs) -> Picks:
-    uid = ask.reader.uid if ask.reader else ""
-    return [(aid, schemas.tracks(uid, aid, label, ask.channel_id)) for aid, label in batch]
+def picks_of(batch: serving.Pairs) -> Picks:
+    """A batch's picks: each traced by its sources (the track strings are written with the
+    page)."""
+    return [(aid, sources) for aid, sources in batch]
 
 
 def recorder(
@@ -180,7 +186,7 @@ def recorder(
     now_ms = time.time() * 1000
 
     def record(pipe: Any) -> None:
-        channel_of = {aid: cards[aid]["ch_id"] for aid, _ in served.batch if aid in cards}
+        channel_of = {aid: cards[aid][CHANNEL] for aid, _ in served.batch if aid in cards}
         serving.queue_record(
             pipe,
             reader,
@@ -204,8 +210,9 @@ async def visible_channels(ask: Ask) -> set[int]:
 async def _from_queue(ask: Ask, state: serving.QueueState, reader: serving.Reader) -> Page | None:
     head = serving.head(state, ask.count)
     lacking = [a for a in head if a not in ask.cards]
-    ask.cards.update(await article_cache.get_cards(ask.runtime.cache, ask.session, lacking))
-    facts = {a: (ask.cards[a]["aut_id"], ask.cards[a]["ch_id"]) for a in head if a in ask.cards}
+    ask.cards.update(await article_cache.get_entries(ask.runtime.cache, ask.session, lacking))
+    cards = ask.cards
+    facts = {a: (cards[a][AUTHOR], cards[a][CHANNEL]) for a in head if a in cards}
     served = serving.choose(
         state,
         reader,
@@ -218,7 +225,7 @@ async def _from_queue(ask: Ask, state: serving.QueueState, reader: serving.Reade
         return None
     ids = [aid for aid, _ in served.batch]
     return Page(
-        picks_of(ask, served.batch),
+        picks_of(served.batch),
         state.position.latest,
         schemas.exposure(reader.uid, ids),
         recorder(ask, reader, served),
@@ -261,10 +268,10 @@ async def _allowed(ask: Ask, ids: list[int]) -> list[int]:
         return ids
     known = ask.state.exclusions if ask.state is not None else None
     if known is not None:
-        ids = [i for i in ids if known.allows(i, ask.cards[i]["aut_id"])]
+        ids = [i for i in ids if known.allows(i, ask.cards[i][AUTHOR])]
         if known.complete:
             return ids
-    authors = {i: ask.cards[i]["aut_id"] for i in ids}
+    authors = {i: ask.cards[i][AUTHOR] for i in ids}
     dropped = await recall.excluded(ask.session, user_id, authors)
     return [i for i in ids if i not in dropped]
 
@@ -295,7 +302,7 @@ async def _from_local_recall(ask: Ask) -> Page:
         )
         ids, pre = ids + more, older if more else pre
     ask.cards.update(
-        await article_cache.get_cards(
+        await article_cache.get_entries(
             ask.runtime.cache, ask.session, [i for i in ids if i not in ask.cards]
         )
     )
@@ -305,7 +312,7 @@ async def _from_local_recall(ask: Ask) -> Page:
         viewer = reader.uid if reader else ""
         return Page([(i, local_traces(i, ask.channel_id, viewer)) for i in ids], pre)
     batch = [(i, "recent") for i in ids]
-    page = Page(picks_of(ask, batch), pre, schemas.exposure(reader.uid, ids) if ids else "")
+    page = Page(picks_of(batch), pre, schemas.exposure(reader.uid, ids) if ids else "")
     if ids and state.position.is_fresh(ask.timestamp):  # the next pull skips these
         # and they leave the reader's queue, where a late recommender call may have put them
         page.record = recorder(
@@ -325,7 +332,7 @@ async def _batch(ask: Ask) -> Page:
         position = state.position
         if not position.is_fresh(ask.timestamp) and position.at:
             metrics.feed_batch("replay")
-            return Page(picks_of(ask, position.batch), position.older)
+            return Page(picks_of(position.batch), position.older)
         if position.is_fresh(ask.timestamp):
             page = await _from_queue(ask, state, reader)
             if page is not None:
@@ -369,7 +376,7 @@ async def _cards_of(ask: Ask, page: Page, *, load: bool) -> None:
     """Cards of picks no source has read yet (the recommender's, a replay's)."""
     lacking = [aid for aid, _ in page.picks if aid not in ask.cards]
     if lacking:
-        found = await article_cache.get_cards(ask.runtime.cache, ask.session, lacking, load=load)
+        found = await article_cache.get_entries(ask.runtime.cache, ask.session, lacking, load=load)
         ask.cards.update(found)
 
 
@@ -392,7 +399,7 @@ async def _from_redis(ask: Ask) -> Page:
     await _round_trip_one(ask.runtime, ask.session, ask, load=False)
     reader, state = ask.reader, ask.state
     if state is not None and not state.position.is_fresh(ask.timestamp):
-        return Page(picks_of(ask, state.position.batch), state.position.older)
+        return Page(picks_of(state.position.batch), state.position.older)
     queued = state.waiting if state else []
     excl = state.exclusions if state else None
     if excl is None:  # a registered reader's, not known now
@@ -408,9 +415,10 @@ async def _from_redis(ask: Ask) -> Page:
         pairs += [(int(a), "hot") for a in hot if int(a) not in seen]
     lacking = [a for a, _ in pairs if a not in ask.cards]
     ask.cards.update(
-        await article_cache.get_cards(ask.runtime.cache, ask.session, lacking, load=False)
+        await article_cache.get_entries(ask.runtime.cache, ask.session, lacking, load=False)
     )
-    facts = {a: (ask.cards[a]["aut_id"], ask.cards[a]["ch_id"]) for a, _ in pairs if a in ask.cards}
+    cards = ask.cards
+    facts = {a: (cards[a][AUTHOR], cards[a][CHANNEL]) for a, _ in pairs if a in cards}
     position = state.position if state else history.Position(0, 0, 0)
     candidates = serving.QueueState(position, pairs, excl, state.checked if state else None)
     served = serving.choose(
@@ -424,21 +432,19 @@ async def _from_redis(ask: Ask) -> Page:
     )
     if served is None:
         return Page([], 0)
-    page = Page(picks_of(ask, served.batch), position.latest)
+    page = Page(picks_of(served.batch), position.latest)
     if reader is not None and state is not None:
         page.record = recorder(ask, reader, served, refill=False)
     return page
 
 
 async def _present(ask: Ask, page: Page, *, with_top: bool, viewer: str) -> dict[str, Any]:
-    cards, pinned, channel_id = ask.cards, ask.pinned, ask.channel_id
-    chosen = [cards[i] for i in pinned if i in cards] if with_top else []
-    tops = len(chosen)
-    tracks = []
-    for article_id, track in page.picks:
-        if article_id in cards and article_id not in pinned:
-            chosen.append(cards[article_id])
-            tracks.append(track)
+    """The page: its items written straight from the cards' entries (``results`` is JSON
+    already, which the response's encoder copies)."""
+    cards, channel_id = ask.cards, ask.channel_id
+    pinned = set(ask.pinned)
+    tops = [i for i in ask.pinned if i in cards] if with_top else []
+    picks = [(aid, trace) for aid, trace in page.picks if aid in cards and aid not in pinned]
 
     def extra(pipe: Any) -> None:
         if page.record is not None:
@@ -453,12 +459,14 @@ async def _present(ask: Ask, page: Page, *, with_top: bool, viewer: str) -> dict
                 param=page.exposure,
             )
 
-    items, _ = await present_cards(ask.runtime, ask.session, chosen, extra=extra)
-    for index, item in enumerate(items):
-        item["is_top"] = 1 if index < tops else 0
-        item["trace"] = (
-            tracks[index - tops]
-            if index >= tops
-            else local_traces(item["art_id"], channel_id, viewer)
-        )
-    return {"pre_timestamp": page.pre_timestamp, "results": items}
+    pinned_traces: Picks = [(i, local_traces(i, channel_id, viewer)) for i in tops]
+    results = await render_items(
+        ask.runtime,
+        ask.session,
+        [(aid, cards[aid], trace, 1) for aid, trace in pinned_traces]
+        + [(aid, cards[aid], trace, 0) for aid, trace in picks],
+        uid=ask.reader.uid if ask.reader else "",
+        channel_id=channel_id,
+        extra=extra,
+    )
+    return {"pre_timestamp": page.pre_timestamp, "results": results}

@@ -45,6 +45,28 @@ def tracks(uid: str, article_id: int, sources: str, channel_id: int) -> dict[str
     return {action: f'{{"action":"{action}",{tail[1:]}' for action in TRACK_ACTIONS}
 
 
+# A track string inside the trace object, as JSON: ``"{\"action\":\"<action>\",`` and then
+# the escaped tail the actions share.
+_TRACE_HEADS = tuple(
+    (b'"%s":"{\\"action\\":\\"%s\\",' % (a.encode(), a.encode())) for a in TRACK_ACTIONS
+)
+
+
+def trace_json(uid: str, article_id: int, sources: str, channel_id: int) -> bytes:
+    """The trace object of :func:`tracks`, as JSON: the bytes ``orjson.dumps(tracks(...))``
+    writes, from two encodings instead of four strings, a dict and its encoding."""
+    tail = _json(
+        {
+            "userId": uid,
+            "articleId": str(article_id),
+            "channelId": str(channel_id),
+            "algorithmCombine": sources,
+        }
+    )
+    rest = orjson.dumps(tail)[2:]  # the tail as a JSON string, less its quote and brace
+    return b"{" + b",".join(head + rest for head in _TRACE_HEADS) + b"}"
+
+
 def sources_of(track: dict[str, str]) -> str:
     """The recall sources a track string was made with (inverse of :func:`tracks`)."""
     try:
