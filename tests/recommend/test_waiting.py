@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import timedelta
+from typing import Any
 
+import orjson
 import pytest
 
 from tests.fixtures.redis_counter import count_round_trips, nodes_of
@@ -14,7 +16,7 @@ from tests.recommend.helpers import RecoData
 from toutiao.kit.db import count_queries
 from toutiao.kit.pace import CpuPacer
 from toutiao.models.enums import ArticleStatus, Attitude
-from toutiao.recommend import events, history, keys, recall, serving, waiting
+from toutiao.recommend import events, history, keys, recall, schemas, serving, waiting
 from toutiao.recommend.engine import Recommender
 from toutiao.recommend.refill import refill_pending
 from toutiao.runtime import Runtime
@@ -631,3 +633,25 @@ def test_an_exclusions_copy_not_as_written_is_no_copy(raw: str) -> None:
     """Anything but the object ``queue_exclusions`` writes reads as missing (the recommender
     loads and caches them again), never as an error of the feed request."""
     assert waiting.parse_exclusions(raw, "") is None
+
+
+@pytest.mark.parametrize("uid", ["anon:dev-1", "42", 'anon:"quoted" \\ 中文 %s\n', ""])
+@pytest.mark.parametrize("sources", ["recent", "hot+cf", "", 'odd "label" %d'])
+def test_a_written_trace_is_the_encoded_tracks(uid: str, sources: str) -> None:
+    """The feed writes each item's trace as bytes: exactly what encoding the four track
+    strings would give, whatever the reader's id or the sources hold."""
+    for channel_id in (0, 17):
+        written = schemas.TraceWriter(uid, channel_id).json(123, sources)
+        assert written == orjson.dumps(schemas.tracks(uid, 123, sources, channel_id))
+
+
+@pytest.mark.parametrize(
+    ("raw", "pairs"),
+    [
+        ([["a", 1.0], ["b", -2.0]], [["a", 1.0], ["b", -2.0]]),  # RESP3: pairs as sent
+        (["a", "1", "b", "-2"], [("a", 1.0), ("b", -2.0)]),  # RESP2: one flat list
+        ([], []),
+    ],
+)
+def test_a_scored_read_pairs_either_protocol(raw: list[Any], pairs: list[Any]) -> None:
+    assert history.scored(raw) == pairs

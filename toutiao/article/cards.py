@@ -24,7 +24,7 @@ from toutiao.article.cache import AUTHOR, MEMBERS, Entry
 from toutiao.kit import metrics
 from toutiao.models import ArticleAttitude, Collection, Comment
 from toutiao.models.enums import Attitude, CommentStatus
-from toutiao.recommend.schemas import trace_json
+from toutiao.recommend.schemas import TraceWriter
 from toutiao.runtime import Runtime
 from toutiao.stats import counters as c
 from toutiao.user import cache as user_cache
@@ -239,35 +239,62 @@ async def render_items(
     extra: ExtraOps | None = None,
 ) -> orjson.Fragment:
     """A feed's items as a JSON array (what :func:`present_cards` gives, plus ``is_top`` and
-    ``trace``), written from the cards' L1 entries: authors and comment counts read in one
-    round trip (with ``extra``), nothing decoded or built as a dict. The fragment goes into
-    the response as it is."""
-    author_ids = [entry[AUTHOR] for _, entry, _, _ in items]
-    ids = [article_id for article_id, _, _, _ in items]
-    authors, counts, _ = await stage_two(
+    ``trace``), written from the cards' L1 entries (:func:`render_cards`)."""
+    traces = TraceWriter(uid, channel_id)
+    tails = [
+        b'"is_top":%d,"trace":%s'
+        % (top, traces.json(article_id, trace) if isinstance(trace, str) else orjson.dumps(trace))
+        for article_id, _, trace, top in items
+    ]
+    written, _ = await render_cards(
+        runtime,
+        session,
+        [(article_id, entry) for article_id, entry, _, _ in items],
+        extra=extra,
+        tails=tails,
+    )
+    return written
+
+
+async def render_cards(
+    runtime: Runtime,
+    session: AsyncSession,
+    cards: Sequence[tuple[int, Entry]],
+    *,
+    with_counts: Sequence[c.Counter] = (c.ARTICLE_COMMENTS,),
+    extra: ExtraOps | None = None,
+    tails: Sequence[bytes] = (),
+) -> tuple[orjson.Fragment, list[Any]]:
+    """:func:`present_cards` written as a JSON array straight from the cards' L1 entries
+    (``(article id, entry)``): the authors and counters read in one round trip (with
+    ``extra``, whose results come back too), nothing decoded or built as a dict. ``tails``:
+    more members per item, as JSON (``"name":value``). The fragment goes into the response
+    as it is."""
+    author_ids = [entry[AUTHOR] for _, entry in cards]
+    authors, counts, extras = await stage_two(
         runtime,
         session,
         author_ids=author_ids,
-        counter_reads=[(c.ARTICLE_COMMENTS, i) for i in ids],
+        counter_reads=[(counter, i) for i, _ in cards for counter in with_counts],
         extra=extra,
     )
-    comments = c.ARTICLE_COMMENTS.key
+    fields = [
+        (counter.key, b',"%s":' % COUNT_FIELDS[counter.key].encode()) for counter in with_counts
+    ]
     names: dict[int, bytes] = {}
     parts = []
-    for (article_id, entry, trace, top), author_id in zip(items, author_ids, strict=True):
+    for index, ((article_id, entry), author_id) in enumerate(zip(cards, author_ids, strict=True)):
         name = names.get(author_id)
         if name is None:
             names[author_id] = name = orjson.dumps(authors.get(author_id, {}).get("name", ""))
-        traced = (
-            trace_json(uid, article_id, trace, channel_id)
-            if isinstance(trace, str)
-            else orjson.dumps(trace)
-        )
-        parts.append(
-            b'{%s,"aut_name":%s,"comm_count":%d,"is_top":%d,"trace":%s}'
-            % (entry[MEMBERS], name, counts.get((comments, article_id), 0), top, traced)
-        )
-    return orjson.Fragment(b"[" + b",".join(parts) + b"]")
+        written = [b'{%s,"aut_name":%s' % (entry[MEMBERS], name)]
+        for key, field in fields:
+            written += (field, b"%d" % counts.get((key, article_id), 0))
+        if tails:
+            written += (b",", tails[index])
+        written.append(b"}")
+        parts.append(b"".join(written))
+    return orjson.Fragment(b"[" + b",".join(parts) + b"]"), extras
 
 
 COUNT_FIELDS = {

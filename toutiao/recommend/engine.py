@@ -190,7 +190,7 @@ class Recommender:
         self._check_catalog(results[0])
         state.pinned = {int(a) for a in results[1]}
         if uid:
-            latest, around, queued = results[2:5]
+            latest, around, queued = (history.scored(raw) for raw in results[2:5])
             state.position = history.parse_position(latest, around)
             state.waiting = waiting.parse_waiting(queued)
             state.checked = waiting.parse_checked(queued)

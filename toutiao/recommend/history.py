@@ -40,9 +40,22 @@ class Position:
 
 
 def queue_position(pipe: Any, uid: str, channel_id: int, time_stamp: int) -> None:
+    """The newest batches and the two at or before ``time_stamp``, each as Redis sends them
+    (member, score, member, ...: :func:`scored` pairs them)."""
     key = keys.history(uid, channel_id)
-    pipe.zrevrange(key, 0, RECENT_BATCHES - 1, withscores=True)
-    pipe.zrevrangebyscore(key, time_stamp, "-inf", start=0, num=2, withscores=True)
+    pipe.execute_command("ZREVRANGE", key, 0, RECENT_BATCHES - 1, "WITHSCORES")
+    pipe.execute_command("ZREVRANGEBYSCORE", key, time_stamp, "-inf", "WITHSCORES", "LIMIT", 0, 2)
+
+
+def scored(raw: list[Any]) -> list[Any]:
+    """A sorted-set read with its scores, as Redis sent it, as (member, score) pairs: RESP3
+    sends pairs with the scores already numbers (taken as they are: the client's own reply
+    callback took several Python calls per score, and a fresh feed batch reads about 30),
+    RESP2 one flat list of strings (paired here)."""
+    if not raw or isinstance(raw[0], list):
+        return raw
+    pairs = iter(raw)
+    return [(member, float(score)) for member, score in zip(pairs, pairs, strict=False)]
 
 
 def _decode(member: str) -> Batch:

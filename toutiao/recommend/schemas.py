@@ -3,6 +3,7 @@ its client, and the API when it serves a queued batch itself."""
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import NamedTuple
 
@@ -45,26 +46,44 @@ def tracks(uid: str, article_id: int, sources: str, channel_id: int) -> dict[str
     return {action: f'{{"action":"{action}",{tail[1:]}' for action in TRACK_ACTIONS}
 
 
-# A track string inside the trace object, as JSON: ``"{\"action\":\"<action>\",`` and then
-# the escaped tail the actions share.
-_TRACE_HEADS = tuple(
-    (b'"%s":"{\\"action\\":\\"%s\\",' % (a.encode(), a.encode())) for a in TRACK_ACTIONS
+# The trace object as JSON, each track string written escaped: ``"click":"{\"action\":
+# \"click\",`` and then the members the four share (%s).
+_TRACE = (
+    b"{"
+    + b",".join(
+        b'"%s":"{\\"action\\":\\"%s\\",%%s' % (a.encode(), a.encode()) for a in TRACK_ACTIONS
+    )
+    + b"}"
 )
 
 
-def trace_json(uid: str, article_id: int, sources: str, channel_id: int) -> bytes:
-    """The trace object of :func:`tracks`, as JSON: the bytes ``orjson.dumps(tracks(...))``
-    writes, from two encodings instead of four strings, a dict and its encoding."""
-    tail = _json(
-        {
-            "userId": uid,
-            "articleId": str(article_id),
-            "channelId": str(channel_id),
-            "algorithmCombine": sources,
-        }
-    )
-    rest = orjson.dumps(tail)[2:]  # the tail as a JSON string, less its quote and brace
-    return b"{" + b",".join(head + rest for head in _TRACE_HEADS) + b"}"
+def _escaped(value: str) -> bytes:
+    """``value`` as JSON, escaped again as a part of a JSON string."""
+    return orjson.dumps(orjson.dumps(value).decode())[1:-1]
+
+
+_SHARED = (
+    b'\\"userId\\":%s,\\"articleId\\":\\"%d\\",\\"channelId\\":\\"%d\\",\\"algorithmCombine\\":%s}"'
+)
+
+
+@functools.lru_cache(maxsize=256)
+def _escaped_sources(sources: str) -> bytes:
+    return _escaped(sources)
+
+
+class TraceWriter:
+    """The trace objects of one page (one reader, one channel) as JSON: the bytes
+    ``orjson.dumps(tracks(...))`` writes, from one formatting per item instead of four
+    strings, a dict and its encoding."""
+
+    def __init__(self, uid: str, channel_id: int) -> None:
+        self._user = _escaped(uid)
+        self._channel = int(channel_id)
+
+    def json(self, article_id: int, sources: str) -> bytes:
+        shared = _SHARED % (self._user, article_id, self._channel, _escaped_sources(sources))
+        return _TRACE % (shared, shared, shared, shared)
 
 
 def sources_of(track: dict[str, str]) -> str:

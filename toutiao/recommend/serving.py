@@ -111,7 +111,8 @@ def queue_read(pipe: Any, reader: Reader, time_stamp: int, count: int) -> Readin
 
 
 def parse_state(reading: Reading, results: list[Any]) -> QueueState:
-    latest, around, queued, size = results[:4]
+    latest, around, queued = (history.scored(raw) for raw in results[:3])
+    size = results[3]
     state = QueueState(history.parse_position(latest, around), waiting.parse_waiting(queued))
     state.checked = waiting.parse_checked(queued)
     state.ranked_at = waiting.parse_ranked_at(queued)

@@ -179,7 +179,8 @@ def queue_read_waiting(pipe: Any, uid: str, channel_id: int, head: int = -1) -> 
     ``head``: only the tags and the first ``head`` articles (at least), then the number of
     members (articles and tags) as a second result."""
     key = keys.waiting(uid, channel_id)
-    pipe.zrange(key, 0, head + TAGS - 1 if head >= 0 else -1, withscores=True)
+    # as Redis sends it (member, score, ...): ``history.scored`` pairs it
+    pipe.execute_command("ZRANGE", key, 0, head + TAGS - 1 if head >= 0 else -1, "WITHSCORES")
     if head >= 0:
         pipe.zcard(key)
 

@@ -23,12 +23,13 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 from weakref import WeakKeyDictionary
 
+import orjson
 from cachetools import TTLCache
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from toutiao.article.cache import get_cards
-from toutiao.article.cards import ExtraOps, present_cards
+from toutiao.article.cache import get_cards, get_entries
+from toutiao.article.cards import ExtraOps, render_cards
 from toutiao.article.lists import LIST_COUNTS
 from toutiao.engines.search import SearchEngine, SearchPage, SearchUnavailable, normalize
 from toutiao.kit import metrics
@@ -253,13 +254,13 @@ async def present(
     ids: Sequence[int],
     *,
     extra: ExtraOps | None = None,
-) -> tuple[list[dict[str, Any]], list[Any]]:
+) -> tuple[orjson.Fragment, list[Any]]:
     """Article items in ``ids`` order (an article withdrawn since it was indexed is skipped),
-    and the results of ``extra``'s commands, queued on the counters' round trip (none when
-    Redis failed)."""
-    cards = await get_cards(runtime.cache, session, ids)
-    shown = [cards[i] for i in ids if i in cards]
-    return await present_cards(runtime, session, shown, with_counts=LIST_COUNTS, extra=extra)
+    written as JSON, and the results of ``extra``'s commands, queued on the counters' round
+    trip (none when Redis failed)."""
+    cards = await get_entries(runtime.cache, session, ids)
+    shown = [(i, cards[i]) for i in ids if i in cards]
+    return await render_cards(runtime, session, shown, with_counts=LIST_COUNTS, extra=extra)
 
 
 @dataclass(frozen=True)
