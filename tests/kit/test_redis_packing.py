@@ -147,3 +147,58 @@ def test_sentinel_handling_wraps_the_buffered_read() -> None:
     ``read_response`` must come before ours."""
     order = kit_redis._PackedSentinelConnection.__mro__
     assert order.index(SentinelManagedConnection) < order.index(kit_redis._HiredisWire)
+
+
+async def test_the_lean_pool_lends_idle_connections_again(runtime: Runtime) -> None:
+    """One request after another use one connection; concurrent ones one each, all given
+    back; a connection the server closed is replaced on the next use."""
+    client = kit_redis.create_redis(runtime.redis.storage.url).client
+    pool = client.connection_pool
+    assert isinstance(pool, kit_redis._LeanPool)
+    try:
+        for _ in range(20):
+            async with client.pipeline(transaction=False) as pipe:
+                pipe.ping()
+                await pipe.execute()
+        assert len(pool._available_connections) == 1 and not pool._in_use_connections
+
+        async def ping_twice() -> None:
+            async with client.pipeline(transaction=False) as pipe:
+                pipe.ping().ping()
+                assert await pipe.execute() == [True, True]
+
+        await asyncio.gather(*(ping_twice() for _ in range(8)))
+        assert 1 < len(pool._available_connections) <= 8 and not pool._in_use_connections
+
+        lent = await pool.get_connection()
+        await lent.send_command("CLIENT", "ID")
+        own_id = await lent.read_response()
+        await pool.release(lent)
+        other = kit_redis.create_redis(runtime.redis.storage.url).client
+        try:
+            assert await other.execute_command("CLIENT", "KILL", "ID", own_id) == 1
+        finally:
+            await other.aclose()
+        for _ in range(10):  # whichever connection each lands on
+            assert await client.ping() is True
+    finally:
+        await client.aclose()
+
+
+async def test_a_cancelled_command_leaves_no_reply_for_the_next_caller(runtime: Runtime) -> None:
+    """A caller cancelled while its reply is still to come (a request that timed out) gives
+    back a connection that is closed, not one whose late reply the next caller would read."""
+    client = kit_redis.create_redis(runtime.redis.storage.url).client
+    try:
+        await client.set("lean-pool-key", "mine")
+        waiting = asyncio.ensure_future(client.blpop(["lean-pool-list"], timeout=1))
+        await asyncio.sleep(0.1)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await client.rpush("lean-pool-list", "late")  # would answer the cancelled BLPOP
+        for _ in range(5):
+            assert await client.get("lean-pool-key") == "mine"
+    finally:
+        await client.delete("lean-pool-key", "lean-pool-list")
+        await client.aclose()
