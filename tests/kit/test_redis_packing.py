@@ -202,3 +202,23 @@ async def test_a_cancelled_command_leaves_no_reply_for_the_next_caller(runtime: 
     finally:
         await client.delete("lean-pool-key", "lean-pool-list")
         await client.aclose()
+
+
+async def test_pipelines_are_not_scanned_for_himport(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The project sends no HIMPORT SET: its connections carry no registry, so a pipeline's
+    commands are not parsed one by one looking for one."""
+    from redis.asyncio import _himport_exec
+
+    def scanned(_args: Any) -> None:
+        raise AssertionError("a pipeline command was parsed for HIMPORT")
+
+    monkeypatch.setattr(_himport_exec, "parse_himport_set_args", scanned)
+    client = kit_redis.create_redis(runtime.redis.storage.url).client
+    try:
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.ping().echo("x")
+            assert await pipe.execute() == [True, "x"]
+    finally:
+        await client.aclose()
