@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -88,8 +89,8 @@ def feed(authorization: Callable[[int], str], *, fresh: bool = True) -> Callable
 
 def dump(label: str) -> None:
     """Ask callgrind to write the counts so far (a no-op outside valgrind)."""
-    subprocess.Popen(  # noqa: S603 - a fixed command
-        ["callgrind_control", "-d", label, str(os.getpid())],  # noqa: S607
+    subprocess.Popen(
+        ["callgrind_control", "-d", label, str(os.getpid())],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -132,7 +133,7 @@ async def main() -> None:
                 await call(make(i))
             dump(f"after {label}")
             await asyncio.sleep(args.pause)
-            print(f"phase done: {label}", flush=True)
+            sys.stderr.write(f"phase done: {label}\n")
 
 
 if __name__ == "__main__":
