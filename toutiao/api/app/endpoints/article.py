@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +20,7 @@ from toutiao.api.deps import (
 )
 from toutiao.api.openapi import auth_doc
 from toutiao.api.query import QueryParam, query_doc, read_query
-from toutiao.api.responses import Envelope, ok, ok_response
+from toutiao.api.responses import Envelope, ok_response
 from toutiao.article.detail import article_detail
 from toutiao.article.feed import channel_feed
 from toutiao.kit.errors import BadRequest
@@ -140,8 +140,8 @@ async def get_article(
     session: ReadSessionDep,
     user_id: OptionalUser,
     trace: Annotated[str | None, Header(alias="Trace")] = None,
-) -> dict[str, Any]:
+) -> Response:
     """Article detail; records the read for the caller (history, counters, click event)."""
-    return ok(
+    return ok_response(
         await article_detail(runtime, session, article_id=article_id, user_id=user_id, trace=trace)
     )

@@ -16,7 +16,7 @@ from toutiao.api.app.schemas.comment import (
     CommentTargetOut,
 )
 from toutiao.api.deps import ReadSessionDep, RuntimeDep, SessionDep
-from toutiao.api.responses import Envelope, no_content, ok
+from toutiao.api.responses import Envelope, no_content, ok, ok_response
 from toutiao.api.types import Id, StrictInt
 from toutiao.comment import service as comment_service
 
@@ -34,12 +34,12 @@ async def list_comments(
     source: Annotated[Id, Query(description="article id (type=a) or comment id (type=c)")],
     offset: Annotated[Id | None, Query(description="exclusive cursor: the last_id seen")] = None,
     limit: Annotated[Limit, Query(description="page size, 1-50")] = 10,
-) -> dict[str, Any]:
+) -> Response:
     """Comments of an article or replies of a comment, newest first, paged by comment id."""
     page = await comment_service.list_comments(
         runtime, session, kind=kind, source=source, offset=offset, limit=limit, user_id=user_id
     )
-    return ok(page)
+    return ok_response(page)
 
 
 @router.post(
