@@ -23,6 +23,8 @@ stack_settings "${BENCH_DB_NAME:-toutiao_bench}" "${BENCH_REDIS_DB:-13}" "$PWD/$
 demo_database "${BENCH_ARTICLES:-10000}" "${BENCH_USERS:-200}" 0
 
 RPC_PORT=$(free_port)
+export TOUTIAO_CHATBOT_PORT  # the chat service starts beside the recommender: its own port too
+TOUTIAO_CHATBOT_PORT=$(free_port)
 TOUTIAO_RECO_PORT=$RPC_PORT "$TOUTIAO" rpc --port "$RPC_PORT" >"$OUT/rpc.log" 2>&1 &
 RPC_PID=$!
 PIDS+=("$RPC_PID")
