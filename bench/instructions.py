@@ -70,7 +70,7 @@ class Caller:
         await self.app(request, receive, send)
         status = sent[0]["status"]
         answer = b"".join(m.get("body", b"") for m in sent[1:])
-        if status != 200:
+        if status not in (200, 201):
             raise SystemExit(f"{request['path']}: {status} {answer[:300]!r}")
         return answer
 
