@@ -1601,6 +1601,13 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
         "connections, and so often one API worker, carry nearly every request)",
     )
     args = p.parse_args(argv)
+    unknown = sorted(set(args.only.split(",")) - {k for k, _ in ORDER}) if args.only else []
+    if unknown:  # a misspelt key would measure nothing for it, silently
+        p.error(
+            f"--only: unknown endpoint keys {','.join(unknown)} (known: "
+            + ",".join(k for k, _ in ORDER)
+            + ")"
+        )
     if not (
         0 <= args.paced <= 1.5
         and 1 <= args.paced_seconds <= 300
