@@ -390,8 +390,11 @@ class _LeanPool(aioredis.ConnectionPool):
     "released" event for re-authenticating credential providers (none here): about 60,000
     instructions a round trip, a sixth of what one costs (callgrind, one GET a pipeline).
     Here an idle connection is popped and pushed back with no await in between, which the
-    event loop makes atomic; a new connection and its limit are still redis-py's. The check
-    that a lent connection has no unread reply (else it is reconnected) is kept.
+    event loop makes atomic; a new connection and its limit are still redis-py's, and so is
+    ``ensure_connection`` on every lending (it reconnects a closed connection). A reply never
+    reaches the wrong caller because redis-py closes a connection whose caller was cancelled
+    or failed mid-reply (a test holds it); its check for unread data on lending is skipped on
+    RESP3 connections anyway.
 
     Its connections carry no HIMPORT registry: this project sends no ``HIMPORT SET``, and
     with a registry redis-py parses every command of every pipeline for one (an eighth of a
