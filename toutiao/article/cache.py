@@ -47,7 +47,8 @@ ABSENT_TTL = TTL(300, 60)
 # tuple of text and numbers are not tracked. None: known to be absent.
 Entry = tuple[str, int, int, bytes]  # text, author id, channel id, the item's members (JSON)
 AUTHOR, CHANNEL, MEMBERS = 1, 2, 3  # an entry's parts after the text
-_ITEM_MEMBERS = ("art_id", "title", "aut_id", "pubdate", "cover")  # a feed item's, in order
+# A card's fields that lists do not show: every item is the card without them.
+NOT_SHOWN = ("ch_id", "allow_comm")
 _l1_cards: cachebox.TTLCache[int, Entry | None] = cachebox.TTLCache(50_000, 60)
 _UNKNOWN: Any = object()  # not in L1 (None in L1 means: known to be absent)
 # Bodies of the articles being read right now: bounded by size (characters), as short-lived
@@ -104,7 +105,7 @@ def entry_of(text: str | bytes, card: dict[str, Any] | None = None) -> Entry:
         text = text.decode()
     if card is None:
         card = orjson.loads(text)
-    members = orjson.dumps({k: card[k] for k in _ITEM_MEMBERS if k in card})[1:-1]
+    members = orjson.dumps({k: v for k, v in card.items() if k not in NOT_SHOWN})[1:-1]
     return (text, int(card.get("aut_id", 0)), int(card.get("ch_id", 0)), members)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from toutiao.article.cache import AUTHOR, MEMBERS, Entry
+from toutiao.article.cache import AUTHOR, MEMBERS, NOT_SHOWN, Entry
 from toutiao.kit import metrics
 from toutiao.models import ArticleAttitude, Collection, Comment
 from toutiao.models.enums import Attitude, CommentStatus
@@ -216,7 +216,7 @@ async def present_cards(
     )
     items = []
     for card in cards:
-        item = {k: v for k, v in card.items() if k not in ("allow_comm", "ch_id")}
+        item = {k: v for k, v in card.items() if k not in NOT_SHOWN}
         item["aut_name"] = authors.get(card["aut_id"], {}).get("name", "")
         for counter in with_counts:
             item[COUNT_FIELDS[counter.key]] = counts.get((counter.key, card["art_id"]), 0)
