@@ -23,6 +23,21 @@ def _flickering(step: float = 1.0) -> TTLCache[Any, Any]:
     return TTLCache(maxsize=100, ttl=step * 1.5, timer=lambda: next(ticks))
 
 
+def _one_server_runtime() -> Any:
+    """A stand-in runtime whose cache and storage roles are one server (what ``stage_two``
+    looks at before its round trip, which the tests replace)."""
+
+    class Handle:
+        pass
+
+    class Runtime:
+        redis = Handle()
+
+    runtime: Any = Runtime()
+    runtime.redis.cache = runtime.redis.storage = object()
+    return runtime
+
+
 def test_card_expiring_between_two_reads_counts_as_lacking(monkeypatch: pytest.MonkeyPatch):
     l1 = _flickering()
     monkeypatch.setattr(article_cache, "_l1_cards", l1)
@@ -42,14 +57,7 @@ async def test_authors_expiring_during_the_round_trip_are_kept(monkeypatch: pyte
     monkeypatch.setattr(cards, "_l1_authors", l1)
     l1[7] = {"name": "seven", "photo": ""}
 
-    class Handle:
-        pass
-
-    class Runtime:
-        redis = Handle()
-
-    runtime: Any = Runtime()
-    runtime.redis.cache = runtime.redis.storage = object()
+    runtime = _one_server_runtime()
 
     async def no_round_trip(*_args: Any) -> tuple[list[Any], list[Any]]:
         return [], []
@@ -97,14 +105,7 @@ async def test_feed_items_are_written_from_the_entries(monkeypatch: pytest.Monke
     entry = article_cache.entry_of(orjson.dumps(card).decode())
     monkeypatch.setitem(cards._l1_authors, 7, {"name": 'Ann "A"', "photo": ""})
 
-    class Handle:
-        pass
-
-    class Runtime:
-        redis = Handle()
-
-    runtime: Any = Runtime()
-    runtime.redis.cache = runtime.redis.storage = object()
+    runtime = _one_server_runtime()
 
     async def counts(_runtime: Any, _need: Any, groups: Any, _extra: Any, _shared: Any):
         assert groups == {counters.ARTICLE_COMMENTS.key: [5, 5]}
