@@ -153,6 +153,21 @@ start_api() {
   say "API: gunicorn, $WORKERS x $WORKER_CLASS on $BASE (pid $API_PID), TOUTIAO_ENV=$TOUTIAO_ENV"
 }
 
+# start_rpc LOG: `toutiao rpc` on a free port (its assistant on another: a second stack on
+# this machine may hold the default, 9998); sets RPC_PORT, RPC_PID and TOUTIAO_RECO_TARGET.
+start_rpc() {
+  local log=$1
+  RPC_PORT=$(free_port)
+  export TOUTIAO_CHATBOT_PORT
+  TOUTIAO_CHATBOT_PORT=$(free_port)
+  TOUTIAO_RECO_PORT=$RPC_PORT "$TOUTIAO" rpc --port "$RPC_PORT" >"$log" 2>&1 &
+  RPC_PID=$!
+  PIDS+=("$RPC_PID")
+  wait_for "toutiao rpc" "$RPC_PID" "$log" \
+    "import socket; socket.create_connection(('127.0.0.1', $RPC_PORT), 1).close()"
+  export TOUTIAO_RECO_TARGET=127.0.0.1:$RPC_PORT
+}
+
 # log_problems LOG...: the first error lines of each log.
 log_problems() {
   local errors='Traceback|ERROR|CRITICAL|WORKER TIMEOUT|exited with code|Exception' log problems

@@ -22,15 +22,7 @@ mkdir -p "$OUT"
 stack_settings "${BENCH_DB_NAME:-toutiao_bench}" "${BENCH_REDIS_DB:-13}" "$PWD/$OUT/var"
 demo_database "${BENCH_ARTICLES:-10000}" "${BENCH_USERS:-200}" 0
 
-RPC_PORT=$(free_port)
-export TOUTIAO_CHATBOT_PORT  # the chat service starts beside the recommender: its own port too
-TOUTIAO_CHATBOT_PORT=$(free_port)
-TOUTIAO_RECO_PORT=$RPC_PORT "$TOUTIAO" rpc --port "$RPC_PORT" >"$OUT/rpc.log" 2>&1 &
-RPC_PID=$!
-PIDS+=("$RPC_PID")
-wait_for "toutiao rpc" "$RPC_PID" "$OUT/rpc.log" \
-  "import socket; socket.create_connection(('127.0.0.1', $RPC_PORT), timeout=1).close()"
-export TOUTIAO_RECO_TARGET=127.0.0.1:$RPC_PORT
+start_rpc "$OUT/rpc.log"
 say "counting under callgrind (about 10 minutes)"
 valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" \
   "$PY" bench/instructions.py "$@" >"$OUT/run.log" 2>&1 ||

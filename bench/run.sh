@@ -93,16 +93,7 @@ fi
 RPC_PID=""
 RPC="not available (the feed uses its local recall)"
 if "$TOUTIAO" rpc --help >/dev/null 2>&1; then
-  RPC_PORT=$(free_port)
-  # The assistant's port too: another stack on this machine may hold the default (9998).
-  export TOUTIAO_CHATBOT_PORT
-  TOUTIAO_CHATBOT_PORT=$(free_port)
-  TOUTIAO_RECO_PORT=$RPC_PORT "$TOUTIAO" rpc --port "$RPC_PORT" >"$LOGS/rpc.log" 2>&1 &
-  RPC_PID=$!
-  PIDS+=("$RPC_PID")
-  wait_for "toutiao rpc" "$RPC_PID" "$LOGS/rpc.log" \
-    "import socket; socket.create_connection(('127.0.0.1', $RPC_PORT), 1).close()"
-  export TOUTIAO_RECO_TARGET=127.0.0.1:$RPC_PORT
+  start_rpc "$LOGS/rpc.log"
   RPC="toutiao rpc on 127.0.0.1:$RPC_PORT (pid $RPC_PID)"
   # The similar-articles index is built by the task tier: the scheduler enqueues its refresh
   # at start (a full build on an empty index), a worker runs it.
