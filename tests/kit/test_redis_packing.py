@@ -222,3 +222,131 @@ async def test_pipelines_are_not_scanned_for_himport(
             assert await pipe.execute() == [True, "x"]
     finally:
         await client.aclose()
+
+
+def _queue_mixed(pipe: Any) -> None:
+    pipe.set("lean-pipe:s", "值")
+    pipe.get("lean-pipe:s")
+    pipe.get("lean-pipe:none")
+    pipe.incr("lean-pipe:s")  # an error reply, in its place
+    pipe.mget([])  # an error reply the client turns into its empty response
+    pipe.dump("lean-pipe:s")  # never decoded: bytes
+    pipe.zadd("lean-pipe:z", {"a": 1.5, "b": 2})
+    pipe.zrevrange("lean-pipe:z", 0, -1, withscores=True)  # a callback with options
+    pipe.execute_command("ZRANGE", "lean-pipe:z", 0, -1, "WITHSCORES")
+    pipe.zmscore("lean-pipe:z", ["a", "x"])
+    pipe.hset("lean-pipe:h", mapping={"f": "1"})
+    pipe.hgetall("lean-pipe:h")
+    pipe.expire("lean-pipe:h", 60)
+    pipe.eval("return {1, 'two', redis.call('GET', KEYS[1])}", 1, "lean-pipe:s")
+    pipe.delete("lean-pipe:s", "lean-pipe:z", "lean-pipe:h")
+
+
+async def test_a_plain_pipeline_gives_what_redis_py_gives(runtime: Runtime) -> None:
+    """The lean pipeline's replies are redis-py's, callbacks, options and errors included,
+    and an error still raises (annotated as redis-py does) once every reply is read."""
+    from redis.asyncio.client import Pipeline
+
+    client = kit_redis.create_redis(runtime.redis.storage.url).client
+    try:
+        lean = client.pipeline(transaction=False)
+        assert isinstance(lean, kit_redis._LeanPipeline)
+        plain = Pipeline(client.connection_pool, client.response_callbacks, False, None)
+        answers = []
+        for pipe in (lean, plain):
+            async with pipe:
+                _queue_mixed(pipe)
+                answers.append(await pipe.execute(raise_on_error=False))
+        ours, theirs = answers
+        assert isinstance(ours[3], ResponseError) and isinstance(theirs[3], ResponseError)
+        assert str(ours[3]) == str(theirs[3])
+        ours[3] = theirs[3] = "error"
+        assert ours == theirs
+        assert ours[1] == "值" and ours[4] == [] and isinstance(ours[5], bytes)
+        assert ours[7] == [["a", 1.5], ["b", 2.0]] or ours[7] == [("b", 2.0), ("a", 1.5)]
+
+        async with client.pipeline(transaction=False) as pipe:
+            _queue_mixed(pipe)
+            with pytest.raises(ResponseError, match=r"Command # 4 \(INCRBY lean-pipe:s 1\)"):
+                await pipe.execute()
+        assert await client.ping()  # every reply was read: the connection is in step
+        assert await client.exists("lean-pipe:s") == 0  # the commands after the error ran
+    finally:
+        await client.aclose()
+
+
+async def test_a_plain_pipeline_skips_redis_pys_per_reply_path(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replies are taken from the reader, not through redis-py's per-reply coroutines; a
+    transaction still goes through them."""
+    from redis.asyncio.client import Pipeline
+
+    calls: list[str] = []
+    real = Pipeline.parse_response
+
+    async def counted(self: Any, connection: Any, command_name: Any, **options: Any) -> Any:
+        calls.append(str(command_name))
+        return await real(self, connection, command_name, **options)
+
+    monkeypatch.setattr(Pipeline, "parse_response", counted)
+    client = kit_redis.create_redis(runtime.redis.storage.url).client
+    try:
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.ping().echo("x").get("lean-pipe:none")
+            assert await pipe.execute() == [True, "x", None]
+        assert calls == []
+        async with client.pipeline(transaction=True) as pipe:
+            pipe.echo("y")
+            assert await pipe.execute() == ["y"]
+        assert calls
+    finally:
+        await client.aclose()
+
+
+async def test_a_cancelled_pipeline_leaves_no_reply_for_the_next_one(runtime: Runtime) -> None:
+    """Cancelled while its replies are still to come, a pipeline's connection is closed, not
+    lent again with them pending; the next pipelines read their own replies."""
+    client = kit_redis.create_redis(runtime.redis.storage.url).client
+    try:
+        await client.set("lean-pipe:mine", "mine")
+
+        async def blocked() -> list[Any]:
+            async with client.pipeline(transaction=False) as pipe:
+                pipe.get("lean-pipe:mine").blpop(["lean-pipe:list"], timeout=1)
+                return await pipe.execute()
+
+        waiting = asyncio.ensure_future(blocked())
+        await asyncio.sleep(0.1)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await client.rpush("lean-pipe:list", "late")  # would answer the cancelled BLPOP
+        for _ in range(5):
+            async with client.pipeline(transaction=False) as pipe:
+                pipe.get("lean-pipe:mine").echo("after")
+                assert await pipe.execute() == ["mine", "after"]
+        assert not client.connection_pool._in_use_connections
+    finally:
+        await client.delete("lean-pipe:mine", "lean-pipe:list")
+        await client.aclose()
+
+
+async def test_a_plain_pipeline_on_a_killed_connection_is_sent_again(runtime: Runtime) -> None:
+    """As redis-py does: a connection lost before the replies is reopened and the pipeline
+    sent once more."""
+    client = kit_redis.create_redis(runtime.redis.storage.url).client
+    other = kit_redis.create_redis(runtime.redis.storage.url).client
+    try:
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.client_id()
+            (own_id,) = await pipe.execute()
+        assert await other.execute_command("CLIENT", "KILL", "ID", own_id) == 1
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.incr("lean-pipe:n").client_id()
+            count, new_id = await pipe.execute()
+        assert count == 1 and new_id != own_id
+    finally:
+        await client.delete("lean-pipe:n")
+        await client.aclose()
+        await other.aclose()

@@ -38,6 +38,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from inspect import isawaitable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -45,6 +46,7 @@ from urllib.parse import unquote, urlsplit
 import hiredis
 import redis.asyncio as aioredis
 from redis._parsers.hiredis import NOT_ENOUGH_DATA, _AsyncHiredisParser
+from redis.asyncio.client import EMPTY_RESPONSE, NEVER_DECODE, Pipeline
 from redis.asyncio.cluster import ClusterNode, ClusterPipeline, RedisCluster
 from redis.asyncio.connection import (
     AbstractConnection,
@@ -259,6 +261,7 @@ class _HiredisWire(AbstractConnection):
       is. A buffered reply is taken without it: about 20 us less per reply here, a quarter
       of a pipeline's client CPU. A reply still to come is read by redis-py, under the
       timeout. Only on the hiredis parser, which is what these connections use.
+    - **A pipeline's commands** are joined into one buffer, not re-cut in Python.
     - **Sending.** With a socket timeout set, redis-py sends every command through
       ``asyncio.wait_for``, which on Python 3.11 wraps the write in a new task: a task and
       one more turn of the event loop per command or pipeline sent. Here the bytes are
@@ -282,6 +285,11 @@ class _HiredisWire(AbstractConnection):
                 return [hiredis.pack_command(views)]  # type: ignore[arg-type]
             except TypeError as exc:
                 raise DataError(str(exc)) from exc
+
+    def pack_commands(self, commands: Iterable[Iterable[Any]]) -> list[bytes]:
+        """A pipeline's commands as one buffer (redis-py sorts each command's pieces into
+        buffers of a size in Python; hiredis gave each command as one already)."""
+        return [b"".join([self.pack_command(*command)[0] for command in commands])]
 
     async def send_packed_command(
         self, command: bytes | str | Iterable[bytes], check_health: bool = True
@@ -425,13 +433,125 @@ class _LeanPool(aioredis.ConnectionPool):
         self._available_connections.append(connection)
 
 
+class _LeanPipeline(Pipeline):
+    """redis-py's pipeline, executed without its per-reply machinery when nothing needs it.
+
+    A plain pipeline (no MULTI, no WATCH, no ``Script`` objects: those run as redis-py runs
+    them) is packed and sent as redis-py sends it, and its replies are then taken straight
+    from the connection's hiredis reader while they are buffered, which after the first one
+    they mostly are: not through four coroutines a reply (the pipeline's, the client's and the
+    connection's ``parse_response``/``read_response``), redis-py's option handling and an
+    ``inspect.isawaitable`` per reply, nor two awaited telemetry no-ops and a task (the
+    ``asyncio.shield`` around giving the connection back) per pipeline. A reply not yet
+    arrived is read by the connection as before, under its timeout.
+
+    What callers get is the same: every reply through the client's response callbacks with
+    the command's options, an error reply in its place in the list (raised after every
+    reply was read, unless ``raise_on_error=False``), the same retry on a lost connection,
+    and a connection whose reader was cut off (cancelled, failed) closed, never lent again
+    with replies pending."""
+
+    async def execute(self, raise_on_error: bool = True) -> list[Any]:
+        stack = self.command_stack
+        if (
+            not stack
+            or self.scripts
+            or self.watching
+            or self.is_transaction
+            or self.explicit_transaction
+            or self.connection is not None
+        ):
+            return await super().execute(raise_on_error)
+        pool = self.connection_pool
+        connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+        try:
+            return await connection.retry.call_with_retry(  # type: ignore[no-any-return]
+                lambda: self._run(connection, stack, raise_on_error),
+                lambda error: connection.disconnect(error=error),
+            )
+        finally:
+            self.command_stack = []
+            await pool.release(connection)
+
+    async def _run(self, connection: Any, stack: Any, raise_on_error: bool) -> list[Any]:
+        await connection.send_packed_command(connection.pack_commands([a for a, _ in stack]))
+        parser = connection._parser
+        reader = parser._reader if isinstance(parser, _AsyncHiredisParser) else None
+        callbacks = self.response_callbacks
+        replies: list[Any] = []
+        failed = False
+        for args, options in stack:
+            raw = NEVER_DECODE in options if options else False
+            reply = NOT_ENOUGH_DATA
+            if reader is not None and parser._connected:
+                reply = reader.gets(False) if raw else reader.gets()
+                if reply is not NOT_ENOUGH_DATA and _unusual(reply, parser):
+                    reply = await _settle(connection, reply, raw)
+            if reply is NOT_ENOUGH_DATA:
+                try:
+                    reply = await connection.read_response(disable_decoding=raw)
+                except ResponseError as error:
+                    reply = error
+            if isinstance(reply, ResponseError):
+                if options and EMPTY_RESPONSE in options:
+                    replies.append(options[EMPTY_RESPONSE])
+                else:
+                    replies.append(reply)
+                    failed = True
+                continue
+            callback = callbacks.get(args[0])
+            if callback is not None:
+                if options:
+                    options = {k: v for k, v in options.items() if k not in _NOT_FOR_CALLBACKS}
+                reply = callback(reply, **options)
+                if isawaitable(reply):
+                    reply = await reply
+            replies.append(reply)
+        if failed and raise_on_error:
+            self.raise_first_error(stack, replies)
+        return replies
+
+
+def _unusual(reply: Any, parser: Any) -> bool:
+    """A reply the connection would not hand over as it is: a push message, a server that
+    is not serving (LOADING, MASTERDOWN), alone or first in an array."""
+    if isinstance(reply, list):
+        push = parser._hiredis_PushNotificationType
+        return bool(
+            (push is not None and isinstance(reply, push))
+            or (reply and isinstance(reply[0], RedisConnectionError))
+        )
+    return isinstance(reply, RedisConnectionError)
+
+
+async def _settle(connection: Any, reply: Any, raw: bool) -> Any:
+    """What the connection does with an unusual reply: a push message is handled and the
+    next reply read; a server not serving closes the connection and raises."""
+    parser = connection._parser
+    push = parser._hiredis_PushNotificationType
+    if push is not None and isinstance(reply, push):
+        await parser.handle_push_response(reply)
+        return NOT_ENOUGH_DATA  # the command's own reply: read by the connection
+    return await connection._buffered(reply, disconnect_on_error=True)
+
+
+_NOT_FOR_CALLBACKS = frozenset((NEVER_DECODE, EMPTY_RESPONSE, "keys"))
+
+
+class _LeanRedis(aioredis.Redis):
+    """The asyncio client, its plain pipelines run by :class:`_LeanPipeline`."""
+
+    def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> Any:
+        return _LeanPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
+
+
 def _client(url: str, **options: Any) -> Any:
     """``Redis.from_url``, its connections packing commands with hiredis, lent by a lean
-    pool."""
+    pool, its plain pipelines run lean."""
     parsed = parse_url(url)
     kind = parsed.pop("connection_class", Connection)
     pool = _LeanPool(connection_class=_PACKED[kind], **{**options, **parsed})
-    return aioredis.Redis.from_pool(pool)
+    return _LeanRedis.from_pool(pool)
 
 
 @dataclass(frozen=True)
