@@ -117,6 +117,8 @@ async def profile(
     print(f"{label}: {requests} requests under cProfile")
     stats.sort_stats("tottime").print_stats(40)
     stats.sort_stats("cumulative").print_stats(80)
+    if os.environ.get("BENCH_PROFILE_CALLERS"):
+        stats.print_callers(os.environ["BENCH_PROFILE_CALLERS"])
 
 
 async def main() -> None:

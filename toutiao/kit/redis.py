@@ -63,6 +63,7 @@ from redis.exceptions import (
 )
 from redis.exceptions import (
     DataError,
+    ReadOnlyError,
     RedisClusterException,
     RedisError,
     ResponseError,
@@ -486,7 +487,7 @@ class _LeanPipeline(Pipeline):
             if reader is not None and parser._connected:
                 reply = reader.gets(False) if raw else reader.gets()
                 if reply is not NOT_ENOUGH_DATA and _unusual(reply, parser):
-                    reply = await _settle(connection, reply, raw)
+                    reply = await _settle(connection, reply)
             if reply is NOT_ENOUGH_DATA:
                 try:
                     reply = await connection.read_response(disable_decoding=raw)
@@ -514,24 +515,35 @@ class _LeanPipeline(Pipeline):
 
 def _unusual(reply: Any, parser: Any) -> bool:
     """A reply the connection would not hand over as it is: a push message, a server that
-    is not serving (LOADING, MASTERDOWN), alone or first in an array."""
+    is not serving (LOADING, MASTERDOWN), alone or first in an array, a read-only error (a
+    Sentinel client's master may have been demoted)."""
     if isinstance(reply, list):
         push = parser._hiredis_PushNotificationType
         return bool(
             (push is not None and isinstance(reply, push))
             or (reply and isinstance(reply[0], RedisConnectionError))
         )
-    return isinstance(reply, RedisConnectionError)
+    return isinstance(reply, RedisConnectionError | ReadOnlyError)
 
 
-async def _settle(connection: Any, reply: Any, raw: bool) -> Any:
+async def _settle(connection: Any, reply: Any) -> Any:
     """What the connection does with an unusual reply: a push message is handled and the
-    next reply read; a server not serving closes the connection and raises."""
+    next reply read; a server not serving closes the connection and raises; a read-only
+    error from a Sentinel client's master is a demotion (reconnect through the Sentinels),
+    else the command's error."""
     parser = connection._parser
     push = parser._hiredis_PushNotificationType
     if push is not None and isinstance(reply, push):
         await parser.handle_push_response(reply)
         return NOT_ENOUGH_DATA  # the command's own reply: read by the connection
+    if isinstance(reply, ReadOnlyError):
+        if (
+            isinstance(connection, SentinelManagedConnection)
+            and connection.connection_pool.is_master
+        ):
+            await connection.disconnect()
+            raise RedisConnectionError("The previous master is now a slave")
+        return reply
     return await connection._buffered(reply, disconnect_on_error=True)
 
 
@@ -582,6 +594,7 @@ class SentinelTarget:
         )
         return sentinel.master_for(
             self.service,
+            redis_class=_LeanRedis,
             db=self.db,
             password=self.password,
             connection_class=_PackedSentinelConnection,
