@@ -6,6 +6,8 @@
 # req/s moves more with the machine than with the change. See bench/README.md.
 #
 #   bench/instructions.sh [--requests 200] [--pause 10]
+#   bench/instructions.sh --profile anonymous [--requests 2000]   # where one phase's time goes
+#     (cProfile, no valgrind; BENCH_PROFILE_CALLERS=regex also prints who calls those functions)
 #
 # Needs valgrind (callgrind_control); builds or reuses the demo database like run.sh
 # (BENCH_DB_NAME, default toutiao_bench; BENCH_REDIS_DB, default 13, is flushed). About 10
@@ -23,6 +25,10 @@ stack_settings "${BENCH_DB_NAME:-toutiao_bench}" "${BENCH_REDIS_DB:-13}" "$PWD/$
 demo_database "${BENCH_ARTICLES:-10000}" "${BENCH_USERS:-200}" 0
 
 start_rpc "$OUT/rpc.log"
+if [[ " $* " == *" --profile "* ]]; then  # one phase under cProfile, no valgrind
+  "$PY" bench/instructions.py "$@"
+  exit
+fi
 say "counting under callgrind (about 10 minutes)"
 valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" \
   "$PY" bench/instructions.py "$@" >"$OUT/run.log" 2>&1 ||
