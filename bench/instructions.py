@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from toutiao.main import create_app
 
 CHANNELS = 28  # 0 (recommended) and the demo's 27 channels
@@ -87,6 +89,26 @@ def feed(authorization: Callable[[int], str], *, fresh: bool = True) -> Callable
     return make
 
 
+async def reading_phases(call: Caller, authorization: str) -> dict[str, Callable[[int], Any]]:
+    """Article detail (anonymous, logged in) and comment lists, over articles of the
+    recommended channel's feed that have comments."""
+    page = orjson.loads(
+        await call(scope("/app/v1_1/articles", f"channel_id=0&timestamp={int(time.time() * 1000)}&with_top=0"))
+    )
+    ids = [item["art_id"] for item in page["data"]["results"] if item["comm_count"]]
+    if not ids:
+        raise SystemExit("no article with comments in the first feed page")
+    return {
+        "detail, anonymous": lambda i: scope(f"/app/v1_0/articles/{ids[i % len(ids)]}"),
+        "detail, logged in": lambda i: scope(
+            f"/app/v1_0/articles/{ids[i % len(ids)]}", authorization=authorization
+        ),
+        "comments": lambda i: scope(
+            "/app/v1_0/comments", f"type=a&source={ids[i % len(ids)]}&limit=10"
+        ),
+    }
+
+
 def dump(label: str) -> None:
     """Ask callgrind to write the counts so far (a no-op outside valgrind)."""
     subprocess.Popen(
@@ -129,7 +151,8 @@ async def main() -> None:
     parser.add_argument(
         "--profile",
         metavar="PHASE",
-        help="instead of counting, run one phase (floor, anonymous, logged, back) under "
+        help="instead of counting, run one phase (floor, anonymous, logged, back, detail, "
+        "comments: the first phase whose name holds it) under "
         "cProfile after the warm-up and print where its time went",
     )
     args = parser.parse_args()
@@ -148,6 +171,7 @@ async def main() -> None:
             "feed, scrolling back": feed(
                 lambda i: f"Anony bench-replay-{i % DEVICES}", fresh=False
             ),
+            **await reading_phases(call, f"Bearer {token}"),
         }
         # Warm, on the very requests measured: the first pass fills each queue (the
         # recommender inline) and records each scrolled-back batch, the second serves from

@@ -47,7 +47,8 @@ for path in glob.glob(f"{out}/callgrind.out.*"):
 idle = parts["after idle"]
 floor = None
 print(f"{'phase':24} {'instructions/request':>21} {'x floor':>8}")
-for label in ("floor", "feed, anonymous", "feed, logged in", "feed, scrolling back"):
+for label in ("floor", "feed, anonymous", "feed, logged in", "feed, scrolling back",
+              "detail, anonymous", "detail, logged in", "comments"):
     per = (parts[f"after {label}"] - idle) / requests
     floor = floor or per
     print(f"{label:24} {per:>21,.0f} {floor / per:>8.2f}")

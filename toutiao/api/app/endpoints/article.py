@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from toutiao.api.app.deps import OptionalUser, Viewer, get_optional_viewer
+from toutiao.api.app.deps import Viewer, get_optional_user, get_optional_viewer
 from toutiao.api.app.schemas.feed import ArticleDetail, FeedPage, FeedV10Page
 from toutiao.api.deps import (
-    ReadSessionDep,
-    RuntimeDep,
     get_db_read_session,
     read_credentials,
     runtime_of,
 )
 from toutiao.api.openapi import auth_doc
-from toutiao.api.query import QueryParam, query_doc, read_query
+from toutiao.api.query import QueryParam, query_doc, query_int, read_query
 from toutiao.api.responses import Envelope, ok_response
 from toutiao.article.detail import article_detail
 from toutiao.article.feed import channel_feed
@@ -28,16 +25,6 @@ from toutiao.kit.errors import BadRequest
 router = APIRouter()
 
 MAX_TIMESTAMP = 2**53
-
-
-def _int(name: str, value: str, *, minimum: int, maximum: int = 2**63 - 1) -> int:
-    text = value.strip()
-    if not (text.isascii() and text.lstrip("-").isdigit()):
-        raise BadRequest(f"{name}: must be an integer")
-    number = int(text)
-    if not minimum <= number <= maximum:
-        raise BadRequest(f"{name}: must be between {minimum} and {maximum}")
-    return number
 
 
 def _flag(name: str, value: str) -> bool:
@@ -100,8 +87,8 @@ async def get_feed(request: Request) -> Response:
         runtime_of(request),
         session,
         viewer=viewer,
-        channel_id=_int("channel_id", channel_id, minimum=0),
-        timestamp=_int("timestamp", timestamp, minimum=1, maximum=MAX_TIMESTAMP),
+        channel_id=query_int("channel_id", channel_id, minimum=0),
+        timestamp=query_int("timestamp", timestamp, minimum=1, maximum=MAX_TIMESTAMP),
         with_top=_flag("with_top", with_top),
     )
     return ok_response(page)
@@ -117,13 +104,13 @@ async def get_feed_v1_0(request: Request) -> Response:
     """Channel feed paged by page number: pinned articles on page 1, then fresh recommendations."""
     session, viewer = await _feed_caller(request)
     channel_id, page, per_page = read_query(request, FEED_V1_0_QUERY)
-    number = _int("page", page, minimum=1)
-    size = _int("per_page", per_page, minimum=1, maximum=50)
+    number = query_int("page", page, minimum=1)
+    size = query_int("per_page", per_page, minimum=1, maximum=50)
     result = await channel_feed(
         runtime_of(request),
         session,
         viewer=viewer,
-        channel_id=_int("channel_id", channel_id, minimum=0),
+        channel_id=query_int("channel_id", channel_id, minimum=0),
         timestamp=int(time.time() * 1000),
         with_top=number == 1,
         count=size,
@@ -131,17 +118,30 @@ async def get_feed_v1_0(request: Request) -> Response:
     return ok_response({"page": number, "per_page": size, "results": result["results"]})
 
 
-@router.get(
-    "/v1_0/articles/{article_id:id}", name="news.article", response_model=Envelope[ArticleDetail]
+# Taken from the request like the feeds' (``toutiao.api.query``): the detail is the page read
+# most after them.
+DETAIL_PARAMS = (
+    QueryParam("article_id", where="path", schema=(("type", "integer"),)),
+    QueryParam("Trace", "the feed item's read trace", default="", where="header"),
 )
-async def get_article(
-    article_id: int,
-    runtime: RuntimeDep,
-    session: ReadSessionDep,
-    user_id: OptionalUser,
-    trace: Annotated[str | None, Header(alias="Trace")] = None,
-) -> Response:
+
+
+@router.get(
+    "/v1_0/articles/{article_id:id}",
+    name="news.article",
+    response_model=Envelope[ArticleDetail],
+    openapi_extra={**query_doc(*DETAIL_PARAMS), **auth_doc(get_optional_user)},
+)
+async def get_article(request: Request) -> Response:
     """Article detail; records the read for the caller (history, counters, click event)."""
+    session = await get_db_read_session(request)
+    user_id = await get_optional_user(request, await read_credentials(request))
     return ok_response(
-        await article_detail(runtime, session, article_id=article_id, user_id=user_id, trace=trace)
+        await article_detail(
+            runtime_of(request),
+            session,
+            article_id=request.path_params["article_id"],
+            user_id=user_id,
+            trace=request.headers.get("trace"),
+        )
     )
