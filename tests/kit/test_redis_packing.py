@@ -150,8 +150,9 @@ def test_sentinel_handling_wraps_the_buffered_read() -> None:
 
 
 async def test_the_lean_pool_lends_idle_connections_again(runtime: Runtime) -> None:
-    """One request after another use one connection; concurrent ones one each, all given
-    back; a connection the server closed is replaced on the next use."""
+    """One request after another use one connection; concurrent commands one each (and
+    concurrent pipelines two: the first, and the rest of its turn together), all given back;
+    a connection the server closed is replaced on the next use."""
     client = kit_redis.create_redis(runtime.redis.storage.url).client
     pool = client.connection_pool
     assert isinstance(pool, kit_redis._LeanPool)
@@ -168,6 +169,9 @@ async def test_the_lean_pool_lends_idle_connections_again(runtime: Runtime) -> N
                 assert await pipe.execute() == [True, True]
 
         await asyncio.gather(*(ping_twice() for _ in range(8)))
+        # the first went at once, the others of the same turn of the event loop together
+        assert len(pool._available_connections) == 2 and not pool._in_use_connections
+        await asyncio.gather(*(client.ping() for _ in range(8)))  # commands: one each
         assert 1 < len(pool._available_connections) <= 8 and not pool._in_use_connections
 
         lent = await pool.get_connection()
@@ -350,3 +354,127 @@ async def test_a_plain_pipeline_on_a_killed_connection_is_sent_again(runtime: Ru
         await client.delete("lean-pipe:n")
         await client.aclose()
         await other.aclose()
+
+
+class _Sends:
+    """Counts the writes of the project's connections (each still goes to the server)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        real = kit_redis._HiredisWire.send_packed_command
+
+        async def counted(connection: Any, command: Any, check_health: bool = True) -> None:
+            self.count += 1
+            await real(connection, command, check_health)
+
+        monkeypatch.setattr(kit_redis._HiredisWire, "send_packed_command", counted)
+
+
+async def test_pipelines_of_one_turn_share_a_write_each_getting_its_replies(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under load, pipelines executed in the same turn of the event loop go out together:
+    each caller still gets exactly its own replies, its own error raised or returned."""
+    client = kit_redis.create_redis(runtime.redis.storage.url).client
+    sends = _Sends(monkeypatch)
+
+    async def own(i: int) -> list[Any]:
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.set(f"lean-win:{i}", i).incrby(f"lean-win:{i}", i).get(f"lean-win:{i}")
+            if i % 5 == 0:
+                pipe.hset(f"lean-win:{i}", "f", "v")  # an error reply: a string, not a hash
+            return await pipe.execute(raise_on_error=i % 10 != 0)
+
+    try:
+        for attempt in range(4):
+            sends.count = 0
+            outcomes = await asyncio.gather(*(own(i) for i in range(40)), return_exceptions=True)
+            if attempt:  # (the first opened the connections: their handshakes are writes too)
+                assert sends.count <= 3  # 40 pipelines: the first at once, the rest together
+            for i, outcome in enumerate(outcomes):
+                if i % 10 == 0:  # returned with its error in place
+                    assert outcome[:3] == [True, 2 * i, str(2 * i)]
+                    assert isinstance(outcome[3], ResponseError)
+                elif i % 5 == 0:  # raised, after every reply was read
+                    assert isinstance(outcome, ResponseError)
+                else:
+                    assert outcome == [True, 2 * i, str(2 * i)]
+        assert await client.ping()
+        assert not client.connection_pool._in_use_connections
+    finally:
+        await client.delete(*(f"lean-win:{i}" for i in range(40)))
+        await client.aclose()
+
+
+async def test_a_caller_cancelled_in_a_shared_write_leaves_the_others_theirs(
+    runtime: Runtime,
+) -> None:
+    client = kit_redis.create_redis(runtime.redis.storage.url).client
+
+    async def echo(text: str) -> list[Any]:
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.echo(text).echo(text + "!")
+            return await pipe.execute()
+
+    try:
+        for _ in range(5):
+            tasks = [asyncio.ensure_future(echo(str(i))) for i in range(12)]
+            await asyncio.sleep(0)
+            tasks[3].cancel()
+            tasks[7].cancel()
+            done = await asyncio.gather(*tasks, return_exceptions=True)
+            for i, outcome in enumerate(done):
+                if i in (3, 7):
+                    assert isinstance(outcome, asyncio.CancelledError)
+                else:
+                    assert outcome == [str(i), f"{i}!"]
+        assert await echo("after") == ["after", "after!"]
+    finally:
+        await client.aclose()
+
+
+async def test_a_shared_write_on_a_killed_connection_is_sent_again(runtime: Runtime) -> None:
+    client = kit_redis.create_redis(runtime.redis.storage.url).client
+    other = kit_redis.create_redis(runtime.redis.storage.url).client
+
+    async def echo(text: str) -> list[Any]:
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.echo(text)
+            return await pipe.execute()
+
+    try:
+        await asyncio.gather(*(echo("warm") for _ in range(4)))
+        for connection in client.connection_pool._available_connections:
+            await connection.send_command("CLIENT", "ID")
+            own_id = await connection.read_response()
+            assert await other.execute_command("CLIENT", "KILL", "ID", own_id) == 1
+        assert await asyncio.gather(*(echo(str(i)) for i in range(10))) == [
+            [str(i)] for i in range(10)
+        ]
+    finally:
+        await client.aclose()
+        await other.aclose()
+
+
+async def test_a_pipeline_that_blocks_goes_alone(runtime: Runtime) -> None:
+    """A pipeline with a blocking command never holds others behind its reply."""
+    client = kit_redis.create_redis(runtime.redis.storage.url).client
+
+    async def blocked() -> list[Any]:
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.blpop(["lean-win:never"], timeout=1)
+            return await pipe.execute()
+
+    async def echo(text: str) -> list[Any]:
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.echo(text)
+            return await pipe.execute()
+
+    try:
+        waiting = asyncio.ensure_future(blocked())
+        answers = await asyncio.gather(*(echo(str(i)) for i in range(5)))
+        assert answers == [[str(i)] for i in range(5)]
+        assert not waiting.done()  # the others came back while it still waits
+        assert await waiting == [None]
+    finally:
+        await client.aclose()

@@ -36,6 +36,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from inspect import isawaitable
@@ -435,22 +436,30 @@ class _LeanPool(aioredis.ConnectionPool):
 
 
 class _LeanPipeline(Pipeline):
-    """redis-py's pipeline, executed without its per-reply machinery when nothing needs it.
+    """redis-py's pipeline, executed without its per-reply machinery when nothing needs it,
+    and sent together with the other pipelines of the same turn of the event loop.
 
     A plain pipeline (no MULTI, no WATCH, no ``Script`` objects: those run as redis-py runs
-    them) is packed and sent as redis-py sends it, and its replies are then taken straight
-    from the connection's hiredis reader while they are buffered, which after the first one
-    they mostly are: not through four coroutines a reply (the pipeline's, the client's and the
+    them) is packed as redis-py packs it, and its replies are taken straight from the
+    connection's hiredis reader while they are buffered, which after the first one they
+    mostly are: not through four coroutines a reply (the pipeline's, the client's and the
     connection's ``parse_response``/``read_response``), redis-py's option handling and an
     ``inspect.isawaitable`` per reply, nor two awaited telemetry no-ops and a task (the
     ``asyncio.shield`` around giving the connection back) per pipeline. A reply not yet
     arrived is read by the connection as before, under its timeout.
 
+    Pipelines executed in the same turn of the event loop (concurrent requests reaching the
+    same step together, as they do under load) share one write and one read on one
+    connection (:class:`_Window`): each round trip's system calls, wake-ups and the server's
+    own per-read work are paid once for all of them. A pipeline with a blocking command
+    (``BLPOP``, ``XREAD``...) goes alone, never holding others behind it.
+
     What callers get is the same: every reply through the client's response callbacks with
     the command's options, an error reply in its place in the list (raised after every
-    reply was read, unless ``raise_on_error=False``), the same retry on a lost connection,
-    and a connection whose reader was cut off (cancelled, failed) closed, never lent again
-    with replies pending."""
+    reply was read, unless ``raise_on_error=False``), one more try on a lost connection as
+    the client's retry allows, and a connection whose reader was cut off (cancelled, failed)
+    closed, never lent again with replies pending. A caller cancelled while its replies are
+    on the way leaves them to be read by the shared exchange, not to the next caller."""
 
     async def execute(self, raise_on_error: bool = True) -> list[Any]:
         stack = self.command_stack
@@ -463,54 +472,207 @@ class _LeanPipeline(Pipeline):
             or self.connection is not None
         ):
             return await super().execute(raise_on_error)
-        pool = self.connection_pool
-        connection = await pool.get_connection()  # type: ignore[no-untyped-call]
-        try:
-            return await connection.retry.call_with_retry(  # type: ignore[no-any-return]
-                lambda: self._run(connection, stack, raise_on_error),
-                lambda error: connection.disconnect(error=error),
-            )
-        finally:
-            self.command_stack = []
-            await pool.release(connection)
-
-    async def _run(self, connection: Any, stack: Any, raise_on_error: bool) -> list[Any]:
-        await connection.send_packed_command(connection.pack_commands([a for a, _ in stack]))
-        parser = connection._parser
-        reader = parser._reader if isinstance(parser, _AsyncHiredisParser) else None
-        callbacks = self.response_callbacks
-        replies: list[Any] = []
-        failed = False
-        for args, options in stack:
-            raw = NEVER_DECODE in options if options else False
-            reply = NOT_ENOUGH_DATA
-            if reader is not None and parser._connected:
-                reply = reader.gets(False) if raw else reader.gets()
-                if reply is not NOT_ENOUGH_DATA and _unusual(reply, parser):
-                    reply = await _settle(connection, reply)
-            if reply is NOT_ENOUGH_DATA:
-                try:
-                    reply = await connection.read_response(disable_decoding=raw)
-                except ResponseError as error:
-                    reply = error
-            if isinstance(reply, ResponseError):
-                if options and EMPTY_RESPONSE in options:
-                    replies.append(options[EMPTY_RESPONSE])
-                else:
-                    replies.append(reply)
-                    failed = True
-                continue
-            callback = callbacks.get(args[0])
-            if callback is not None:
-                if options:
-                    options = {k: v for k, v in options.items() if k not in _NOT_FOR_CALLBACKS}
-                reply = callback(reply, **options)
-                if isawaitable(reply):
-                    reply = await reply
-            replies.append(reply)
+        self.command_stack = []
+        window = _window_of(self.connection_pool) if _may_share(stack) else None
+        if window is not None and window.crowded():
+            replies, failed = await window.exchange(stack, self.response_callbacks)
+        elif window is not None:
+            window.busy += 1
+            try:
+                replies, failed = await self._alone(stack)
+            finally:
+                window.busy -= 1
+        else:
+            replies, failed = await self._alone(stack)
         if failed and raise_on_error:
             self.raise_first_error(stack, replies)
         return replies
+
+    async def _alone(self, stack: Any) -> tuple[list[Any], bool]:
+        pool = self.connection_pool
+        connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+        callbacks = self.response_callbacks
+
+        async def send_and_read() -> tuple[list[Any], bool]:
+            await connection.send_packed_command(connection.pack_commands([a for a, _ in stack]))
+            return await _replies(connection, stack, callbacks)
+
+        try:
+            return await connection.retry.call_with_retry(  # type: ignore[no-any-return]
+                send_and_read, lambda error: connection.disconnect(error=error)
+            )
+        finally:
+            await pool.release(connection)
+
+
+# Commands that may wait on the server: a pipeline holding one is never sent with others.
+_BLOCKING = frozenset(
+    (
+        "BLPOP",
+        "BRPOP",
+        "BRPOPLPUSH",
+        "BLMOVE",
+        "BLMPOP",
+        "BZPOPMIN",
+        "BZPOPMAX",
+        "BZMPOP",
+        "XREAD",
+        "XREADGROUP",
+        "WAIT",
+        "WAITAOF",
+        "CLIENT PAUSE",
+    )
+)
+
+
+def _may_share(stack: Any) -> bool:
+    for args, _ in stack:
+        name = args[0]
+        if isinstance(name, bytes):
+            name = name.decode(errors="replace")
+        if str(name).upper() in _BLOCKING:
+            return False
+    return True
+
+
+@dataclass
+class _Entry:
+    stack: Any
+    callbacks: Any
+    future: asyncio.Future[tuple[list[Any], bool]]
+    answered: bool = False
+
+
+class _Window:
+    """The plain pipelines of one connection pool executed in the current turn of the event
+    loop: the first one opens the window and starts the exchange, which runs at the next turn,
+    after every request that was ready in this one has queued its pipeline; it sends them in
+    one write on one connection and reads their replies in order, each pipeline's to its
+    caller. A lost connection is tried once more as the client's retry allows, the pipelines
+    not answered yet sent again (as redis-py sends a pipeline again)."""
+
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+        self.open: list[_Entry] | None = None
+        self.running: set[asyncio.Task[None]] = set()  # referenced until done
+        self.busy = 0  # exchanges on the way, alone or shared
+
+    def crowded(self) -> bool:
+        """Whether a pipeline should wait for this turn's others: only when another one is on
+        the way already (a lone caller is sent at once, not a turn later)."""
+        return self.busy > 0 or self.open is not None
+
+    def exchange(self, stack: Any, callbacks: Any) -> asyncio.Future[tuple[list[Any], bool]]:
+        loop = asyncio.get_running_loop()
+        entry = _Entry(stack, callbacks, loop.create_future())
+        if self.open is None:
+            self.open = []
+            task = loop.create_task(self._run())
+            self.running.add(task)
+            task.add_done_callback(self.running.discard)
+        self.open.append(entry)
+        return entry.future
+
+    async def _run(self) -> None:
+        entries, self.open = self.open or [], None
+        entries = [e for e in entries if not e.future.done()]  # not cancelled meanwhile
+        if not entries:
+            return
+        self.busy += 1
+        try:
+            await self._exchange(entries)
+        finally:
+            self.busy -= 1
+
+    async def _exchange(self, entries: list[_Entry]) -> None:
+        try:
+            connection = await self.pool.get_connection()
+        except BaseException as exc:
+            _fail(entries, exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        try:
+            await connection.retry.call_with_retry(
+                lambda: self._send_and_read(connection, entries),
+                lambda error: connection.disconnect(error=error),
+            )
+        except BaseException as exc:
+            await connection.disconnect(nowait=True)  # replies may be left unread
+            _fail(entries, exc)
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            await self.pool.release(connection)
+
+    @staticmethod
+    async def _send_and_read(connection: Any, entries: list[_Entry]) -> None:
+        # on a retry, only what was not answered yet, and not what its caller gave up on
+        unanswered = [e for e in entries if not e.answered and not e.future.cancelled()]
+        commands = [args for e in unanswered for args, _ in e.stack]
+        await connection.send_packed_command(connection.pack_commands(commands))
+        for entry in unanswered:
+            result = await _replies(connection, entry.stack, entry.callbacks)
+            entry.answered = True
+            if not entry.future.done():
+                entry.future.set_result(result)
+
+
+def _fail(entries: list[_Entry], exc: BaseException) -> None:
+    for entry in entries:
+        if entry.future.done():
+            continue
+        if isinstance(exc, Exception):
+            entry.future.set_exception(exc)
+        else:
+            entry.future.cancel()
+
+
+_WINDOWS: weakref.WeakKeyDictionary[Any, _Window] = weakref.WeakKeyDictionary()
+
+
+def _window_of(pool: Any) -> _Window:
+    window = _WINDOWS.get(pool)
+    if window is None:
+        window = _WINDOWS[pool] = _Window(pool)
+    return window
+
+
+async def _replies(connection: Any, stack: Any, callbacks: Any) -> tuple[list[Any], bool]:
+    """The replies of ``stack``'s commands, sent on ``connection``, through ``callbacks``;
+    and whether one was an error reply (in its place in the list)."""
+    parser = connection._parser
+    reader = parser._reader if isinstance(parser, _AsyncHiredisParser) else None
+    replies: list[Any] = []
+    failed = False
+    for args, options in stack:
+        raw = NEVER_DECODE in options if options else False
+        reply = NOT_ENOUGH_DATA
+        if reader is not None and parser._connected:
+            reply = reader.gets(False) if raw else reader.gets()
+            if reply is not NOT_ENOUGH_DATA and _unusual(reply, parser):
+                reply = await _settle(connection, reply)
+        if reply is NOT_ENOUGH_DATA:
+            try:
+                reply = await connection.read_response(disable_decoding=raw)
+            except ResponseError as error:
+                reply = error
+        if isinstance(reply, ResponseError):
+            if options and EMPTY_RESPONSE in options:
+                replies.append(options[EMPTY_RESPONSE])
+            else:
+                replies.append(reply)
+                failed = True
+            continue
+        callback = callbacks.get(args[0])
+        if callback is not None:
+            if options:
+                options = {k: v for k, v in options.items() if k not in _NOT_FOR_CALLBACKS}
+            reply = callback(reply, **options)
+            if isawaitable(reply):
+                reply = await reply
+        replies.append(reply)
+    return replies, failed
 
 
 def _unusual(reply: Any, parser: Any) -> bool:
