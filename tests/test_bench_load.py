@@ -149,9 +149,11 @@ async def paced_run(reuse: str) -> None:
         held = result["connections_by_worker"]
         assert held[f"{load.WORKER_PREFIX}{siblings.index(os.getpid())}"] == 8, held
         assert sum(held.values()) == 8, held
-    else:  # the most recently used first: one connection carries most requests (a stall of
-        # the machine can open a second one, which then takes its share: [190, 50] seen in CI)
-        assert max(carried) > sum(carried) / 2, carried
+    else:  # the most recently used first: one connection carries far more than an even share
+        # (spread, each of 8 carries about an eighth). Stalls of a loaded machine open more
+        # connections, which then take their share: [190, 50] seen in CI, [33, 36, 12, 30,
+        # 116, 13] with two valgrind runs beside it.
+        assert max(carried) > sum(carried) / 4, carried
 
 
 @pytest.mark.skipif(REDIS_SERVER is None, reason="needs the redis-server binary")
