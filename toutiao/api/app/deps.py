@@ -7,8 +7,15 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from toutiao.api.deps import Credentials, CredentialsDep, runtime_of
+from toutiao.api.deps import (
+    Credentials,
+    CredentialsDep,
+    get_db_read_session,
+    read_credentials,
+    runtime_of,
+)
 from toutiao.api.openapi import declare_auth
+from toutiao.kit.db import AsyncReadSession
 from toutiao.kit.errors import Forbidden, Unauthorized
 from toutiao.user import service as user_service
 
@@ -35,6 +42,14 @@ async def get_optional_user(request: Request, credentials: CredentialsDep) -> in
     if claims is None or claims.refresh:
         raise Unauthorized("Token has some errors.")
     return await _ensure_enabled(request, claims.user_id)
+
+
+async def read_session_and_user(request: Request) -> tuple[AsyncReadSession, int | None]:
+    """The read session and optional caller of a route that takes the request and reads its
+    parameters itself (``toutiao.api.query``), in the order FastAPI solved them: a bad
+    token is a 401 before a bad parameter is a 400."""
+    session = await get_db_read_session(request)
+    return session, await get_optional_user(request, await read_credentials(request))
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,12 @@ import time
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from toutiao.api.app.deps import Viewer, get_optional_user, get_optional_viewer
+from toutiao.api.app.deps import (
+    Viewer,
+    get_optional_user,
+    get_optional_viewer,
+    read_session_and_user,
+)
 from toutiao.api.app.schemas.feed import ArticleDetail, FeedPage, FeedV10Page
 from toutiao.api.deps import (
     get_db_read_session,
@@ -134,8 +139,7 @@ DETAIL_PARAMS = (
 )
 async def get_article(request: Request) -> Response:
     """Article detail; records the read for the caller (history, counters, click event)."""
-    session = await get_db_read_session(request)
-    user_id = await get_optional_user(request, await read_credentials(request))
+    session, user_id = await read_session_and_user(request)
     return ok_response(
         await article_detail(
             runtime_of(request),

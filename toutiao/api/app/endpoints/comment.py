@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from toutiao.api.app.deps import CurrentUser, get_optional_user
+from toutiao.api.app.deps import CurrentUser, get_optional_user, read_session_and_user
 from toutiao.api.app.schemas.comment import (
     CommentCreate,
     CommentCreated,
@@ -17,8 +17,6 @@ from toutiao.api.app.schemas.comment import (
 from toutiao.api.deps import (
     RuntimeDep,
     SessionDep,
-    get_db_read_session,
-    read_credentials,
     runtime_of,
 )
 from toutiao.api.openapi import auth_doc
@@ -57,8 +55,7 @@ COMMENTS_QUERY = (
 )
 async def list_comments(request: Request) -> Response:
     """Comments of an article or replies of a comment, newest first, paged by comment id."""
-    session = await get_db_read_session(request)
-    user_id = await get_optional_user(request, await read_credentials(request))
+    session, user_id = await read_session_and_user(request)
     kind, source, offset, limit = read_query(request, COMMENTS_QUERY)
     if kind not in ("a", "c"):
         raise BadRequest("type: must be 'a' or 'c'")
