@@ -356,6 +356,14 @@ async def test_a_plain_pipeline_on_a_killed_connection_is_sent_again(runtime: Ru
         await other.aclose()
 
 
+async def _echo(client: Any, *texts: str) -> list[Any]:
+    """One pipeline of ``ECHO``s."""
+    async with client.pipeline(transaction=False) as pipe:
+        for text in texts:
+            pipe.echo(text)
+        return await pipe.execute()
+
+
 class _Sends:
     """Counts the writes of the project's connections (each still goes to the server)."""
 
@@ -411,14 +419,9 @@ async def test_a_caller_cancelled_in_a_shared_write_leaves_the_others_theirs(
 ) -> None:
     client = kit_redis.create_redis(runtime.redis.storage.url).client
 
-    async def echo(text: str) -> list[Any]:
-        async with client.pipeline(transaction=False) as pipe:
-            pipe.echo(text).echo(text + "!")
-            return await pipe.execute()
-
     try:
         for _ in range(5):
-            tasks = [asyncio.ensure_future(echo(str(i))) for i in range(12)]
+            tasks = [asyncio.ensure_future(_echo(client, str(i), f"{i}!")) for i in range(12)]
             await asyncio.sleep(0)
             tasks[3].cancel()
             tasks[7].cancel()
@@ -428,7 +431,7 @@ async def test_a_caller_cancelled_in_a_shared_write_leaves_the_others_theirs(
                     assert isinstance(outcome, asyncio.CancelledError)
                 else:
                     assert outcome == [str(i), f"{i}!"]
-        assert await echo("after") == ["after", "after!"]
+        assert await _echo(client, "after", "after!") == ["after", "after!"]
     finally:
         await client.aclose()
 
@@ -437,18 +440,13 @@ async def test_a_shared_write_on_a_killed_connection_is_sent_again(runtime: Runt
     client = kit_redis.create_redis(runtime.redis.storage.url).client
     other = kit_redis.create_redis(runtime.redis.storage.url).client
 
-    async def echo(text: str) -> list[Any]:
-        async with client.pipeline(transaction=False) as pipe:
-            pipe.echo(text)
-            return await pipe.execute()
-
     try:
-        await asyncio.gather(*(echo("warm") for _ in range(4)))
+        await asyncio.gather(*(_echo(client, "warm") for _ in range(4)))
         for connection in client.connection_pool._available_connections:
             await connection.send_command("CLIENT", "ID")
             own_id = await connection.read_response()
             assert await other.execute_command("CLIENT", "KILL", "ID", own_id) == 1
-        assert await asyncio.gather(*(echo(str(i)) for i in range(10))) == [
+        assert await asyncio.gather(*(_echo(client, str(i)) for i in range(10))) == [
             [str(i)] for i in range(10)
         ]
     finally:
@@ -465,14 +463,9 @@ async def test_a_pipeline_that_blocks_goes_alone(runtime: Runtime) -> None:
             pipe.blpop(["lean-win:never"], timeout=1)
             return await pipe.execute()
 
-    async def echo(text: str) -> list[Any]:
-        async with client.pipeline(transaction=False) as pipe:
-            pipe.echo(text)
-            return await pipe.execute()
-
     try:
         waiting = asyncio.ensure_future(blocked())
-        answers = await asyncio.gather(*(echo(str(i)) for i in range(5)))
+        answers = await asyncio.gather(*(_echo(client, str(i)) for i in range(5)))
         assert answers == [[str(i)] for i in range(5)]
         assert not waiting.done()  # the others came back while it still waits
         assert await waiting == [None]
