@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+import orjson
+from fastapi import FastAPI, Response
 from fastapi.datastructures import Default
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
@@ -174,10 +175,14 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     include_surface(app, mis_router, "/mis")
     check_declared(app)  # a /mis route without a permission declaration does not start
 
-    @app.get("/app/", name="route_map", tags=["portal"], response_class=OrjsonResponse)
-    async def get_route_map() -> dict[str, str]:
+    written: list[bytes] = []  # the map as sent, written on the first request (routes are fixed)
+
+    @app.get("/app/", name="route_map", tags=["portal"], response_model=dict[str, str])
+    async def get_route_map() -> Response:
         """Map of all implemented routes (endpoint name -> path)."""
-        return route_map(app, "/app")
+        if not written:
+            written.append(orjson.dumps(route_map(app, "/app")))
+        return Response(written[0], media_type="application/json")
 
     install_ops_routes(app)
 
