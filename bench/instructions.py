@@ -141,6 +141,8 @@ async def profile(
         await call(make(i))
     profiler.disable()
     stats = pstats.Stats(profiler, stream=sys.stdout)
+    if os.environ.get("BENCH_PROFILE_OUT"):  # the raw stats, for pstats or snakeviz
+        stats.dump_stats(os.environ["BENCH_PROFILE_OUT"])
     print(f"{label}: {requests} requests under cProfile")
     stats.sort_stats("tottime").print_stats(40)
     stats.sort_stats("cumulative").print_stats(80)

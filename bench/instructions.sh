@@ -7,7 +7,8 @@
 #
 #   bench/instructions.sh [--requests 200] [--pause 10]
 #   bench/instructions.sh --profile anonymous [--requests 2000]   # where one phase's time goes
-#     (cProfile, no valgrind; BENCH_PROFILE_CALLERS=regex also prints who calls those functions)
+#     (cProfile, no valgrind; BENCH_PROFILE_CALLERS=regex also prints who calls those functions;
+#     BENCH_PROFILE_OUT=file keeps the raw stats)
 #
 # Needs valgrind (callgrind_control); builds or reuses the demo database like run.sh
 # (BENCH_DB_NAME, default toutiao_bench; BENCH_REDIS_DB, default 13, is flushed). About 10

@@ -92,8 +92,7 @@ def pinned_key(channel_id: int) -> str:
 async def check_channel(runtime: Runtime, session: AsyncSession, channel_id: int) -> None:
     if channel_id == 0:
         return
-    known = {ch["id"] for ch in await channel_service.all_channels(runtime.cache, session)}
-    if channel_id not in known:
+    if channel_id not in await channel_service.all_channel_ids(runtime.cache, session):
         raise BadRequest("channel_id: invalid channel id")
 
 
@@ -201,10 +200,10 @@ def recorder(
     return record
 
 
-async def visible_channels(ask: Ask) -> set[int]:
+async def visible_channels(ask: Ask) -> frozenset[int]:
     if ask.channel_id:
-        return set()
-    return {ch["id"] for ch in await channel_service.all_channels(ask.runtime.cache, ask.session)}
+        return frozenset()
+    return await channel_service.all_channel_ids(ask.runtime.cache, ask.session)
 
 
 async def _from_queue(ask: Ask, state: serving.QueueState, reader: serving.Reader) -> Page | None:

@@ -61,6 +61,17 @@ async def all_channels(cache: Any, session: AsyncSession) -> list[dict[str, Any]
     return await _global_list(cache, session, ALL_KEY, defaults_only=False)
 
 
+_ids_of: list[tuple[list[dict[str, Any]], frozenset[int]]] = []  # the last list read, its ids
+
+
+async def all_channel_ids(cache: Any, session: AsyncSession) -> frozenset[int]:
+    """The ids of :func:`all_channels`: the set built once per list read, not per request."""
+    channels = await all_channels(cache, session)
+    if not _ids_of or _ids_of[0][0] is not channels:  # the list is held: its identity is kept
+        _ids_of[:] = [(channels, frozenset(ch["id"] for ch in channels))]
+    return _ids_of[0][1]
+
+
 async def default_channels(cache: Any, session: AsyncSession) -> list[dict[str, Any]]:
     return await _global_list(cache, session, DEFAULT_KEY, defaults_only=True)
 

@@ -309,8 +309,10 @@ class _HiredisWire(AbstractConnection):
             await self.check_health()  # type: ignore[no-untyped-call]
         try:
             writer.writelines(command)
-            async with asyncio.timeout(self.socket_timeout):
-                await writer.drain()
+            transport = writer.transport
+            if transport.get_write_buffer_size() or transport.is_closing():
+                async with asyncio.timeout(self.socket_timeout):  # not all out at once
+                    await writer.drain()
         except TimeoutError:
             await self.disconnect(nowait=True)
             raise RedisTimeoutError("Timeout writing to socket") from None

@@ -76,8 +76,11 @@ assert len(SOURCES) < 7
 
 
 def _bits(label: str) -> int:
-    found = set(label.split("+"))
-    return sum(1 << i for i, source in enumerate(SOURCES) if source in found)
+    bits = _BITS.get(label)  # a label written by _label: every one the queue gives back
+    if bits is None:
+        found = set(label.split("+"))
+        bits = sum(1 << i for i, source in enumerate(SOURCES) if source in found)
+    return bits
 
 
 def _label(bits: int) -> str:
@@ -85,6 +88,7 @@ def _label(bits: int) -> str:
 
 
 _LABELS = tuple(_label(bits) for bits in range(_SLOTS))  # read per queued article served
+_BITS = {_LABELS[bits]: bits for bits in range(1 << len(SOURCES))}  # written per article served
 
 
 # The checked tag: the member ``v<exclusions version>`` at this score (before every rank).

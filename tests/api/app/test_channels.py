@@ -921,3 +921,20 @@ async def test_parallel_puts_leave_one_of_the_lists(client, ch, user):
     assert [r.status_code for r in responses] == [201] * 3, [r.text for r in responses]
     final = await my_ids(client, user)
     assert final in ([ch["go"], ch["js"]], [ch["java"]], [ch["js"], ch["python"]])
+
+
+async def test_channel_ids_follow_the_visible_list(client, runtime, ch):
+    """The feed's channel check reads the ids of the visible list: built once per list, and
+    a channel staff make visible is found once the lists are forgotten."""
+    async with runtime.db.read_session() as session:
+        ids = await channel_service.all_channel_ids(runtime.cache, session)
+        assert ids == {ch[name] for name in NAMES if name != "hidden"}
+        assert await channel_service.all_channel_ids(runtime.cache, session) is ids
+    feed = f"/app/v1_1/articles?channel_id={ch['hidden']}&timestamp=1&with_top=0"
+    assert_error(await client.get(feed), 400)
+    async with runtime.db.session() as session:
+        hidden = await session.get(Channel, ch["hidden"])
+        hidden.is_visible = True
+        await session.commit()
+    await channel_service.forget_global_lists(runtime.cache)
+    assert (await client.get(feed)).status_code == 200
