@@ -1,14 +1,25 @@
-"""The surfaces' routers, and walking the routes of an application.
+"""The routers of the surfaces and their endpoint modules, and walking the routes of an app.
 
 FastAPI finds a request's route by trying each route in turn, through included routers, with
-no look at a prefix they share: every route of a surface that comes before the one asked
-for is one regular expression tried (about 3 µs each on a slow machine). Before the gate
-below, every request to ``/mis`` paid for all the ``/app`` and ``/mp`` routes (0.5 ms), and
-every path outside the surfaces (``/healthz``, ``/readyz``, ``/metrics``, ``/media``, the
-route map at ``/app/``) for all three (1 ms). A :class:`SurfaceRouter` included with
-:func:`include_surface` answers "no match" at once for a path that begins with none of its
-routes' first segments (``/app/v1_0``, ``/app/v1_1``, ``/app/imtest``; the full match still
-decides the rest).
+no look at a prefix they share: every route that comes before the one asked for is one
+regular expression tried (about 3 µs each on a slow machine). Since FastAPI keeps an included
+router as a router (not as copies of its routes), each level also walks the whole tree of
+routers below it to see whether any route changed, twice per request and level: about half
+of what finding a feed request's route cost, and a search request, whose module is included
+last, tried every module before it (370 µs).
+
+So every router of a surface is a :class:`GatedRouter`, and :func:`include_surface`, run once
+a surface's routes are all declared, sets on each
+
+- a **gate**: what a path must begin with to be tried against its routes at all; a surface's
+  is the first segment of its routes (``/app/v1_0``, ``/app/v1_1``, ``/app/imtest``; ``/mp/v1_0``;
+  ``/mis/v1_0``), an endpoint module's the literal beginning of each of its paths (up to the
+  first path parameter). A path outside every gate is answered "no match" at once; the full
+  match still decides the rest (the method, the parameters);
+- a **fixed tree**: the routers below it are not walked again on every request. A route
+  added to a router afterwards marks that router changed as before; one added to a router
+  below a fixed one would not be seen, as it would not pass the gates either: declare the
+  routes first, then include the surface.
 """
 
 from __future__ import annotations
@@ -21,12 +32,15 @@ from starlette.routing import Match, get_route_path
 from starlette.types import Scope
 
 
-class SurfaceRouter(APIRouter):
-    """The router of one surface (``/app``, ``/mp``, ``/mis``)."""
+class GatedRouter(APIRouter):
+    """A router of a surface (``/app``, ``/mp``, ``/mis``) or of one of its endpoint modules."""
 
     # What a path must begin with to be tried against the routes (set by include_surface);
     # empty: every path is tried.
     gate: tuple[str, ...] = ()
+    # The routes' version as FastAPI counts it, over this router and those below it, taken
+    # when the surface was included (None: counted by walking the tree, as FastAPI does).
+    _fixed_version: int | None = None
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         gate = self.gate
@@ -38,21 +52,72 @@ class SurfaceRouter(APIRouter):
             return Match.NONE, {}
         return super().matches(scope)
 
+    def fix_tree(self) -> None:
+        """Count the routes' version once, from now on (FastAPI's own count, when it keeps
+        one: releases that copy included routes have none and need none)."""
+        count = getattr(super(), "_get_routes_version", None)
+        self._fixed_version = count() if count is not None else None
 
-def include_surface(app: FastAPI, router: SurfaceRouter, prefix: str) -> None:
-    """Include ``router`` under ``prefix``, its gate set from the routes it holds now: the
-    first segment of each path under ``prefix``, unless one of them is a path parameter.
-    Include a surface once all its routes are declared: a route added later under a new
-    first segment would not be reached."""
+    def _get_routes_version(self, seen: set[int] | None = None) -> int:
+        if self._fixed_version is not None:
+            return self._fixed_version
+        return super()._get_routes_version(seen)
+
+    def _mark_routes_changed(self) -> None:
+        self._fixed_version = None  # a route added here is seen (one added below is not)
+        super()._mark_routes_changed()
+
+
+def include_surface(app: FastAPI, router: GatedRouter, prefix: str) -> None:
+    """Include ``router`` under ``prefix``; set its gate (the first segment of each path under
+    ``prefix``, unless one of them is a path parameter) and the gates of the endpoint
+    modules' routers in it (the literal beginning of each of their paths), and fix the tree
+    below each. Include a surface once all its routes are declared."""
     app.include_router(router, prefix=prefix)
-    heads = set()
+    heads: set[str] = set()
     for path, _ in walk_routes(router.routes, prefix):
         head = path.removeprefix(prefix + "/").split("/", 1)[0]
         if "{" in head or not head:
-            router.gate = ()
-            return
+            heads = set()
+            break
         heads.add(f"{prefix}/{head}")
     router.gate = tuple(sorted(heads))
+    for inner, inner_prefix in _routers_below(router, prefix):
+        if isinstance(inner, GatedRouter):
+            inner.gate = literal_beginnings(
+                path for path, _ in walk_routes(inner.routes, inner_prefix)
+            )
+            inner.fix_tree()
+    router.fix_tree()
+
+
+def literal_beginnings(paths: Iterable[str]) -> tuple[str, ...]:
+    """What each path begins with before its first parameter (a path without one, without
+    its trailing slash: the other form is redirected to it), those another one begins with
+    left out; empty when a path begins with a parameter."""
+    beginnings = set()
+    for path in paths:
+        literal = path.split("{", 1)[0] if "{" in path else path.rstrip("/")
+        if not literal or literal == "/":
+            return ()
+        beginnings.add(literal)
+    kept = sorted(beginnings)  # a beginning sorts right after one it extends
+    out: list[str] = []
+    for literal in kept:
+        if not any(literal.startswith(shorter) for shorter in out):
+            out.append(literal)
+    return tuple(out)
+
+
+def _routers_below(router: Any, prefix: str) -> Iterator[tuple[Any, str]]:
+    """``(router, its full prefix)`` of every router included below ``router``."""
+    for route in router.routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            context = getattr(route, "include_context", None)
+            inner_prefix = prefix + getattr(context, "prefix", "")
+            yield inner, inner_prefix
+            yield from _routers_below(inner, inner_prefix)
 
 
 def walk_routes(routes: Iterable[Any], prefix: str = "") -> Iterator[tuple[str, Any]]:

@@ -13,9 +13,9 @@ from toutiao.api.app.endpoints import (
     search,
     user,
 )
-from toutiao.api.routing import SurfaceRouter
+from toutiao.api.routing import GatedRouter
 
-router = SurfaceRouter()
+router = GatedRouter()
 # A request's route is found by trying each in turn, so the most requested come first: the
 # feeds and the article detail, then comments (their paths overlap no other module's).
 router.include_router(article.router, tags=["news"])

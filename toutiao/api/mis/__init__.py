@@ -23,9 +23,9 @@ from toutiao.api.mis.endpoints import (
     users,
 )
 from toutiao.api.mis.routing import StaffRoute
-from toutiao.api.routing import SurfaceRouter
+from toutiao.api.routing import GatedRouter
 
-router = SurfaceRouter(route_class=StaffRoute)
+router = GatedRouter(route_class=StaffRoute)
 for module in (
     auth,
     administrators,

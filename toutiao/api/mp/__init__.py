@@ -15,9 +15,9 @@ from toutiao.api.mp.endpoints import (
     profile,
     statistics,
 )
-from toutiao.api.routing import SurfaceRouter
+from toutiao.api.routing import GatedRouter
 
-router = SurfaceRouter()
+router = GatedRouter()
 router.include_router(auth.router, tags=["mp: account"])
 router.include_router(login_support.router, tags=["mp: account"])
 router.include_router(profile.router, tags=["mp: account"])

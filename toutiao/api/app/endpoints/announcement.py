@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
 from toutiao.announcement import service as announcement_service
 from toutiao.api.app.paging import PagingDep
 from toutiao.api.app.schemas.announcement import AnnouncementDetail, AnnouncementPage
 from toutiao.api.deps import ReadSessionDep, RuntimeDep
 from toutiao.api.responses import Envelope, ok
+from toutiao.api.routing import GatedRouter
 
-router = APIRouter()
+router = GatedRouter()
 
 
 @router.get(

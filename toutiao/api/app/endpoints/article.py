@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from toutiao.api.app.deps import (
@@ -23,11 +23,12 @@ from toutiao.api.deps import (
 from toutiao.api.openapi import auth_doc
 from toutiao.api.query import QueryParam, query_doc, query_int, read_query
 from toutiao.api.responses import Envelope, ok_response
+from toutiao.api.routing import GatedRouter
 from toutiao.article.detail import article_detail
 from toutiao.article.feed import channel_feed
 from toutiao.kit.errors import BadRequest
 
-router = APIRouter()
+router = GatedRouter()
 
 MAX_TIMESTAMP = 2**53
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Response
+from fastapi import Header, Response
 
 from toutiao.api.app.deps import CurrentUser, OptionalUser
 from toutiao.api.app.schemas.article import (
@@ -16,12 +16,13 @@ from toutiao.api.app.schemas.article import (
 )
 from toutiao.api.deps import ReadSessionDep, RuntimeDep, SessionDep
 from toutiao.api.responses import Envelope, MessageOnly, no_content, ok
+from toutiao.api.routing import GatedRouter
 from toutiao.article import attitude as attitude_service
 from toutiao.article import collection as collection_service
 from toutiao.article import reading as reading_service
 from toutiao.models.enums import Attitude, ReportType
 
-router = APIRouter()
+router = GatedRouter()
 
 TraceHeader = Annotated[str | None, Header(alias="Trace", description="tracking parameter")]
 

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
 from toutiao.api.app.deps import CurrentUser, OptionalUser
 from toutiao.api.app.paging import PagingDep
 from toutiao.api.app.schemas.article import ArticlePage, LikedArticlePage
 from toutiao.api.deps import PrimaryReadSessionDep, ReadSessionDep, RuntimeDep
 from toutiao.api.responses import Envelope, ok
+from toutiao.api.routing import GatedRouter
 from toutiao.article import lists as list_service
 
-router = APIRouter()
+router = GatedRouter()
 
 
 @router.get("/v1_0/user/articles", name="user.articles", response_model=Envelope[ArticlePage])

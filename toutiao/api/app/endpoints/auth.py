@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
 from toutiao.api.app.deps import RefreshUser
 from toutiao.api.app.schemas.user import AccessToken, LoginBody, SmsSent, TokenPair
 from toutiao.api.deps import ClientIpDep, RuntimeDep, SessionDep
 from toutiao.api.openapi import rate_limited
 from toutiao.api.responses import Envelope, ok
+from toutiao.api.routing import GatedRouter
 from toutiao.user import service as user_service
 from toutiao.user.tokens import issue_token
 
-router = APIRouter()
+router = GatedRouter()
 
 
 @router.get(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from toutiao.api.app.deps import CurrentUser, OptionalUser
 from toutiao.api.app.schemas.channel import (
@@ -17,9 +17,10 @@ from toutiao.api.app.schemas.channel import (
 )
 from toutiao.api.deps import PrimaryReadSessionDep, ReadSessionDep, RuntimeDep, SessionDep
 from toutiao.api.responses import Envelope, no_content, ok
+from toutiao.api.routing import GatedRouter
 from toutiao.channel import service as channel_service
 
-router = APIRouter()
+router = GatedRouter()
 
 
 @router.get("/v1_0/channels", name="news.channels", response_model=Envelope[ChannelList])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from toutiao.api.app.deps import CurrentUser, get_optional_user, read_session_and_user
 from toutiao.api.app.schemas.comment import (
@@ -22,10 +22,11 @@ from toutiao.api.deps import (
 from toutiao.api.openapi import auth_doc
 from toutiao.api.query import QueryParam, query_doc, query_id, query_int, read_query
 from toutiao.api.responses import Envelope, no_content, ok, ok_response
+from toutiao.api.routing import GatedRouter
 from toutiao.comment import service as comment_service
 from toutiao.kit.errors import BadRequest
 
-router = APIRouter()
+router = GatedRouter()
 
 # Read by the handler, not solved by FastAPI (``toutiao.api.query``): comment lists are read
 # with every article opened, and solving three dependencies and four parameters was about a

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
 from toutiao.api.app.deps import CurrentUser
 from toutiao.api.deps import RuntimeDep
 from toutiao.api.responses import ok
+from toutiao.api.routing import GatedRouter
 from toutiao.config import Environment, Settings
 from toutiao.kit.errors import NotFound
 from toutiao.notify import COMMENT, FOLLOWING, LIKING, now_ms
 
-router = APIRouter()
+router = GatedRouter()
 
 EVENTS = {"f": FOLLOWING, "l": LIKING, "c": COMMENT}
 SAMPLE_ACTOR = {"user_id": 1, "user_name": "头条测试用户", "user_photo": None}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from toutiao.api.app.deps import CurrentUser
@@ -13,9 +13,10 @@ from toutiao.api.app.paging import PagingDep
 from toutiao.api.app.schemas.relation import FollowPage, TargetBody, TargetOut
 from toutiao.api.deps import RuntimeDep, SessionDep
 from toutiao.api.responses import Envelope, no_content, ok
+from toutiao.api.routing import GatedRouter
 from toutiao.relation import service as relation_service
 
-router = APIRouter()
+router = GatedRouter()
 
 
 async def get_primary_read_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:

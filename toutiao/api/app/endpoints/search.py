@@ -7,16 +7,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from toutiao.api.app.deps import CurrentUser, OptionalUser
 from toutiao.api.app.paging import PagingDep
 from toutiao.api.app.schemas.search import SearchHistory, SearchPage, SuggestionOut
 from toutiao.api.deps import ReadSessionDep, RuntimeDep
 from toutiao.api.responses import Envelope, no_content, ok, ok_response
+from toutiao.api.routing import GatedRouter
 from toutiao.search import service as search_service
 
-router = APIRouter()
+router = GatedRouter()
 
 QueryText = Annotated[
     str,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import File, UploadFile
 
 from toutiao.api.app.deps import CurrentUser, OptionalUser
 from toutiao.api.app.schemas.user import (
@@ -18,12 +18,13 @@ from toutiao.api.app.schemas.user import (
 from toutiao.api.deps import ReadSessionDep, RuntimeDep, SessionDep
 from toutiao.api.limits import body_limit
 from toutiao.api.responses import Envelope, ok
+from toutiao.api.routing import GatedRouter
 from toutiao.kit.errors import BadRequest, Unauthorized
 from toutiao.models.enums import Relation
 from toutiao.relation.service import relations_of
 from toutiao.user import service as user_service
 
-router = APIRouter()
+router = GatedRouter()
 
 PhotoFile = Annotated[UploadFile | None, File(description="image file")]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import Response
 
 from toutiao.api.deps import SessionDep
@@ -13,11 +13,12 @@ from toutiao.api.mis.params import Flag, IdList, PagingDep, check_order
 from toutiao.api.mis.routing import StaffRoute, requires
 from toutiao.api.mis.schemas import Account, Body, Email, Mobile, NonEmpty, StaffName
 from toutiao.api.responses import no_content, ok
+from toutiao.api.routing import GatedRouter
 from toutiao.api.types import Id
 from toutiao.staff import accounts, admins
 from toutiao.staff.audit import ids_text
 
-router = APIRouter(route_class=StaffRoute)
+router = GatedRouter(route_class=StaffRoute)
 
 
 @router.get("/v1_0/administrators", name="mis.administrators")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from toutiao.announcement import management as announcements
 from toutiao.announcement.repository import AnnouncementFilter
@@ -15,6 +15,7 @@ from toutiao.api.mis.params import PagingDep, check_order
 from toutiao.api.mis.routing import StaffRoute, requires
 from toutiao.api.mis.schemas import Body
 from toutiao.api.responses import no_content, ok
+from toutiao.api.routing import GatedRouter
 from toutiao.api.types import StrictInt, parse_int
 from toutiao.content.authoring import media_prefix
 from toutiao.content.sanitize import clean_html
@@ -22,7 +23,7 @@ from toutiao.kit.errors import BadRequest
 from toutiao.models.enums import AnnouncementStatus
 from toutiao.runtime import Runtime
 
-router = APIRouter(route_class=StaffRoute)
+router = GatedRouter(route_class=StaffRoute)
 
 
 def _content(runtime: Runtime, content: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import Field
 
 from toutiao.api.deps import ReadSessionDep, RuntimeDep, SessionDep
@@ -13,6 +13,7 @@ from toutiao.api.mis.params import IdList, PagingDep, check_order, check_range
 from toutiao.api.mis.routing import StaffRoute, requires
 from toutiao.api.mis.schemas import Body
 from toutiao.api.responses import ok
+from toutiao.api.routing import GatedRouter
 from toutiao.api.types import StrictInt, parse_id
 from toutiao.content import review
 from toutiao.content.repository import StaffArticleFilter
@@ -20,7 +21,7 @@ from toutiao.kit.errors import BadRequest
 from toutiao.models.enums import ArticleReviewAction, ArticleStatus
 from toutiao.staff.audit import ids_text
 
-router = APIRouter(route_class=StaffRoute)
+router = GatedRouter(route_class=StaffRoute)
 
 ORDERS = ("id", "create_time")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import Field
 
 from toutiao.api.deps import ClientIpDep, RuntimeDep, SessionDep
@@ -13,11 +13,12 @@ from toutiao.api.mis.routing import LOGIN_ONLY, PUBLIC, REFRESH, StaffRoute, req
 from toutiao.api.mis.schemas import Body, Email, Mobile, NonEmpty, StaffName
 from toutiao.api.openapi import rate_limited
 from toutiao.api.responses import ok
+from toutiao.api.routing import GatedRouter
 from toutiao.staff import accounts, audit, captcha
 from toutiao.staff import auth as staff_auth
 from toutiao.staff.tokens import issue_token
 
-router = APIRouter(route_class=StaffRoute)
+router = GatedRouter(route_class=StaffRoute)
 
 
 @router.get("/v1_0/captchas/{account}", name="mis.captcha", openapi_extra=rate_limited())

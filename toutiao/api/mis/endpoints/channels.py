@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from pydantic import Field
 
 from toutiao.api.deps import ReadSessionDep, RuntimeDep, SessionDep
@@ -13,13 +13,14 @@ from toutiao.api.mis.params import Flag, PagingDep, check_order
 from toutiao.api.mis.routing import StaffRoute, requires
 from toutiao.api.mis.schemas import Body
 from toutiao.api.responses import no_content, ok
+from toutiao.api.routing import GatedRouter
 from toutiao.api.types import Id, StrictInt, parse_id
 from toutiao.channel import management as channels
 from toutiao.channel.repository import ChannelFilter
 from toutiao.kit.errors import BadRequest, NotFound
 from toutiao.staff.audit import ids_text
 
-router = APIRouter(route_class=StaffRoute)
+router = GatedRouter(route_class=StaffRoute)
 
 ORDERS = ("id", "sequence")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from toutiao.api.deps import ReadSessionDep, RuntimeDep, SessionDep
 from toutiao.api.mis.deps import AuditDep
@@ -12,6 +12,7 @@ from toutiao.api.mis.params import IdList, PagingDep, check_order, check_range
 from toutiao.api.mis.routing import StaffRoute, requires
 from toutiao.api.mis.schemas import Body
 from toutiao.api.responses import ok
+from toutiao.api.routing import GatedRouter
 from toutiao.api.types import StrictInt, parse_id, parse_int
 from toutiao.comment import review
 from toutiao.comment.repository import StaffCommentFilter
@@ -19,7 +20,7 @@ from toutiao.kit.errors import BadRequest
 from toutiao.models.enums import CommentStatus
 from toutiao.staff.audit import ids_text
 
-router = APIRouter(route_class=StaffRoute)
+router = GatedRouter(route_class=StaffRoute)
 
 ACTIONS = {
     CommentStatus.APPROVED: "approve",

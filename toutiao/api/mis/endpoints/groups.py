@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import Response
 from pydantic import AfterValidator
 
@@ -14,10 +14,11 @@ from toutiao.api.mis.params import Flag, PagingDep, check_order
 from toutiao.api.mis.routing import StaffRoute, requires
 from toutiao.api.mis.schemas import Body, StaffName
 from toutiao.api.responses import no_content, ok
+from toutiao.api.routing import GatedRouter
 from toutiao.api.types import Id
 from toutiao.staff import groups
 
-router = APIRouter(route_class=StaffRoute)
+router = GatedRouter(route_class=StaffRoute)
 
 
 def _remark(value: str) -> str:

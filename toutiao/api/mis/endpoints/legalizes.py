@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import AfterValidator, BeforeValidator
 
 from toutiao.api.deps import RuntimeDep, SessionDep
@@ -13,11 +13,12 @@ from toutiao.api.mis.params import IdList, PagingDep, check_order
 from toutiao.api.mis.routing import StaffRoute, requires
 from toutiao.api.mis.schemas import Body
 from toutiao.api.responses import ok
+from toutiao.api.routing import GatedRouter
 from toutiao.api.types import Id, parse_int
 from toutiao.staff.audit import ids_text
 from toutiao.user import legalize
 
-router = APIRouter(route_class=StaffRoute)
+router = GatedRouter(route_class=StaffRoute)
 
 
 def _one_of(*allowed: int) -> BeforeValidator:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from toutiao.api.deps import SessionDep
 from toutiao.api.mis.deps import AuditDep
 from toutiao.api.mis.params import PagingDep, check_order, check_range
 from toutiao.api.mis.routing import StaffRoute, requires
 from toutiao.api.responses import ok
+from toutiao.api.routing import GatedRouter
 from toutiao.api.types import Id
 from toutiao.staff import audit
 
-router = APIRouter(route_class=StaffRoute)
+router = GatedRouter(route_class=StaffRoute)
 
 
 @router.get("/v1_0/operationlogs", name="mis.operationlogs")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from toutiao.api.deps import ReadSessionDep, SessionDep
 from toutiao.api.mis.deps import AuditDep, CurrentStaff
@@ -13,6 +13,7 @@ from toutiao.api.mis.params import IdList, PagingDep, check_order, check_range
 from toutiao.api.mis.routing import StaffRoute, requires
 from toutiao.api.mis.schemas import Body
 from toutiao.api.responses import ok
+from toutiao.api.routing import GatedRouter
 from toutiao.api.types import StrictInt, parse_id, parse_int
 from toutiao.kit.errors import BadRequest
 from toutiao.models.enums import ReportStatus, ReportType
@@ -20,7 +21,7 @@ from toutiao.report import service as reports
 from toutiao.report.repository import ReportFilter
 from toutiao.staff.audit import ids_text
 
-router = APIRouter(route_class=StaffRoute)
+router = GatedRouter(route_class=StaffRoute)
 
 
 E = TypeVar("E", bound=IntEnum)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from toutiao.api.deps import ReadSessionDep, RuntimeDep, SessionDep
 from toutiao.api.mis.deps import AuditDep
@@ -12,10 +12,11 @@ from toutiao.api.mis.params import PagingDep, check_order
 from toutiao.api.mis.routing import StaffRoute, requires
 from toutiao.api.mis.schemas import Body
 from toutiao.api.responses import no_content, ok
+from toutiao.api.routing import GatedRouter
 from toutiao.api.types import StrictInt
 from toutiao.content import repository, words
 
-router = APIRouter(route_class=StaffRoute)
+router = GatedRouter(route_class=StaffRoute)
 PATH = "/v1_0/sensitive_words"
 
 

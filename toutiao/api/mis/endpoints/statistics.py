@@ -6,17 +6,18 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from toutiao.api.deps import ReadSessionDep, RuntimeDep
 from toutiao.api.mis.params import PagingDep
 from toutiao.api.mis.routing import StaffRoute, requires
 from toutiao.api.responses import ok
+from toutiao.api.routing import GatedRouter
 from toutiao.kit.errors import BadRequest
 from toutiao.models.base import local_now
 from toutiao.stats import figures
 
-router = APIRouter(route_class=StaffRoute)
+router = GatedRouter(route_class=StaffRoute)
 
 SIZES = ("month", "day", "hour")
 _DAY = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")

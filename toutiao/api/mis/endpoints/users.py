@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import AfterValidator
 
 from toutiao.api.deps import RuntimeDep, SessionDep
@@ -13,6 +13,7 @@ from toutiao.api.mis.params import Flag, IdList, PagingDep, check_order, check_r
 from toutiao.api.mis.routing import StaffRoute, requires
 from toutiao.api.mis.schemas import Account, Body, NonEmpty
 from toutiao.api.responses import ok
+from toutiao.api.routing import GatedRouter
 from toutiao.api.types import MOBILE_RE
 from toutiao.kit import passwords
 from toutiao.kit.errors import BadRequest
@@ -21,7 +22,7 @@ from toutiao.models.enums import UserStatus
 from toutiao.staff.audit import ids_text
 from toutiao.user import directory, freeze
 
-router = APIRouter(route_class=StaffRoute)
+router = GatedRouter(route_class=StaffRoute)
 
 
 @router.get("/v1_0/users", name="mis.users")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from toutiao.api.deps import PrimaryReadSessionDep, RuntimeDep, SessionDep
@@ -24,6 +24,7 @@ from toutiao.api.mp.schemas.article import (
     timestamp,
 )
 from toutiao.api.responses import Envelope, no_content, ok
+from toutiao.api.routing import GatedRouter
 from toutiao.api.types import Id, StrictInt
 from toutiao.content import lifecycle
 from toutiao.content import service as content_service
@@ -33,7 +34,7 @@ from toutiao.content.service import AuthorArticle
 from toutiao.runtime import Runtime
 from toutiao.stats import authors as author_stats
 
-router = APIRouter()
+router = GatedRouter()
 
 Draft = Annotated[QueryFlag, Query(description="true: save as draft; false: publish")]
 

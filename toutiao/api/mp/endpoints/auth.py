@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
 from toutiao.api.deps import ClientIpDep, RuntimeDep, SessionDep
 from toutiao.api.mp.schemas.auth import MpLoginBody, MpTokens
 from toutiao.api.openapi import rate_limited
 from toutiao.api.responses import Envelope, ok
+from toutiao.api.routing import GatedRouter
 from toutiao.user import service as user_service
 
-router = APIRouter()
+router = GatedRouter()
 
 
 @router.post(

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
 from toutiao.api.deps import ReadSessionDep, RuntimeDep
 from toutiao.api.mp.schemas.auth import MpChannelList
 from toutiao.api.responses import Envelope, ok
+from toutiao.api.routing import GatedRouter
 from toutiao.channel import service as channel_service
 
-router = APIRouter()
+router = GatedRouter()
 
 
 @router.get("/v1_0/channels", name="mp.channels", response_model=Envelope[MpChannelList])

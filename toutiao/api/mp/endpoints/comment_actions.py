@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from toutiao.api.deps import RuntimeDep, SessionDep
 from toutiao.api.mp.audit import audit
@@ -13,9 +13,10 @@ from toutiao.api.mp.deps import WritingAuthor
 from toutiao.api.mp.schemas.moderation import LikeBody, Liked, Replied, ReplyBody
 from toutiao.api.openapi import rate_limited
 from toutiao.api.responses import Envelope, no_content, ok
+from toutiao.api.routing import GatedRouter
 from toutiao.comment import service as comment_service
 
-router = APIRouter()
+router = GatedRouter()
 
 
 @router.post(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Query, Response, UploadFile
+from fastapi import File, Query, Response, UploadFile
 
 from toutiao.api.deps import PrimaryReadSessionDep, RuntimeDep, SessionDep
 from toutiao.api.limits import body_limit
@@ -14,11 +14,12 @@ from toutiao.api.mp.paging import ImagePaging
 from toutiao.api.mp.schemas.image import LibraryPage, StarBody, Starred, UploadedImage
 from toutiao.api.openapi import rate_limited
 from toutiao.api.responses import Envelope, no_content, ok
+from toutiao.api.routing import GatedRouter
 from toutiao.api.types import QueryBool
 from toutiao.kit.errors import BadRequest
 from toutiao.material import service as material_service
 
-router = APIRouter()
+router = GatedRouter()
 
 
 @router.get("/v1_0/user/images", name="mp.images", response_model=Envelope[LibraryPage])

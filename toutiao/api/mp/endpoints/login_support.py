@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-
 from toutiao.api.deps import ClientIpDep, RuntimeDep
 from toutiao.api.mp.deps import RefreshingAuthor
 from toutiao.api.mp.schemas.account import AccessToken, SmsSent
 from toutiao.api.openapi import rate_limited
 from toutiao.api.responses import Envelope, ok
+from toutiao.api.routing import GatedRouter
 from toutiao.user import service as user_service
 from toutiao.user.tokens import issue_token
 
-router = APIRouter()
+router = GatedRouter()
 
 
 @router.get(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from toutiao.api.deps import PrimaryReadSessionDep, RuntimeDep, SessionDep
 from toutiao.api.mp.audit import audit
@@ -18,11 +18,12 @@ from toutiao.api.mp.schemas.moderation import (
 )
 from toutiao.api.openapi import rate_limited
 from toutiao.api.responses import Envelope, no_content, ok
+from toutiao.api.routing import GatedRouter
 from toutiao.api.types import Id, StrictInt
 from toutiao.comment import moderation
 from toutiao.kit.errors import BadRequest
 
-router = APIRouter()
+router = GatedRouter()
 
 OriginalLimit = Annotated[StrictInt, Query(ge=1, le=50, description="page size (with type)")]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import File, UploadFile
 
 from toutiao.api.deps import PrimaryReadSessionDep, RuntimeDep, SessionDep
 from toutiao.api.limits import body_limit
@@ -19,9 +19,10 @@ from toutiao.api.mp.schemas.account import (
 )
 from toutiao.api.openapi import rate_limited
 from toutiao.api.responses import Envelope, ok
+from toutiao.api.routing import GatedRouter
 from toutiao.user import profile as profile_service
 
-router = APIRouter()
+router = GatedRouter()
 
 
 @router.get("/v1_0/user/profile", name="mp.profile", response_model=Envelope[AuthorProfile])

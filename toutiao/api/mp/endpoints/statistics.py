@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
 from toutiao.api.deps import ReadSessionDep, RuntimeDep
 from toutiao.api.mp.deps import Author
@@ -18,11 +18,12 @@ from toutiao.api.mp.schemas.statistics import (
     GenderOnly,
 )
 from toutiao.api.responses import Envelope, ok
+from toutiao.api.routing import GatedRouter
 from toutiao.relation import audience as audience_service
 from toutiao.relation import service as relation_service
 from toutiao.stats import authors as author_stats
 
-router = APIRouter()
+router = GatedRouter()
 
 FollowerPaging = Annotated[MpPaging, Depends(paging(20))]
 
