@@ -101,7 +101,7 @@ def literal_beginnings(paths: Iterable[str]) -> tuple[str, ...]:
         if not literal or literal == "/":
             return ()
         beginnings.add(literal)
-    kept = sorted(beginnings)  # a beginning sorts right after one it extends
+    kept = sorted(beginnings)  # a beginning sorts before every one that extends it
     out: list[str] = []
     for literal in kept:
         if not any(literal.startswith(shorter) for shorter in out):
@@ -109,24 +109,30 @@ def literal_beginnings(paths: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _included(route: Any, prefix: str) -> tuple[Any, str] | None:
+    """``(router, its full prefix)`` when ``route`` is an included router that FastAPI keeps
+    as a router (not copied into the including one's routes), else None."""
+    inner = getattr(route, "original_router", None)
+    if inner is None:
+        return None
+    return inner, prefix + getattr(getattr(route, "include_context", None), "prefix", "")
+
+
 def _routers_below(router: Any, prefix: str) -> Iterator[tuple[Any, str]]:
     """``(router, its full prefix)`` of every router included below ``router``."""
     for route in router.routes:
-        inner = getattr(route, "original_router", None)
-        if inner is not None:
-            context = getattr(route, "include_context", None)
-            inner_prefix = prefix + getattr(context, "prefix", "")
-            yield inner, inner_prefix
-            yield from _routers_below(inner, inner_prefix)
+        included = _included(route, prefix)
+        if included is not None:
+            yield included
+            yield from _routers_below(*included)
 
 
 def walk_routes(routes: Iterable[Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """``(full path, route)`` of every route, through included routers (which FastAPI may
-    keep as a nested router with an include prefix rather than copy into ``routes``)."""
+    """``(full path, route)`` of every route, through included routers."""
     for route in routes:
-        inner = getattr(route, "original_router", None)
-        if inner is not None:
-            context = getattr(route, "include_context", None)
-            yield from walk_routes(inner.routes, prefix + getattr(context, "prefix", ""))
+        included = _included(route, prefix)
+        if included is not None:
+            inner, inner_prefix = included
+            yield from walk_routes(inner.routes, inner_prefix)
         else:
             yield prefix + getattr(route, "path", ""), route
