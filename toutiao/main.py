@@ -34,7 +34,7 @@ from toutiao.api.observe import ObserveMiddleware, RouteCapture
 from toutiao.api.openapi import install_openapi
 from toutiao.api.ops import install_ops_routes
 from toutiao.api.responses import OrjsonResponse
-from toutiao.api.routing import include_surface
+from toutiao.api.routing import include_surface, remember_routes
 from toutiao.config import Settings, get_settings
 from toutiao.kit import heap, loop_lag
 from toutiao.kit.periodic import repeating
@@ -185,6 +185,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         return Response(written[0], media_type="application/json")
 
     install_ops_routes(app)
+    remember_routes(app)  # a GET of a path seen before goes straight to its endpoint
 
     if settings.storage_url.startswith("file://"):
         media_root = settings.storage_url.removeprefix("file://")

@@ -1,20 +1,29 @@
 """A request is tried only against the routes of the surface and the endpoint module its path
-belongs to, and finding its route does not walk the tree of routers again."""
+belongs to, finding its route does not walk the tree of routers again, and a path asked
+before goes straight to an endpoint that takes only the request."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 
 from toutiao.api.app import router as app_router
 from toutiao.api.mis import router as mis_router
 from toutiao.api.mp import router as mp_router
-from toutiao.api.routing import GatedRouter, literal_beginnings, walk_routes
+from toutiao.api.routing import (
+    GatedRouter,
+    RememberedRoutes,
+    _takes_only_the_request,
+    literal_beginnings,
+    walk_routes,
+)
 from toutiao.main import build_lazy_parts, create_app
 
 SURFACES = {"/app": app_router, "/mp": mp_router, "/mis": mis_router}
@@ -122,3 +131,107 @@ async def test_a_request_is_tried_only_against_its_surface(
         assert tried == []
     else:
         assert tried and all(route.startswith(surface) for route in tried), set(tried)
+
+
+def _handled(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The path of each route FastAPI handles a request with, from now on."""
+    handled: list[str] = []
+    handle = APIRoute.handle
+
+    async def counted(route: APIRoute, scope: Any, receive: Any, send: Any) -> None:
+        handled.append(route.path)
+        await handle(route, scope, receive, send)
+
+    monkeypatch.setattr(APIRoute, "handle", counted)
+    return handled
+
+
+class _Access(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.routes: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.routes.append(record.__dict__["route"])
+
+
+async def test_a_path_asked_before_goes_straight_to_its_endpoint(settings, runtime, monkeypatch):
+    app = create_app(settings, runtime=runtime)
+    build_lazy_parts(app)
+    access = _Access()
+    logger = logging.getLogger("toutiao.access")
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(access)
+    asks = [
+        ("/app/", 200),  # the route map: no parameter at all
+        ("/app/v1_0/articles/123456789", 404),  # a path parameter; the endpoint raises
+        ("/app/v1_0/articles/987654321", 404),  # another path: FastAPI's way once
+        ("/app/v1_1/articles?channel_id=abc&timestamp=1&with_top=1", 400),
+    ]
+    try:
+        async with LifespanManager(app) as manager:
+            transport = httpx.ASGITransport(app=manager.app, client=("127.0.0.1", 50000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+                handled = _handled(monkeypatch)
+                first = [await http.get(path) for path, _ in asks]
+                assert len(handled) == len(asks)
+                again = [await http.get(path) for path, _ in asks]
+                assert len(handled) == len(asks)  # none routed again
+                # a query changes nothing about the route; a bad one is still the endpoint's 400
+                ok = await http.get("/app/v1_1/articles?channel_id=0&timestamp=1&with_top=1")
+    finally:
+        logger.removeHandler(access)
+        logger.setLevel(level)
+    assert len(handled) == len(asks) and ok.status_code == 200
+    for (path, status), a, b in zip(asks, first, again, strict=True):
+        assert a.status_code == b.status_code == status, path
+        assert a.headers["content-type"] == b.headers["content-type"]
+        assert b.headers["x-request-id"] != a.headers["x-request-id"]
+        if status != 200 or path == "/app/":
+            assert a.content == b.content, path  # same envelope, same map
+    assert access.routes[: len(asks)] == access.routes[len(asks) : 2 * len(asks)]
+    assert access.routes[1] == "/app/v1_0/articles/{article_id}"  # the metrics' label
+
+
+async def test_routes_that_need_fastapi_are_routed_every_time(settings, runtime, monkeypatch):
+    app = create_app(settings, runtime=runtime)
+    build_lazy_parts(app)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app, client=("127.0.0.1", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            handled = _handled(monkeypatch)
+            for _ in range(2):
+                assert (await http.get("/app/v1_0/user")).status_code == 401  # dependencies
+                assert (await http.get("/app/v1_0/channels")).status_code == 200  # a model
+                assert (await http.post("/app/")).status_code == 405  # not its method
+                assert (await http.get("/no/such/path")).status_code == 404
+    assert handled.count("/v1_0/user") == 2 and handled.count("/v1_0/channels") == 2
+    remembered = app.router.middleware_stack
+    assert isinstance(remembered, RememberedRoutes) and len(remembered.chosen) == 0
+
+
+def test_which_routes_take_only_the_request():
+    async def request_only(request: Request) -> Response:
+        return Response()
+
+    async def nothing() -> JSONResponse:
+        return JSONResponse({})
+
+    def not_async(request: Request) -> Response:
+        return Response()
+
+    async def a_query(q: int) -> Response:
+        return Response()
+
+    async def a_model(request: Request) -> dict[str, int]:
+        return {}
+
+    async def a_dependency(request: Request, x: int = Depends(lambda: 1)) -> Response:
+        return Response()
+
+    router = APIRouter()
+    for endpoint in (request_only, nothing, not_async, a_query, a_model, a_dependency):
+        router.add_api_route(f"/{endpoint.__name__}", endpoint)
+    taken = {route.path for route in router.routes if _takes_only_the_request(route)}
+    assert taken == {"/request_only", "/nothing"}

@@ -25,11 +25,16 @@ a surface's routes are all declared, sets on each
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, get_type_hints
 
+import cachebox
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+from starlette._utils import is_async_callable
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Match, get_route_path
-from starlette.types import Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 
 class GatedRouter(APIRouter):
@@ -136,3 +141,116 @@ def walk_routes(routes: Iterable[Any], prefix: str = "") -> Iterator[tuple[str, 
             yield from walk_routes(inner.routes, inner_prefix)
         else:
             yield prefix + getattr(route, "path", ""), route
+
+
+# Requests whose route is remembered: each a few hundred bytes; a path not among them is found
+# FastAPI's way once more and remembered again.
+REMEMBERED = 16_384
+
+
+def remember_routes(app: FastAPI) -> RememberedRoutes:
+    """Put :class:`RememberedRoutes` around ``app``'s router (inside the app's middleware and
+    exception handlers, as the router is)."""
+    remembered = RememberedRoutes(app.router.middleware_stack, app.router)
+    app.router.middleware_stack = remembered
+    return remembered
+
+
+class RememberedRoutes:
+    """The app's router, remembering the route it chose for a ``GET`` of a path, when all
+    FastAPI does for that route is call its endpoint and send the response it returns.
+
+    Finding a route walks the routers (one regular expression tried per route before it, at
+    each level) and FastAPI then runs the endpoint through its machinery: the request body,
+    the dependencies, two exit stacks, the telemetry hooks. For an async endpoint that takes
+    only the request (or nothing) and returns a ``Response``, as the most requested pages do
+    (``toutiao.api.query``), none of it changes what is sent: it was about as much as the
+    whole of a trivial request, and three times that for an article's detail.
+
+    So the first ``GET`` of a path is routed FastAPI's way; if the route it chose is such a
+    route (and the method one it serves), the route and the path's parameters are remembered
+    under the method and the path, and the next request for them calls the endpoint straight
+    away, with the same scope keys set (``route``, ``endpoint``, ``path_params``, ``router``).
+    What the app does around the router is unchanged: the middleware, the exception handlers
+    (an exception raised by the endpoint reaches them as before), the route in the metrics.
+
+    The same method and path always choose the same route once the routes are declared
+    (the rule the gates keep too); a route added later comes after those already chosen and
+    could not have been chosen instead. Requests with a body (its limits and forms are
+    FastAPI's) and requests traced by FastAPI's telemetry (which names the span after the
+    route it finds) always go FastAPI's way."""
+
+    def __init__(self, app: ASGIApp, router: Any, size: int = REMEMBERED) -> None:
+        self.app = app
+        self.router = router
+        self.chosen: cachebox.LRUCache[tuple[str, str], tuple[APIRoute, dict[str, Any]]] = (
+            cachebox.LRUCache(size)
+        )
+        # id(route) -> (the route, kept so that its id is never another's; whether it is one)
+        self.direct: dict[int, tuple[APIRoute, bool]] = {}
+
+    def forget(self) -> None:
+        self.chosen.clear()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or scope.get("fastapi.telemetry") is not None
+        ):
+            await self.app(scope, receive, send)
+            return
+        key = (scope["path"], scope.get("root_path", ""))
+        chosen = self.chosen.get(key)
+        if chosen is None:
+            await self.app(scope, receive, send)
+            self._remember(key, scope)
+            return
+        route, params = chosen
+        scope.setdefault("router", self.router)
+        scope["route"] = route
+        scope["endpoint"] = endpoint = route.endpoint
+        scope["path_params"] = dict(params)
+        if route.dependant.request_param_name is None:
+            response = await endpoint()
+        else:
+            response = await endpoint(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+    def _remember(self, key: tuple[str, str], scope: Scope) -> None:
+        route = scope.get("route")
+        if route is None:
+            return
+        known = self.direct.get(id(route))
+        if known is None:
+            known = self.direct[id(route)] = (route, _takes_only_the_request(route))
+        if known[1] and "GET" in route.methods:
+            self.chosen[key] = (route, dict(scope.get("path_params", {})))
+
+
+def _takes_only_the_request(route: Any) -> bool:
+    """Whether FastAPI does nothing for ``route`` but call its endpoint and send the response
+    it returns: an async endpoint without dependencies whose one parameter, if any, is the
+    ``Request``, annotated to return a ``Response``."""
+    if not isinstance(route, APIRoute) or not is_async_callable(route.endpoint):
+        return False
+    d = route.dependant
+    if (
+        d.path_params
+        or d.query_params
+        or d.header_params
+        or d.cookie_params
+        or d.body_params
+        or d.dependencies
+        or d.websocket_param_name
+        or d.http_connection_param_name
+        or d.response_param_name
+        or d.background_tasks_param_name
+        or d.security_scopes_param_name
+    ):
+        return False
+    try:
+        returns = get_type_hints(route.endpoint).get("return")
+    except (NameError, TypeError):  # an annotation that does not resolve: left to FastAPI
+        return False
+    return isinstance(returns, type) and issubclass(returns, Response)
