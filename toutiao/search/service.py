@@ -79,9 +79,10 @@ def popular_seen_key(user_id: int, query: str) -> str:
 
 
 def clean_query(q: str) -> str:
-    """Surrounding and repeated spaces dropped; 1-50 characters, else a 400."""
+    """Surrounding and repeated spaces dropped; 1-50 characters as sent and as cleaned, else a
+    400."""
     cleaned = " ".join(q.split())
-    if not 1 <= len(cleaned) <= QUERY_MAX:
+    if len(q) > QUERY_MAX or not 1 <= len(cleaned) <= QUERY_MAX:
         raise BadRequest(f"q: must be 1-{QUERY_MAX} characters")
     return cleaned
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Query, Response
+from fastapi import Query, Request, Response
 
 from toutiao.api.app.deps import CurrentUser, OptionalUser
 from toutiao.api.app.paging import PagingDep
 from toutiao.api.app.schemas.search import SearchHistory, SearchPage, SuggestionOut
-from toutiao.api.deps import ReadSessionDep, RuntimeDep
+from toutiao.api.deps import ReadSessionDep, RuntimeDep, runtime_of
+from toutiao.api.query import QueryParam, query_doc, read_query
 from toutiao.api.responses import Envelope, no_content, ok, ok_response
 from toutiao.api.routing import GatedRouter
 from toutiao.search import service as search_service
@@ -25,10 +26,27 @@ QueryText = Annotated[
 ]
 
 
-@router.get("/v1_0/suggestion", name="news.suggestion", response_model=Envelope[SuggestionOut])
-async def get_suggestions(q: QueryText, runtime: RuntimeDep) -> Response:
+# Taken from the request like the feeds' (``toutiao.api.query``): a suggestion is asked at
+# every keystroke.
+SUGGEST_QUERY = (
+    QueryParam(
+        "q",
+        "1-50 characters",
+        schema=(("type", "string"), ("minLength", 1), ("maxLength", search_service.QUERY_MAX)),
+    ),
+)
+
+
+@router.get(
+    "/v1_0/suggestion",
+    name="news.suggestion",
+    response_model=Envelope[SuggestionOut],
+    openapi_extra=query_doc(*SUGGEST_QUERY),
+)
+async def get_suggestions(request: Request) -> Response:
     """Up to 10 completions of what was typed (popular queries, titles), else a correction."""
-    return ok_response({"options": await search_service.suggest(runtime, q)})
+    (q,) = read_query(request, SUGGEST_QUERY)
+    return ok_response({"options": await search_service.suggest(runtime_of(request), q)})
 
 
 @router.get("/v1_0/search", name="news.search", response_model=Envelope[SearchPage])
