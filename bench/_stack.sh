@@ -144,7 +144,7 @@ start_api() {
   port=$(free_port)
   BASE=http://127.0.0.1:$port
   "$GUNICORN" --help 2>/dev/null | grep -q -- --no-control-socket && control=(--no-control-socket)
-  "$GUNICORN" toutiao.asgi:app -k "$WORKER_CLASS" -w "$WORKERS" --bind "127.0.0.1:$port" \
+  "$GUNICORN" "${APP_MODULE:-toutiao.asgi:app}" -k "$WORKER_CLASS" -w "$WORKERS" --bind "127.0.0.1:$port" \
     --graceful-timeout 10 "${control[@]}" >"$log" 2>&1 &
   API_PID=$!
   PIDS=("$API_PID" "${PIDS[@]}")  # the API stops first
