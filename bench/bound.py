@@ -1,5 +1,5 @@
 """What a page of the app costs against the floor before it does any work of its own: the
-floor ``GET /app/`` and three endpoints that only make Redis round trips (``bound_app.py``),
+floor ``GET /app/`` and four endpoints that only make Redis round trips (``bound_app.py``),
 measured like ``load.py``'s rows (wrk, 16 connections, the ratio to the floor of the round).
 
 Run by bench/bound.sh; usable on its own against a stack serving ``bench.bound_app:app``:
@@ -42,6 +42,7 @@ ORDER = [
     ("one_trip", "one round trip (1 command)", "/bench/one-trip"),
     ("two_trips", "two round trips (1 command each)", "/bench/two-trips"),
     ("feed_trips", "the fresh feed's round trips + page", "/bench/feed-trips"),
+    ("feed_one_trip", "its 20 commands in one trip + page", "/bench/feed-one-trip"),
 ]
 
 

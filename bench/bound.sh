@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What a page costs against the floor before any work of its own: the API as run.sh serves it
-# (gunicorn, uvicorn workers, MariaDB, Redis), plus three endpoints that only make Redis round
+# (gunicorn, uvicorn workers, MariaDB, Redis), plus four endpoints that only make Redis round
 # trips (bench/bound_app.py), driven by bench/bound.py (wrk). Prints the table, writes
 # bench/results/bound.json and stops what it started. See bench/README.md.
 #

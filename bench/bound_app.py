@@ -1,4 +1,4 @@
-"""The API with three more endpoints that do only the Redis round trips of a page, for
+"""The API with four more endpoints that do only the Redis round trips of a page, for
 ``bench/bound.sh``: what a page costs against the floor before it does any work of its own.
 
 They are routes of the app as served (same middleware, same routing, each taking only the
@@ -47,4 +47,10 @@ async def two_trips(request: Request) -> Response:
 async def feed_trips(request: Request) -> Response:
     await _round_trip(request, 6)  # the fresh batch's first round trip: position, queue, pinned
     await _round_trip(request, 14)  # its second: counters, the record, the exposure
+    return Response(PAGE, media_type="application/json")
+
+
+@app.get("/bench/feed-one-trip", include_in_schema=False)
+async def feed_one_trip(request: Request) -> Response:
+    await _round_trip(request, 20)  # the fresh batch's commands, if one round trip made them
     return Response(PAGE, media_type="application/json")

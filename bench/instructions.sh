@@ -6,6 +6,7 @@
 # req/s moves more with the machine than with the change. See bench/README.md.
 #
 #   bench/instructions.sh [--requests 200] [--pause 10]
+#   bench/instructions.sh --time [--requests 1000]   # CPU time per request instead (seconds)
 #   bench/instructions.sh --profile anonymous [--requests 2000]   # where one phase's time goes
 #     (cProfile, no valgrind; BENCH_PROFILE_CALLERS=regex also prints who calls those functions;
 #     BENCH_PROFILE_OUT=file keeps the raw stats)
@@ -26,7 +27,7 @@ stack_settings "${BENCH_DB_NAME:-toutiao_bench}" "${BENCH_REDIS_DB:-13}" "$PWD/$
 demo_database "${BENCH_ARTICLES:-10000}" "${BENCH_USERS:-200}" 0
 
 start_rpc "$OUT/rpc.log"
-if [[ " $* " == *" --profile "* ]]; then  # one phase under cProfile, no valgrind
+if [[ " $* " == *" --profile "* || " $* " == *" --time "* ]]; then  # no valgrind
   "$PY" bench/instructions.py "$@"
   exit
 fi
