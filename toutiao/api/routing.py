@@ -168,19 +168,19 @@ class RememberedRoutes:
     whole of a trivial request, and three times that for an article's detail.
 
     So the first ``GET`` of a path is routed FastAPI's way; if the route it chose is such a
-    route (and the method one it serves), the route and the path's parameters are remembered
-    under the method and the path, and the next request for them calls the endpoint straight
-    away, with the same scope keys set (``route``, ``endpoint``, ``path_params``, ``router``).
+    route (and serves ``GET``), the route and the path's parameters are remembered under the
+    path, and the next ``GET`` of it calls the endpoint straight away, with the same scope
+    keys set (``route``, ``endpoint``, ``path_params``, ``router``).
     What the app does around the router is unchanged: the middleware, the exception handlers
     (an exception raised by the endpoint reaches them as before), the route in the metrics.
 
     The same method and path always choose the same route once the routes are declared
     (the rule the gates keep too); a route added later comes after those already chosen and
-    could not have been chosen instead. Requests with a body (its limits and forms are
-    FastAPI's) and requests traced by FastAPI's telemetry (which names the span after the
+    could not have been chosen instead. Requests of other methods (a body's limits and forms
+    are FastAPI's) and requests traced by FastAPI's telemetry (which names the span after the
     route it finds) always go FastAPI's way."""
 
-    def __init__(self, app: ASGIApp, router: Any, size: int = REMEMBERED) -> None:
+    def __init__(self, app: ASGIApp, router: APIRouter, size: int = REMEMBERED) -> None:
         self.app = app
         self.router = router
         self.chosen: cachebox.LRUCache[tuple[str, str], tuple[APIRoute, dict[str, Any]]] = (
