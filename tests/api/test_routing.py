@@ -243,3 +243,46 @@ def test_which_routes_take_only_the_request():
         router.add_api_route(f"/{endpoint.__name__}", endpoint)
     taken = {route.path for route in router.routes if _takes_only_the_request(route)}
     assert taken == {"/request_only", "/nothing"}
+
+
+async def test_a_request_traced_by_fastapi_is_routed_every_time(settings, runtime, monkeypatch):
+    """FastAPI's telemetry names a request's span after the route it finds: such a request is
+    routed, never sent straight to a remembered endpoint."""
+    app = create_app(settings, runtime=runtime)
+    build_lazy_parts(app)
+    remembered = app.router.middleware_stack
+    assert isinstance(remembered, RememberedRoutes)
+
+    async def call(asgi: Any, traced: bool) -> int:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/app/",
+            "raw_path": b"/app/",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"t")],
+            "client": ("127.0.0.1", 50000),
+            "server": ("t", 80),
+        }
+        if traced:
+            scope["fastapi.telemetry"] = object()
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await asgi(scope, receive, send)
+        return int(sent[0]["status"])
+
+    handled = _handled(monkeypatch)
+    async with LifespanManager(app) as manager:
+        assert await call(manager.app, traced=False) == 200 and len(handled) == 1  # remembered
+        assert await call(manager.app, traced=False) == 200 and len(handled) == 1  # straight
+        assert await call(manager.app, traced=True) == 200 and len(handled) == 2  # routed
