@@ -4,6 +4,7 @@ import asyncio
 import time
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tests.recommend.helpers import RecoData
 from toutiao.models.enums import ArticleStatus
@@ -166,3 +167,59 @@ class TestFold:
         assert await runtime.store.zscore(keys.interest("5"), f"c:{channel}") == -2.0
         assert await runtime.store.zscore(keys.positives("5"), str(article)) is None
         assert await runtime.store.zscore(keys.HOT, str(other)) is None
+
+
+class TestBuffered:
+    """The detail's clicks, kept in the process and appended by ``flush_buffered``."""
+
+    @staticmethod
+    def _buffer(count: int) -> None:
+        events.clear_buffered()
+        for i in range(count):
+            events.buffer_event(action="click", user_id="anon:d", article_id=i + 1, channel_id=1)
+
+    @staticmethod
+    async def _appended(runtime: Runtime) -> list[int]:
+        return [int(f["article_id"]) for _, f in await runtime.store.xrange(keys.EVENTS)]
+
+    async def test_a_flush_appends_in_order_a_chunk_a_round_trip(
+        self, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(events, "FLUSH_CHUNK", 10)
+        self._buffer(25)
+        pipeline = runtime.store.pipeline
+        opened: list[object] = []
+
+        def counted(*args: object, **kwargs: object) -> object:
+            opened.append(args)
+            return pipeline(*args, **kwargs)
+
+        monkeypatch.setattr(runtime.store, "pipeline", counted)
+        assert await events.flush_buffered(runtime.store) == 25
+        assert len(opened) == 3  # 10 + 10 + 5: the loop serves requests between them
+        assert await self._appended(runtime) == list(range(1, 26))
+        assert await events.flush_buffered(runtime.store) == 0
+
+    async def test_what_a_failed_flush_did_not_send_is_sent_by_the_next(
+        self, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(events, "FLUSH_CHUNK", 10)
+        self._buffer(25)
+        real = runtime.store
+
+        class FailsSecond:
+            """The real client, whose second pipeline finds the server gone."""
+
+            calls = 0
+
+            def pipeline(self, *args: object, **kwargs: object) -> object:
+                FailsSecond.calls += 1
+                if FailsSecond.calls == 2:
+                    raise RedisConnectionError("the server went away")
+                return real.pipeline(*args, **kwargs)
+
+        assert await events.flush_buffered(FailsSecond()) == 10
+        assert await self._appended(runtime) == list(range(1, 11))
+        events.buffer_event(action="click", user_id="anon:d", article_id=26, channel_id=1)
+        assert await events.flush_buffered(real) == 16
+        assert await self._appended(runtime) == list(range(1, 27))  # each once, in order

@@ -134,6 +134,10 @@ def _queue_xadd(pipe: Any, fields: dict[str, str]) -> None:
 # (``flush_buffered``): a warm detail page then needs no Redis round trip of its own for them.
 # A failed flush keeps them for the next one, up to BUFFER_MAX (the oldest are dropped then).
 BUFFER_MAX = 20_000
+# Events appended per round trip of a flush: a busy worker buffers thousands between two
+# flushes, and writing them as one pipeline held its event loop for 30 ms and more (every
+# request it had waited that long); a chunk is a few milliseconds, and requests run between.
+FLUSH_CHUNK = 1_000
 _buffered: list[dict[str, str]] = []
 
 
@@ -155,22 +159,25 @@ def buffer_event(
 
 
 async def flush_buffered(redis: Any) -> int:
-    """Append the buffered events, in order, in one round trip; returns how many."""
+    """Append the buffered events, in order, a round trip per ``FLUSH_CHUNK`` of them;
+    returns how many were appended."""
     taken = _buffered[:]
     del _buffered[: len(taken)]
-    if not taken:
-        return 0
+    done = 0
     try:
-        async with redis.pipeline(transaction=False) as pipe:
-            for fields in taken:
-                _queue_xadd(pipe, fields)
-            await pipe.execute()
+        while done < len(taken):
+            chunk = taken[done : done + FLUSH_CHUNK]
+            async with redis.pipeline(transaction=False) as pipe:
+                for fields in chunk:
+                    _queue_xadd(pipe, fields)
+                await pipe.execute()
+            done += len(chunk)
     except RedisError:
+        unsent = taken[done:]
         room = BUFFER_MAX - len(_buffered)  # the newest of them, before what came since
-        _buffered[:0] = taken[max(len(taken) - room, 0) :] if room > 0 else []
+        _buffered[:0] = unsent[max(len(unsent) - room, 0) :] if room > 0 else []
         log.warning("recommend.events_flush_failed kept=%d", len(_buffered), exc_info=True)
-        return 0
-    return len(taken)
+    return done
 
 
 def clear_buffered() -> None:
