@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import os
 import platform
-import shutil
 import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict
@@ -25,6 +24,7 @@ from load import (
     Endpoint,
     Result,
     ServerCounters,
+    add_load_args,
     check_load_args,
     combine,
     emit,
@@ -49,14 +49,7 @@ ORDER = [
 def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--base", default="http://127.0.0.1:8000", help="API base URL (loopback)")
-    p.add_argument("--wrk", default=shutil.which("wrk") or "wrk", help="wrk binary")
-    p.add_argument("--connections", type=int, default=16)
-    p.add_argument("--threads", type=int, default=2, help="wrk threads")
-    p.add_argument("--duration", type=int, default=10, help="measured seconds per endpoint")
-    p.add_argument("--warmup", type=int, default=2, help="unmeasured seconds before each")
-    p.add_argument("--rounds", type=int, default=2, help="repeat all; report the median")
-    p.add_argument("--wait-quiet", type=float, default=30, help="max s to wait for idle")
-    p.add_argument("--quiet-below", type=float, default=25, help="idle: %% of one core busy")
+    add_load_args(p, rounds=2, tool=False)
     p.add_argument("--api-pid", type=int, help="gunicorn master pid (CPU accounting)")
     p.add_argument("--redis-port", type=int, default=6379)
     p.add_argument("--redis-url", help="Redis server to count commands on (redis://h:p)")

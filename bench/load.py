@@ -1541,19 +1541,10 @@ def write_report(out: Path, report: dict[str, Any]) -> Path:
 def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--base", default="http://127.0.0.1:8000", help="API base URL (loopback)")
-    p.add_argument("--tool", choices=["auto", "wrk", "python", "both"], default="auto")
-    p.add_argument("--wrk", default=shutil.which("wrk") or "wrk", help="wrk binary")
-    p.add_argument("--connections", type=int, default=16)
-    p.add_argument("--threads", type=int, default=2, help="wrk threads")
-    p.add_argument("--duration", type=int, default=10, help="measured seconds per endpoint")
-    p.add_argument("--warmup", type=int, default=2, help="unmeasured seconds before each")
-    p.add_argument("--rounds", type=int, default=1, help="repeat all; report the median")
-    p.add_argument(
-        "--wait-quiet", type=float, default=30, help="max s to wait for an idle machine per round"
-    )
-    # 10 %: the stack at rest uses about 5 %; the recommender catching up on the warm-up's
-    # events (paced at half a core) used 15 %, and at 25 % the floor was measured beside it
-    p.add_argument("--quiet-below", type=float, default=10, help="idle: %% of one core busy")
+    # quiet below 10 %: the stack at rest uses about 5 %; the recommender catching up on the
+    # warm-up's events (paced at half a core) used 15 %, and at 25 % the floor was measured
+    # beside it
+    add_load_args(p, quiet_below=10)
     p.add_argument("--mobiles", default="13911111111", help="comma-separated users to log in")
     p.add_argument("--anon-ids", type=int, default=32, help="anonymous device ids to rotate")
     p.add_argument("--articles", type=int, default=300, help="article ids to rotate")
@@ -1626,6 +1617,27 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
     )
     check_load_args(p, args)
     return args
+
+
+def add_load_args(
+    p: argparse.ArgumentParser, *, rounds: int = 1, quiet_below: float = 25, tool: bool = True
+) -> None:
+    """The load options every wrk-driven suite takes (load.py, search.py, mis.py, bound.py);
+    ``tool`` False: wrk only, no ``--tool``."""
+    if tool:
+        p.add_argument("--tool", choices=["auto", "wrk", "python", "both"], default="auto")
+    p.add_argument("--wrk", default=shutil.which("wrk") or "wrk", help="wrk binary")
+    p.add_argument("--connections", type=int, default=16)
+    p.add_argument("--threads", type=int, default=2, help="wrk threads")
+    p.add_argument("--duration", type=int, default=10, help="measured seconds per endpoint")
+    p.add_argument("--warmup", type=int, default=2, help="unmeasured seconds before each")
+    p.add_argument("--rounds", type=int, default=rounds, help="repeat all; report the median")
+    p.add_argument(
+        "--wait-quiet", type=float, default=30, help="max s to wait for an idle machine per round"
+    )
+    p.add_argument(
+        "--quiet-below", type=float, default=quiet_below, help="idle: %% of one core busy"
+    )
 
 
 def check_load_args(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:

@@ -22,7 +22,6 @@ import os
 import platform
 import random
 import re
-import shutil
 import statistics
 import tempfile
 import time
@@ -42,6 +41,7 @@ from load import (
     Endpoint,
     Result,
     ServerCounters,
+    add_load_args,
     check_load_args,
     combine,
     emit,
@@ -234,15 +234,7 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
     p.add_argument("--titles", required=True, help="file of article titles, one a line")
     p.add_argument("--queries", type=int, default=1500, help="targets per endpoint")
     p.add_argument("--seed", type=int, default=7, help="query generator seed")
-    p.add_argument("--tool", choices=["auto", "wrk", "python", "both"], default="auto")
-    p.add_argument("--wrk", default=shutil.which("wrk") or "wrk", help="wrk binary")
-    p.add_argument("--connections", type=int, default=16)
-    p.add_argument("--threads", type=int, default=2, help="wrk threads")
-    p.add_argument("--duration", type=int, default=10, help="measured seconds per endpoint")
-    p.add_argument("--warmup", type=int, default=2, help="unmeasured seconds before each")
-    p.add_argument("--rounds", type=int, default=1, help="repeat all; report the median")
-    p.add_argument("--wait-quiet", type=float, default=30, help="max s to wait for idle")
-    p.add_argument("--quiet-below", type=float, default=25, help="idle: %% of one core busy")
+    add_load_args(p)
     p.add_argument("--mobiles", default="13911111111", help="comma-separated users to log in")
     p.add_argument("--only", help="comma-separated keys: " + ",".join(k for k, _ in ORDER))
     p.add_argument("--api-pid", type=int, help="gunicorn master pid (CPU accounting)")
